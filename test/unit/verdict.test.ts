@@ -1,0 +1,178 @@
+import assert from 'node:assert/strict';
+import type { TaskRun, TaskSummary } from '../../src/core/model';
+import { judgeHighWater, judgeOverall, judgeTask, summarizeTask } from '../../src/core/verdict';
+
+const K = 1024;
+const M = 1024 * 1024;
+// Fixed "noise" so every expectation is reproducible: zero mean, ±1.
+const JITTER = [0.3, -0.8, 0.5, -0.1, 0.9, -0.6, 0.2, -0.4, 0.7, -0.9, 0.1, 0.1];
+
+function runs(ys: number[], rss?: number[]): TaskRun[] {
+  return ys.map((y, i) => ({ index: i, retainedBytes: y, durationMs: 5, ...(rss ? { rssBytes: rss[i] } : {}) }));
+}
+function series(n: number, f: (i: number) => number): number[] {
+  return Array.from({ length: n }, (_, i) => f(i));
+}
+
+describe('verdict', () => {
+  describe('judgeTask', () => {
+    it('needs minRuns runs', () => {
+      const v = judgeTask(runs([1, 2, 3]));
+      assert.equal(v.kind, 'inconclusive');
+      assert.match(v.summary, /needs at least 4 runs/);
+      assert.equal(judgeTask(runs([0, 100 * K, 200 * K]), { minRuns: 3 }).kind, 'leak');
+    });
+
+    it('a steady 41 KiB per run is a leak, with figures', () => {
+      const v = judgeTask(runs(series(12, (i) => 20 * M + 41 * K * i)));
+      assert.equal(v.kind, 'leak');
+      assert.equal(v.summary, 'Retained heap grows by 41.0 KiB per run over 12 runs (R² 1.00).');
+      assert.ok(v.confidence >= 0.95);
+      assert.match(v.advice, /listeners/);
+      assert.ok(v.evidence.some((e) => e.startsWith('slope +41.0 KiB/run')));
+      assert.ok(v.evidence.includes('12 runs'));
+      assert.ok(v.evidence.some((e) => /first half \+41\.0 KiB\/run, second half \+41\.0 KiB\/run/.test(e)));
+    });
+
+    it('a noisy leak is still a leak', () => {
+      const v = judgeTask(runs(series(12, (i) => 20 * M + 41 * K * i + JITTER[i]! * 30 * K)));
+      assert.equal(v.kind, 'leak');
+      assert.ok(v.confidence > 0.99);
+    });
+
+    it('growth that starts late is a leak (second half steeper)', () => {
+      assert.equal(judgeTask(runs(series(12, (i) => 20 * M + 60 * K * Math.max(0, i - 5)))).kind, 'leak');
+    });
+
+    it('a cache that fills then stops is a plateau', () => {
+      const v = judgeTask(runs(series(12, (i) => 20 * M + 100 * K * Math.min(i, 4) + JITTER[i]! * 2 * K)));
+      assert.equal(v.kind, 'plateau');
+      assert.match(v.summary, /levelled off/);
+      assert.match(v.advice, /bounded cache/);
+      assert.ok(v.confidence > 0.9);
+    });
+
+    it('flat memory is no leak', () => {
+      const v = judgeTask(runs(series(12, (i) => 20 * M + JITTER[i]! * 4 * K)));
+      assert.equal(v.kind, 'no-leak');
+      assert.match(v.summary, /within the 16\.0 KiB noise floor/);
+      assert.ok(v.confidence > 0.95);
+      assert.match(v.advice, /allocator high water/);
+    });
+
+    it('growth below the noise floor is no leak, even when significant', () => {
+      assert.equal(judgeTask(runs(series(12, (i) => 20 * M + 2 * K * i))).kind, 'no-leak');
+      // With a lower floor the same series is a leak.
+      assert.equal(judgeTask(runs(series(12, (i) => 20 * M + 2 * K * i)), { noiseFloorBytes: 1024 }).kind, 'leak');
+    });
+
+    it('wild swings are inconclusive', () => {
+      const v = judgeTask(runs(series(12, (i) => 20 * M + JITTER[i]! * 8 * M)));
+      assert.equal(v.kind, 'inconclusive');
+      assert.match(v.summary, /varies too much/);
+      assert.match(v.advice, /--warmup/);
+    });
+
+    it('growth that is slowing but not flat is inconclusive', () => {
+      const v = judgeTask(runs(series(12, (i) => 20 * M + 400 * K * Math.sqrt(i))));
+      assert.equal(v.kind, 'inconclusive');
+      assert.match(v.summary, /slowing/);
+    });
+
+    it('orders runs by index', () => {
+      const shuffled = runs(series(8, (i) => 50 * K * i)).reverse();
+      assert.equal(judgeTask(shuffled).kind, 'leak');
+    });
+  });
+
+  describe('judgeHighWater', () => {
+    it('fires when RSS climbs and live memory returns', () => {
+      const rss = series(10, (i) => 100 * M + 3 * M * i);
+      const live = series(10, (i) => 30 * M + JITTER[i]! * 64 * K);
+      const v = judgeHighWater(rss, live);
+      assert.ok(v);
+      assert.equal(v.kind, 'allocator-high-water');
+      assert.match(v.summary, /RSS rose by 27\.0 MiB over 10 runs/);
+      assert.match(v.advice, /not a leak/);
+      assert.match(v.advice, /--max-tasks-per-child/);
+      assert.match(v.advice, /PYTHONMALLOC/);
+      assert.match(v.advice, /malloc_trim/);
+      assert.ok(v.evidence.some((e) => e.includes('RSS rise 27.0 MiB')));
+    });
+
+    it('counts a peak even when RSS comes back down', () => {
+      const rss = [100 * M, 140 * M, 101 * M];
+      assert.equal(judgeHighWater(rss, [10 * M, 10 * M, 10 * M])?.kind, 'allocator-high-water');
+    });
+
+    it('stays quiet for a small RSS rise, growing live memory, or bad input', () => {
+      assert.equal(judgeHighWater([100 * M, 103 * M], [10 * M, 10 * M]), undefined);
+      assert.equal(judgeHighWater([100 * M, 140 * M], [10 * M, 30 * M]), undefined);
+      assert.equal(judgeHighWater([100 * M, 140 * M], [10 * M]), undefined);
+      assert.equal(judgeHighWater([100 * M], [10 * M]), undefined);
+    });
+  });
+
+  describe('summarizeTask', () => {
+    it('fits retained bytes and keeps a leak verdict even when RSS also climbs', () => {
+      const ys = series(8, (i) => 10 * M + 100 * K * i);
+      const s = summarizeTask('sendEmail', runs(ys, series(8, (i) => 50 * M + 10 * M * i)));
+      assert.equal(s.name, 'sendEmail');
+      assert.equal(s.runs, 8);
+      assert.ok(Math.abs(s.bytesPerRun - 100 * K) < 1e-6);
+      assert.equal(s.verdict.kind, 'leak');
+      assert.equal(s.fit?.n, 8);
+    });
+
+    it('prefers high water over no-leak when RSS is known', () => {
+      const ys = series(8, (i) => 10 * M + JITTER[i]! * K);
+      const s = summarizeTask('resize', runs(ys, series(8, (i) => 50 * M + 10 * M * i)));
+      assert.equal(s.verdict.kind, 'allocator-high-water');
+      // Without RSS on every run it cannot tell.
+      const partial = runs(ys, series(8, (i) => 50 * M + 10 * M * i));
+      delete partial[3]!.rssBytes;
+      assert.equal(summarizeTask('resize', partial).verdict.kind, 'no-leak');
+    });
+
+    it('handles no runs', () => {
+      const s = summarizeTask('idle', []);
+      assert.equal(s.bytesPerRun, 0);
+      assert.equal(s.fit, undefined);
+      assert.equal(s.verdict.kind, 'inconclusive');
+    });
+  });
+
+  describe('judgeOverall', () => {
+    const leak = summarizeTask('sendEmail', runs(series(8, (i) => 41 * K * i)));
+    const flat = summarizeTask('ping', runs(series(8, () => 5 * M)));
+    const cache = summarizeTask('warm', runs(series(12, (i) => 100 * K * Math.min(i, 4))));
+
+    it('says so when nothing was measured', () => {
+      const v = judgeOverall([]);
+      assert.equal(v.kind, 'inconclusive');
+      assert.match(v.summary, /no tasks were measured/i);
+    });
+
+    it('names the worst task', () => {
+      const v = judgeOverall([flat, cache, leak]);
+      assert.equal(v.kind, 'leak');
+      assert.equal(v.summary, 'sendEmail keeps +41.0 KiB per run: a leak.');
+      assert.equal(v.evidence.length, 3);
+      assert.equal(judgeOverall([flat, cache]).kind, 'plateau');
+      assert.match(judgeOverall([flat, cache]).summary, /^warm:/);
+    });
+
+    it('lists several leaks', () => {
+      const other = summarizeTask('resize', runs(series(8, (i) => 200 * K * i)));
+      const v = judgeOverall([leak, other]);
+      assert.match(v.summary, /^resize \(\+200\.0 KiB\/run\) and sendEmail \(\+41\.0 KiB\/run\) keep memory/);
+    });
+
+    it('ranks high water above plateau and no-leak last', () => {
+      const hw: TaskSummary = { ...flat, verdict: { ...flat.verdict, kind: 'allocator-high-water' } };
+      assert.equal(judgeOverall([cache, hw, flat]).kind, 'allocator-high-water');
+      assert.equal(judgeOverall([flat]).kind, 'no-leak');
+      assert.match(judgeOverall([flat]).summary, /ping does not keep memory/);
+    });
+  });
+});
