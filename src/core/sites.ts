@@ -1,0 +1,324 @@
+/**
+ * Retained sites: groups a sampling heap profile's retained bytes by the innermost user or dependency
+ * frame, with the heaviest stacks and the user lines that call into each site.
+ *
+ * Profiles can hold a million nodes nested a hundred thousand deep, and malformed input must not
+ * hang us, so everything is iterative and linear: nodes are numbered in pre-order (a parent's number
+ * is below its children's), which lets one forward pass fill every per-node memo from its parent.
+ */
+import { classifyFrame, urlToPath } from './frames';
+import type { CallerLine, Frame, FrameCategory, RawProfileNode, RawSamplingProfile, RetainedSite, RuntimeKind, SiteStack, SourceMapper } from './model';
+
+export interface AggregateOptions {
+  runtime: RuntimeKind;
+  mapper?: SourceMapper;
+  /** Count only samples with a larger ordinal (what a task allocated after this point). */
+  minOrdinalExclusive?: number;
+  profilerPaths?: string[];
+  /** Default 3. */
+  maxStacksPerSite?: number;
+  /** Default 5. */
+  maxCallersPerSite?: number;
+  /** Frames kept per stack, from the site outward (default 64): deep recursion must not bloat reports. */
+  maxStackDepth?: number;
+}
+
+export interface SiteAggregation {
+  sites: RetainedSite[];
+  /** All counted bytes, including runtime and profiler stacks that are not listed as sites. */
+  totalBytes: number;
+  byCategory: Record<FrameCategory, number>;
+  /** Highest sample ordinal in the profile, filter or not (0 when there are no samples). */
+  maxOrdinal: number;
+  sampleCount: number;
+}
+
+interface ResolvedFrame {
+  frame: Frame;
+  /** `file:line:function`. */
+  key: string;
+  /** V8 pseudo frames such as (root): kept out of stacks. */
+  pseudo: boolean;
+}
+
+interface NodeIndex {
+  nodes: RawProfileNode[];
+  parent: Int32Array;
+  idToIndex: Map<number, number>;
+}
+
+/** Pre-order numbering without recursion; duplicate ids and revisited objects are skipped. */
+function indexNodes(head: unknown): NodeIndex {
+  const nodes: RawProfileNode[] = [];
+  const parents: number[] = [];
+  const idToIndex = new Map<number, number>();
+  const seenObjects = new Set<object>();
+  const stackNodes: unknown[] = [head];
+  const stackParents: number[] = [-1];
+  while (stackNodes.length > 0) {
+    const value = stackNodes.pop();
+    const parent = stackParents.pop()!;
+    if (typeof value !== 'object' || value === null || seenObjects.has(value)) continue;
+    seenObjects.add(value);
+    const node = value as Partial<RawProfileNode>;
+    if (typeof node.id === 'number') {
+      if (idToIndex.has(node.id)) continue;
+      idToIndex.set(node.id, nodes.length);
+    }
+    parents.push(parent);
+    const index = nodes.length;
+    nodes.push(node as RawProfileNode);
+    const children: unknown = node.children;
+    if (Array.isArray(children)) {
+      for (let c = children.length - 1; c >= 0; c--) {
+        stackNodes.push(children[c]);
+        stackParents.push(index);
+      }
+    }
+  }
+  return { nodes, parent: Int32Array.from(parents), idToIndex };
+}
+
+function validSize(size: unknown): size is number {
+  return typeof size === 'number' && Number.isFinite(size) && size >= 0;
+}
+
+function str(value: unknown): string {
+  return typeof value === 'string' ? value : '';
+}
+
+function int(value: unknown): number {
+  return typeof value === 'number' && Number.isFinite(value) ? value : 0;
+}
+
+const PSEUDO_NAME = /^\(.*\)$/;
+
+class FrameResolver {
+  private readonly cache = new Map<string, ResolvedFrame>();
+
+  constructor(private readonly options: AggregateOptions) {}
+
+  resolve(node: RawProfileNode): ResolvedFrame {
+    const cf: Partial<RawProfileNode['callFrame']> =
+      typeof node.callFrame === 'object' && node.callFrame !== null ? node.callFrame : {};
+    const scriptId = String(cf.scriptId ?? '');
+    const url = str(cf.url);
+    const line = int(cf.lineNumber);
+    const column = int(cf.columnNumber);
+    const rawName = str(cf.functionName);
+    const cacheKey = `${scriptId}\u0000${url}\u0000${line}\u0000${column}\u0000${rawName}`;
+    const cached = this.cache.get(cacheKey);
+    if (cached) return cached;
+
+    let file = urlToPath(url);
+    let outLine = line + 1;
+    let outColumn = column + 1;
+    let name = rawName;
+    const mapper = this.options.mapper;
+    if (mapper && url !== '') {
+      let original: ReturnType<SourceMapper['original']>;
+      try {
+        original = mapper.original(scriptId, url, line, column);
+      } catch {
+        original = undefined; // a broken map must not cost us the whole profile
+      }
+      if (original) {
+        file = original.file;
+        outLine = original.line;
+        outColumn = original.column;
+        if (name === '' && original.name) name = original.name;
+      }
+    }
+    if (name === '') name = '(anonymous)';
+    const category = classifyFrame(file, name, { profilerPaths: this.options.profilerPaths ?? [] });
+    const resolved: ResolvedFrame = {
+      frame: { function: name, file, line: outLine, column: outColumn, category },
+      key: `${file}:${outLine}:${name}`,
+      pseudo: file === '' && PSEUDO_NAME.test(name),
+    };
+    this.cache.set(cacheKey, resolved);
+    return resolved;
+  }
+}
+
+interface SiteAccumulator {
+  resolved: ResolvedFrame;
+  bytes: number;
+  count: number;
+  /** Bytes per site node: each node stands for one distinct path to the root. */
+  groups: Map<number, number>;
+}
+
+function emptyCategories(): Record<FrameCategory, number> {
+  return { user: 0, dependency: 0, runtime: 0, profiler: 0 };
+}
+
+export function aggregateSites(profile: RawSamplingProfile, options: AggregateOptions): SiteAggregation {
+  const { nodes, parent, idToIndex } = indexNodes(profile?.head);
+  const n = nodes.length;
+  const bytes = new Float64Array(n);
+  const counts = new Float64Array(n);
+  let maxOrdinal = 0;
+  let sampleCount = 0;
+
+  const samples: unknown = profile?.samples;
+  if (Array.isArray(samples) && samples.length > 0) {
+    const minOrdinal = options.minOrdinalExclusive;
+    for (const raw of samples as unknown[]) {
+      if (typeof raw !== 'object' || raw === null) continue;
+      const sample = raw as { size?: unknown; nodeId?: unknown; ordinal?: unknown };
+      const ordinal = typeof sample.ordinal === 'number' && Number.isFinite(sample.ordinal) ? sample.ordinal : undefined;
+      if (ordinal !== undefined && ordinal > maxOrdinal) maxOrdinal = ordinal;
+      if (!validSize(sample.size) || typeof sample.nodeId !== 'number') continue;
+      if (minOrdinal !== undefined && !(ordinal !== undefined && ordinal > minOrdinal)) continue;
+      const index = idToIndex.get(sample.nodeId);
+      if (index === undefined) continue;
+      bytes[index]! += sample.size;
+      counts[index]! += 1;
+    }
+  } else {
+    // No samples: selfSize is all we have, and it carries no ordinals to filter on.
+    for (let i = 0; i < n; i++) {
+      const size: unknown = nodes[i]!.selfSize;
+      if (validSize(size) && size > 0) {
+        bytes[i] = size;
+        counts[i] = 1;
+      }
+    }
+  }
+
+  // Per-node memos, filled parent-first.
+  const resolver = new FrameResolver(options);
+  const frames: ResolvedFrame[] = new Array<ResolvedFrame>(n);
+  const siteOf = new Int32Array(n); // innermost user/dependency frame on the path, or -1
+  const profilerOnPath = new Uint8Array(n);
+  const userAbove = new Int32Array(n); // nearest strict ancestor in user code, or -1
+  const callerOf = new Int32Array(n); // nearest user ancestor whose key differs (skips recursion), or -1
+  for (let i = 0; i < n; i++) {
+    const f = resolver.resolve(nodes[i]!);
+    frames[i] = f;
+    const p = parent[i]!;
+    const category = f.frame.category;
+    siteOf[i] = category === 'user' || category === 'dependency' ? i : p >= 0 ? siteOf[p]! : -1;
+    profilerOnPath[i] = category === 'profiler' || (p >= 0 && profilerOnPath[p] === 1) ? 1 : 0;
+    userAbove[i] = p < 0 ? -1 : frames[p]!.frame.category === 'user' ? p : userAbove[p]!;
+    const above = userAbove[i]!;
+    // An ancestor with the same key has already skipped past that key itself.
+    callerOf[i] = above < 0 ? -1 : frames[above]!.key !== f.key ? above : callerOf[above]!;
+  }
+
+  const byCategory = emptyCategories();
+  const accumulators = new Map<string, SiteAccumulator>();
+  let totalBytes = 0;
+  for (let i = 0; i < n; i++) {
+    const c = counts[i]!;
+    if (c === 0) continue;
+    const b = bytes[i]!;
+    totalBytes += b;
+    sampleCount += c;
+    const s = siteOf[i]!;
+    if (s < 0) {
+      byCategory[profilerOnPath[i] === 1 ? 'profiler' : 'runtime'] += b;
+      continue;
+    }
+    const resolved = frames[s]!;
+    let acc = accumulators.get(resolved.key);
+    if (!acc) {
+      acc = { resolved, bytes: 0, count: 0, groups: new Map() };
+      accumulators.set(resolved.key, acc);
+    }
+    acc.bytes += b;
+    acc.count += c;
+    acc.groups.set(s, (acc.groups.get(s) ?? 0) + b);
+  }
+
+  const maxStacks = Math.max(0, options.maxStacksPerSite ?? 3);
+  const maxCallers = Math.max(0, options.maxCallersPerSite ?? 5);
+  const maxDepth = Math.max(1, options.maxStackDepth ?? 64);
+  const precision = options.runtime === 'python' ? 'line' : 'function';
+  const sites: RetainedSite[] = [];
+  for (const [key, acc] of accumulators) {
+    const groups = [...acc.groups].sort((a, b) => b[1] - a[1] || a[0] - b[0]);
+    const f = acc.resolved.frame;
+    byCategory[f.category] += acc.bytes;
+    sites.push({
+      key,
+      function: f.function,
+      file: f.file,
+      line: f.line,
+      column: f.column,
+      category: f.category,
+      precision,
+      retainedBytes: acc.bytes,
+      count: acc.count,
+      share: 0,
+      stacks: buildStacks(groups, maxStacks, maxDepth, frames, parent),
+      callers: buildCallers(groups, maxCallers, f.function, frames, callerOf),
+    });
+  }
+  for (const site of sites) site.share = totalBytes > 0 ? site.retainedBytes / totalBytes : 0;
+  sites.sort(compareSites);
+  return { sites, totalBytes, byCategory, maxOrdinal, sampleCount };
+}
+
+export function compareSites(a: RetainedSite, b: RetainedSite): number {
+  if (b.retainedBytes !== a.retainedBytes) return b.retainedBytes - a.retainedBytes;
+  return a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
+}
+
+function buildStacks(
+  groups: ReadonlyArray<readonly [number, number]>,
+  maxStacks: number,
+  maxDepth: number,
+  frames: readonly ResolvedFrame[],
+  parent: Int32Array,
+): SiteStack[] {
+  if (maxStacks === 0) return [];
+  // Source maps can fold different nodes into the same frames: merge by signature. Looking a little
+  // past maxStacks lets such duplicates merge without walking every path.
+  const merged = new Map<string, SiteStack>();
+  for (const [siteNode, groupBytes] of groups.slice(0, maxStacks * 4)) {
+    const stackFrames: Frame[] = [];
+    const keys: string[] = [];
+    for (let i = siteNode; i >= 0 && stackFrames.length < maxDepth; i = parent[i]!) {
+      const f = frames[i]!;
+      if (f.pseudo) continue;
+      stackFrames.push(f.frame);
+      keys.push(f.key);
+    }
+    const signature = keys.join('\n');
+    const existing = merged.get(signature);
+    if (existing) existing.bytes += groupBytes;
+    else merged.set(signature, { frames: stackFrames, bytes: groupBytes });
+  }
+  return [...merged.values()].sort((a, b) => b.bytes - a.bytes).slice(0, maxStacks);
+}
+
+function buildCallers(
+  groups: ReadonlyArray<readonly [number, number]>,
+  maxCallers: number,
+  via: string,
+  frames: readonly ResolvedFrame[],
+  callerOf: Int32Array,
+): CallerLine[] {
+  if (maxCallers === 0) return [];
+  const byLine = new Map<string, CallerLine>();
+  for (const [siteNode, groupBytes] of groups) {
+    const c = callerOf[siteNode]!;
+    if (c < 0) continue;
+    const f = frames[c]!.frame;
+    const lineKey = `${f.file}:${f.line}`;
+    const existing = byLine.get(lineKey);
+    if (existing) existing.bytes += groupBytes;
+    else byLine.set(lineKey, { function: f.function, file: f.file, line: f.line, via, bytes: groupBytes });
+  }
+  return [...byLine.entries()]
+    .sort((a, b) => b[1].bytes - a[1].bytes || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
+    .slice(0, maxCallers)
+    .map(([, caller]) => caller);
+}
+
+/** `key → retainedBytes`, the shape `applySiteGrowth` takes per capture. */
+export function siteBytesByKey(aggregation: SiteAggregation): Map<string, number> {
+  return new Map(aggregation.sites.map((site) => [site.key, site.retainedBytes]));
+}
