@@ -1,0 +1,73 @@
+/**
+ * Domains the devtools-protocol package does not describe: Node's NodeWorker and NodeRuntime, and
+ * our own `Taskmem` domain served by the Python agent (docs/PROTOCOL.md).
+ */
+import type { RawSamplingProfile } from '../core/model';
+
+export interface WorkerInfo {
+  workerId: string;
+  type: string;
+  title: string;
+  url: string;
+}
+
+export interface PythonStats {
+  rss: number;
+  allocatedBlocks: number;
+  gcCollections: number;
+  gcCounts: number[];
+  tracing: boolean;
+  tracedCurrent: number;
+  tracedPeak: number;
+  tasksStarted: number;
+  tasksFinished: number;
+  recycling?: { maxTasksPerChild?: number | null; maxMemoryPerChild?: number | null };
+}
+
+export interface RunTaskResult {
+  durationMs: number;
+  retainedBytes?: number;
+  rss?: number;
+  allocatedBlocks?: number;
+  error?: { message: string; traceback?: string };
+}
+
+export interface TaskStartedEvent {
+  name: string;
+  id?: string | number;
+  t?: number;
+}
+
+export interface TaskFinishedEvent extends TaskStartedEvent {
+  durationMs?: number;
+  sampled?: boolean;
+  retainedBytes?: number;
+  rss?: number;
+  allocatedBlocks?: number;
+  heapUsed?: number;
+}
+
+export interface ExtraCommands {
+  'NodeWorker.enable': { paramsType: [{ waitForDebuggerOnStart: boolean }]; returnType: Record<string, never> };
+  'NodeWorker.disable': { paramsType: []; returnType: Record<string, never> };
+  'NodeWorker.sendMessageToWorker': { paramsType: [{ message: string; sessionId: string }]; returnType: Record<string, never> };
+  'NodeWorker.detach': { paramsType: [{ sessionId: string }]; returnType: Record<string, never> };
+  'Taskmem.getStats': { paramsType: []; returnType: PythonStats };
+  'Taskmem.configure': { paramsType: [{ sampleEvery?: number; nframe?: number; gcPerTask?: boolean }]; returnType: Record<string, never> };
+  'Taskmem.loadHarness': { paramsType: [{ file: string; exportName: string; args: unknown[] }]; returnType: { ok: boolean } };
+  'Taskmem.runTask': { paramsType: [{ index: number; measure: boolean }]; returnType: RunTaskResult };
+  'Taskmem.exit': { paramsType: []; returnType: Record<string, never> };
+  'HeapProfiler.getSamplingProfile#python': {
+    paramsType: [];
+    returnType: { profile: RawSamplingProfile; sampledTasks?: number; totalTasks?: number };
+  };
+}
+
+export interface ExtraEvents {
+  'NodeWorker.attachedToWorker': [{ sessionId: string; workerInfo: WorkerInfo; waitingForDebugger: boolean }];
+  'NodeWorker.detachedFromWorker': [{ sessionId: string }];
+  'NodeWorker.receivedMessageFromWorker': [{ sessionId: string; message: string }];
+  'Taskmem.taskStarted': [TaskStartedEvent];
+  'Taskmem.taskFinished': [TaskFinishedEvent];
+  'Taskmem.gc': [{ generation: number; collected?: number; durationMs?: number }];
+}

@@ -1,0 +1,126 @@
+/**
+ * `taskmem`: the engine without VS Code. Runs one session, passes the target's output through
+ * unchanged, shows progress on a terminal, prints the report and writes the files asked for.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { formatBytes } from '../core/format';
+import { renderMarkdownReport, renderTextReport, type TaskmemReport } from '../core/report';
+import { toolVersion } from '../launch/assets';
+import { ProfilingSession } from '../session/session';
+import { parseArgs, USAGE, UsageError, type OutputOptions } from './args';
+
+const EXIT_FAILED = 1;
+const EXIT_USAGE = 2;
+const EXIT_LEAK = 3;
+
+class ProgressLine {
+  private text = '';
+  constructor(private readonly enabled: boolean) {}
+  show(text: string): void {
+    if (!this.enabled) return;
+    this.text = text;
+    process.stderr.write(`\r\x1b[2K${text}`);
+  }
+  /** Clears the line so the target's own output is never mixed with ours. */
+  clear(): void {
+    if (!this.enabled || !this.text) return;
+    process.stderr.write('\r\x1b[2K');
+    this.text = '';
+  }
+  restore(): void {
+    if (this.enabled && this.text) process.stderr.write(this.text);
+  }
+}
+
+function writeOutputs(report: TaskmemReport, session: ProfilingSession, output: OutputOptions): void {
+  const write = (file: string, content: string) => {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, content);
+  };
+  if (output.json) write(output.json, JSON.stringify(report, null, 2) + '\n');
+  if (output.markdown) write(output.markdown, renderMarkdownReport(report, { cwd: session.options.cwd }));
+  if (output.heapprofile) {
+    const profile = session.heapProfile();
+    if (profile) write(output.heapprofile, JSON.stringify(profile));
+    else process.stderr.write('taskmem: no retained profile was captured, so no .heapprofile was written\n');
+  }
+}
+
+async function main(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs(argv, process.cwd(), Boolean(process.stdout.isTTY));
+  } catch (error) {
+    if (error instanceof UsageError) {
+      process.stderr.write(`taskmem: ${error.message}\n(taskmem --help shows the usage)\n`);
+      return EXIT_USAGE;
+    }
+    throw error;
+  }
+  if (parsed.kind === 'help') {
+    process.stdout.write(USAGE + '\n');
+    return 0;
+  }
+  if (parsed.kind === 'version') {
+    process.stdout.write(`taskmem ${toolVersion()}\n`);
+    return 0;
+  }
+  const { output } = parsed;
+  const progress = new ProgressLine(Boolean(process.stderr.isTTY) && !output.quiet);
+  const session = new ProfilingSession({
+    ...parsed.session,
+    onOutput: (stream, chunk) => {
+      progress.clear();
+      (stream === 'stdout' ? process.stdout : process.stderr).write(chunk);
+      progress.restore();
+    },
+  });
+  let lastHeap = 0;
+  let lastMessage = 'Starting…';
+  session.onStats((point) => {
+    lastHeap = point.heapUsed;
+    progress.show(`taskmem: ${lastMessage} · heap ${formatBytes(lastHeap)}`);
+  });
+  session.onProgress((p) => {
+    lastMessage = p.message;
+    progress.show(`taskmem: ${lastMessage} · heap ${formatBytes(lastHeap)}`);
+  });
+  session.onWarning((message) => {
+    progress.clear();
+    process.stderr.write(`taskmem: ${message}\n`);
+    progress.restore();
+  });
+  const interrupt = () => {
+    progress.clear();
+    process.stderr.write('taskmem: stopping (Ctrl+C again to abort)…\n');
+    process.off('SIGINT', interrupt);
+    void session.stop('stopped by Ctrl+C');
+  };
+  process.on('SIGINT', interrupt);
+  process.on('SIGTERM', () => void session.stop('stopped by SIGTERM'));
+  try {
+    await session.start();
+  } catch (error) {
+    progress.clear();
+    process.stderr.write(`taskmem: ${(error as Error).message}\n`);
+    await session.done;
+    return EXIT_FAILED;
+  }
+  const report = await session.done;
+  progress.clear();
+  writeOutputs(report, session, output);
+  if (output.quiet) process.stdout.write(`${report.verdict.kind}: ${report.verdict.summary}\n`);
+  else process.stdout.write(renderTextReport(report, { color: output.color, maxSites: output.maxSites, cwd: session.options.cwd }) + '\n');
+  const failed = report.endReason !== 'completed' && session.options.mode === 'harness';
+  if (output.failOnLeak && report.verdict.kind === 'leak') return EXIT_LEAK;
+  return failed ? EXIT_FAILED : 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: Error) => {
+    process.stderr.write(`taskmem: internal error: ${error.stack ?? error.message}\n`);
+    process.exit(EXIT_FAILED);
+  },
+);

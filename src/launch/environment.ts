@@ -1,0 +1,29 @@
+/** The environment that puts every Node and Python process of a launch under the profiler. */
+import * as path from 'node:path';
+import { bootloaderPath, pythonAgentDir } from './assets';
+
+export interface ProfilingEnvOptions {
+  preciseAttribution: boolean;
+  /** Measure (GC + heap) at the end of one task in K in worker mode; 0 disables. */
+  measureEvery: number;
+  gcEvents: boolean;
+  pythonSampleEvery?: number;
+  extra?: Record<string, string>;
+}
+
+function quoteForNodeOptions(file: string): string {
+  // NODE_OPTIONS splits on spaces unless the value is double-quoted.
+  return /[\s"\\]/.test(file) ? `"${file.replace(/(["\\])/g, '\\$1')}"` : file;
+}
+
+export function profilingEnvironment(base: NodeJS.ProcessEnv, channelEnv: Record<string, string>, options: ProfilingEnvOptions): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...base, ...channelEnv, ...options.extra };
+  const require = `--require ${quoteForNodeOptions(bootloaderPath())}`;
+  env.NODE_OPTIONS = base.NODE_OPTIONS ? `${base.NODE_OPTIONS} ${require}` : require;
+  env.PYTHONPATH = base.PYTHONPATH ? `${pythonAgentDir()}${path.delimiter}${base.PYTHONPATH}` : pythonAgentDir();
+  env.TASKMEM_PRECISE = options.preciseAttribution ? '1' : '0';
+  env.TASKMEM_MEASURE_EVERY = String(options.measureEvery);
+  env.TASKMEM_GC_EVENTS = options.gcEvents ? '1' : '0';
+  if (options.pythonSampleEvery !== undefined) env.TASKMEM_SAMPLE_EVERY = String(options.pythonSampleEvery);
+  return env;
+}

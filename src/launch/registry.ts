@@ -1,0 +1,131 @@
+/**
+ * The private channel that profiled processes report to: a fresh 0700 directory and a random
+ * token (docs/PROTOCOL.md §1). Each registration file is read once, checked and deleted.
+ */
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Emitter } from '../core/events';
+import type { RuntimeKind } from '../core/model';
+
+export interface Registration {
+  pid: number;
+  ppid?: number;
+  runtime: RuntimeKind;
+  argv: string[];
+  cwd?: string;
+  title?: string;
+  url: string;
+  isHarness: boolean;
+}
+
+/** Checks a registration file's content; returns an error message for anything malformed. */
+export function parseRegistration(text: string, token: string): Registration | string {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    return 'registration is not JSON';
+  }
+  if (typeof raw !== 'object' || raw === null) return 'registration is not an object';
+  const record = raw as Record<string, unknown>;
+  if (typeof record.token !== 'string' || !timingSafeEqual(record.token, token)) return 'registration has a wrong token';
+  if (!Number.isInteger(record.pid) || (record.pid as number) <= 0) return 'registration has no pid';
+  if (record.runtime !== 'node' && record.runtime !== 'python') return 'registration has an unknown runtime';
+  if (typeof record.url !== 'string') return 'registration has no url';
+  let url: URL;
+  try {
+    url = new URL(record.url);
+  } catch {
+    return 'registration url is invalid';
+  }
+  // Only loopback inspector endpoints: a registration must never send us to another host.
+  if (url.protocol !== 'ws:' || !['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname)) return 'registration url is not a loopback ws:// url';
+  return {
+    pid: record.pid as number,
+    ppid: Number.isInteger(record.ppid) ? (record.ppid as number) : undefined,
+    runtime: record.runtime,
+    argv: Array.isArray(record.argv) ? record.argv.filter((a): a is string => typeof a === 'string').slice(0, 200) : [],
+    cwd: typeof record.cwd === 'string' ? record.cwd : undefined,
+    title: typeof record.title === 'string' ? record.title.slice(0, 200) : undefined,
+    url: record.url,
+    isHarness: record.isHarness === true,
+  };
+}
+
+function timingSafeEqual(a: string, b: string): boolean {
+  const left = Buffer.from(a);
+  const right = Buffer.from(b);
+  return left.length === right.length && crypto.timingSafeEqual(left, right);
+}
+
+export class RegistrationChannel {
+  readonly dir: string;
+  readonly token = crypto.randomBytes(16).toString('hex');
+  private readonly registrationEmitter = new Emitter<Registration>();
+  private readonly problemEmitter = new Emitter<string>();
+  readonly onRegistration = this.registrationEmitter.event;
+  readonly onProblem = this.problemEmitter.event;
+  private watcher: fs.FSWatcher | undefined;
+  private poll: NodeJS.Timeout | undefined;
+  private readonly seen = new Set<string>();
+  private closed = false;
+
+  constructor() {
+    this.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'taskmem-'));
+    fs.chmodSync(this.dir, 0o700);
+  }
+
+  start(): void {
+    try {
+      this.watcher = fs.watch(this.dir, () => this.scan());
+      this.watcher.on('error', () => undefined);
+    } catch {
+      // Some file systems cannot be watched; the poll below still finds everything.
+    }
+    // inotify can coalesce events; a slow poll is the safety net.
+    this.poll = setInterval(() => this.scan(), 250);
+    this.poll.unref();
+    this.scan();
+  }
+
+  /** Environment that makes launched processes (Node and Python) register here. */
+  environment(): Record<string, string> {
+    return { TASKMEM_IPC_DIR: this.dir, TASKMEM_TOKEN: this.token };
+  }
+
+  scan(): void {
+    if (this.closed) return;
+    let names: string[];
+    try {
+      names = fs.readdirSync(this.dir);
+    } catch {
+      return;
+    }
+    for (const name of names) {
+      if (!name.endsWith('.json') || this.seen.has(name)) continue;
+      this.seen.add(name);
+      const file = path.join(this.dir, name);
+      let text: string;
+      try {
+        text = fs.readFileSync(file, 'utf8');
+        fs.rmSync(file, { force: true });
+      } catch {
+        continue;
+      }
+      const parsed = parseRegistration(text, this.token);
+      if (typeof parsed === 'string') this.problemEmitter.fire(`ignored a registration (${name}): ${parsed}`);
+      else this.registrationEmitter.fire(parsed);
+    }
+  }
+
+  dispose(): void {
+    this.closed = true;
+    this.watcher?.close();
+    if (this.poll) clearInterval(this.poll);
+    fs.rmSync(this.dir, { recursive: true, force: true });
+    this.registrationEmitter.dispose();
+    this.problemEmitter.dispose();
+  }
+}

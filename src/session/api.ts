@@ -1,0 +1,101 @@
+/**
+ * The public face of a profiling session: what launchers are given and what views (CLI, panel,
+ * decorations) listen to. Views never talk to targets; they call these methods.
+ */
+import type { Event } from '../core/events';
+import type { HeapStatsPoint, RawSamplingProfile, RuntimeKind, SessionMark, TargetInfo, TaskSummary } from '../core/model';
+import type { TaskmemReport } from '../core/report';
+import type { SiteAggregation } from '../core/sites';
+
+export interface HarnessSpec {
+  /** Absolute path of the module that exports the task. */
+  file: string;
+  exportName: string;
+  runs: number;
+  warmup: number;
+  /** Passed to every call. */
+  args: unknown[];
+  runtime: RuntimeKind;
+}
+
+export interface AttachSpec {
+  /** ws://127.0.0.1:PORT/ID, or an http://host:port that serves /json/list. */
+  url?: string;
+  port?: number;
+  /** A Node process whose inspector is opened with SIGUSR1. */
+  pid?: number;
+}
+
+export type SessionMode = 'harness' | 'worker' | 'attach';
+
+export interface SessionOptions {
+  mode: SessionMode;
+  /** Worker mode: the command line (argv) to run; run through the shell when `shell` is set. */
+  command?: string[];
+  shell?: boolean;
+  harness?: HarnessSpec;
+  attach?: AttachSpec;
+  cwd: string;
+  env?: Record<string, string>;
+  /** Heap statistics polling interval (default 100 ms). */
+  statsIntervalMs?: number;
+  /** Sampling heap profiler interval in bytes. */
+  samplingIntervalBytes?: number;
+  /** Set --no-turbo-inlining so allocations are credited to the function that made them. */
+  preciseAttribution?: boolean;
+  /** Worker mode: stop after this many seconds. */
+  durationSec?: number;
+  /** Worker mode: stop after this many finished tasks. */
+  maxTasks?: number;
+  /** Worker mode without task marks: the length of the fixed windows that stand in for tasks. */
+  windowMs?: number;
+  /** Python interpreter for Python harnesses (default `python3`). */
+  pythonPath?: string;
+  /** Python worker mode: trace one task in K. */
+  pythonSampleEvery?: number;
+  /** Where the target's stdout/stderr go; default: passed through to ours. */
+  onOutput?: (stream: 'stdout' | 'stderr', chunk: Buffer) => void;
+}
+
+export interface SessionProgress {
+  message: string;
+  done?: number;
+  total?: number;
+}
+
+export type SessionState = 'starting' | 'running' | 'stopping' | 'ended';
+
+export interface SessionEvents {
+  readonly onTarget: Event<TargetInfo>;
+  readonly onTargetExit: Event<TargetInfo>;
+  readonly onStats: Event<HeapStatsPoint>;
+  readonly onMark: Event<SessionMark>;
+  /** A retained capture was analysed (sites updated). */
+  readonly onCapture: Event<SiteAggregation>;
+  /** A task's summary changed (a run finished). */
+  readonly onTask: Event<TaskSummary>;
+  readonly onProgress: Event<SessionProgress>;
+  /** A problem worth showing the user (a target crashed, a capture failed); the session goes on. */
+  readonly onWarning: Event<string>;
+  readonly onStateChange: Event<SessionState>;
+  /** Fired once with the final report. */
+  readonly onEnded: Event<TaskmemReport>;
+}
+
+export interface ProfilingSessionApi extends SessionEvents {
+  readonly id: string;
+  readonly options: SessionOptions;
+  readonly state: SessionState;
+  readonly targets: readonly TargetInfo[];
+  /** Resolves with the final report when the session ends, however it ends. */
+  readonly done: Promise<TaskmemReport>;
+  start(): Promise<void>;
+  /** Stops capturing, kills what the session launched (the whole process tree), returns the report. */
+  stop(reason?: string): Promise<TaskmemReport>;
+  captureNow(): Promise<void>;
+  collectGarbage(): Promise<void>;
+  /** The report as of now (also while running). */
+  report(): TaskmemReport;
+  /** The last retained profile of each target, merged, for `.heapprofile` export. */
+  heapProfile(): RawSamplingProfile | undefined;
+}

@@ -1,0 +1,173 @@
+/**
+ * Drives the task harness: load the module, warm up, take a baseline capture, then for each run
+ * call the task, collect garbage and capture what is retained. Sites count only what the measured
+ * runs allocated and kept (sample ordinals above the baseline, DESIGN.md fact 6); for Python,
+ * tracing starts after the warm-up, which excludes imports and warm-up the same way.
+ */
+import type { RunTaskResult } from '../cdp/extraProtocol';
+import type { HarnessSpec } from './api';
+import type { ProfilingSession } from './session';
+import type { Target } from './target';
+import type { SessionDriver } from './driver';
+
+interface NodeRunResult {
+  durationMs: number;
+  error?: { message: string; stack?: string };
+}
+
+/** How long a harness process may take to report in (TypeScript compilation included). */
+const HARNESS_START_TIMEOUT_MS = 60_000;
+
+export class HarnessDriver implements SessionDriver {
+  private harnessTarget: Target | undefined;
+  private boundaryOrdinal = 0;
+  private runsDone = 0;
+  private exited: string | undefined;
+  private disposed = false;
+  private readonly extraNotes: string[] = [];
+
+  constructor(private readonly session: ProfilingSession) {}
+
+  private get spec(): HarnessSpec {
+    const spec = this.session.options.harness;
+    if (!spec) throw new Error('no harness spec');
+    return spec;
+  }
+
+  watch(target: Target): void {
+    target.onTaskStarted(() => undefined);
+  }
+
+  async run(): Promise<void> {
+    const spec = this.spec;
+    const target = await this.waitForTarget();
+    this.harnessTarget = target;
+    const session = this.session;
+    session.progress({ message: `Loading ${spec.file}…` });
+    await this.load(target);
+    for (let i = 0; i < spec.warmup; i++) {
+      session.progress({ message: `Warm-up ${i + 1}/${spec.warmup}`, done: 0, total: spec.runs });
+      await this.callTask(target, i, false);
+    }
+    // Baseline: everything retained so far (module loading, warm-up) is below this ordinal.
+    const baseline = await target.capture();
+    this.boundaryOrdinal = maxOrdinal(baseline.profile);
+    const name = `${spec.exportName}`;
+    for (let i = 0; i < spec.runs; i++) {
+      this.assertRunning();
+      session.progress({ message: `Run ${i + 1}/${spec.runs}`, done: i, total: spec.runs });
+      session.mark({ t: session.now(), targetId: target.id, kind: 'task-start', label: name });
+      const result = await this.callTask(target, spec.warmup + i, true);
+      session.mark({ t: session.now(), targetId: target.id, kind: 'task-end', label: name });
+      const previousMax = maxOrdinal(target.lastCapture?.profile);
+      const capture = await target.capture();
+      const reading = await target.stats();
+      const retainedBytes = target.runtime === 'python' && result.retainedBytes !== undefined ? result.retainedBytes : capture.heapUsedAfterGc;
+      this.runsDone = i + 1;
+      session.recordCapture(target, capture.profile, i, target.runtime === 'node' ? this.boundaryOrdinal : undefined);
+      const keptByRun = target.runtime === 'node' ? keptAbove(capture.profile, previousMax) : undefined;
+      session.taskUpdated(
+        session.tasks.addHarnessRun(name, {
+          retainedBytes,
+          rssBytes: result.rss ?? reading.rss,
+          keptByRun,
+          durationMs: result.durationMs,
+          targetId: target.id,
+        }),
+      );
+    }
+    session.progress({ message: 'Done', done: spec.runs, total: spec.runs });
+    await session.stop('completed');
+  }
+
+  private async waitForTarget(): Promise<Target> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`the task process did not start within ${HARNESS_START_TIMEOUT_MS / 1000} s`)), HARNESS_START_TIMEOUT_MS);
+    });
+    try {
+      return await Promise.race([this.session.waitForHarnessTarget(), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private async load(target: Target): Promise<void> {
+    const spec = this.spec;
+    if (target.runtime === 'python') {
+      await target.client.send('Taskmem.configure', { sampleEvery: 1 });
+      await target.client.send('Taskmem.loadHarness', { file: spec.file, exportName: spec.exportName, args: spec.args });
+      return;
+    }
+    // The harness script sets its global once the bootloader lets it run.
+    for (let attempt = 0; attempt < 200; attempt++) {
+      const ready = await target.evaluate<boolean>('typeof globalThis.__taskmemHarness === "object"');
+      if (ready) break;
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    await target.evaluate('globalThis.__taskmemHarness.load()');
+  }
+
+  private async callTask(target: Target, index: number, measure: boolean): Promise<RunTaskResult> {
+    let result: RunTaskResult;
+    if (target.runtime === 'python') {
+      result = await target.client.send('Taskmem.runTask', { index, measure });
+    } else {
+      const nodeResult = await target.evaluate<NodeRunResult>('globalThis.__taskmemHarness.run()');
+      result = { durationMs: nodeResult.durationMs, error: nodeResult.error ? { message: nodeResult.error.message, traceback: nodeResult.error.stack } : undefined };
+    }
+    if (result.error) {
+      throw new Error(`${this.spec.exportName} threw in run ${index + 1}: ${result.error.message}${result.error.traceback ? `\n${result.error.traceback}` : ''}`);
+    }
+    return result;
+  }
+
+  private assertRunning(): void {
+    if (this.exited) throw new Error(this.exited);
+    if (this.disposed) throw new Error('the session was stopped');
+  }
+
+  async commandExited(how: string, _code: number | null): Promise<void> {
+    this.exited = `the task process ${how}${this.runsDone ? ` after ${this.runsDone} measured runs` : ''}`;
+    if (this.session.state === 'running') await this.session.fail(this.exited);
+  }
+
+  async captureAll(_reason: string): Promise<void> {
+    const target = this.harnessTarget;
+    if (!target?.alive) return;
+    const capture = await target.capture();
+    this.session.recordCapture(target, capture.profile, this.runsDone, target.runtime === 'node' ? this.boundaryOrdinal : undefined);
+  }
+
+  async finalCapture(): Promise<void> {
+    const target = this.harnessTarget;
+    if (!target?.alive) return;
+    if (target.runtime === 'python') await target.client.send('Taskmem.exit').catch(() => undefined);
+    else await target.evaluate('globalThis.__taskmemHarness.exit()').catch(() => undefined);
+  }
+
+  notes(): string[] {
+    const spec = this.session.options.harness;
+    if (!spec) return this.extraNotes;
+    return [
+      ...this.extraNotes,
+      `${spec.warmup} warm-up run(s) and module loading are excluded from the sites; each measured run is followed by a full GC and a retained capture.`,
+    ];
+  }
+
+  dispose(): void {
+    this.disposed = true;
+  }
+}
+
+function maxOrdinal(profile: { samples?: Array<{ ordinal: number }> } | undefined): number {
+  let max = 0;
+  for (const sample of profile?.samples ?? []) if (sample.ordinal > max) max = sample.ordinal;
+  return max;
+}
+
+function keptAbove(profile: { samples?: Array<{ ordinal: number; size: number }> }, ordinal: number): number {
+  let bytes = 0;
+  for (const sample of profile.samples ?? []) if (sample.ordinal > ordinal) bytes += sample.size;
+  return bytes;
+}

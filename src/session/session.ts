@@ -1,0 +1,327 @@
+/**
+ * One profiling session: launches (or attaches to) the program, turns every process that reports
+ * in into a target, polls statistics, marks tasks, takes retained captures and keeps the analysis
+ * current. Views subscribe to its events and call its methods; they never talk to targets.
+ */
+import * as crypto from 'node:crypto';
+import type { ChildProcess } from 'node:child_process';
+import { Emitter } from '../core/events';
+import type { HeapStatsPoint, RawSamplingProfile, SessionMark, TargetInfo, TaskSummary } from '../core/model';
+import { buildReport, type TaskmemReport } from '../core/report';
+import type { SiteAggregation } from '../core/sites';
+import { StatsSeries } from '../core/timeseries';
+import { profilerPaths, toolVersion } from '../launch/assets';
+import { profilingEnvironment } from '../launch/environment';
+import { killTree, spawnTree } from '../launch/processes';
+import { RegistrationChannel, type Registration } from '../launch/registry';
+import type { ProfilingSessionApi, SessionOptions, SessionProgress, SessionState } from './api';
+import { launchPlan } from './launchPlan';
+import { SiteHistory } from './siteHistory';
+import { SourceMapLoader } from './sourceMapLoader';
+import { Target } from './target';
+import { TaskTracker } from './taskTracker';
+import { WorkerModeDriver } from './workerMode';
+import { HarnessDriver } from './harnessDriver';
+import { attachTargets } from './attach';
+import { DEFAULTS } from './defaults';
+import type { SessionDriver } from './driver';
+
+
+export class ProfilingSession implements ProfilingSessionApi {
+  readonly id = crypto.randomBytes(6).toString('hex');
+  private readonly targetEmitter = new Emitter<TargetInfo>();
+  private readonly targetExitEmitter = new Emitter<TargetInfo>();
+  private readonly statsEmitter = new Emitter<HeapStatsPoint>();
+  private readonly markEmitter = new Emitter<SessionMark>();
+  private readonly captureEmitter = new Emitter<SiteAggregation>();
+  private readonly taskEmitter = new Emitter<TaskSummary>();
+  private readonly progressEmitter = new Emitter<SessionProgress>();
+  private readonly warningEmitter = new Emitter<string>();
+  private readonly stateEmitter = new Emitter<SessionState>();
+  private readonly endedEmitter = new Emitter<TaskmemReport>();
+  readonly onTarget = this.targetEmitter.event;
+  readonly onTargetExit = this.targetExitEmitter.event;
+  readonly onStats = this.statsEmitter.event;
+  readonly onMark = this.markEmitter.event;
+  readonly onCapture = this.captureEmitter.event;
+  readonly onTask = this.taskEmitter.event;
+  readonly onProgress = this.progressEmitter.event;
+  readonly onWarning = this.warningEmitter.event;
+  readonly onStateChange = this.stateEmitter.event;
+  readonly onEnded = this.endedEmitter.event;
+
+  readonly liveTargets = new Map<string, Target>();
+  private readonly allTargets: TargetInfo[] = [];
+  readonly stats = new Map<string, StatsSeries>();
+  readonly marks: SessionMark[] = [];
+  readonly tasks: TaskTracker;
+  readonly sites = new SiteHistory(profilerPaths());
+  readonly sourceMaps = new SourceMapLoader();
+  private readonly warnings: string[] = [];
+  readonly notes: string[] = [];
+  private channel: RegistrationChannel | undefined;
+  private child: ChildProcess | undefined;
+  private pollTimer: NodeJS.Timeout | undefined;
+  private readonly startedAt = Date.now();
+  private endedAt: number | undefined;
+  private endReason = 'running';
+  private currentState: SessionState = 'starting';
+  private finalReport: TaskmemReport | undefined;
+  private resolveDone!: (report: TaskmemReport) => void;
+  readonly done: Promise<TaskmemReport> = new Promise((resolve) => (this.resolveDone = resolve));
+  private stopping: Promise<TaskmemReport> | undefined;
+  private driver: SessionDriver | undefined;
+  private readonly targetWaiters: Array<(target: Target) => void> = [];
+  private readonly lastProfiles = new Map<string, RawSamplingProfile>();
+
+  constructor(readonly options: SessionOptions) {
+    this.tasks = new TaskTracker();
+  }
+
+  get state(): SessionState {
+    return this.currentState;
+  }
+  get targets(): readonly TargetInfo[] {
+    return this.allTargets;
+  }
+  get statsIntervalMs(): number {
+    return this.options.statsIntervalMs ?? DEFAULTS.statsIntervalMs;
+  }
+  get samplingIntervalBytes(): number {
+    const fallback = this.options.mode === 'harness' ? DEFAULTS.harnessSamplingIntervalBytes : DEFAULTS.workerSamplingIntervalBytes;
+    return this.options.samplingIntervalBytes ?? fallback;
+  }
+  now(): number {
+    return Date.now() - this.startedAt;
+  }
+
+  async start(): Promise<void> {
+    if (this.currentState !== 'starting') throw new Error('a session starts only once');
+    try {
+      this.driver = this.options.mode === 'harness' ? new HarnessDriver(this) : new WorkerModeDriver(this);
+      if (this.options.mode === 'attach') {
+        await attachTargets(this, this.options.attach ?? {});
+      } else {
+        this.launch();
+      }
+      this.setState('running');
+      this.schedulePoll();
+      void this.driver.run().catch((error: Error) => this.fail(error.message));
+    } catch (error) {
+      await this.fail((error as Error).message);
+      throw error;
+    }
+  }
+
+  private launch(): void {
+    const channel = (this.channel = new RegistrationChannel());
+    channel.onRegistration((registration) => void this.adopt(registration));
+    channel.onProblem((problem) => this.warn(problem));
+    channel.start();
+    const plan = launchPlan(this.options);
+    const env = profilingEnvironment({ ...process.env, ...this.options.env, ...plan.env }, channel.environment(), {
+      preciseAttribution: this.options.preciseAttribution ?? this.options.mode === 'harness',
+      measureEvery: this.options.mode === 'worker' ? 1 : 0,
+      gcEvents: true,
+      pythonSampleEvery: this.options.pythonSampleEvery,
+    });
+    const child = (this.child = spawnTree({ command: plan.command, shell: plan.shell, cwd: this.options.cwd, env }));
+    const forward = (stream: 'stdout' | 'stderr') => (chunk: Buffer) => {
+      if (this.options.onOutput) this.options.onOutput(stream, chunk);
+      else (stream === 'stdout' ? process.stdout : process.stderr).write(chunk);
+    };
+    child.stdout?.on('data', forward('stdout'));
+    child.stderr?.on('data', forward('stderr'));
+    child.on('error', (error) => void this.fail(`cannot start ${plan.display}: ${error.message}`));
+    child.on('exit', (code, signal) => {
+      const how = signal ? `killed by ${signal}` : `exited with code ${code}`;
+      if (this.currentState === 'running' || this.currentState === 'starting') void this.driver?.commandExited(how, code ?? null);
+    });
+  }
+
+  /** Connects to a process that reported in and makes it a target. */
+  async adopt(registration: Registration): Promise<void> {
+    if (this.currentState === 'stopping' || this.currentState === 'ended') return;
+    const info: TargetInfo = {
+      id: `${registration.runtime}:${registration.pid}`,
+      pid: registration.pid,
+      ppid: registration.ppid,
+      runtime: registration.runtime,
+      title: registration.title || registration.argv.slice(1).join(' ') || `pid ${registration.pid}`,
+      argv: registration.argv,
+    };
+    try {
+      const target = await Target.connect(info, registration.url, {
+        samplingIntervalBytes: this.samplingIntervalBytes,
+        pythonSampleEvery: this.options.pythonSampleEvery,
+      });
+      await this.addTarget(target, registration.isHarness);
+    } catch (error) {
+      this.warn(`could not attach to pid ${registration.pid}: ${(error as Error).message}`);
+    }
+  }
+
+  async addTarget(target: Target, isHarness = false, alreadyInitialized = false): Promise<void> {
+    this.liveTargets.set(target.id, target);
+    this.allTargets.push(target.info);
+    this.stats.set(target.id, new StatsSeries());
+    target.onExit((reason) => this.targetExited(target, reason));
+    target.onWorker((worker) => void this.addTarget(worker, false, true));
+    target.onGc(() => this.mark({ t: this.now(), targetId: target.id, kind: 'gc' }));
+    this.driver?.watch(target);
+    // Listeners are in place before initialize() lets the process run.
+    if (!alreadyInitialized) await target.initialize();
+    this.mark({ t: this.now(), targetId: target.id, kind: 'target-start', label: target.info.title });
+    this.targetEmitter.fire(target.info);
+    if (isHarness) for (const waiter of this.targetWaiters.splice(0)) waiter(target);
+  }
+
+  /** Resolves with the harness process once it has reported in. */
+  waitForHarnessTarget(): Promise<Target> {
+    return new Promise((resolve) => this.targetWaiters.push(resolve));
+  }
+
+  private targetExited(target: Target, reason: string): void {
+    if (!this.liveTargets.delete(target.id)) return;
+    target.info.exitReason = reason;
+    this.mark({ t: this.now(), targetId: target.id, kind: 'target-exit' });
+    this.targetExitEmitter.fire(target.info);
+    target.dispose();
+  }
+
+  mark(mark: SessionMark): void {
+    this.marks.push(mark);
+    if (this.marks.length > 100_000) this.marks.splice(0, 50_000);
+    this.markEmitter.fire(mark);
+  }
+
+  warn(message: string): void {
+    this.warnings.push(message);
+    this.warningEmitter.fire(message);
+  }
+
+  progress(progress: SessionProgress): void {
+    this.progressEmitter.fire(progress);
+  }
+
+  taskUpdated(summary: TaskSummary): void {
+    this.taskEmitter.fire(summary);
+  }
+
+  /** Aggregates a capture of one target into the site history and tells the views. */
+  recordCapture(target: Target, profile: RawSamplingProfile, progress: number, minOrdinalExclusive?: number): SiteAggregation | undefined {
+    for (const problem of this.sourceMaps.loadFor(profile, target.scripts, target.id)) this.warn(problem);
+    const store = this.sourceMaps.store;
+    const mapper = {
+      original: (scriptId: string, url: string, line: number, column: number) => store.original(`${target.id}:${scriptId}`, url, line, column),
+    };
+    this.lastProfiles.set(target.id, profile);
+    this.sites.add(target.id, target.runtime, profile, progress, mapper, minOrdinalExclusive);
+    const merged = this.sites.current();
+    if (merged) this.captureEmitter.fire(merged);
+    this.mark({ t: this.now(), targetId: target.id, kind: 'capture' });
+    return merged;
+  }
+
+  private schedulePoll(): void {
+    this.pollTimer = setTimeout(() => void this.poll(), this.statsIntervalMs);
+  }
+
+  private async poll(): Promise<void> {
+    if (this.currentState !== 'running') return;
+    const t = this.now();
+    await Promise.all(
+      [...this.liveTargets.values()].map(async (target) => {
+        try {
+          const point = target.toPoint(t, await target.stats());
+          this.stats.get(target.id)?.push(point);
+          this.statsEmitter.fire(point);
+        } catch {
+          // A target that is exiting cannot answer; its exit is reported separately.
+        }
+      }),
+    );
+    if (this.currentState === 'running') this.schedulePoll();
+  }
+
+  async captureNow(): Promise<void> {
+    await this.driver?.captureAll('captured on request');
+  }
+
+  async collectGarbage(): Promise<void> {
+    await Promise.all([...this.liveTargets.values()].map((target) => target.collectGarbage().catch(() => undefined)));
+    this.mark({ t: this.now(), targetId: '*', kind: 'gc', label: 'requested' });
+  }
+
+  stop(reason = 'stopped by user'): Promise<TaskmemReport> {
+    if (this.finalReport) return Promise.resolve(this.finalReport);
+    if (!this.stopping) this.stopping = this.finish(reason, true);
+    return this.stopping;
+  }
+
+  /** Ends the session because something went wrong; the data gathered so far is kept. */
+  fail(reason: string): Promise<TaskmemReport> {
+    this.warn(reason);
+    return this.stop(reason);
+  }
+
+  private async finish(reason: string, finalCapture: boolean): Promise<TaskmemReport> {
+    this.endReason = reason;
+    this.setState('stopping');
+    if (this.pollTimer) clearTimeout(this.pollTimer);
+    if (finalCapture && this.driver) {
+      this.progress({ message: 'Final retained capture…' });
+      await this.driver.finalCapture().catch((error: Error) => this.warn(`final capture failed: ${error.message}`));
+    }
+    this.driver?.dispose();
+    const pids = [...this.liveTargets.values()].map((target) => target.info.pid);
+    for (const target of this.liveTargets.values()) target.dispose();
+    this.liveTargets.clear();
+    if (this.child || pids.length) await killTree(this.child?.pid, this.options.mode === 'attach' ? [] : pids);
+    this.channel?.dispose();
+    this.endedAt = Date.now();
+    this.finalReport = this.report();
+    this.setState('ended');
+    this.endedEmitter.fire(this.finalReport);
+    this.resolveDone(this.finalReport);
+    return this.finalReport;
+  }
+
+  private setState(state: SessionState): void {
+    this.currentState = state;
+    this.stateEmitter.fire(state);
+  }
+
+  report(): TaskmemReport {
+    if (this.finalReport) return this.finalReport;
+    return buildReport({
+      mode: this.options.mode,
+      command: describeCommand(this.options),
+      startedAt: this.startedAt,
+      durationMs: (this.endedAt ?? Date.now()) - this.startedAt,
+      endReason: this.endReason,
+      tasks: this.tasks.summaries(),
+      aggregation: this.sites.current(),
+      targets: this.allTargets,
+      settings: {
+        statsIntervalMs: this.statsIntervalMs,
+        samplingIntervalBytes: this.samplingIntervalBytes,
+        preciseAttribution: this.options.preciseAttribution ?? this.options.mode === 'harness',
+      },
+      notes: [...this.notes, ...(this.driver?.notes() ?? [])],
+      warnings: this.warnings,
+      toolVersion: toolVersion(),
+    });
+  }
+
+  heapProfile(): RawSamplingProfile | undefined {
+    // The harness (or the first target) is the one users open in DevTools.
+    return this.lastProfiles.values().next().value;
+  }
+}
+
+export function describeCommand(options: SessionOptions): string {
+  if (options.mode === 'harness' && options.harness) return `${options.harness.file}#${options.harness.exportName}`;
+  if (options.mode === 'attach') return `attach ${options.attach?.url ?? options.attach?.port ?? `pid ${options.attach?.pid}`}`;
+  return (options.command ?? []).join(' ');
+}

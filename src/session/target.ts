@@ -1,0 +1,229 @@
+/**
+ * One profiled process (or worker thread) behind an inspector connection. Hides the differences
+ * between V8's inspector and our Python agent: statistics, GC, retained captures, task events.
+ */
+import { CdpConnection, type CdpClient } from '../cdp/connection';
+import type { PythonStats, TaskFinishedEvent, TaskStartedEvent, WorkerInfo } from '../cdp/extraProtocol';
+import { WebSocketTransport, WorkerTransport } from '../cdp/transport';
+import { Emitter } from '../core/events';
+import type { HeapStatsPoint, RawSamplingProfile, RuntimeKind, TargetInfo } from '../core/model';
+
+export interface ScriptInfo {
+  url: string;
+  sourceMapURL?: string;
+}
+
+export interface TargetOptions {
+  samplingIntervalBytes: number;
+  /** Python: trace one task in K (worker mode). */
+  pythonSampleEvery?: number;
+  /** Python: measure (gc.collect) after every task. */
+  pythonGcPerTask?: boolean;
+}
+
+export interface CaptureResult {
+  profile: RawSamplingProfile;
+  heapUsedAfterGc: number;
+  sampledTasks?: number;
+  totalTasks?: number;
+}
+
+export interface StatsReading {
+  heapUsed: number;
+  heapTotal: number;
+  rss?: number;
+  external?: number;
+  arrayBuffers?: number;
+  tracedBytes?: number;
+  allocatedBlocks?: number;
+  gcCollections?: number;
+}
+
+const BINDING = '__taskmemEmit';
+const NODE_MEMORY_EXPRESSION = '(() => { const m = process.memoryUsage(); return [m.heapUsed, m.heapTotal, m.rss, m.external, m.arrayBuffers]; })()';
+
+export class Target {
+  readonly scripts = new Map<string, ScriptInfo>();
+  private readonly taskStartedEmitter = new Emitter<TaskStartedEvent>();
+  private readonly taskFinishedEmitter = new Emitter<TaskFinishedEvent>();
+  private readonly gcEmitter = new Emitter<{ generation: number; durationMs?: number }>();
+  private readonly workerEmitter = new Emitter<Target>();
+  private readonly exitEmitter = new Emitter<string>();
+  private readonly contextDestroyedEmitter = new Emitter<void>();
+  readonly onTaskStarted = this.taskStartedEmitter.event;
+  readonly onTaskFinished = this.taskFinishedEmitter.event;
+  readonly onGc = this.gcEmitter.event;
+  /** A worker thread of this target became a target of its own. */
+  readonly onWorker = this.workerEmitter.event;
+  /** The connection closed: the process (or thread) is gone or detached. */
+  readonly onExit = this.exitEmitter.event;
+  /** Node: the main script finished; the process waits for us to disconnect (capture-at-exit window). */
+  readonly onContextDestroyed = this.contextDestroyedEmitter.event;
+  lastCapture: CaptureResult | undefined;
+  private exited = false;
+
+  private constructor(
+    readonly info: TargetInfo,
+    readonly client: CdpClient,
+    private readonly connection: CdpConnection | undefined,
+    private readonly options: TargetOptions,
+  ) {
+    client.onClose((reason) => {
+      this.exited = true;
+      this.exitEmitter.fire(reason);
+    });
+  }
+
+  get id(): string {
+    return this.info.id;
+  }
+  get runtime(): RuntimeKind {
+    return this.info.runtime;
+  }
+  get alive(): boolean {
+    return !this.exited && !this.client.closed;
+  }
+
+  static async connect(info: TargetInfo, url: string, options: TargetOptions): Promise<Target> {
+    const connection = new CdpConnection(await WebSocketTransport.connect(url));
+    return new Target(info, connection, connection, options);
+  }
+
+  private static forWorker(parent: Target, sessionId: string, worker: WorkerInfo): Target {
+    const transport = new WorkerTransport(parent.client, sessionId);
+    const connection = new CdpConnection(transport);
+    const info: TargetInfo = {
+      id: `${parent.id}/worker-${worker.workerId}`,
+      pid: parent.info.pid,
+      runtime: 'node',
+      title: worker.title || `worker ${worker.workerId}`,
+      argv: [worker.url],
+      parentId: parent.id,
+    };
+    return new Target(info, connection, connection, parent.options);
+  }
+
+  /** Enables what the session needs, starts the sampler and lets the process run. */
+  async initialize(): Promise<void> {
+    if (this.runtime === 'python') {
+      await this.client.send('Runtime.enable');
+      this.client.on('Taskmem.taskStarted', (event) => this.taskStartedEmitter.fire(event));
+      this.client.on('Taskmem.taskFinished', (event) => this.taskFinishedEmitter.fire(event));
+      this.client.on('Taskmem.gc', (event) => this.gcEmitter.fire(event));
+      const configure: { sampleEvery?: number; gcPerTask?: boolean } = {};
+      if (this.options.pythonSampleEvery !== undefined) configure.sampleEvery = this.options.pythonSampleEvery;
+      if (this.options.pythonGcPerTask !== undefined) configure.gcPerTask = this.options.pythonGcPerTask;
+      await this.client.send('Taskmem.configure', configure);
+      await this.client.send('HeapProfiler.enable');
+      await this.client.send('HeapProfiler.startSampling', { samplingInterval: this.options.samplingIntervalBytes });
+      await this.client.send('Runtime.runIfWaitingForDebugger');
+      return;
+    }
+    this.client.on('Debugger.scriptParsed', (event) => {
+      if (event.url) this.scripts.set(event.scriptId, { url: event.url, sourceMapURL: event.sourceMapURL || undefined });
+    });
+    this.client.on('Runtime.bindingCalled', (event) => {
+      if (event.name === BINDING) this.handleBinding(event.payload);
+    });
+    this.client.on('Runtime.executionContextDestroyed', () => this.contextDestroyedEmitter.fire());
+    this.client.on('NodeWorker.attachedToWorker', (event) => this.attachWorker(event.sessionId, event.workerInfo));
+    await Promise.all([
+      this.client.send('Runtime.enable'),
+      this.client.send('Debugger.enable', {}),
+      this.client.send('HeapProfiler.enable'),
+      this.client.send('Runtime.addBinding', { name: BINDING }),
+    ]);
+    await this.client.send('HeapProfiler.startSampling', {
+      samplingInterval: this.options.samplingIntervalBytes,
+      includeObjectsCollectedByMajorGC: false,
+      includeObjectsCollectedByMinorGC: false,
+    });
+    // Worker threads: absent in a worker's own inspector on some versions; never fatal.
+    await this.client.send('NodeWorker.enable', { waitForDebuggerOnStart: true }).catch(() => undefined);
+    await this.client.send('Runtime.runIfWaitingForDebugger');
+  }
+
+  private handleBinding(payload: string): void {
+    let message: { method?: unknown; params?: unknown };
+    try {
+      message = JSON.parse(payload) as typeof message;
+    } catch {
+      return;
+    }
+    const params = (typeof message.params === 'object' && message.params !== null ? message.params : {}) as Record<string, unknown>;
+    const name = typeof params.name === 'string' ? params.name : 'task';
+    if (message.method === 'Taskmem.taskStarted') this.taskStartedEmitter.fire({ ...params, name });
+    else if (message.method === 'Taskmem.taskFinished') this.taskFinishedEmitter.fire({ ...params, name } as TaskFinishedEvent);
+    else if (message.method === 'Taskmem.gc') this.gcEmitter.fire({ generation: Number(params.generation) || 0, durationMs: Number(params.durationMs) || 0 });
+  }
+
+  private attachWorker(sessionId: string, worker: WorkerInfo): void {
+    const child = Target.forWorker(this, sessionId, worker);
+    child
+      .initialize()
+      .then(() => this.workerEmitter.fire(child))
+      .catch(() => {
+        // The thread ended before it could be set up; nothing to profile.
+      });
+  }
+
+  async stats(): Promise<StatsReading> {
+    if (this.runtime === 'python') {
+      const stats: PythonStats = await this.client.send('Taskmem.getStats');
+      return {
+        heapUsed: stats.tracing ? stats.tracedCurrent : 0,
+        heapTotal: stats.tracing ? stats.tracedPeak : 0,
+        rss: stats.rss,
+        tracedBytes: stats.tracing ? stats.tracedCurrent : undefined,
+        allocatedBlocks: stats.allocatedBlocks,
+        gcCollections: stats.gcCollections,
+      };
+    }
+    const result = await this.client.send('Runtime.evaluate', { expression: NODE_MEMORY_EXPRESSION, returnByValue: true, silent: true });
+    const value = result.result.value as unknown;
+    if (!Array.isArray(value) || value.length < 5) throw new Error('unexpected memoryUsage() result');
+    const [heapUsed, heapTotal, rss, external, arrayBuffers] = value.map(Number);
+    return { heapUsed, heapTotal, rss, external, arrayBuffers };
+  }
+
+  toPoint(t: number, reading: StatsReading): HeapStatsPoint {
+    return { t, targetId: this.id, ...reading };
+  }
+
+  async collectGarbage(): Promise<void> {
+    await this.client.send('HeapProfiler.collectGarbage');
+  }
+
+  /** Full GC, then the sampling profile: what is still retained. */
+  async capture(options: { collect: boolean } = { collect: true }): Promise<CaptureResult> {
+    if (options.collect) await this.collectGarbage();
+    const usage = await this.stats();
+    if (this.runtime === 'python') {
+      const result = await this.client.send('HeapProfiler.getSamplingProfile#python');
+      this.lastCapture = { profile: result.profile, heapUsedAfterGc: usage.heapUsed, sampledTasks: result.sampledTasks, totalTasks: result.totalTasks };
+    } else {
+      const result = await this.client.send('HeapProfiler.getSamplingProfile');
+      this.lastCapture = { profile: result.profile as unknown as RawSamplingProfile, heapUsedAfterGc: usage.heapUsed };
+    }
+    return this.lastCapture;
+  }
+
+  /** Evaluates an expression in the target (Node), awaiting promises, returning the value. */
+  async evaluate<T>(expression: string): Promise<T> {
+    const result = await this.client.send('Runtime.evaluate', { expression, awaitPromise: true, returnByValue: true });
+    if (result.exceptionDetails) {
+      const description = result.exceptionDetails.exception?.description ?? result.exceptionDetails.text;
+      throw new Error(description.split('\n')[0] ?? description);
+    }
+    return result.result.value as T;
+  }
+
+  dispose(): void {
+    this.connection?.close();
+    this.taskStartedEmitter.dispose();
+    this.taskFinishedEmitter.dispose();
+    this.gcEmitter.dispose();
+    this.workerEmitter.dispose();
+    this.contextDestroyedEmitter.dispose();
+  }
+}

@@ -1,0 +1,76 @@
+/**
+ * Per-task series. In the harness every run is measured directly (retained heap after a full GC).
+ * In worker mode tasks interleave with other tasks in one heap, so each measured task is charged
+ * with the change of the retained heap since the previous measurement in the same target: a clean
+ * task next to a leaky one stays flat, and the series of what each task name kept is cumulative.
+ */
+import type { TaskRun, TaskSummary } from '../core/model';
+import { summarizeTask, type VerdictOptions } from '../core/verdict';
+
+export class TaskTracker {
+  private readonly runs = new Map<string, TaskRun[]>();
+  /** Cumulative bytes charged to each task name (worker mode). */
+  private readonly charged = new Map<string, number>();
+  /** Last retained measurement per target (worker mode). */
+  private readonly lastRetained = new Map<string, number>();
+  private finishedCount = 0;
+  private startedCount = 0;
+
+  constructor(private readonly verdictOptions: VerdictOptions = {}) {}
+
+  get finished(): number {
+    return this.finishedCount;
+  }
+  get started(): number {
+    return this.startedCount;
+  }
+
+  noteStarted(): void {
+    this.startedCount++;
+  }
+
+  /** Harness: one measured run with the retained heap after it. */
+  addHarnessRun(name: string, run: Omit<TaskRun, 'index'>): TaskSummary {
+    this.finishedCount++;
+    const list = this.list(name);
+    list.push({ ...run, index: list.length });
+    return this.summary(name);
+  }
+
+  /**
+   * Worker mode: a finished task. `retainedAfterGc` is present when the task was measured; unmeasured
+   * tasks only count (their growth lands on the next measured task of that target).
+   */
+  addWorkerTask(name: string, targetId: string, retainedAfterGc: number | undefined, durationMs: number, rssBytes?: number): TaskSummary | undefined {
+    this.finishedCount++;
+    if (retainedAfterGc === undefined || !Number.isFinite(retainedAfterGc)) return undefined;
+    const previous = this.lastRetained.get(targetId);
+    this.lastRetained.set(targetId, retainedAfterGc);
+    // The first measurement in a target is its baseline: it includes start-up, not this task.
+    if (previous === undefined) return undefined;
+    const kept = retainedAfterGc - previous;
+    const total = (this.charged.get(name) ?? 0) + kept;
+    this.charged.set(name, total);
+    const list = this.list(name);
+    list.push({ index: list.length, retainedBytes: total, keptByRun: kept, durationMs, rssBytes, targetId });
+    return this.summary(name);
+  }
+
+  summary(name: string): TaskSummary {
+    return summarizeTask(name, this.list(name), this.verdictOptions);
+  }
+
+  summaries(): TaskSummary[] {
+    return [...this.runs.keys()].map((name) => this.summary(name));
+  }
+
+  hasTasks(): boolean {
+    return this.runs.size > 0;
+  }
+
+  private list(name: string): TaskRun[] {
+    let list = this.runs.get(name);
+    if (!list) this.runs.set(name, (list = []));
+    return list;
+  }
+}

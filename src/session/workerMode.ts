@@ -1,0 +1,118 @@
+/**
+ * Worker mode (and attach): the program runs its own tasks. Task marks (diagnostics_channel in
+ * Node, Celery signals in Python) give per-task figures; without marks, fixed time windows stand in
+ * for tasks. Retained captures run periodically and at the end, so sites and their growth per task
+ * are known even for a worker that is killed.
+ */
+import type { ProfilingSession } from './session';
+import type { SessionDriver } from './driver';
+import type { Target } from './target';
+import { DEFAULTS } from './defaults';
+
+/** Periodic retained captures cost a full GC: not more often than this. */
+const CAPTURE_INTERVAL_MS = 10_000;
+const FINAL_CAPTURE_TIMEOUT_MS = 15_000;
+const WINDOW_TASK = '(time window)';
+
+export class WorkerModeDriver implements SessionDriver {
+  private readonly timers: NodeJS.Timeout[] = [];
+  private sawTaskMarks = false;
+  private windows = 0;
+  private captureRunning: Promise<void> | undefined;
+  private readonly extraNotes = new Set<string>();
+  private readonly sampledInfo = new Map<string, { sampled: number; total: number }>();
+
+  constructor(private readonly session: ProfilingSession) {}
+
+  watch(target: Target): void {
+    const session = this.session;
+    target.onTaskStarted((event) => {
+      this.sawTaskMarks = true;
+      session.tasks.noteStarted();
+      session.mark({ t: session.now(), targetId: target.id, kind: 'task-start', label: event.name });
+    });
+    target.onTaskFinished((event) => {
+      this.sawTaskMarks = true;
+      session.mark({ t: session.now(), targetId: target.id, kind: 'task-end', label: event.name });
+      const summary = session.tasks.addWorkerTask(event.name, target.id, event.sampled === false ? undefined : event.retainedBytes, event.durationMs ?? 0, event.rss);
+      if (summary) session.taskUpdated(summary);
+      const max = session.options.maxTasks;
+      if (max !== undefined && session.tasks.finished >= max) void session.stop(`${max} tasks finished`);
+    });
+    target.onContextDestroyed(() => {
+      // Node waits for us to disconnect after its main script ends: the last chance to capture.
+      void this.captureTarget(target, 'at exit', false).finally(() => target.dispose());
+    });
+  }
+
+  async run(): Promise<void> {
+    const session = this.session;
+    const duration = session.options.durationSec;
+    if (duration !== undefined && duration > 0) this.timers.push(setTimeout(() => void session.stop(`${duration} s elapsed`), duration * 1000));
+    const windowMs = session.options.windowMs ?? DEFAULTS.windowMs;
+    this.timers.push(setInterval(() => void this.tick(), Math.min(windowMs, CAPTURE_INTERVAL_MS)));
+    for (const timer of this.timers) timer.unref?.();
+  }
+
+  private async tick(): Promise<void> {
+    if (this.session.state !== 'running') return;
+    await this.captureAll(this.sawTaskMarks ? 'periodic' : 'window');
+  }
+
+  async captureAll(reason: string): Promise<void> {
+    if (this.captureRunning) return this.captureRunning;
+    const targets = [...this.session.liveTargets.values()];
+    this.captureRunning = Promise.all(targets.map((target) => this.captureTarget(target, reason, true)))
+      .then(() => undefined)
+      .finally(() => (this.captureRunning = undefined));
+    return this.captureRunning;
+  }
+
+  private async captureTarget(target: Target, reason: string, collect: boolean): Promise<void> {
+    const session = this.session;
+    try {
+      session.progress({ message: `Retained capture (${reason})…` });
+      const capture = await target.capture({ collect });
+      const progress = this.sawTaskMarks ? session.tasks.finished : this.windows;
+      if (capture.sampledTasks !== undefined && capture.totalTasks !== undefined) {
+        this.sampledInfo.set(target.id, { sampled: capture.sampledTasks, total: capture.totalTasks });
+      }
+      session.recordCapture(target, capture.profile, progress);
+      if (!this.sawTaskMarks && reason === 'window') {
+        this.windows++;
+        const summary = session.tasks.addWorkerTask(WINDOW_TASK, target.id, capture.heapUsedAfterGc, 0);
+        if (summary) session.taskUpdated(summary);
+        this.extraNotes.add('No task marks were seen: fixed time windows stand in for tasks (see docs on marking tasks).');
+      }
+    } catch (error) {
+      if (target.alive) session.warn(`capture of ${target.info.title} failed: ${(error as Error).message}`);
+    }
+  }
+
+  async commandExited(how: string, code: number | null): Promise<void> {
+    const reason = `the command ${how}`;
+    if (code !== 0 && code !== null) this.session.warn(reason);
+    await this.session.stop(reason);
+  }
+
+  async finalCapture(): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, FINAL_CAPTURE_TIMEOUT_MS)));
+    await Promise.race([this.captureAll('final'), timeout]);
+    clearTimeout(timer);
+  }
+
+  notes(): string[] {
+    const notes = [...this.extraNotes];
+    for (const [targetId, info] of this.sampledInfo) {
+      if (info.sampled < info.total) {
+        notes.push(`${targetId}: sites come from ${info.sampled} traced task(s) of ${info.total} (one in ${Math.round(info.total / Math.max(1, info.sampled))}); bytes are what those tasks kept, not scaled.`);
+      }
+    }
+    return notes;
+  }
+
+  dispose(): void {
+    for (const timer of this.timers) clearTimeout(timer);
+  }
+}
