@@ -1,0 +1,127 @@
+"""Task Memory Profiler agent for Python: gives a process an inspector endpoint (see docs/PROTOCOL.md).
+
+``install()`` is called by ``sitecustomize`` (and by the harness).  Nothing here may crash the user's
+program: failures print ``taskmem: agent disabled: <reason>`` and the program runs unprofiled.
+"""
+import os
+import sys
+
+_agent = None
+_hooks_installed = False
+_fork_children = [0]
+
+
+def current():
+    """The live agent of this process, or None."""
+    a = _agent
+    if a is None or a.dead:
+        return None
+    return a
+
+
+def _disabled(reason):
+    try:
+        sys.stderr.write("taskmem: agent disabled: %s\n" % reason)
+        sys.stderr.flush()
+    except Exception:
+        pass
+
+
+def _env():
+    ipc_dir = os.environ.get("TASKMEM_IPC_DIR")
+    token = os.environ.get("TASKMEM_TOKEN")
+    if not ipc_dir or not token:
+        return None
+    try:
+        wait_ms = int(os.environ.get("TASKMEM_WAIT_MS", "10000"))
+    except ValueError:
+        wait_ms = 10000
+    return ipc_dir, token, max(0, wait_ms)
+
+
+def _gc_callback(phase, info):
+    a = _agent
+    if a is not None and not a.dead:
+        try:
+            a.gc_callback(phase, info)
+        except Exception:
+            pass
+
+
+def _before_fork():
+    _fork_children[0] += 1
+
+
+def _after_fork_child():
+    global _agent
+    old = _agent
+    if old is None:
+        return
+    try:
+        old.abandon_after_fork()
+        _agent = None
+        import tracemalloc
+        if tracemalloc.is_tracing():
+            # Inherited traces describe the parent's allocations: drop them (stop() clears them).
+            tracemalloc.stop()
+        from .agent import in_subprocess_preexec
+        if in_subprocess_preexec():
+            return  # subprocess fork+exec with preexec_fn: the child execs right away
+        env = _env()
+        if env is None:
+            return
+        title = old.title
+        if title == "celery worker" or title.startswith("celery worker ("):
+            title = "celery worker (child %d)" % _fork_children[0]
+        else:
+            title = "%s (fork %d of %d)" % (old.title.split(" (fork ")[0], _fork_children[0], os.getppid())
+        _fork_children[0] = 0
+        _start(env, is_harness=False, title=title, argv=old.argv, inherit=old)
+    except Exception as e:
+        _agent = None
+        _disabled("%s: %s" % (type(e).__name__, e))
+
+
+def _start(env, is_harness, title=None, argv=None, inherit=None):
+    global _agent
+    from .agent import Agent
+    ipc_dir, token, wait_ms = env
+    agent = Agent(ipc_dir, token, wait_ms, is_harness=is_harness, title=title, argv=argv)
+    if inherit is not None:
+        # Keep the session's configuration, not the parent's counters or traces.
+        agent.sample_every = inherit.sample_every
+        agent.nframe = inherit.nframe
+        agent.gc_per_task = inherit.gc_per_task
+        agent.celery_hooked = inherit.celery_hooked
+        if inherit.recycling_source == "app":
+            agent.recycling = dict(inherit.recycling)
+            agent.recycling_source = "app"
+    agent.start()
+    _agent = agent
+    agent.register()
+    agent.wait_for_attach()
+    return agent
+
+
+def install(is_harness=False):
+    """Start the endpoint, register, hook Celery, wait for the session.  -> the agent or None."""
+    global _hooks_installed
+    env = _env()
+    if env is None:
+        return None
+    try:
+        if not os.path.isdir(env[0]):
+            raise RuntimeError("TASKMEM_IPC_DIR %r is not a directory" % env[0])
+        if not _hooks_installed:
+            import gc
+            gc.callbacks.append(_gc_callback)
+            if hasattr(os, "register_at_fork"):
+                os.register_at_fork(before=_before_fork, after_in_child=_after_fork_child)
+            if not is_harness:
+                from . import celery_hook
+                celery_hook.install()
+            _hooks_installed = True
+        return _start(env, is_harness)
+    except Exception as e:
+        _disabled("%s: %s" % (type(e).__name__, e))
+        return None

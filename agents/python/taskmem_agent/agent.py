@@ -1,0 +1,439 @@
+"""The agent: registration, the CDP subset, cheap statistics, tracing on demand, fork support.
+
+Threads: the WebSocket threads answer most methods directly; work that must run on the main thread
+(the harness's loadHarness / runTask / exit) is handed over through ``main_queue``.
+"""
+import collections
+import gc
+import os
+import secrets
+import sys
+import threading
+import time
+import traceback
+import tracemalloc
+
+from . import jsonio
+from . import profile as _profile
+from .wsserver import Signal, WebSocketServer
+
+DEFERRED = object()
+
+_PAGESIZE = 4096
+try:
+    _PAGESIZE = os.sysconf("SC_PAGE_SIZE")
+except (AttributeError, ValueError, OSError):
+    pass
+
+
+class MainQueue(object):
+    """Work for the main thread (deque + raw-lock signal: nothing allocated while it waits)."""
+
+    def __init__(self):
+        self._items = collections.deque()
+        self._signal = Signal()
+
+    def put(self, item):
+        self._items.append(item)
+        self._signal.set()
+
+    def get(self):
+        while True:
+            try:
+                return self._items.popleft()
+            except IndexError:
+                self._signal.wait(1.0)
+
+
+class CdpError(Exception):
+    def __init__(self, code, message):
+        Exception.__init__(self, message)
+        self.code = code
+        self.message = message
+
+
+def _now_ms():
+    return time.time() * 1000.0
+
+
+def read_rss():
+    """-> (bytes, source).  Current RSS from /proc/self/statm; else the peak from getrusage."""
+    try:
+        with open("/proc/self/statm", "rb") as f:
+            return int(f.read().split()[1]) * _PAGESIZE, "statm"
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        import resource
+        m = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        return (m if sys.platform == "darwin" else m * 1024), "maxrss"
+    except Exception:
+        return 0, "none"
+
+
+def process_argv():
+    """The real command line (``sys.argv`` is incomplete while ``site`` runs)."""
+    argv = getattr(sys, "orig_argv", None)
+    if argv:
+        return list(argv)
+    try:
+        with open("/proc/self/cmdline", "rb") as f:
+            parts = f.read().split(b"\0")
+        if parts and parts[-1] == b"":
+            parts.pop()
+        if parts:
+            return [os.fsdecode(p) for p in parts]
+    except OSError:
+        pass
+    return [sys.executable] + list(getattr(sys, "argv", []) or [])
+
+
+def looks_like_celery_worker(argv):
+    has_celery = any(os.path.basename(a).startswith("celery") or a == "celery" for a in argv)
+    return has_celery and "worker" in argv
+
+
+def parse_recycling(argv):
+    out = {"maxTasksPerChild": None, "maxMemoryPerChild": None}
+    names = {"--max-tasks-per-child": "maxTasksPerChild", "--maxtasksperchild": "maxTasksPerChild",
+             "--max-memory-per-child": "maxMemoryPerChild", "--maxmemperchild": "maxMemoryPerChild"}
+    for i, a in enumerate(argv):
+        key, value = a, None
+        if "=" in a:
+            key, value = a.split("=", 1)
+        if key in names:
+            if value is None and i + 1 < len(argv):
+                value = argv[i + 1]
+            try:
+                out[names[key]] = int(value)
+            except (TypeError, ValueError):
+                pass
+    return out
+
+
+def in_subprocess_preexec():
+    """True when os.fork hooks run inside subprocess's fork+exec (a ``preexec_fn`` child)."""
+    f = sys._getframe(1)
+    while f is not None:
+        if f.f_code.co_name == "_execute_child" and f.f_code.co_filename.endswith("subprocess.py"):
+            return True
+        f = f.f_back
+    return False
+
+
+class Agent(object):
+    def __init__(self, ipc_dir, token, wait_ms, is_harness=False, title=None, argv=None):
+        self.ipc_dir = ipc_dir
+        self.token = token
+        self.wait_ms = wait_ms
+        self.is_harness = is_harness
+        self.argv = argv if argv is not None else process_argv()
+        self.title = title or self._default_title()
+        self.mode = "harness" if is_harness else ("worker" if looks_like_celery_worker(self.argv) else "script")
+        self.released = threading.Event()
+        self.attached = False
+        self.dead = False
+        self.registration_file = None
+        # configuration
+        self.sample_every = 1 if is_harness else 10
+        self.nframe = 3
+        self.gc_per_task = False
+        self.sampling_on = self.mode == "worker"  # per-task sampling (worker mode)
+        self.sampling_interval = None
+        # tracing state
+        self.explicit_tracing = False  # script mode: HeapProfiler.startSampling started tracemalloc
+        self.cumulative = {}  # stack table of what sampled tasks kept
+        self.sampled_tasks = 0
+        self.tasks_started = 0
+        self.tasks_finished = 0
+        self.per_name = {}
+        self.active = {}
+        self.recycling = parse_recycling(self.argv)
+        self.recycling_source = "argv" if any(v is not None for v in self.recycling.values()) else None
+        self.celery_hooked = False
+        # gc
+        self.gc_collections = [0, 0, 0]
+        self.gc_t0 = None
+        self.gc_last_event = 0.0
+        self.gc_events_dropped = 0
+        # harness
+        self.main_queue = None
+        if is_harness:
+            self.main_queue = MainQueue()
+        self.server = WebSocketServer("/" + secrets.token_hex(16), self._on_message,
+                                      on_connect=self._on_connect, on_disconnect=self._on_disconnect)
+        self.rss_source = read_rss()[1]
+
+    # -- identity / registration ---------------------------------------------------------------
+    def _default_title(self):
+        argv = self.argv
+        if looks_like_celery_worker(argv):
+            return "celery worker"
+        words = [os.path.basename(argv[0])] + argv[1:] if argv else ["python"]
+        t = " ".join(words)
+        return t if len(t) <= 100 else t[:97] + "..."
+
+    def start(self):
+        self.server.start()
+
+    def register(self):
+        data = {
+            "token": self.token, "pid": os.getpid(), "ppid": os.getppid(), "runtime": "python",
+            "argv": self.argv, "cwd": os.getcwd(), "title": self.title, "url": self.server.url,
+            "isHarness": self.is_harness,
+        }
+        name = "%d-%s.json" % (os.getpid(), secrets.token_hex(4))
+        final = os.path.join(self.ipc_dir, name)
+        tmp = final + ".tmp"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(jsonio.dumps(data))
+            f.flush()
+        os.rename(tmp, final)
+        self.registration_file = final
+
+    def wait_for_attach(self):
+        if not self.released.wait(self.wait_ms / 1000.0):
+            sys.stderr.write("taskmem: no profiling session attached within %d ms; running unprofiled\n"
+                             % self.wait_ms)
+            sys.stderr.flush()
+            return False
+        return True
+
+    # -- connection ----------------------------------------------------------------------------
+    def _on_connect(self, conn):
+        self.attached = True
+
+    def _on_disconnect(self, conn):
+        self.attached = False
+        if self.explicit_tracing:
+            self._stop_tracing()
+        if self.main_queue is not None:
+            self.main_queue.put(("disconnect", None, None, None))
+
+    def send(self, conn, obj):
+        conn.send_text(jsonio.dumps(obj))
+
+    def emit(self, method, params):
+        conn = self.server.current
+        if conn is not None and not conn.closed:
+            conn.send_text(jsonio.dumps({"method": method, "params": params}))
+
+    def _on_message(self, conn, text):
+        try:
+            msg = jsonio.loads(text)
+            if not isinstance(msg, dict):
+                raise ValueError("not an object")
+        except ValueError as e:
+            self.send(conn, {"id": None, "error": {"code": -32700, "message": "Parse error: %s" % e}})
+            return
+        mid = msg.get("id")
+        method = msg.get("method")
+        params = msg.get("params") or {}
+        if not isinstance(method, str) or not isinstance(params, dict):
+            self.send(conn, {"id": mid, "error": {"code": -32600, "message": "Invalid request"}})
+            return
+        handler = self.METHODS.get(method)
+        if handler is None:
+            self.send(conn, {"id": mid, "error": {"code": -32601, "message": "'%s' wasn't found" % method}})
+            return
+        try:
+            result = handler(self, params, mid, conn)
+        except CdpError as e:
+            self.send(conn, {"id": mid, "error": {"code": e.code, "message": e.message}})
+            return
+        except Exception as e:  # a bug in the agent must not kill the connection
+            self.send(conn, {"id": mid, "error": {"code": -32000, "message": "%s: %s" % (type(e).__name__, e)}})
+            return
+        if result is not DEFERRED:
+            self.send(conn, {"id": mid, "result": result})
+
+    # -- statistics ----------------------------------------------------------------------------
+    def stats(self):
+        rss, source = read_rss()
+        tracing = tracemalloc.is_tracing()
+        cur, peak = tracemalloc.get_traced_memory() if tracing else (0, 0)
+        return {
+            "rss": rss, "rssSource": source,
+            "allocatedBlocks": sys.getallocatedblocks(),
+            "gcCollections": sum(self.gc_collections),
+            "gcCollectionsByGeneration": list(self.gc_collections),
+            "gcCounts": list(gc.get_count()),
+            "tracing": tracing, "tracedCurrent": cur, "tracedPeak": peak,
+            "tasksStarted": self.tasks_started, "tasksFinished": self.tasks_finished,
+            "sampledTasks": self.sampled_tasks, "sampleEvery": self.sample_every, "nframe": self.nframe,
+            "mode": self.mode, "pid": os.getpid(),
+            "recycling": dict(self.recycling, source=self.recycling_source),
+            "celery": self.celery_hooked,
+        }
+
+    def gc_callback(self, phase, info):
+        # Runs inside the collector, on any thread: no locks, no allocation-heavy work.
+        gen = info.get("generation", 0)
+        if phase == "start":
+            if gen == 2:
+                self.gc_t0 = time.perf_counter()
+            return
+        if 0 <= gen <= 2:
+            self.gc_collections[gen] += 1
+        if gen != 2:
+            return
+        t = time.perf_counter()
+        dur = (t - self.gc_t0) * 1000.0 if self.gc_t0 is not None else 0.0
+        if t - self.gc_last_event < 0.1:  # at most 10 events a second
+            self.gc_events_dropped += 1
+            return
+        self.gc_last_event = t
+        conn = self.server.current
+        if conn is not None:
+            conn.queue_text_nowake('{"method":"Taskmem.gc","params":{"generation":2,"collected":%d,'
+                                   '"durationMs":%.3f}}' % (info.get("collected", 0), dur))
+
+    # -- tracing -------------------------------------------------------------------------------
+    def _start_tracing(self):
+        if not tracemalloc.is_tracing():
+            tracemalloc.start(self.nframe)
+
+    def _stop_tracing(self):
+        self.explicit_tracing = False
+        if tracemalloc.is_tracing():
+            tracemalloc.stop()
+
+    def current_table(self):
+        if not tracemalloc.is_tracing():
+            return {}
+        snap = tracemalloc.take_snapshot()
+        return _profile.table_from_snapshot(snap)
+
+    def sampling_profile(self):
+        if self.mode == "harness":
+            table = self.current_table()
+        else:
+            table = dict(self.cumulative)
+            if self.explicit_tracing:
+                _profile.merge_into(table, self.current_table())
+        return {"profile": _profile.build_profile(table), "sampledTasks": self.sampled_tasks,
+                "totalTasks": self.tasks_finished}
+
+    # -- worker-mode task boundaries (called from the Celery signal handlers) -------------------
+    def task_started(self, name, task_id):
+        self.tasks_started += 1
+        n = self.per_name.get(name, 0) + 1
+        self.per_name[name] = n
+        k = self.sample_every
+        sampled = (self.attached and self.sampling_on and k > 0 and n % k == 0
+                   and not tracemalloc.is_tracing())
+        if sampled:
+            tracemalloc.start(self.nframe)
+        self.active[task_id] = (name, time.perf_counter(), sampled)
+        self.emit("Taskmem.taskStarted", {"name": name, "id": task_id, "t": _now_ms()})
+
+    def task_finished(self, name, task_id):
+        entry = self.active.pop(task_id, None)
+        if entry is None:
+            return
+        name, t0, sampled = entry
+        dur = (time.perf_counter() - t0) * 1000.0
+        self.tasks_finished += 1
+        params = {"name": name, "id": task_id, "t": _now_ms(), "durationMs": round(dur, 3), "sampled": False}
+        if sampled and tracemalloc.is_tracing():
+            gc.collect()
+            snap = tracemalloc.take_snapshot()
+            tracemalloc.stop()
+            table = _profile.table_from_snapshot(snap)
+            del snap
+            _profile.merge_into(self.cumulative, table)
+            self.sampled_tasks += 1
+            params["sampled"] = True
+            params["retainedBytes"] = _profile.table_bytes(table)
+        elif self.gc_per_task:
+            gc.collect()
+        params["rss"] = read_rss()[0]
+        params["allocatedBlocks"] = sys.getallocatedblocks()
+        self.emit("Taskmem.taskFinished", params)
+
+    # -- CDP methods ---------------------------------------------------------------------------
+    def m_empty(self, params, mid, conn):
+        return {}
+
+    def m_run_if_waiting(self, params, mid, conn):
+        self.released.set()
+        return {}
+
+    def m_heap_usage(self, params, mid, conn):
+        used = tracemalloc.get_traced_memory()[0] if tracemalloc.is_tracing() else 0
+        return {"usedSize": used, "totalSize": read_rss()[0], "embedderHeapUsedSize": 0, "backingStorageSize": 0}
+
+    def m_collect_garbage(self, params, mid, conn):
+        gc.collect()
+        return {}
+
+    def m_start_sampling(self, params, mid, conn):
+        self.sampling_interval = params.get("samplingInterval")
+        self.sampling_on = True
+        if self.mode == "script":
+            self._start_tracing()
+            self.explicit_tracing = True
+        # harness: tracing starts with the first measured run; worker: at sampled tasks.
+        return {}
+
+    def m_stop_sampling(self, params, mid, conn):
+        result = self.sampling_profile()
+        self.sampling_on = False
+        if self.mode != "harness":
+            self._stop_tracing()
+        return result
+
+    def m_get_sampling_profile(self, params, mid, conn):
+        return self.sampling_profile()
+
+    def m_get_stats(self, params, mid, conn):
+        return self.stats()
+
+    def m_configure(self, params, mid, conn):
+        if "sampleEvery" in params:
+            k = params["sampleEvery"]
+            if not isinstance(k, int) or isinstance(k, bool) or k < 0:
+                raise CdpError(-32602, "sampleEvery must be an integer >= 0 (0 = never)")
+            self.sample_every = k
+        if "nframe" in params:
+            n = params["nframe"]
+            if not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= 100:
+                raise CdpError(-32602, "nframe must be an integer from 1 to 100")
+            self.nframe = n
+        if "gcPerTask" in params:
+            self.gc_per_task = bool(params["gcPerTask"])
+        return {}
+
+    METHODS = {
+        "Runtime.enable": m_empty,
+        "Runtime.disable": m_empty,
+        "Runtime.runIfWaitingForDebugger": m_run_if_waiting,
+        "Runtime.getHeapUsage": m_heap_usage,
+        "HeapProfiler.enable": m_empty,
+        "HeapProfiler.disable": m_empty,
+        "HeapProfiler.collectGarbage": m_collect_garbage,
+        "HeapProfiler.startSampling": m_start_sampling,
+        "HeapProfiler.stopSampling": m_stop_sampling,
+        "HeapProfiler.getSamplingProfile": m_get_sampling_profile,
+        "Taskmem.getStats": m_get_stats,
+        "Taskmem.configure": m_configure,
+    }
+
+    def abandon_after_fork(self):
+        self.dead = True
+        self.server.abandon_after_fork()
+
+
+def _main_thread_method(name):
+    def handler(self, params, mid, conn):
+        if self.main_queue is None:
+            raise CdpError(-32000, "%s is only served by the taskmem harness (python -m taskmem_agent.harness)"
+                           % name)
+        self.main_queue.put(("call", name, params, (mid, conn)))
+        return DEFERRED
+    return handler
+
+
+for _name in ("Taskmem.loadHarness", "Taskmem.runTask", "Taskmem.exit"):
+    Agent.METHODS[_name] = _main_thread_method(_name)
