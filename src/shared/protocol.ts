@@ -1,0 +1,220 @@
+/**
+ * The message protocol between the extension host (src/extension/panel) and the memory panel webview
+ * (src/webview). Imported by both sides; types only plus a few pure guards, no `vscode`, no DOM.
+ *
+ * Host → webview: `init` once per webview load (after `ready`), then incremental messages.
+ * Webview → host: `ready`, `command`, `open-site`. Everything from the webview is validated with
+ * `parseWebviewMessage` before it is acted on.
+ */
+import type {
+  HeapStatsPoint,
+  RetainedSite,
+  SessionMark,
+  TargetInfo,
+  TaskSummary,
+  Verdict,
+} from '../core/model';
+
+export type { HeapStatsPoint, SessionMark, TargetInfo, Verdict };
+
+/** The registered view type of the panel (also the serializer key). */
+export const PANEL_VIEW_TYPE = 'taskmem.memoryPanel';
+
+/** Bump when the persisted webview state changes shape; older states are ignored. */
+export const PANEL_STATE_VERSION = 1;
+
+/** Session lifecycle as the panel shows it (`SessionState` of src/session/api.ts plus `restored`). */
+export type PanelSessionState = 'starting' | 'running' | 'stopping' | 'ended' | 'restored';
+
+export interface PanelSessionInfo {
+  id: string;
+  /** Human title: "leaky-worker.js#handleJob". */
+  title: string;
+  /** Epoch ms of the session start (t = 0 of the charts). */
+  startedAt?: number;
+  mode?: string;
+}
+
+/** One row of the per-task table. A structural subset of `TaskSummary`, plus derived figures. */
+export interface PanelTask {
+  name: string;
+  runs: number;
+  /** Growth slope of retained bytes per run (least squares). */
+  bytesPerRun: number;
+  /** Mean bytes a run allocated and kept (sampling by ordinal), when known. */
+  keptPerRun?: number;
+  rSquared?: number;
+  sampledRuns?: number;
+  verdict: Verdict;
+}
+
+export interface PanelFrame {
+  function: string;
+  file: string;
+  line: number;
+  category: RetainedSite['category'];
+}
+
+export interface PanelStack {
+  frames: PanelFrame[];
+  bytes: number;
+}
+
+/** One row of the retaining-sites table; a structural subset of `RetainedSite`. */
+export interface PanelSite {
+  key: string;
+  function: string;
+  file: string;
+  line: number;
+  column: number;
+  category: RetainedSite['category'];
+  precision: RetainedSite['precision'];
+  retainedBytes: number;
+  count: number;
+  share: number;
+  bytesPerRun?: number;
+  stacks: PanelStack[];
+}
+
+/** Stats of one target in columnar form (smaller to post and to persist than point objects). */
+export interface PanelStatsColumns {
+  targetId: string;
+  /** ms since session start. */
+  t: number[];
+  /** Metric name → values aligned with `t`; `null` where the point did not carry the metric. */
+  values: Partial<Record<StatsMetric, (number | null)[]>>;
+}
+
+/** Metrics the chart can show; every one is optional on a point except heapUsed/heapTotal. */
+export const STATS_METRICS = [
+  'heapUsed',
+  'heapTotal',
+  'rss',
+  'external',
+  'arrayBuffers',
+  'tracedBytes',
+  'allocatedBlocks',
+  'gcCollections',
+] as const;
+export type StatsMetric = (typeof STATS_METRICS)[number];
+
+export interface PanelSnapshot {
+  session: PanelSessionInfo;
+  state: PanelSessionState;
+  targets: TargetInfo[];
+  stats: PanelStatsColumns[];
+  marks: SessionMark[];
+  tasks: PanelTask[];
+  sites: PanelSite[];
+  verdict?: Verdict;
+  /** A one-line notice (warnings from the session), newest last. */
+  warnings?: string[];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Host → webview
+
+export type HostMessage =
+  | ({ type: 'init' } & PanelSnapshot)
+  | { type: 'stats'; points: HeapStatsPoint[] }
+  | { type: 'mark'; marks: SessionMark[] }
+  | { type: 'targets'; targets: TargetInfo[] }
+  | { type: 'tasks'; tasks: PanelTask[] }
+  | { type: 'sites'; sites: PanelSite[] }
+  | { type: 'verdict'; verdict: Verdict | undefined }
+  | { type: 'state'; state: PanelSessionState }
+  | { type: 'warning'; message: string }
+  | { type: 'reveal-site'; key: string };
+
+// ---------------------------------------------------------------------------------------------
+// Webview → host
+
+export type PanelCommand = 'stop' | 'capture' | 'gc' | 'export' | 'pause' | 'follow';
+export const PANEL_COMMANDS: readonly PanelCommand[] = ['stop', 'capture', 'gc', 'export', 'pause', 'follow'];
+
+export type WebviewMessage =
+  | { type: 'ready' }
+  | { type: 'command'; command: PanelCommand }
+  | { type: 'open-site'; file: string; line: number };
+
+/** What the webview persists with `setState` (restored by VS Code after a reload). */
+export interface PersistedWebviewState {
+  version: typeof PANEL_STATE_VERSION;
+  snapshot: PanelSnapshot;
+  view: { follow: boolean; paused: boolean; windowMinutes: number; hidden: string[] };
+}
+
+/** Validates a message that claims to come from the webview; returns undefined when it is malformed. */
+export function parseWebviewMessage(raw: unknown): WebviewMessage | undefined {
+  if (typeof raw !== 'object' || raw === null) return undefined;
+  const m = raw as Record<string, unknown>;
+  switch (m.type) {
+    case 'ready':
+      return { type: 'ready' };
+    case 'command':
+      return typeof m.command === 'string' && (PANEL_COMMANDS as readonly string[]).includes(m.command)
+        ? { type: 'command', command: m.command as PanelCommand }
+        : undefined;
+    case 'open-site':
+      return typeof m.file === 'string' &&
+        m.file.length > 0 &&
+        m.file.length < 4096 &&
+        typeof m.line === 'number' &&
+        Number.isInteger(m.line) &&
+        m.line >= 1
+        ? { type: 'open-site', file: m.file, line: m.line }
+        : undefined;
+    default:
+      return undefined;
+  }
+}
+
+/** Validates persisted state (it may come from an older version of the extension). */
+export function isPersistedState(raw: unknown): raw is PersistedWebviewState {
+  if (typeof raw !== 'object' || raw === null) return false;
+  const s = raw as Partial<PersistedWebviewState>;
+  return (
+    s.version === PANEL_STATE_VERSION &&
+    typeof s.snapshot === 'object' &&
+    s.snapshot !== null &&
+    typeof s.snapshot.session === 'object' &&
+    Array.isArray(s.snapshot.stats) &&
+    Array.isArray(s.snapshot.tasks) &&
+    Array.isArray(s.snapshot.sites)
+  );
+}
+
+/** Converts a `TaskSummary` (core) into a table row. */
+export function toPanelTask(task: TaskSummary): PanelTask {
+  const kept = task.series.map((r) => r.keptByRun).filter((v): v is number => typeof v === 'number');
+  return {
+    name: task.name,
+    runs: task.runs,
+    bytesPerRun: task.bytesPerRun,
+    keptPerRun: kept.length ? kept.reduce((a, b) => a + b, 0) / kept.length : undefined,
+    rSquared: task.fit?.rSquared,
+    sampledRuns: task.sampledRuns,
+    verdict: task.verdict,
+  };
+}
+
+/** Converts a `RetainedSite` (core) into a table row, keeping at most `maxStacks` stacks of `maxFrames`. */
+export function toPanelSite(site: RetainedSite, maxStacks = 3, maxFrames = 24): PanelSite {
+  return {
+    key: site.key,
+    function: site.function,
+    file: site.file,
+    line: site.line,
+    column: site.column,
+    category: site.category,
+    precision: site.precision,
+    retainedBytes: site.retainedBytes,
+    count: site.count,
+    share: site.share,
+    bytesPerRun: site.bytesPerRun,
+    stacks: site.stacks.slice(0, maxStacks).map((s) => ({
+      bytes: s.bytes,
+      frames: s.frames.slice(0, maxFrames).map((f) => ({ function: f.function, file: f.file, line: f.line, category: f.category })),
+    })),
+  };
+}
