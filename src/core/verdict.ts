@@ -200,7 +200,8 @@ export function judgeHighWater(rss: readonly number[], live: readonly number[], 
       `RSS rose by ${formatBytes(rssRise)} over ${n} runs while live memory changed by ${formatBytes(liveDelta)}: ` +
       'the allocator keeps freed memory (high water), this is not a leak.',
     advice:
-      'This is not a leak: the memory was freed but the allocator does not return it to the OS. Options: ' +
+      `This is not a leak: RSS rose by ${formatBytes(rssRise)} while live memory changed by ${formatBytes(liveDelta)}, ` +
+      'so the memory was freed but the allocator does not return it to the OS. Options: ' +
       'recycle workers (--max-tasks-per-child / --max-memory-per-child); for Python try PYTHONMALLOC=malloc ' +
       'with jemalloc (LD_PRELOAD) or call malloc_trim(0) after large tasks; avoid loading large data per task.',
     evidence: [
