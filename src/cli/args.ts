@@ -44,7 +44,7 @@ Worker options:
 
 Profiler options:
   --interval <ms>         heap statistics interval (default ${DEFAULTS.statsIntervalMs})
-  --sampling-interval <bytes>  heap sampling interval (default 32768 for tasks, 131072 for workers)
+  --sampling-interval <bytes>  heap sampling interval (default 8192 for tasks, 131072 for workers)
   --precise / --no-precise     credit allocations to the exact function (--no-turbo-inlining; default on for tasks)
 
 Output:
