@@ -421,16 +421,26 @@ export class MemoryChart {
     if (x0 == null || x1 == null) return;
     const ctx = u.ctx;
     const { left, top, width, height } = u.bbox;
-    const styles: Record<SessionMarkKind, { color: string; dash: number[]; w: number }> = {
-      gc: { color: withAlpha(this.colors.muted, 0.35), dash: [], w: 1 },
-      'task-start': { color: withAlpha(cssVar('--vscode-charts-green', '#89d185'), 0.7), dash: [], w: 1 },
-      'task-end': { color: withAlpha(cssVar('--vscode-charts-green', '#89d185'), 0.7), dash: [3, 3], w: 1 },
-      capture: { color: cssVar('--vscode-charts-purple', '#b180d7'), dash: [1, 2], w: 2 },
-      'target-start': { color: withAlpha(this.colors.fg, 0.6), dash: [4, 4], w: 1 },
-      'target-exit': { color: withAlpha(this.colors.fg, 0.6), dash: [4, 4], w: 1 },
+    // GC: short ticks along the bottom. Task start/end: full-height lines while they are sparse,
+    // short ticks along the top once they would crowd the plot. Captures and target events: full lines.
+    const styles: Record<SessionMarkKind, { color: string; dash: number[]; w: number; band: 'full' | 'top' | 'bottom' }> = {
+      gc: { color: withAlpha(this.colors.muted, 0.7), dash: [], w: 1, band: 'bottom' },
+      'task-start': { color: withAlpha(cssVar('--vscode-charts-green', '#89d185'), 0.55), dash: [], w: 1, band: 'full' },
+      'task-end': { color: withAlpha(cssVar('--vscode-charts-green', '#89d185'), 0.55), dash: [3, 3], w: 1, band: 'full' },
+      capture: { color: cssVar('--vscode-charts-purple', '#b180d7'), dash: [2, 2], w: 2, band: 'full' },
+      'target-start': { color: withAlpha(this.colors.fg, 0.6), dash: [4, 4], w: 1, band: 'full' },
+      'target-exit': { color: withAlpha(this.colors.fg, 0.6), dash: [4, 4], w: 1, band: 'full' },
     };
     const dpr = window.devicePixelRatio || 1;
     const start = markLowerBound(this.marks, x0);
+    let taskMarks = 0;
+    for (let i = start; i < this.marks.length && this.marks[i].x <= x1; i++) if (this.marks[i].kind === 'task-start') taskMarks++;
+    if (taskMarks > width / (24 * dpr)) {
+      styles['task-start'].band = 'top';
+      styles['task-end'].band = 'top';
+      styles['task-end'].dash = [];
+    }
+    const tick = 7 * dpr;
     ctx.save();
     ctx.beginPath();
     ctx.rect(left, top, width, height);
@@ -441,6 +451,8 @@ export class MemoryChart {
       ctx.strokeStyle = st.color;
       ctx.lineWidth = st.w * dpr;
       ctx.setLineDash(st.dash.map((d) => d * dpr));
+      const y0 = st.band === 'bottom' ? top + height - tick : top;
+      const y1 = st.band === 'top' ? top + (kind === 'task-end' ? tick / 2 : tick) : top + height;
       ctx.beginPath();
       let lastPx = -Infinity;
       let any = false;
@@ -451,8 +463,8 @@ export class MemoryChart {
         const px = Math.round(u.valToPos(m.x, 'x', true)) + 0.5;
         if (px - lastPx < 2 * dpr) continue; // at most one line per two device pixels
         lastPx = px;
-        ctx.moveTo(px, top);
-        ctx.lineTo(px, top + height);
+        ctx.moveTo(px, y0);
+        ctx.lineTo(px, y1);
         any = true;
       }
       if (any) ctx.stroke();

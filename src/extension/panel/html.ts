@@ -44,7 +44,7 @@ export function buildPanelHtml(o: PanelHtmlOptions): string {
 <html lang="en">
 <head>
 <meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="${a(contentSecurityPolicy(o.cspSource, o.nonce))}">
+<meta http-equiv="Content-Security-Policy" content="${contentSecurityPolicy(o.cspSource, o.nonce).replace(/[&<>"]/g, (c) => escapeHtml(c))}">
 <meta name="viewport" content="width=device-width, initial-scale=1.0">
 <link rel="stylesheet" href="${a(o.codiconUri)}">
 <link rel="stylesheet" href="${a(o.styleUri)}">

@@ -1,0 +1,42 @@
+import * as assert from 'node:assert/strict';
+import { displayFunction, formatBytes, formatBytesPerRun, formatCount, formatElapsed, formatLocation, formatShare, shortPath, truncate } from '../../src/webview/format';
+
+describe('webview format', () => {
+  it('formats bytes in binary units', () => {
+    assert.equal(formatBytes(0), '0 B');
+    assert.equal(formatBytes(1023), '1023 B');
+    assert.equal(formatBytes(1536), '1.50 KiB');
+    assert.equal(formatBytes(231 * 1024 * 1024), '231 MiB');
+    assert.equal(formatBytes(1.5 * 1024 ** 3), '1.50 GiB');
+    assert.equal(formatBytes(-2048), '−2.00 KiB');
+    assert.equal(formatBytes(undefined), '—');
+    assert.equal(formatBytes(NaN), '—');
+  });
+
+  it('formats growth per run with a sign', () => {
+    assert.equal(formatBytesPerRun(2.49 * 1024 * 1024), '+2.49 MiB/run');
+    assert.equal(formatBytesPerRun(-310), '−310 B/run');
+    assert.equal(formatBytesPerRun(0), '0 B/run');
+  });
+
+  it('formats shares, counts and elapsed time', () => {
+    assert.equal(formatShare(0.7123), '71%');
+    assert.equal(formatShare(0.043), '4.3%');
+    assert.equal(formatCount(216000), '216k');
+    assert.equal(formatCount(1234), '1,234');
+    assert.equal(formatElapsed(42), '42s');
+    assert.equal(formatElapsed(2.5), '2.5s');
+    assert.equal(formatElapsed(75), '1:15');
+    assert.equal(formatElapsed(3725), '1:02:05');
+  });
+
+  it('shortens paths and names', () => {
+    assert.equal(shortPath('/home/u/proj/src/jobs/enrich.ts'), 'jobs/enrich.ts');
+    assert.equal(shortPath('file:///home/u/a.js'), 'u/a.js');
+    assert.equal(shortPath('C:\\work\\src\\a.ts'), 'src/a.ts');
+    assert.equal(shortPath(''), '(no file)');
+    assert.equal(formatLocation('/a/b/c.ts', 3), 'b/c.ts:3');
+    assert.equal(displayFunction(''), '(anonymous)');
+    assert.equal(truncate('abcdef', 4), 'abc…');
+  });
+});
