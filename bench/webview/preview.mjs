@@ -44,11 +44,12 @@ const STUB = `
   window.__posted = [];
   window.__csp = [];
   document.addEventListener('securitypolicyviolation', (e) => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));
-  let state;
+  // Like VS Code, state survives a reload of the page (kept in sessionStorage here).
+  let state = sessionStorage.getItem('taskmemState') ? JSON.parse(sessionStorage.getItem('taskmemState')) : undefined;
   window.acquireVsCodeApi = () => ({
     postMessage: (m) => window.__posted.push(m),
     getState: () => state,
-    setState: (s) => { state = s; return s; },
+    setState: (s) => { state = s; sessionStorage.setItem('taskmemState', JSON.stringify(s)); return s; },
   });
 })();
 `;
@@ -56,7 +57,7 @@ const STUB = `
 const TYPES = { '.js': 'text/javascript', '.css': 'text/css', '.ttf': 'font/ttf', '.html': 'text/html', '.map': 'application/json' };
 
 export async function renderPreviews() {
-  if (!existsSync(join(repo, 'dist/webview.js')) || process.argv.includes('--build') || true) await buildWebview();
+  await buildWebview(); // always fresh: the preview must show the current sources
   const { buildPanelHtml, makeNonce } = await loadHtmlModule();
   mkdirSync(artifacts, { recursive: true });
   let nonce = makeNonce();
@@ -168,11 +169,22 @@ export async function renderPreviews() {
       const file = join(artifacts, 'webview-python-light.png');
       await page.screenshot({ path: file, fullPage: true });
       shots.push(file);
-      const saved = await page.evaluate(() => {
-        window.__taskmemPanel.persistNow();
-        return window.acquireVsCodeApi === undefined ? null : null;
-      });
-      void saved;
+      // Reload: the panel must come back from its persisted state before any init arrives.
+      await page.evaluate(() => window.__taskmemPanel.persistNow());
+      const bytes = await page.evaluate(() => sessionStorage.getItem('taskmemState').length);
+      await page.reload();
+      await page.waitForFunction(() => window.__posted?.some((m) => m.type === 'ready'));
+      await settle(page);
+      const restored = await page.evaluate(() => ({
+        title: document.querySelector('.session-title')?.textContent,
+        state: document.querySelector('.state-pill')?.textContent,
+        sites: document.querySelectorAll('tr.site-row').length,
+        tasks: document.querySelectorAll('.card table.data:not(.sites) tbody tr').length,
+        canvas: !!document.querySelector('.uplot canvas'),
+        rows: window.__taskmemPanel.chart.store.length,
+      }));
+      console.log(`persisted state ${Math.round(bytes / 1024)} KiB; after reload:`, JSON.stringify(restored));
+      if (restored.sites !== 8 || restored.tasks !== 3 || !restored.canvas || restored.rows < 100 || restored.state !== 'Restored') failures.push(`restore after reload failed: ${JSON.stringify(restored)}`);
       if (errors.length) failures.push(`python: page errors: ${errors.join('; ')}`);
       await page.close();
     }
