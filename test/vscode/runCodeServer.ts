@@ -15,6 +15,9 @@ import * as path from 'node:path';
 import { artifactPath, launchBrowser, REPO_ROOT, startCodeServer, withTimeout, type BrowserSession, type CodeServer } from './lib/codeServer';
 import { checkBuilt, judge, parseArgs, prepareSuite, readSummary, SUITE_INDEX } from './lib/suite';
 
+// A closed stdout (`... | head`) must not kill the runner before it stops code-server.
+process.stdout.on('error', () => undefined);
+
 async function main(): Promise<number> {
   const args = parseArgs(process.argv.slice(2));
   checkBuilt();
