@@ -138,8 +138,9 @@ export class Target {
       includeObjectsCollectedByMajorGC: false,
       includeObjectsCollectedByMinorGC: false,
     });
-    // Worker threads: absent in a worker's own inspector on some versions; never fatal.
-    await this.client.send('NodeWorker.enable', { waitForDebuggerOnStart: true }).catch(() => undefined);
+    // Worker threads attach without pausing them: a paused module-loader thread (tsx, --import
+    // hooks) deadlocks the main thread that waits for it synchronously. Never fatal.
+    await this.client.send('NodeWorker.enable', { waitForDebuggerOnStart: false }).catch(() => undefined);
     await this.client.send('Runtime.runIfWaitingForDebugger');
   }
 

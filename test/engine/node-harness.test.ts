@@ -1,0 +1,92 @@
+/**
+ * The harness against real Node processes under the real inspector: known leaks, a plateau, a
+ * clean task, ES modules and TypeScript (tsx and tsc output with source maps).
+ */
+import { strict as assert } from 'node:assert';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as ts from 'typescript';
+import { example, fixture, harness, runSession } from './helpers';
+
+describe('node harness (real processes)', function () {
+  this.timeout(60_000);
+
+  it('finds the Map cache leak, its bytes per run, and puts the leaking function first', async () => {
+    const { report } = await runSession({ mode: 'harness', harness: harness(example('node', 'leaky-worker.js'), 'handleJob', 12, 2) });
+    assert.equal(report.endReason, 'completed');
+    assert.equal(report.verdict.kind, 'leak');
+    const task = report.tasks[0];
+    assert.ok(task);
+    assert.equal(task.runs, 12);
+    // Each job keeps a 2,500-element array (~20 KB) plus its Map entry.
+    assert.ok(task.bytesPerRun > 18_000 && task.bytesPerRun < 26_000, `bytesPerRun ${task.bytesPerRun}`);
+    const top = report.sites[0];
+    assert.ok(top);
+    assert.equal(top.function, 'enrichOrder');
+    assert.equal(path.basename(top.file), 'leaky-worker.js');
+    assert.equal(top.line, 8);
+    assert.equal(top.precision, 'function');
+    // Module loading and warm-up are excluded: nothing from the harness or bootloader is a user site.
+    assert.ok(report.sites.every((site) => !site.file.includes(`${path.sep}dist${path.sep}`)));
+  });
+
+  it('calls a bounded LRU cache a plateau', async () => {
+    const { report } = await runSession({ mode: 'harness', harness: harness(example('node', 'lru-cache.js'), 'quote', 12, 2) });
+    assert.equal(report.tasks[0]?.verdict, 'plateau', report.tasks[0]?.summary);
+  });
+
+  it('calls a task with only temporaries no-leak', async () => {
+    const { report } = await runSession({ mode: 'harness', harness: harness(example('node', 'temporaries.js'), 'parseBatch', 10, 2) });
+    assert.equal(report.verdict.kind, 'no-leak', report.verdict.summary);
+    assert.ok(Math.abs(report.tasks[0]?.bytesPerRun ?? Infinity) < 4096);
+  });
+
+  it('awaits an ES module async export and passes --args', async () => {
+    const { report } = await runSession({ mode: 'harness', harness: harness(fixture('node', 'esm-task.mjs'), 'handle', 8, 1, [4000]) });
+    assert.equal(report.endReason, 'completed');
+    assert.equal(report.verdict.kind, 'leak');
+    // new Array(4000).fill(7): 4,000 slots of 8 bytes.
+    const perRun = report.tasks[0]?.bytesPerRun ?? 0;
+    assert.ok(perRun > 30_000 && perRun < 40_000, `bytesPerRun ${perRun}`);
+    assert.equal(report.sites[0]?.function, 'handle');
+  });
+
+  it('reports a tsx-loaded TypeScript task on the .ts line', async () => {
+    const { report } = await runSession({ mode: 'harness', harness: harness(example('node', 'ts', 'orders.ts'), 'processOrder', 10, 2) });
+    assert.equal(report.verdict.kind, 'leak', report.verdict.summary);
+    const top = report.sites[0];
+    assert.ok(top, 'a site');
+    assert.ok(top.file.endsWith('orders.ts'), top.file);
+    assert.equal(top.line, 10);
+    assert.equal(top.function, 'processOrder');
+  });
+
+  it('maps tsc output back to the .ts source through its source map', async () => {
+    const outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'taskmem-tsc-'));
+    const srcDir = path.join(outDir, 'src');
+    fs.mkdirSync(srcDir);
+    const source = fs.readFileSync(fixture('node', 'compiled-ts', 'src', 'leak.ts'), 'utf8');
+    fs.writeFileSync(path.join(srcDir, 'leak.ts'), source);
+    const compiled = ts.transpileModule(source, {
+      fileName: 'leak.ts',
+      compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2020, sourceMap: true },
+    });
+    const distDir = path.join(outDir, 'dist');
+    fs.mkdirSync(distDir);
+    const map = JSON.parse(compiled.sourceMapText as string) as { sources: string[] };
+    map.sources = ['../src/leak.ts'];
+    fs.writeFileSync(path.join(distDir, 'leak.js'), compiled.outputText.replace(/\/\/# sourceMappingURL=.*$/m, '//# sourceMappingURL=leak.js.map'));
+    fs.writeFileSync(path.join(distDir, 'leak.js.map'), JSON.stringify(map));
+    try {
+      const { report } = await runSession({ mode: 'harness', harness: harness(path.join(distDir, 'leak.js'), 'register', 10, 2) });
+      const top = report.sites[0];
+      assert.ok(top);
+      assert.equal(top.file, path.join(srcDir, 'leak.ts'));
+      assert.equal(top.line, 4, 'the line of `export function register()` in leak.ts');
+      assert.equal(report.verdict.kind, 'leak');
+    } finally {
+      fs.rmSync(outDir, { recursive: true, force: true });
+    }
+  });
+});
