@@ -48,6 +48,15 @@ def _gc_callback(phase, info):
             pass
 
 
+def _flush_at_exit():
+    a = _agent
+    if a is not None:
+        try:
+            a.flush_at_exit()  # task events of the last moments
+        except Exception:
+            pass
+
+
 def _before_fork():
     _fork_children[0] += 1
 
@@ -60,6 +69,8 @@ def _after_fork_child():
     try:
         old.abandon_after_fork()
         _agent = None
+        from .agent import statm_after_fork
+        statm_after_fork()
         import tracemalloc
         if tracemalloc.is_tracing():
             # Inherited traces describe the parent's allocations: drop them (stop() clears them).
@@ -115,6 +126,8 @@ def install(is_harness=False):
         if not _hooks_installed:
             import gc
             gc.callbacks.append(_gc_callback)
+            import atexit
+            atexit.register(_flush_at_exit)
             if hasattr(os, "register_at_fork"):
                 os.register_at_fork(before=_before_fork, after_in_child=_after_fork_child)
             if not is_harness:

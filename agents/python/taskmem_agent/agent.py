@@ -6,15 +6,12 @@ Threads: the WebSocket threads answer most methods directly; work that must run 
 import collections
 import gc
 import os
-import secrets
 import sys
 import threading
 import time
-import traceback
 import tracemalloc
 
 from . import jsonio
-from . import profile as _profile
 from .wsserver import Signal, WebSocketServer
 
 DEFERRED = object()
@@ -24,6 +21,17 @@ try:
     _PAGESIZE = os.sysconf("SC_PAGE_SIZE")
 except (AttributeError, ValueError, OSError):
     pass
+
+
+class _LazyProfile(object):
+    """``profile`` pulls in ast and sysconfig: load it only once something is traced."""
+
+    def __getattr__(self, name):
+        from . import profile
+        return getattr(profile, name)
+
+
+_profile = _LazyProfile()
 
 
 class MainQueue(object):
@@ -56,19 +64,37 @@ def _now_ms():
     return time.time() * 1000.0
 
 
+_statm = [None, None]  # [pid, fd]: /proc/self resolves at open time, so reopen after a fork
+
+
 def read_rss():
     """-> (bytes, source).  Current RSS from /proc/self/statm; else the peak from getrusage."""
     try:
-        with open("/proc/self/statm", "rb") as f:
-            return int(f.read().split()[1]) * _PAGESIZE, "statm"
-    except (OSError, ValueError, IndexError):
-        pass
+        pid = os.getpid()
+        if _statm[0] != pid:
+            # A stale descriptor from the parent is closed by statm_after_fork(); never close a
+            # number here, it may belong to someone else by now.
+            _statm[1] = os.open("/proc/self/statm", os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+            _statm[0] = pid
+        return int(os.pread(_statm[1], 128, 0).split()[1]) * _PAGESIZE, "statm"
+    except (OSError, ValueError, IndexError, AttributeError):
+        _statm[0] = None
     try:
         import resource
         m = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         return (m if sys.platform == "darwin" else m * 1024), "maxrss"
     except Exception:
         return 0, "none"
+
+
+def statm_after_fork():
+    """Right after fork, in the child: drop the parent's /proc/<ppid>/statm descriptor."""
+    if _statm[1] is not None:
+        try:
+            os.close(_statm[1])
+        except OSError:
+            pass
+    _statm[0] = _statm[1] = None
 
 
 def process_argv():
@@ -136,6 +162,12 @@ class Agent(object):
         self.registration_file = None
         # configuration
         self.sample_every = 1 if is_harness else 10
+        env_k = os.environ.get("TASKMEM_SAMPLE_EVERY")
+        if env_k and not is_harness:
+            try:
+                self.sample_every = max(0, int(env_k))
+            except ValueError:
+                pass
         self.nframe = 3
         self.gc_per_task = False
         self.sampling_on = self.mode == "worker"  # per-task sampling (worker mode)
@@ -160,7 +192,7 @@ class Agent(object):
         self.main_queue = None
         if is_harness:
             self.main_queue = MainQueue()
-        self.server = WebSocketServer("/" + secrets.token_hex(16), self._on_message,
+        self.server = WebSocketServer("/" + os.urandom(16).hex(), self._on_message,
                                       on_connect=self._on_connect, on_disconnect=self._on_disconnect)
         self.rss_source = read_rss()[1]
 
@@ -182,7 +214,7 @@ class Agent(object):
             "argv": self.argv, "cwd": os.getcwd(), "title": self.title, "url": self.server.url,
             "isHarness": self.is_harness,
         }
-        name = "%d-%s.json" % (os.getpid(), secrets.token_hex(4))
+        name = "%d-%s.json" % (os.getpid(), os.urandom(4).hex())
         final = os.path.join(self.ipc_dir, name)
         tmp = final + ".tmp"
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -217,7 +249,7 @@ class Agent(object):
     def emit(self, method, params):
         conn = self.server.current
         if conn is not None and not conn.closed:
-            conn.send_text(jsonio.dumps({"method": method, "params": params}))
+            conn.send_text(jsonio.dumps({"method": method, "params": params}), wake=False)
 
     def _on_message(self, conn, text):
         try:
@@ -317,6 +349,13 @@ class Agent(object):
 
     # -- worker-mode task boundaries (called from the Celery signal handlers) -------------------
     def task_started(self, name, task_id):
+        if self.mode == "script":
+            # Task marks make this a worker: continuous tracing (startSampling in script mode)
+            # gives way to tracing sampled tasks only.
+            self.mode = "worker"
+            if self.explicit_tracing:
+                self._stop_tracing()
+                self.sampling_on = True
         self.tasks_started += 1
         n = self.per_name.get(name, 0) + 1
         self.per_name[name] = n
@@ -357,8 +396,16 @@ class Agent(object):
         return {}
 
     def m_run_if_waiting(self, params, mid, conn):
+        # Answer first: a short program may exit as soon as it is released.
+        self.send(conn, {"id": mid, "result": {}})
+        conn.flush(1.0)
         self.released.set()
-        return {}
+        return DEFERRED
+
+    def flush_at_exit(self):
+        conn = self.server.current
+        if conn is not None and not self.dead:
+            conn.flush(1.0)
 
     def m_heap_usage(self, params, mid, conn):
         used = tracemalloc.get_traced_memory()[0] if tracemalloc.is_tracing() else 0

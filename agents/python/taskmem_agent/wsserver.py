@@ -188,6 +188,8 @@ class FrameReader(object):
 
 
 class Connection(object):
+    POLL_S = 0.05
+
     def __init__(self, server, sock):
         self.server = server
         self.sock = sock
@@ -195,17 +197,22 @@ class Connection(object):
         self._wake = Signal()
         self.closed = False
         self._close_sent = False
+        self._in_send = False
         self._writer = None
 
     # -- sending (any thread) ------------------------------------------------------------------
-    def send_text(self, text):
+    def send_text(self, text, wake=True):
+        """Queue a text message.  ``wake=False`` (events on a task's path) lets the writer pick it
+        up at its next poll (<= 50 ms) instead of waking it now: waking a thread per event makes
+        it compete for the GIL with the task that emitted it."""
         if self.closed:
             return
         self.out.append(encode_frame(OP_TEXT, text.encode("utf-8")))
-        self._wake.set()
+        if wake:
+            self._wake.set()
 
     def queue_text_nowake(self, text):
-        """For gc callbacks: no lock at all; the writer picks it up within its poll interval."""
+        """For gc callbacks: no lock at all; the writer picks it up at its next poll."""
         if not self.closed:
             self.out.append(encode_frame(OP_TEXT, text.encode("utf-8")))
 
@@ -216,13 +223,15 @@ class Connection(object):
     def _writer_loop(self):
         try:
             while True:
-                self._wake.wait(0.2)
+                self._wake.wait(self.POLL_S)
                 poll = self.server.on_writer_poll
                 if poll is not None:
                     poll(self)
                 while self.out:
+                    self._in_send = True
                     data = self.out.popleft()
                     self.sock.sendall(data)
+                    self._in_send = False
                     if data[:1] == b"\x88":  # our close frame went out
                         self._close_sent = True
                 if self.closed and not self.out:
@@ -231,10 +240,10 @@ class Connection(object):
             self.closed = True
 
     def flush(self, timeout=2.0):
-        """Wait until the queue is empty (used before the harness exits)."""
+        """Wait until everything queued went out (before the program may exit)."""
         import time
         deadline = time.time() + timeout
-        while self.out and not self.closed and time.time() < deadline:
+        while (self.out or self._in_send) and not self.closed and time.time() < deadline:
             self._wake.set()
             time.sleep(0.005)
 
