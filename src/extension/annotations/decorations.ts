@@ -1,0 +1,168 @@
+/**
+ * Decorations for retained sites: one decoration type per style (four heat levels, caller marks,
+ * the reveal flash), created once and rebuilt only when our settings change; per-file models built
+ * lazily from a per-capture index, moved with edits, drawn for the visible editors in one frame.
+ */
+import * as vscode from 'vscode';
+import {
+  buildFileAnnotations,
+  fileKey,
+  HEAT_NAMES,
+  indexSitesByFile,
+  lineEdit,
+  shiftAnnotations,
+  type FileAnnotation,
+  type LineEdit,
+  type SiteIndex,
+} from '../../core/annotations';
+import type { RetainedSite } from '../../core/model';
+
+export const ANNOTATION_COLORS = {
+  heat: HEAT_NAMES.map((name) => `taskMemory.heat.${name}`),
+  heatBorder: 'taskMemory.heat.border',
+  caller: 'taskMemory.callerBackground',
+  foreground: 'taskMemory.annotationForeground',
+  ruler: 'taskMemory.overviewRuler',
+  flash: 'taskMemory.flashBackground',
+} as const;
+
+/** The decoration types, one per style. */
+export class DecorationStyles implements vscode.Disposable {
+  heat: vscode.TextEditorDecorationType[] = [];
+  caller!: vscode.TextEditorDecorationType;
+
+  constructor() {
+    this.create();
+  }
+
+  private create(): void {
+    const after: vscode.ThemableDecorationAttachmentRenderOptions = {
+      color: new vscode.ThemeColor(ANNOTATION_COLORS.foreground),
+      margin: '0 0 0 2.5em',
+      fontStyle: 'italic',
+    };
+    this.heat = ANNOTATION_COLORS.heat.map((color, level) =>
+      vscode.window.createTextEditorDecorationType({
+        isWholeLine: true,
+        backgroundColor: new vscode.ThemeColor(color),
+        borderColor: new vscode.ThemeColor(ANNOTATION_COLORS.heatBorder),
+        borderStyle: 'solid',
+        borderWidth: level >= 2 ? '0 0 0 3px' : '0 0 0 2px',
+        overviewRulerColor: new vscode.ThemeColor(ANNOTATION_COLORS.ruler),
+        overviewRulerLane: vscode.OverviewRulerLane.Right,
+        after,
+        rangeBehavior: vscode.DecorationRangeBehavior.ClosedClosed,
+      }),
+    );
+    this.caller = vscode.window.createTextEditorDecorationType({
+      isWholeLine: true,
+      backgroundColor: new vscode.ThemeColor(ANNOTATION_COLORS.caller),
+      after: { ...after, fontStyle: 'normal' },
+      rangeBehavior: vscode.DecorationRangeBehavior.ClosedClosed,
+    });
+  }
+
+  /** Rebuilds the types (after a settings change); editors must be redrawn. */
+  recreate(): void {
+    this.disposeTypes();
+    this.create();
+  }
+
+  get all(): vscode.TextEditorDecorationType[] {
+    return [...this.heat, this.caller];
+  }
+
+  private disposeTypes(): void {
+    for (const t of this.all) t.dispose();
+  }
+
+  dispose(): void {
+    this.disposeTypes();
+  }
+}
+
+/** Per-file annotation models for the current sites, with the edits made since the session began. */
+export class AnnotationModel {
+  private index: SiteIndex | undefined;
+  private readonly models = new Map<string, FileAnnotation[]>();
+  /** Edits per file since the session started: replayed on every new capture. */
+  private readonly edits = new Map<string, LineEdit[]>();
+
+  setSites(sites: readonly RetainedSite[]): void {
+    this.index = sites.length > 0 ? indexSitesByFile(sites) : undefined;
+    this.models.clear();
+  }
+
+  /** A new session: forget sites and edits. */
+  reset(): void {
+    this.index = undefined;
+    this.models.clear();
+    this.edits.clear();
+  }
+
+  get hasSites(): boolean {
+    return this.index !== undefined;
+  }
+
+  modelFor(file: string): FileAnnotation[] {
+    if (!this.index) return [];
+    const key = fileKey(file);
+    let model = this.models.get(key);
+    if (!model) {
+      if (!this.index.sites.has(key) && !this.index.callers.has(key)) return [];
+      model = buildFileAnnotations(this.index, file);
+      for (const e of this.edits.get(key) ?? []) model = shiftAnnotations(model, e.start, e.end, e.newLineCount);
+      this.models.set(key, model);
+    }
+    return model;
+  }
+
+  /** Applies a document change; true when annotations of that file moved or went away. */
+  applyChange(document: vscode.TextDocument, changes: readonly vscode.TextDocumentContentChangeEvent[]): boolean {
+    if (!this.index || changes.length === 0) return false;
+    const key = fileKey(document.uri.fsPath);
+    if (!this.index.sites.has(key) && !this.index.callers.has(key)) return false;
+    const list = this.edits.get(key) ?? [];
+    let model = this.modelFor(document.uri.fsPath);
+    for (const change of changes) {
+      const text = { startLine: change.range.start.line, startCharacter: change.range.start.character, endLine: change.range.end.line, endCharacter: change.range.end.character, text: change.text };
+      const edit = lineEdit(text, changes.length === 1 && insertedAtLineEnd(document, change));
+      list.push(edit);
+      model = shiftAnnotations(model, edit.start, edit.end, edit.newLineCount);
+    }
+    this.edits.set(key, list);
+    this.models.set(key, model);
+    return true;
+  }
+}
+
+/** After the change: the inserted text's last part is the whole of its line (nothing followed it). */
+function insertedAtLineEnd(document: vscode.TextDocument, change: vscode.TextDocumentContentChangeEvent): boolean {
+  if (!change.range.isEmpty) return false;
+  const parts = change.text.split(/\r\n|\r|\n/);
+  const lastLine = change.range.start.line + parts.length - 1;
+  return parts.length > 1 && lastLine < document.lineCount && document.lineAt(lastLine).text === parts[parts.length - 1];
+}
+
+/** Draws models into editors: all visible editors in one frame, editors without marks cleared. */
+export function renderEditor(editor: vscode.TextEditor, model: readonly FileAnnotation[], styles: DecorationStyles): void {
+  const heat: vscode.DecorationOptions[][] = styles.heat.map(() => []);
+  const callers: vscode.DecorationOptions[] = [];
+  const document = editor.document;
+  for (const a of model) {
+    if (a.line < 0 || a.line >= document.lineCount) continue;
+    const end = document.lineAt(a.line).range.end;
+    const option: vscode.DecorationOptions = {
+      range: new vscode.Range(end, end),
+      renderOptions: { after: { contentText: `\u00a0${a.text}` } },
+    };
+    if (a.kind === 'site') heat[a.heat]!.push(option);
+    else callers.push(option);
+  }
+  styles.heat.forEach((type, level) => editor.setDecorations(type, heat[level]!));
+  editor.setDecorations(styles.caller, callers);
+}
+
+export function clearEditor(editor: vscode.TextEditor, styles: DecorationStyles): void {
+  for (const type of styles.all) editor.setDecorations(type, []);
+}
