@@ -1,0 +1,270 @@
+/**
+ * Profile Task: one quick pick of everything that can be profiled, grouped with separators: the
+ * active file (its exported functions through the harness, or the whole file as a worker), npm
+ * scripts, VS Code tasks and `node` launch configurations (run as workers under the profiler), a
+ * typed command line, attaching, and "Profile again". Slow sources (tasks) fill in while it is open.
+ */
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { readConfig } from '../config';
+import { findExports, languageOf } from '../exportFinder';
+import {
+  launchConfigChoice,
+  npmScriptChoices,
+  parseRunsWarmup,
+  parseStoredChoice,
+  taskCommand,
+  type NodeLaunchConfig,
+  type ProfileChoice,
+  type TaskExecutionLike,
+} from '../choices';
+import type { ProfilingSessionApi } from '../../session/api';
+import { requireTrust } from '../trust';
+import { errorMessage, type CommandContext } from './context';
+import { attachToProcess } from './attach';
+
+const LAST_CHOICE_KEY = 'taskMemory.lastChoice';
+const RUNS_KEY = 'taskMemory.runsWarmup';
+
+type Pick = vscode.QuickPickItem & { choice?: ProfileChoice; action?: 'type-command' | 'attach' };
+
+/** Runs/warm-up: what the user last entered in this workspace, else the settings. */
+export function rememberedRuns(ctx: CommandContext, scope?: vscode.Uri): { runs: number; warmup: number } {
+  const stored = ctx.extension.workspaceState.get<unknown>(RUNS_KEY);
+  if (typeof stored === 'object' && stored !== null) {
+    const { runs, warmup } = stored as { runs?: unknown; warmup?: unknown };
+    if (typeof runs === 'number' && typeof warmup === 'number') return { runs, warmup };
+  }
+  const config = readConfig(scope);
+  return { runs: config.runs, warmup: config.warmup };
+}
+
+/** Asks for runs and warm-up in one input box (pre-filled with the remembered values) and remembers them. */
+async function askRuns(ctx: CommandContext, scope: vscode.Uri): Promise<{ runs: number; warmup: number } | undefined> {
+  const current = rememberedRuns(ctx, scope);
+  const text = await vscode.window.showInputBox({
+    title: 'Task Memory: runs',
+    prompt: 'Measured runs, warm-up runs. Each measured run is followed by a full GC and a retained capture; warm-up runs load code and fill caches and are not measured.',
+    value: `${current.runs}, ${current.warmup}`,
+    validateInput: (value) => {
+      const parsed = parseRunsWarmup(value, current.warmup);
+      return typeof parsed === 'string' ? parsed : undefined;
+    },
+  });
+  if (text === undefined) return undefined;
+  const parsed = parseRunsWarmup(text, current.warmup);
+  if (typeof parsed === 'string') return undefined;
+  await ctx.extension.workspaceState.update(RUNS_KEY, parsed);
+  return parsed;
+}
+
+function folderOf(uri: vscode.Uri): string {
+  return vscode.workspace.getWorkspaceFolder(uri)?.uri.fsPath ?? path.dirname(uri.fsPath);
+}
+
+/** Starts `choice` with the current settings (and, for the harness, the remembered runs). */
+export async function launch(ctx: CommandContext, choice: ProfileChoice, runs?: { runs: number; warmup: number }): Promise<ProfilingSessionApi | undefined> {
+  if (!(await requireTrust(choice.kind === 'attach' ? 'attach to a process' : 'launch a program'))) return undefined;
+  const scope = vscode.Uri.file(choice.cwd);
+  const config = readConfig(scope);
+  const settings = { ...config, ...(runs ?? rememberedRuns(ctx, scope)) };
+  await ctx.extension.workspaceState.update(LAST_CHOICE_KEY, choice);
+  try {
+    return await ctx.manager.start(choice, settings);
+  } catch {
+    return undefined; // the manager has shown the error
+  }
+}
+
+/** The harness choice for a function of a file (Profile Function, CodeLens). */
+export function harnessChoice(uri: vscode.Uri, exportName: string): ProfileChoice {
+  const runtime = languageOf(uri.fsPath) === 'python' ? 'python' : 'node';
+  return { kind: 'harness', label: `${path.basename(uri.fsPath)}#${exportName}`, file: uri.fsPath, exportName, runtime, cwd: folderOf(uri) };
+}
+
+function activeFilePicks(): Pick[] {
+  const document = vscode.window.activeTextEditor?.document;
+  if (!document || document.uri.scheme !== 'file') return [];
+  const language = languageOf(document.fileName);
+  if (!language) return [];
+  const file = document.fileName;
+  const base = path.basename(file);
+  const cwd = folderOf(document.uri);
+  const picks: Pick[] = [{ label: `Active file: ${base}`, kind: vscode.QuickPickItemKind.Separator }];
+  for (const found of findExports(document.getText(), language)) {
+    picks.push({
+      label: `$(symbol-function) ${found.name}`,
+      description: `${base}:${found.line}`,
+      detail: 'Harness: call it again and again, measure what each run keeps after a full GC',
+      choice: { ...harnessChoice(document.uri, found.name), cwd },
+    });
+  }
+  const python = readConfig(document.uri).pythonPath || 'python3';
+  const command = language === 'python' ? [python, file] : /\.[cm]?tsx?$/i.test(file) ? ['npx', 'tsx', file] : ['node', file];
+  picks.push({
+    label: `$(play) Run ${base} as a worker`,
+    description: command.map((c) => (c === file ? base : c)).join(' '),
+    detail: 'Worker mode: the program runs its own tasks under the profiler',
+    choice: { kind: 'worker', label: `${command[0] === file ? '' : `${path.basename(command[0])} `}${base}`, command, shell: false, cwd, runtime: language === 'python' ? 'python' : 'node' },
+  });
+  return picks;
+}
+
+async function npmScriptPicks(): Promise<Pick[]> {
+  const picks: Pick[] = [];
+  for (const folder of vscode.workspace.workspaceFolders ?? []) {
+    let manifest: unknown;
+    try {
+      manifest = JSON.parse(Buffer.from(await vscode.workspace.fs.readFile(vscode.Uri.joinPath(folder.uri, 'package.json'))).toString('utf8'));
+    } catch {
+      continue; // no (readable) package.json
+    }
+    const scripts = (manifest as { scripts?: Record<string, unknown> }).scripts ?? {};
+    for (const choice of npmScriptChoices(manifest, folder.uri.fsPath)) {
+      const name = choice.kind === 'worker' ? choice.command[2] : '';
+      picks.push({ label: `$(package) ${choice.label}`, description: String(scripts[name] ?? ''), detail: multiFolder() ? folder.name : undefined, choice });
+    }
+  }
+  return picks.length ? [{ label: 'npm scripts', kind: vscode.QuickPickItemKind.Separator }, ...picks] : [];
+}
+
+async function taskPicks(): Promise<Pick[]> {
+  let tasks: vscode.Task[];
+  try {
+    tasks = await vscode.tasks.fetchTasks();
+  } catch {
+    return [];
+  }
+  const picks: Pick[] = [];
+  for (const task of tasks) {
+    if (task.source === 'npm') continue; // listed under npm scripts
+    const execution = task.execution;
+    const isShell = execution instanceof vscode.ShellExecution;
+    if (!isShell && !(execution instanceof vscode.ProcessExecution)) continue;
+    const folder = typeof task.scope === 'object' && task.scope ? task.scope.uri.fsPath : vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
+    if (!folder) continue;
+    const choice = taskCommand(execution as TaskExecutionLike, isShell, folder, `task: ${task.name}`);
+    if (!choice || choice.kind !== 'worker') continue;
+    picks.push({ label: `$(tools) ${task.name}`, description: `${task.source} · runs under the profiler: ${choice.command.join(' ')}`, choice });
+  }
+  return picks.length ? [{ label: 'Tasks', kind: vscode.QuickPickItemKind.Separator }, ...picks] : [];
+}
+
+function launchConfigPicks(): Pick[] {
+  const picks: Pick[] = [];
+  const file = vscode.window.activeTextEditor?.document.uri.scheme === 'file' ? vscode.window.activeTextEditor.document.fileName : undefined;
+  for (const folder of vscode.workspace.workspaceFolders ?? []) {
+    const configs = vscode.workspace.getConfiguration('launch', folder.uri).get<unknown[]>('configurations') ?? [];
+    for (const config of configs) {
+      if (typeof config !== 'object' || config === null) continue;
+      const choice = launchConfigChoice(config as NodeLaunchConfig, { workspaceFolder: folder.uri.fsPath, file });
+      if (typeof choice === 'string') continue;
+      const command = choice.kind === 'worker' ? choice.command.join(' ') : '';
+      picks.push({ label: `$(debug-alt) ${choice.label}`, description: `launch configuration · runs under the profiler: ${command}`, choice });
+    }
+  }
+  return picks.length ? [{ label: 'Launch configurations', kind: vscode.QuickPickItemKind.Separator }, ...picks] : [];
+}
+
+function multiFolder(): boolean {
+  return (vscode.workspace.workspaceFolders?.length ?? 0) > 1;
+}
+
+function otherPicks(last: ProfileChoice | undefined): Pick[] {
+  const picks: Pick[] = [{ label: 'Other', kind: vscode.QuickPickItemKind.Separator }];
+  picks.push({ label: '$(terminal) Type a command line…', detail: 'Worker mode, run through the shell: every Node and Python process it starts is profiled', action: 'type-command' });
+  picks.push({ label: '$(plug) Attach to a running process…', detail: 'An inspector URL or port, or a Node PID', action: 'attach' });
+  if (last) picks.unshift({ label: 'Recent', kind: vscode.QuickPickItemKind.Separator }, { label: `$(history) Profile again: ${last.label}`, description: last.kind, choice: last });
+  return picks;
+}
+
+/** Shows the picker; resolves with the pick, or undefined when dismissed. */
+function pickTarget(last: ProfileChoice | undefined): Promise<Pick | undefined> {
+  const quickPick = vscode.window.createQuickPick<Pick>();
+  quickPick.title = 'Task Memory: Profile Task';
+  quickPick.placeholder = 'What to profile: a function of the active file, a script, a task, a launch configuration or a command';
+  quickPick.matchOnDescription = true;
+  const groups: { active: Pick[]; npm: Pick[]; tasks: Pick[]; launch: Pick[]; other: Pick[] } = {
+    active: activeFilePicks(),
+    npm: [],
+    tasks: [],
+    launch: launchConfigPicks(),
+    other: otherPicks(last),
+  };
+  const recent = groups.other.findIndex((p) => p.label.startsWith('$(history)'));
+  const render = (): void => {
+    const other = groups.other;
+    const head = recent >= 0 ? other.slice(0, 2) : [];
+    const tail = recent >= 0 ? other.slice(2) : other;
+    quickPick.items = [...head, ...groups.active, ...groups.npm, ...groups.tasks, ...groups.launch, ...tail];
+  };
+  render();
+  quickPick.busy = true;
+  let pending = 2;
+  const done = (): void => {
+    if (--pending === 0) quickPick.busy = false;
+  };
+  void npmScriptPicks().then((p) => ((groups.npm = p), render()), () => undefined).finally(done);
+  void taskPicks().then((p) => ((groups.tasks = p), render()), () => undefined).finally(done);
+  return new Promise((resolve) => {
+    let accepted: Pick | undefined;
+    quickPick.onDidAccept(() => {
+      accepted = quickPick.selectedItems[0];
+      quickPick.hide();
+    });
+    quickPick.onDidHide(() => {
+      quickPick.dispose();
+      resolve(accepted);
+    });
+    quickPick.show();
+  });
+}
+
+async function typedCommand(ctx: CommandContext): Promise<ProfileChoice | undefined> {
+  const folder = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
+  const last = parseStoredChoice(ctx.extension.workspaceState.get(LAST_CHOICE_KEY));
+  const line = await vscode.window.showInputBox({
+    title: 'Task Memory: profile a command line',
+    prompt: `Runs through the shell${folder ? ` in ${folder}` : ''}; every Node and Python process it starts is profiled.`,
+    placeHolder: 'node worker.js   ·   npm start   ·   celery -A app worker',
+    value: last?.kind === 'worker' && last.shell ? last.command.join(' ') : undefined,
+    validateInput: (value) => (value.trim() ? undefined : 'Enter a command line.'),
+  });
+  if (!line?.trim()) return undefined;
+  return { kind: 'worker', label: line.trim(), command: [line.trim()], shell: true, cwd: folder ?? process.cwd() };
+}
+
+/**
+ * The command. `arg` (automation, keybindings, tests): a choice object as stored for "Profile
+ * again", e.g. `{ kind: 'worker', label: 'queue', command: ['node', 'queue-worker.js'], shell: false, cwd }`.
+ */
+export async function profileTask(ctx: CommandContext, arg?: unknown): Promise<ProfilingSessionApi | undefined> {
+  if (arg !== undefined) {
+    const choice = parseStoredChoice(arg);
+    if (!choice) {
+      void vscode.window.showErrorMessage('Task Memory: Profile Task was given an argument that is not a profile choice.');
+      return undefined;
+    }
+    return launch(ctx, choice);
+  }
+  if (!(await requireTrust('launch a program'))) return undefined;
+  const last = parseStoredChoice(ctx.extension.workspaceState.get(LAST_CHOICE_KEY));
+  const picked = await pickTarget(last);
+  if (!picked) return undefined;
+  try {
+    if (picked.action === 'attach') return await attachToProcess(ctx);
+    const choice = picked.action === 'type-command' ? await typedCommand(ctx) : picked.choice;
+    if (!choice) return undefined;
+    if (choice.kind === 'harness' && picked.choice && !picked.label.startsWith('$(history)')) {
+      const document = vscode.workspace.textDocuments.find((d) => d.fileName === choice.file);
+      if (document?.isDirty) await document.save();
+      const runs = await askRuns(ctx, vscode.Uri.file(choice.file));
+      if (!runs) return undefined;
+      return await launch(ctx, choice, runs);
+    }
+    return await launch(ctx, choice);
+  } catch (error) {
+    void vscode.window.showErrorMessage(`Task Memory: ${errorMessage(error)}`);
+    return undefined;
+  }
+}
