@@ -87,6 +87,7 @@ async function main(argv: string[]): Promise<number> {
     progress.show(`taskmem: ${lastMessage} · heap ${formatBytes(lastHeap)}`);
   });
   session.onWarning((message) => {
+    if (message === session.failureReason) return;
     progress.clear();
     process.stderr.write(`taskmem: ${message}\n`);
     progress.restore();
@@ -99,22 +100,21 @@ async function main(argv: string[]): Promise<number> {
   };
   process.on('SIGINT', interrupt);
   process.on('SIGTERM', () => void session.stop('stopped by SIGTERM'));
-  try {
-    await session.start();
-  } catch (error) {
-    progress.clear();
-    process.stderr.write(`taskmem: ${(error as Error).message}\n`);
-    await session.done;
-    return EXIT_FAILED;
-  }
+  // Warnings print as they happen; the reason a session failed is printed once, at the end.
+  await session.start().catch(() => undefined);
   const report = await session.done;
   progress.clear();
+  const measured = report.tasks.some((task) => task.runs > 0) || report.sites.length > 0;
+  if (session.failureReason && !measured) {
+    process.stderr.write(`taskmem: ${session.failureReason}\n`);
+    return EXIT_FAILED;
+  }
   writeOutputs(report, session, output);
   if (output.quiet) process.stdout.write(`${report.verdict.kind}: ${report.verdict.summary}\n`);
   else process.stdout.write(renderTextReport(report, { color: output.color, maxSites: output.maxSites, cwd: session.options.cwd }) + '\n');
-  const failed = report.endReason !== 'completed' && session.options.mode === 'harness';
+  if (session.failureReason) process.stderr.write(`taskmem: ${session.failureReason}\n`);
   if (output.failOnLeak && report.verdict.kind === 'leak') return EXIT_LEAK;
-  return failed ? EXIT_FAILED : 0;
+  return session.failureReason ? EXIT_FAILED : 0;
 }
 
 main(process.argv.slice(2)).then(

@@ -81,7 +81,15 @@ const spec = readSpec();
 
 const harness = {
   async load(): Promise<{ exports: string[] }> {
-    const moduleExports = await loadModule(spec.file);
+    let moduleExports: Record<string, unknown>;
+    try {
+      moduleExports = await loadModule(spec.file);
+    } catch (error) {
+      const err = error instanceof Error ? error : new Error(String(error));
+      // A SyntaxError's location is the first line of its stack, not part of its message.
+      const where = err.name === 'SyntaxError' ? ` at ${err.stack?.split('\n')[0] ?? spec.file}` : '';
+      throw new Error(`${path.basename(spec.file)} failed to load: ${err.name}: ${err.message}${where}`);
+    }
     task = findTask(moduleExports, spec.exportName, spec.file);
     return { exports: listFunctions(moduleExports) };
   },

@@ -34,11 +34,30 @@ export class HarnessDriver implements SessionDriver {
     return spec;
   }
 
+  /** Rejects when the harness process ends its JavaScript (process.exit in a task) while we wait on it. */
+  private contextGone: Promise<never> | undefined;
+
   watch(target: Target): void {
-    target.onTaskStarted(() => undefined);
+    if (this.contextGone) return;
+    this.contextGone = new Promise<never>((_, reject) => {
+      target.onContextDestroyed(() => reject(new Error(`the task process ended (process.exit or a fatal error) during run ${this.runsDone + 1}`)));
+      target.onExit((reason) => reject(new Error(`the connection to the task process closed (${reason}) during run ${this.runsDone + 1}`)));
+    });
+    this.contextGone.catch(() => undefined);
   }
 
   async run(): Promise<void> {
+    try {
+      await this.runAll();
+    } catch (error) {
+      // A lost connection is usually a dead process: give its exit status a moment to arrive,
+      // since "killed by SIGKILL" tells the user more than "socket closed".
+      if (!this.exited) await new Promise((resolve) => setTimeout(resolve, 300));
+      throw this.exited ? new Error(this.exited) : error;
+    }
+  }
+
+  private async runAll(): Promise<void> {
     const spec = this.spec;
     const target = await this.waitForTarget();
     this.harnessTarget = target;
@@ -85,8 +104,9 @@ export class HarnessDriver implements SessionDriver {
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new Error(`the task process did not start within ${HARNESS_START_TIMEOUT_MS / 1000} s`)), HARNESS_START_TIMEOUT_MS);
     });
+    const exited = new Promise<never>((_, reject) => (this.signalExit = reject));
     try {
-      return await Promise.race([this.session.waitForHarnessTarget(), timeout]);
+      return await Promise.race([this.session.waitForHarnessTarget(), timeout, exited]);
     } finally {
       clearTimeout(timer);
     }
@@ -113,7 +133,8 @@ export class HarnessDriver implements SessionDriver {
     if (target.runtime === 'python') {
       result = await target.client.send('Taskmem.runTask', { index, measure });
     } else {
-      const nodeResult = await target.evaluate<NodeRunResult>('globalThis.__taskmemHarness.run()');
+      const call = target.evaluate<NodeRunResult>('globalThis.__taskmemHarness.run()');
+      const nodeResult = this.contextGone ? await Promise.race([call, this.contextGone]) : await call;
       result = { durationMs: nodeResult.durationMs, error: nodeResult.error ? { message: nodeResult.error.message, traceback: nodeResult.error.stack } : undefined };
     }
     if (result.error) {
@@ -128,9 +149,10 @@ export class HarnessDriver implements SessionDriver {
   }
 
   async commandExited(how: string, _code: number | null): Promise<void> {
-    this.exited = `the task process ${how}${this.runsDone ? ` after ${this.runsDone} measured runs` : ''}`;
-    if (this.session.state === 'running') await this.session.fail(this.exited);
+    this.exited = `the task process ${how}${this.runsDone ? ` after ${this.runsDone} measured runs` : this.harnessTarget ? '' : ' before it could be profiled (its output above says why)'}`;
+    this.signalExit?.(new Error(this.exited));
   }
+  private signalExit: ((error: Error) => void) | undefined;
 
   async captureAll(_reason: string): Promise<void> {
     const target = this.harnessTarget;

@@ -263,9 +263,15 @@ export class ProfilingSession implements ProfilingSessionApi {
     return this.stopping;
   }
 
+  /** Why the session failed (bad input, a crash); undefined when it ended normally or was stopped. */
+  failureReason: string | undefined;
+
   /** Ends the session because something went wrong; the data gathered so far is kept. */
   fail(reason: string): Promise<TaskmemReport> {
-    this.warn(reason);
+    if (!this.failureReason && !this.finalReport) {
+      this.failureReason = reason;
+      this.warn(reason);
+    }
     return this.stop(reason);
   }
 
@@ -325,7 +331,7 @@ export class ProfilingSession implements ProfilingSessionApi {
 }
 
 /** Node's inspector announces itself on stderr in every process we open it in; that is ours, not the program's. */
-const INSPECTOR_CHATTER = /^(?:Debugger listening on ws:\/\/\S+|For help, see: https:\/\/nodejs\.org\/en\/docs\/inspector|Debugger attached\.|Waiting for the debugger to disconnect\.\.\.)\r?\n/gm;
+const INSPECTOR_CHATTER = /^(?:Debugger (?:listening|ending) on ws:\/\/\S+|For help, see: https:\/\/nodejs\.org\/en\/docs\/inspector|Debugger attached\.|Waiting for the debugger to disconnect\.\.\.)\r?\n/gm;
 
 function withoutInspectorChatter(chunk: Buffer): Buffer {
   const text = chunk.toString('utf8');

@@ -61,6 +61,8 @@ export class SourceMapLoader {
         if (size > MAX_MAP_BYTES) return `source map ${path.basename(file)} is too large (${size} bytes); sites stay on generated lines`;
         text = fs.readFileSync(file, 'utf8');
       } catch (error) {
+        // Published packages often point at maps they do not ship; that only costs original lines.
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
         return `cannot read the source map of ${script.url}: ${(error as Error).message}`;
       }
     }

@@ -125,7 +125,15 @@ export class Target {
     this.client.on('Runtime.bindingCalled', (event) => {
       if (event.name === BINDING) this.handleBinding(event.payload);
     });
-    this.client.on('Runtime.executionContextDestroyed', () => this.contextDestroyedEmitter.fire());
+    // Only the main context ending means the program is done; vm contexts come and go.
+    let mainContextId: number | undefined;
+    this.client.on('Runtime.executionContextCreated', (event) => {
+      const aux = event.context.auxData as { isDefault?: boolean } | undefined;
+      if (mainContextId === undefined && (aux?.isDefault ?? true)) mainContextId = event.context.id;
+    });
+    this.client.on('Runtime.executionContextDestroyed', (event) => {
+      if (event.executionContextId === mainContextId) this.contextDestroyedEmitter.fire();
+    });
     this.client.on('NodeWorker.attachedToWorker', (event) => this.attachWorker(event.sessionId, event.workerInfo));
     await Promise.all([
       this.client.send('Runtime.enable'),
@@ -238,7 +246,9 @@ export class Target {
     const result = await this.client.send('Runtime.evaluate', { expression, awaitPromise: true, returnByValue: true });
     if (result.exceptionDetails) {
       const description = result.exceptionDetails.exception?.description ?? result.exceptionDetails.text;
-      throw new Error(description.split('\n')[0] ?? description);
+      // The description is the error's stack: its first line is "Name: message".
+      const firstLine = description.split('\n')[0] ?? description;
+      throw new Error(firstLine.replace(/^Error: /, ''));
     }
     return result.result.value as T;
   }

@@ -91,8 +91,8 @@ export class WorkerModeDriver implements SessionDriver {
 
   async commandExited(how: string, code: number | null): Promise<void> {
     const reason = `the command ${how}`;
-    if (code !== 0 && code !== null) this.session.warn(reason);
-    await this.session.stop(reason);
+    if (code === 0) await this.session.stop(reason);
+    else await this.session.fail(reason);
   }
 
   async finalCapture(): Promise<void> {

@@ -130,7 +130,11 @@ export class MemoryChart {
     }
     if (typeof MutationObserver !== 'undefined') {
       // VS Code swaps the body class and the --vscode-* variables on a theme change.
-      this.themeObserver = new MutationObserver(() => this.rebuild());
+      this.themeObserver = new MutationObserver(() => {
+        // A rebuilt plot starts empty: draw the data again (an ended session gets no new points).
+        this.rebuild();
+        this.renderNow();
+      });
       this.themeObserver.observe(document.body, { attributes: true, attributeFilter: ['class'] });
       this.themeObserver.observe(document.documentElement, { attributes: true, attributeFilter: ['style'] });
     }
