@@ -56,6 +56,20 @@ export class TaskTracker {
     return this.summary(name);
   }
 
+  /**
+   * Python worker mode: a sampled task reports what it kept itself (traced allocations still alive
+   * after the task and gc.collect()); the series is the running total per task name.
+   */
+  addKeptTask(name: string, targetId: string, kept: number | undefined, durationMs: number, rssBytes?: number): TaskSummary | undefined {
+    this.finishedCount++;
+    if (kept === undefined || !Number.isFinite(kept)) return undefined;
+    const total = (this.charged.get(name) ?? 0) + kept;
+    this.charged.set(name, total);
+    const list = this.list(name);
+    list.push({ index: list.length, retainedBytes: total, keptByRun: kept, durationMs, rssBytes, targetId });
+    return this.summary(name);
+  }
+
   summary(name: string): TaskSummary {
     return summarizeTask(name, this.list(name), this.verdictOptions);
   }

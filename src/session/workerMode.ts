@@ -34,7 +34,11 @@ export class WorkerModeDriver implements SessionDriver {
     target.onTaskFinished((event) => {
       this.sawTaskMarks = true;
       session.mark({ t: session.now(), targetId: target.id, kind: 'task-end', label: event.name });
-      const summary = session.tasks.addWorkerTask(event.name, target.id, event.sampled === false ? undefined : event.retainedBytes, event.durationMs ?? 0, event.rss);
+      const measured = event.sampled === false ? undefined : event.retainedBytes;
+      const summary =
+        target.runtime === 'python'
+          ? session.tasks.addKeptTask(event.name, target.id, measured, event.durationMs ?? 0, event.rss)
+          : session.tasks.addWorkerTask(event.name, target.id, measured, event.durationMs ?? 0, event.rss);
       if (summary) session.taskUpdated(summary);
       const max = session.options.maxTasks;
       if (max !== undefined && session.tasks.finished >= max) void session.stop(`${max} tasks finished`);
@@ -104,6 +108,9 @@ export class WorkerModeDriver implements SessionDriver {
 
   notes(): string[] {
     const notes = [...this.extraNotes];
+    if (this.session.targets.some((target) => target.runtime === 'python') && this.sawTaskMarks) {
+      notes.push('Python workers: a task\'s figure is what its sampled runs kept (traced after gc.collect()); memory that a later task frees is not subtracted.');
+    }
     for (const [targetId, info] of this.sampledInfo) {
       if (info.sampled < info.total) {
         notes.push(`${targetId}: sites come from ${info.sampled} traced task(s) of ${info.total} (one in ${Math.round(info.total / Math.max(1, info.sampled))}); bytes are what those tasks kept, not scaled.`);
