@@ -8,6 +8,7 @@ import type { ProfilingSession } from './session';
 import type { SessionDriver } from './driver';
 import type { Target } from './target';
 import { DEFAULTS } from './defaults';
+import { recyclingNote } from '../core/recycling';
 
 /** Periodic retained captures cost a full GC: not more often than this. */
 const CAPTURE_INTERVAL_MS = 10_000;
@@ -108,6 +109,9 @@ export class WorkerModeDriver implements SessionDriver {
 
   notes(): string[] {
     const notes = [...this.extraNotes];
+    const command = this.session.options.command ?? [];
+    const recycling = recyclingNote(this.session.options.shell ? command.join(' ').split(/\s+/) : command);
+    if (recycling) notes.push(recycling);
     if (this.session.targets.some((target) => target.runtime === 'python') && this.sawTaskMarks) {
       notes.push('Python workers: a task\'s figure is what its sampled runs kept (traced after gc.collect()); memory that a later task frees is not subtracted.');
     }
