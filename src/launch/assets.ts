@@ -36,6 +36,7 @@ export const bootloaderPath = (): string => builtFile('bootloader.js');
 export const harnessPath = (): string => builtFile('harness.js');
 export const pythonAgentDir = (): string => path.join(packageRoot(), 'agents', 'python');
 /** Frames under these paths are the profiler's own and are grouped, never shown as user sites. */
-export const profilerPaths = (): string[] => [path.join(packageRoot(), 'dist') + path.sep, pythonAgentDir() + path.sep];
+// src/ too: the bundles' source maps send our own frames back to src/launch/*.ts.
+export const profilerPaths = (): string[] => ['dist', 'src'].map((dir) => path.join(packageRoot(), dir) + path.sep).concat(pythonAgentDir() + path.sep);
 export const toolVersion = (): string =>
   (JSON.parse(fs.readFileSync(path.join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;

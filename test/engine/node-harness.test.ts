@@ -90,3 +90,13 @@ describe('node harness (real processes)', function () {
     }
   });
 });
+
+describe('precise attribution (real V8 inlining)', function () {
+  this.timeout(60_000);
+
+  it('credits allocations to the inlined helper that made them, not its caller', async () => {
+    const { report } = await runSession({ mode: 'harness', preciseAttribution: true, harness: harness(fixture('node', 'inlined.js'), 'processBatch', 10, 3) });
+    assert.equal(report.sites[0]?.function, 'makeRecord', report.sites.map((s) => `${s.function} ${s.share}`).join(', '));
+    assert.ok((report.sites[0]?.share ?? 0) > 0.7);
+  });
+});
