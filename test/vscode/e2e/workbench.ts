@@ -170,7 +170,8 @@ export class Workbench {
       .first();
     await row.click({ timeout: 20_000 });
     await page
-      .locator('.part.editor .tabs-container .tab.active', { hasText: base })
+      // by resource name: a webview tab such as "Memory: orders.ts#processOrder" also contains the base name
+      .locator(`.part.editor .tabs-container .tab.active[data-resource-name=${JSON.stringify(base)}]`)
       .waitFor({ state: 'visible', timeout: 20_000 });
   }
 
