@@ -82,11 +82,22 @@ export interface SessionEvents {
   readonly onEnded: Event<TaskmemReport>;
 }
 
-export interface ProfilingSessionApi extends SessionEvents {
+/** What a session has gathered so far, for a view that opens late (a panel reopened by the user). */
+export interface SessionHistory {
+  /** Epoch ms when the session started; stats and marks are relative to it. */
+  readonly startedAt: number;
+  statsPoints(): HeapStatsPoint[];
+  readonly marks: readonly SessionMark[];
+  taskSummaries(): TaskSummary[];
+}
+
+export interface ProfilingSessionApi extends SessionEvents, SessionHistory {
   readonly id: string;
   readonly options: SessionOptions;
   readonly state: SessionState;
   readonly targets: readonly TargetInfo[];
+  /** Why the session failed (bad input, a crash); undefined while running or when it ended normally. */
+  readonly failureReason: string | undefined;
   /** Resolves with the final report when the session ends, however it ends. */
   readonly done: Promise<TaskmemReport>;
   start(): Promise<void>;

@@ -57,7 +57,10 @@ export class SourceMapLoader {
         if (resolved.protocol !== 'file:') return `source map of ${script.url} is not a local file (${resolved.protocol})`;
         mapUrl = resolved.href;
         const file = fileURLToPath(resolved);
-        const size = fs.statSync(file).size;
+        const stat = fs.statSync(file);
+        // A FIFO would block the extension host forever and /dev/zero never ends: regular files only.
+        if (!stat.isFile()) return `source map of ${script.url} is not a regular file; sites stay on generated lines`;
+        const size = stat.size;
         if (size > MAX_MAP_BYTES) return `source map ${path.basename(file)} is too large (${size} bytes); sites stay on generated lines`;
         text = fs.readFileSync(file, 'utf8');
       } catch (error) {

@@ -61,6 +61,8 @@ export class Target {
   readonly onContextDestroyed = this.contextDestroyedEmitter.event;
   lastCapture: CaptureResult | undefined;
   private exited = false;
+  /** Frames or events from the target that could not be understood; the connection stays up. */
+  readonly onProtocolError: CdpConnection['onProtocolError'];
 
   private constructor(
     readonly info: TargetInfo,
@@ -72,6 +74,7 @@ export class Target {
       this.exited = true;
       this.exitEmitter.fire(reason);
     });
+    this.onProtocolError = connection ? connection.onProtocolError : () => ({ dispose: () => undefined });
   }
 
   get id(): string {
