@@ -236,6 +236,17 @@ export interface HoverContext {
   tasks?: ReadonlyArray<{ name: string; bytesPerRun: number; verdict: string }>;
   /** Frames shown per stack (default 8). */
   maxFrames?: number;
+  /** Folders of the profiler's own code (its harness): frames there are left out of stacks. */
+  hiddenPaths?: readonly string[];
+}
+
+function hiddenFrame(frame: Frame, hiddenPaths: readonly string[] | undefined): boolean {
+  if (frame.category === 'profiler') return true;
+  const f = fileKey(frame.file);
+  return (hiddenPaths ?? []).some((dir) => {
+    const d = fileKey(dir).replace(/\/+$/, '');
+    return d !== '' && f.startsWith(d + '/');
+  });
 }
 
 /** Command ids the hover links to; the MarkdownString trusts exactly these. */
@@ -271,6 +282,7 @@ export function hoverMarkdown(annotation: FileAnnotation, ctx: HoverContext = {}
     const figures = [`**${formatBytes(site.retainedBytes)}** kept`, `${formatPercent(site.share)} of retained memory`];
     if (site.bytesPerRun !== undefined && Number.isFinite(site.bytesPerRun)) figures.push(`${formatBytesPerRun(site.bytesPerRun)} over the captures`);
     md.push(figures.join(' · '), '');
+    md.push(`[Show in panel](${commandUri(HOVER_COMMANDS.showSite, ctx.sessionId ? [site.key, ctx.sessionId] : [site.key])} "Show this site in the Task Memory panel")`, '');
     if (site.precision === 'function') {
       md.push(`Allocated in ${escapeMarkdown(site.function)}() — V8 attributes per function: this is the function's first line, not the allocating line.`, '');
       md.push(`${site.count.toLocaleString('en-US')} heap samples (scaled estimate)`, '');
@@ -278,14 +290,14 @@ export function hoverMarkdown(annotation: FileAnnotation, ctx: HoverContext = {}
       md.push(`Allocated on this line in ${escapeMarkdown(site.function)}()`, '');
       md.push(`${site.count.toLocaleString('en-US')} live blocks`, '');
     }
-    const stack = site.stacks[0];
-    if (stack && stack.frames.length > 0) {
+    const frames = (site.stacks[0]?.frames ?? []).filter((frame) => !hiddenFrame(frame, ctx.hiddenPaths));
+    if (frames.length > 0) {
       md.push('Allocation stack (innermost first):', '');
-      stack.frames.slice(0, maxFrames).forEach((frame, i) => md.push(`${i + 1}. ${frameLink(frame, ctx)}`));
-      if (stack.frames.length > maxFrames) md.push(`${maxFrames + 1}. … ${stack.frames.length - maxFrames} more frames`);
+      frames.slice(0, maxFrames).forEach((frame, i) => md.push(`${i + 1}. ${frameLink(frame, ctx)}`));
+      if (frames.length > maxFrames) md.push(`${maxFrames + 1}. … ${frames.length - maxFrames} more frames`);
       md.push('');
     }
-    md.push(`[Show in panel](${commandUri(HOVER_COMMANDS.showSite, ctx.sessionId ? [site.key, ctx.sessionId] : [site.key])} "Show this site in the Task Memory panel")`, '', '---', '');
+    md.push('---', '');
   }
   if (annotation.calls.length > 0) {
     md.push(annotation.kind === 'caller' ? '**Task Memory** · calls into retained memory' : 'This line also calls into:', '');

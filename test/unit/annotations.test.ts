@@ -176,6 +176,18 @@ describe('annotations: hover markdown', () => {
     assert.deepEqual([...new Set(links)].sort(), ['command:taskMemory.revealSource', 'command:taskMemory.showSiteInPanel']);
   });
 
+  it('leaves the profiler\'s own frames (the harness) out of stacks', () => {
+    const s = site({
+      function: 'f',
+      file: '/ws/f.js',
+      line: 1,
+      stacks: [{ bytes: 1, frames: [frame('f', '/ws/f.js', 1), frame('run', '/ext/src/launch/harness.ts', 96), { ...frame('x', '/p.js', 1), category: 'profiler' }] }],
+    });
+    const md = hoverMarkdown(buildFileAnnotations([s], '/ws/f.js')[0]!, { hiddenPaths: ['/ext/src/launch/'] });
+    assert.match(md, /1\. \[f\]/);
+    assert.doesNotMatch(md, /harness|\[x\]/);
+  });
+
   it('Python line sites speak of blocks on this line', () => {
     const [a] = buildFileAnnotations([enrich], '/ws/src/enrich.py');
     const md = hoverMarkdown(a!);

@@ -13,20 +13,24 @@ export interface HoverSource {
   readonly tasks: readonly TaskFigure[];
 }
 
-export function annotationHover(annotation: FileAnnotation, source: Omit<HoverSource, 'modelFor'>, cwd?: string): vscode.MarkdownString {
-  const md = new vscode.MarkdownString(hoverMarkdown(annotation, { sessionId: source.sessionId, tasks: source.tasks, cwd }));
+export function annotationHover(annotation: FileAnnotation, source: Omit<HoverSource, 'modelFor'>, cwd?: string, hiddenPaths?: readonly string[]): vscode.MarkdownString {
+  const md = new vscode.MarkdownString(hoverMarkdown(annotation, { sessionId: source.sessionId, tasks: source.tasks, cwd, hiddenPaths }));
   md.isTrusted = { enabledCommands: [HOVER_COMMANDS.reveal, HOVER_COMMANDS.showSite] };
   md.supportHtml = false;
   return md;
 }
 
 export class AnnotationHoverProvider implements vscode.HoverProvider {
-  constructor(private readonly source: HoverSource) {}
+  /** `hiddenPaths`: the profiler's own code (the harness), left out of stacks. */
+  constructor(
+    private readonly source: HoverSource,
+    private readonly hiddenPaths: readonly string[] = [],
+  ) {}
 
   provideHover(document: vscode.TextDocument, position: vscode.Position): vscode.Hover | undefined {
     const annotation = this.source.modelFor(document.uri.fsPath).find((a) => a.line === position.line);
     if (!annotation) return undefined;
     const cwd = vscode.workspace.getWorkspaceFolder(document.uri)?.uri.fsPath;
-    return new vscode.Hover(annotationHover(annotation, this.source, cwd), document.lineAt(position.line).range);
+    return new vscode.Hover(annotationHover(annotation, this.source, cwd, this.hiddenPaths), document.lineAt(position.line).range);
   }
 }

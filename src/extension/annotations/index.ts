@@ -3,6 +3,7 @@
  * commands and the task code lenses, and follows the active session. The extension calls only
  * `registerAnnotations(context, registry)`; everything it creates goes into context.subscriptions.
  */
+import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { FileAnnotation } from '../../core/annotations';
 import { registerTaskCodeLens } from '../codelens';
@@ -120,6 +121,12 @@ class AnnotationController implements vscode.Disposable, AnnotationsApi {
   }
 }
 
+/** Where the harness that calls the user's task lives (bundled, and its sources when mapped). */
+function profilerFolders(context: vscode.ExtensionContext): string[] {
+  const root = context.extensionUri.fsPath;
+  return root ? [path.join(root, 'dist'), path.join(root, 'src', 'launch')] : [];
+}
+
 export function registerAnnotations(context: vscode.ExtensionContext, registry: SessionRegistry): AnnotationsApi {
   const data = new ActiveSessionData(registry);
   const controller = new AnnotationController(data);
@@ -133,7 +140,7 @@ export function registerAnnotations(context: vscode.ExtensionContext, registry: 
       if (typeof file !== 'string' && !(file instanceof vscode.Uri)) return undefined;
       return revealer.reveal(file, typeof line === 'number' ? line : Number(line ?? 1));
     }),
-    vscode.languages.registerHoverProvider({ scheme: 'file' }, new AnnotationHoverProvider(controller)),
+    vscode.languages.registerHoverProvider({ scheme: 'file' }, new AnnotationHoverProvider(controller, profilerFolders(context))),
   );
   registerTaskCodeLens(context, registry, data);
   return controller;

@@ -1,0 +1,89 @@
+// Editor annotations as a user sees them: open examples/node/ts/orders.ts, click the "Profile Task"
+// code lens, wait for the run, and take screenshots of the decorated editor (dark and light) and of
+// the hover on the leaking function: .test-artifacts/e2e-editor-dark.png, e2e-hover-dark.png,
+// e2e-editor-light.png.
+import * as assert from 'node:assert/strict';
+import { Workbench } from './workbench';
+
+async function onFailure(wb: Workbench | undefined, ctx: Mocha.Context): Promise<void> {
+  const test = ctx.currentTest;
+  if (!wb || !test || test.state !== 'failed') return;
+  const file = await wb.screenshot(`e2e-failed-annotations-${test.title.replace(/[^\w-]+/g, '-').slice(0, 60)}`).catch(() => undefined);
+  console.error(`    screenshot: ${file ?? 'failed'}\n    last console lines:\n      ${wb.consoleLog.slice(-15).join('\n      ')}`);
+}
+
+describe('editor annotations (code-server + Chromium)', function () {
+  this.timeout(180_000);
+  let wb: Workbench | undefined;
+
+  before(async () => {
+    wb = await Workbench.open({ workspace: 'examples/node', theme: 'dark', viewport: { width: 1600, height: 900 } });
+  });
+  afterEach(async function () {
+    await onFailure(wb, this);
+  });
+  after(async () => {
+    await wb?.close();
+  });
+
+  /**
+   * Decoration text is drawn by CSS (`::after { content: … }`), not DOM text: reads the generated
+   * content of the spans in the editor's lines until one matches.
+   */
+  async function waitForAfterText(re: RegExp, timeoutMs = 30_000): Promise<string> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const texts = await wb!.page.evaluate(() =>
+        Array.from(document.querySelectorAll('.part.editor .monaco-editor .view-lines span'))
+          .map((el) => getComputedStyle(el, '::after').content)
+          .filter((c) => c && c !== 'none' && c !== 'normal')
+          .map((c) => c.replace(/^"|"$/g, '').replace(/\\"/g, '"').replace(/\u00a0/g, ' ').trim()),
+      );
+      const hit = texts.find((t) => re.test(t));
+      if (hit) return hit;
+      if (Date.now() > deadline) throw new Error(`no decoration text matching ${re} (seen: ${texts.join(' | ') || 'none'})`);
+      await wb!.page.waitForTimeout(250);
+    }
+  }
+
+  it('profiles processOrder from its code lens and decorates the leaking function', async () => {
+    const page = wb!.page;
+    await wb!.openFile('ts/orders.ts');
+    const lens = page.locator('.part.editor .monaco-editor .codelens-decoration a', { hasText: 'Profile Task' }).first();
+    await lens.waitFor({ state: 'visible', timeout: 30_000 });
+    await lens.click();
+    // the run ends with a "kept …/run (verdict)" lens and the inline text on line 10
+    await page.locator('.part.editor .monaco-editor .codelens-decoration a', { hasText: /^kept / }).first().waitFor({ state: 'visible', timeout: 90_000 });
+    // the panel opened beside the editor: make room for the code and focus orders.ts again
+    await wb!.runCommand('View: Close Primary Side Bar');
+    await wb!.runCommand('View: Join All Editor Groups');
+    await page.locator('.part.editor .tab[data-resource-name="orders.ts"]').first().click();
+    const text = await waitForAfterText(/▲ [\d.]+ (KiB|MiB) kept · .* · in processOrder\(\)/);
+    assert.match(text, /^▲ [\d.]+ (KiB|MiB) kept · [\d.]+% · /);
+    await page.waitForTimeout(500);
+    await wb!.screenshot('e2e-editor-dark');
+  });
+
+  it('shows the hover with figures, stack links and "Show in panel"', async () => {
+    const page = wb!.page;
+    // cursor on line 10, then "Show or Focus Hover"
+    await page.keyboard.press('Control+G');
+    await page.keyboard.type('10:20');
+    await page.keyboard.press('Enter');
+    await wb!.runCommand('Show or Focus Hover');
+    const hover = page.locator('.monaco-hover:not(.hidden)', { hasText: 'Show in panel' }).first();
+    await hover.waitFor({ state: 'visible', timeout: 15_000 });
+    assert.match((await hover.textContent()) ?? '', /kept · .*of retained memory/);
+    await wb!.screenshot('e2e-hover-dark');
+    await page.keyboard.press('Escape');
+    await hover.waitFor({ state: 'hidden', timeout: 5_000 }).catch(() => undefined);
+  });
+
+  it('stays readable in a light theme', async () => {
+    await wb!.setTheme('light');
+    assert.equal(await wb!.themeKind(), 'light');
+    await waitForAfterText(/▲ .* kept/);
+    await wb!.page.waitForTimeout(500);
+    await wb!.screenshot('e2e-editor-light');
+  });
+});
