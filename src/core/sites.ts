@@ -282,7 +282,8 @@ function buildStacks(
     const keys: string[] = [];
     for (let i = siteNode; i >= 0 && stackFrames.length < maxDepth; i = parent[i]!) {
       const f = frames[i]!;
-      if (f.pseudo) continue;
+      // The profiler's own frames (the harness that called the task) are not the user's stack.
+      if (f.pseudo || f.frame.category === 'profiler') continue;
       stackFrames.push(f.frame);
       keys.push(f.key);
     }
