@@ -73,9 +73,10 @@ export function shortPath(file: string): string {
   return parts.slice(-2).join('/');
 }
 
-/** "enrich.ts:42". */
+/** "enrich.ts:42": the file name only; the full path is in the tooltip and the expanded row. */
 export function formatLocation(file: string, line: number): string {
-  return `${shortPath(file)}:${line}`;
+  const parts = shortPath(file).split('/');
+  return `${parts[parts.length - 1] ?? file}:${line}`;
 }
 
 /** Display name for a function; V8 reports anonymous functions as "". */

@@ -35,7 +35,7 @@ describe('webview format', () => {
     assert.equal(shortPath('file:///home/u/a.js'), 'u/a.js');
     assert.equal(shortPath('C:\\work\\src\\a.ts'), 'src/a.ts');
     assert.equal(shortPath(''), '(no file)');
-    assert.equal(formatLocation('/a/b/c.ts', 3), 'b/c.ts:3');
+    assert.equal(formatLocation('/a/b/c.ts', 3), 'c.ts:3');
     assert.equal(displayFunction(''), '(anonymous)');
     assert.equal(truncate('abcdef', 4), 'abc…');
   });
