@@ -1,4 +1,5 @@
 /** Attach mode: connect to a process that already has an inspector (URL, port, or a Node PID). */
+import * as fs from 'node:fs';
 import type { TargetInfo } from '../core/model';
 import type { AttachSpec } from './api';
 import type { ProfilingSession } from './session';
@@ -30,6 +31,60 @@ async function waitForInspector(port: number, timeoutMs: number): Promise<Listed
   throw new Error(`no inspector on 127.0.0.1:${port}: ${(lastError as Error)?.message ?? 'timed out'}`);
 }
 
+/** Loopback TCP ports a process listens on (Linux: its socket inodes matched in /proc/net/tcp). */
+export function listeningPorts(pid: number): number[] {
+  let inodes: Set<string>;
+  try {
+    inodes = new Set(
+      fs
+        .readdirSync(`/proc/${pid}/fd`)
+        .map((fd) => {
+          try {
+            return /^socket:\[(\d+)\]$/.exec(fs.readlinkSync(`/proc/${pid}/fd/${fd}`))?.[1];
+          } catch {
+            return undefined;
+          }
+        })
+        .filter((inode): inode is string => inode !== undefined),
+    );
+  } catch {
+    return [];
+  }
+  const ports: number[] = [];
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text = '';
+    try {
+      text = fs.readFileSync(table, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const fields = line.trim().split(/\s+/);
+      // local_address is HEXIP:HEXPORT, st 0A is LISTEN, field 9 is the inode.
+      if (fields.length < 10 || fields[3] !== '0A' || !inodes.has(fields[9] as string)) continue;
+      ports.push(parseInt((fields[1] as string).split(':')[1] as string, 16));
+    }
+  }
+  return ports;
+}
+
+async function inspectorOfPid(pid: number): Promise<ListedTarget[]> {
+  const deadline = Date.now() + 5000;
+  while (Date.now() < deadline) {
+    // The inspector may listen on --inspect-port rather than 9229: ask the process's own sockets.
+    for (const port of new Set([...listeningPorts(pid), 9229])) {
+      try {
+        const listed = await listTargets(port);
+        if (listed.length) return listed;
+      } catch {
+        // Not an inspector (or not yet); try the next.
+      }
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`pid ${pid} did not open an inspector (is it a Node process? SIGUSR1 needs Node without --disable-sigusr1)`);
+}
+
 export async function resolveAttachUrls(spec: AttachSpec): Promise<ListedTarget[]> {
   if (spec.url?.startsWith('ws://')) return [{ webSocketDebuggerUrl: spec.url, title: spec.url }];
   if (spec.url) {
@@ -44,7 +99,7 @@ export async function resolveAttachUrls(spec: AttachSpec): Promise<ListedTarget[
     } catch (error) {
       throw new Error(`cannot signal pid ${spec.pid}: ${(error as Error).message}`);
     }
-    return waitForInspector(9229, 5000);
+    return inspectorOfPid(spec.pid);
   }
   throw new Error('attach needs a ws:// URL, a port or a pid');
 }
