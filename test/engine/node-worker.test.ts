@@ -1,0 +1,81 @@
+/**
+ * Worker mode and process trees against real Node processes: task marks, child processes,
+ * worker threads, a crash mid-run, and a target that never ends (stop leaves no orphans).
+ */
+import { strict as assert } from 'node:assert';
+import { descendantsOf, isAlive } from '../../src/launch/processes';
+import { ProfilingSession } from '../../src/session/session';
+import { example, fixture, harness, repoRoot, runSession } from './helpers';
+
+function waitFor(predicate: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  return new Promise((resolve, reject) => {
+    const check = () => {
+      if (predicate()) resolve();
+      else if (Date.now() > deadline) reject(new Error('timed out waiting'));
+      else setTimeout(check, 50);
+    };
+    check();
+  });
+}
+
+describe('node worker mode and process trees (real processes)', function () {
+  this.timeout(60_000);
+
+  it('names the leaking task from diagnostics_channel marks and clears the clean one', async () => {
+    const { report } = await runSession({ mode: 'worker', command: [process.execPath, example('node', 'queue-worker.js')], maxTasks: 40, env: { JOB_INTERVAL_MS: '5' } });
+    assert.equal(report.endReason, '40 tasks finished');
+    const byName = new Map(report.tasks.map((task) => [task.name, task]));
+    const email = byName.get('sendEmail');
+    const resize = byName.get('resizeImage');
+    assert.ok(email && resize, `tasks: ${[...byName.keys()].join(', ')}`);
+    assert.equal(email.verdict, 'leak', email.summary);
+    // Each email keeps a ~30,000-character string (one byte per char) plus its record.
+    assert.ok(email.bytesPerRun > 25_000 && email.bytesPerRun < 40_000, `sendEmail bytesPerRun ${email.bytesPerRun}`);
+    assert.equal(resize.verdict, 'no-leak', resize.summary);
+    assert.equal(report.verdict.kind, 'leak');
+    assert.ok(report.verdict.summary.includes('sendEmail'), report.verdict.summary);
+  });
+
+  it('follows a child process the task starts, and stopping kills the whole tree', async () => {
+    const session = new ProfilingSession({ mode: 'harness', cwd: repoRoot, harness: harness(fixture('node', 'spawns-child.js'), 'work', 200, 0), onOutput: () => undefined });
+    await session.start();
+    await waitFor(() => session.targets.length >= 2, 20_000);
+    const pids = session.targets.map((target) => target.pid);
+    const report = await session.stop('stopped by test');
+    assert.equal(report.endReason, 'stopped by test');
+    assert.ok(report.targets.length >= 2, 'the child is a target of its own');
+    await waitFor(() => pids.every((pid) => !isAlive(pid)), 5000);
+    assert.deepEqual(descendantsOf(pids), []);
+  });
+
+  it('profiles a worker thread as a target of its own', async () => {
+    const { report } = await runSession({ mode: 'worker', command: [process.execPath, fixture('node', 'with-worker-thread.js')], env: { LIFETIME_MS: '2500' } });
+    const worker = report.targets.find((target) => target.parentId !== undefined);
+    assert.ok(worker, `targets: ${report.targets.map((t) => t.id).join(', ')}`);
+    assert.match(report.endReason, /exited with code 0/);
+  });
+
+  it('keeps the runs measured before a crash and says what happened', async () => {
+    const { report } = await runSession({ mode: 'harness', harness: harness(fixture('node', 'crashes.js'), 'run', 10, 0), env: { CRASH_AT: '6' } });
+    assert.match(report.endReason, /killed by SIGKILL/);
+    assert.ok(report.tasks[0] && report.tasks[0].runs >= 4, `runs kept: ${report.tasks[0]?.runs}`);
+    assert.ok(report.sites.length > 0, 'sites from the captures before the crash');
+  });
+
+  it('reports an exception thrown by the task, with its message', async () => {
+    const { report } = await runSession({ mode: 'harness', harness: harness(fixture('node', 'throws.js'), 'run', 3, 0) });
+    assert.match(report.endReason, /run threw in run 1: database is down/);
+  });
+
+  it('stops a command that never ends, with no orphans and within the grace period', async () => {
+    const session = new ProfilingSession({ mode: 'worker', cwd: repoRoot, command: ['sh', '-c', `"${process.execPath}" "${fixture('node', 'forever.js')}" & "${process.execPath}" "${fixture('node', 'forever.js')}"; wait`], onOutput: () => undefined });
+    await session.start();
+    await waitFor(() => session.targets.length >= 2, 20_000);
+    const pids = session.targets.map((target) => target.pid);
+    const started = Date.now();
+    await session.stop();
+    assert.ok(Date.now() - started < 20_000);
+    await waitFor(() => pids.every((pid) => !isAlive(pid)), 5000);
+  });
+});
