@@ -7,6 +7,8 @@ import type { RawSamplingProfile, RetainedSite, RuntimeKind, SourceMapper } from
 import { fitGrowth } from '../core/growth';
 import { aggregateSites, type SiteAggregation } from '../core/sites';
 
+const MAX_HISTORY_POINTS = 240;
+
 interface HistoryPoint {
   progress: number;
   bytes: Map<string, number>;
@@ -25,6 +27,8 @@ export class SiteHistory {
     this.latest.set(targetId, aggregation);
     const points = this.history.get(targetId) ?? [];
     points.push({ progress, bytes: new Map(aggregation.sites.map((site) => [site.key, site.retainedBytes])) });
+    // A day of 10 s captures would be 8,640 points per target; growth needs only a recent window.
+    if (points.length > MAX_HISTORY_POINTS) points.splice(0, points.length - MAX_HISTORY_POINTS);
     this.history.set(targetId, points);
     this.merged = undefined;
     return aggregation;
