@@ -30,11 +30,11 @@ export const VARIANTS = [
   { name: '+ Debugger.enable', runtime: true, debugger: true },
   { name: '+ sampling 128 KiB', runtime: true, debugger: true, sampling: WORKER_SAMPLING },
   { name: '+ stats 10 Hz', runtime: true, debugger: true, sampling: WORKER_SAMPLING, statsMs: 100 },
-  { name: '+ GC events', runtime: true, debugger: true, sampling: WORKER_SAMPLING, statsMs: 100, gcEvents: true },
-  { name: '+ task marks (no GC)', runtime: true, debugger: true, sampling: WORKER_SAMPLING, statsMs: 100, gcEvents: true, marks: true, measureEvery: 0 },
-  { name: '+ GC + measure every task (= default)', runtime: true, debugger: true, sampling: WORKER_SAMPLING, statsMs: 100, gcEvents: true, marks: true, measureEvery: 1 },
-  { name: 'default but measure 1 task in 10', runtime: true, debugger: true, sampling: WORKER_SAMPLING, statsMs: 100, gcEvents: true, marks: true, measureEvery: 10 },
-  { name: 'only GC + measure every task', runtime: true, marks: true, measureEvery: 1 },
+  { name: '+ task marks (binding, no GC)', runtime: true, debugger: true, sampling: WORKER_SAMPLING, statsMs: 100, marks: true, measureEvery: 0 },
+  { name: '+ GC events (PerformanceObserver)', runtime: true, debugger: true, sampling: WORKER_SAMPLING, statsMs: 100, marks: true, gcEvents: true, measureEvery: 0 },
+  { name: '+ full GC + measure after every task (= default)', runtime: true, debugger: true, sampling: WORKER_SAMPLING, statsMs: 100, marks: true, gcEvents: true, measureEvery: 1 },
+  { name: 'default, but measure 1 task in 10', runtime: true, debugger: true, sampling: WORKER_SAMPLING, statsMs: 100, marks: true, gcEvents: true, measureEvery: 10 },
+  { name: 'fix sketch: no Debugger.enable, no GC observer, measure 1 task in 50', runtime: true, sampling: WORKER_SAMPLING, statsMs: 100, marks: true, measureEvery: 50 },
 ];
 
 async function waitForRegistration(dir, child) {

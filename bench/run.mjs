@@ -4,7 +4,7 @@
 // bench/results/bench-<timestamp>.json and bench/results/latest.json. See bench/README.md.
 //   node bench/run.mjs [--quick] [--only node,accuracy,python,analysis,webview,startup,exthost,diagnosis]
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem, tmpdir, release } from 'node:os';
+import { cpus, totalmem, tmpdir, release, loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execFileSync } from 'node:child_process';
@@ -67,6 +67,7 @@ function machine() {
     node: process.version,
     v8: process.versions.v8,
     python: `${python} ${pythonVersion}`,
+    loadAverageAtStart: loadavg().map((v) => round(v, 2)),
   };
 }
 
@@ -179,16 +180,17 @@ async function python() {
   const rounds = QUICK ? 2 : 5;
   // Is Python profiling usable at all? One short profiled run must end with measured tasks.
   const probeJson = join(scratch, 'python-probe.json');
-  const probe = await runCommand(NODE, [TASKMEM, 'run', '--quiet', '--no-color', '--json', probeJson, '--', py, join(here, 'workloads', 'alloc_heavy.py'), '12', '300'], { timeoutMs: 60_000 }).catch((error) => ({ code: -1, stderr: String(error) }));
+  const probe = await runCommand(NODE, [TASKMEM, 'run', '--quiet', '--no-color', '--json', probeJson, '--', py, join(here, 'workloads', 'alloc_heavy.py'), '30', '300'], { timeoutMs: 60_000 }).catch((error) => ({ code: -1, stderr: String(error) }));
   let reason;
   if (probe.code !== 0 || !existsSync(probeJson)) reason = `taskmem run -- python3 failed (exit ${probe.code}): ${(probe.stderr || '').trim().split('\n').slice(-1)[0]}`;
   else if (!probe.bench) reason = 'the profiled Python workload printed no result';
   else {
     const report = JSON.parse(readFileSync(probeJson, 'utf8'));
-    if (!report.tasks?.length) reason = `the session saw no Python task marks (${report.verdict?.summary ?? 'no tasks'})`;
+    if (!report.targets?.some((t) => t.runtime === 'python')) reason = 'no Python target reported in (agent not injected?)';
+    else if (!report.tasks?.length) reason = `the session measured no Python task (${report.verdict?.summary ?? 'no tasks'})`;
   }
   const workloads = [
-    { id: 'python-alloc', label: 'Python alloc-heavy worker', args: [join(here, 'workloads', 'alloc_heavy.py'), QUICK ? '40' : '150'] },
+    { id: 'python-alloc', label: 'Python alloc-heavy worker', args: [join(here, 'workloads', 'alloc_heavy.py'), QUICK ? '40' : '100'] },
     { id: 'python-celery', label: 'Python Celery-like worker', args: [join(here, 'workloads', 'celery_like.py'), QUICK ? '300' : '1000'] },
   ];
   details.python = { interpreter: py, rounds, workloads: {} };
@@ -203,13 +205,15 @@ async function python() {
       { name: 'bare', command: py, args: w.args, env },
       { name: 'PYTHONTRACEMALLOC=1', command: py, args: w.args, env: { ...env, PYTHONTRACEMALLOC: '1' } },
       { name: 'taskmem run (defaults)', command: NODE, args: [TASKMEM, 'run', '--quiet', '--no-color', '--json', join(scratch, 'python-report.json'), '--', py, ...w.args], env },
+      // Diagnosis: the same session with (practically) no task traced: what the agent costs without tracemalloc.
+      { name: 'taskmem run --sample-every 1000000', command: NODE, args: [TASKMEM, 'run', '--quiet', '--no-color', '--sample-every', '1000000', '--', py, ...w.args], env },
     ];
     const loop = await interleaved(w.label, variants, rounds, async (v) => (await runBench(v.command, v.args, { env: v.env, timeoutMs: 300_000 })).bench.loopSec * 1000);
     const data = { workload: `${rel(w.args[0])} ${w.args.slice(1).join(' ')}`, variants: {} };
     for (const v of variants) data.variants[v.name] = { loopMs: loop[v.name].map((x) => round(x, 1)), loop: summary(loop[v.name]), ratio: v.name === 'bare' ? null : pairedRatios(loop[v.name], loop.bare) };
     details.python.workloads[w.id] = data;
     const ratio = data.variants['taskmem run (defaults)'].ratio;
-    addRow({ id: w.id, figure: `${w.label}, profiled / bare, leak detection on (defaults: trace 1 task in 10)`, value: ratio, unit: '×', goal: { max: 1.15, text: '≤ 1.15' }, met: ratio.median <= 1.15, baselines: `bare ${data.variants.bare.loop.median.toFixed(0)} ms (ratio 1); PYTHONTRACEMALLOC=1 ${data.variants['PYTHONTRACEMALLOC=1'].ratio.median.toFixed(2)}` });
+    addRow({ id: w.id, figure: `${w.label}, profiled / bare, leak detection on (defaults: trace 1 task in 10)`, value: ratio, unit: '×', goal: { max: 1.15, text: '≤ 1.15' }, met: ratio.median <= 1.15, baselines: `bare ${data.variants.bare.loop.median.toFixed(0)} ms (ratio 1); PYTHONTRACEMALLOC=1 ${data.variants['PYTHONTRACEMALLOC=1'].ratio.median.toFixed(2)}; diagnosis: agent without tracing (--sample-every 1000000) ${data.variants['taskmem run --sample-every 1000000'].ratio.median.toFixed(2)}` });
   }
 }
 
@@ -369,6 +373,7 @@ for (const [name, run] of sections) {
 rmSync(scratch, { recursive: true, force: true });
 
 const totalSec = (performance.now() - started) / 1000;
+info.loadAverageAtEnd = loadavg().map((v) => round(v, 2));
 const markdown = `${table()}\n\n${diagnosisTable()}`.trim();
 const date = new Date();
 const result = {
@@ -391,7 +396,7 @@ writeFileSync(join(resultsDir, `bench-${stamp}.json`), text);
 writeFileSync(join(resultsDir, 'latest.json'), text);
 
 console.log(`\n## taskmem bench (${QUICK ? 'quick' : 'full'}, ${totalSec.toFixed(0)} s)\n`);
-console.log(`Machine: ${info.cpu}, ${info.cores} cores, ${info.memoryGiB} GiB RAM, ${info.os}; Node ${info.node} (V8 ${info.v8}); Python ${info.python}\n`);
+console.log(`Machine: ${info.cpu}, ${info.cores} cores, ${info.memoryGiB} GiB RAM, ${info.os}; Node ${info.node} (V8 ${info.v8}); Python ${info.python}; load average ${info.loadAverageAtStart.join(' ')} at start, ${info.loadAverageAtEnd.join(' ')} at end (other processes share the machine: see the spread)\n`);
 console.log(markdown);
 console.log(`\nWritten: bench/results/bench-${stamp}.json, bench/results/latest.json`);
 // Exit 0 unless the suite itself broke: goals are reported, not asserted (CI runs --quick).
