@@ -261,3 +261,11 @@ export function taskLanguage(languageId: string): TaskLanguage | undefined {
       return undefined;
   }
 }
+
+/** The language of a file by its name, for files that are not open in an editor. */
+export function taskLanguageOfFile(fileName: string): TaskLanguage | undefined {
+  if (/\.(?:[cm]?ts|tsx)$/i.test(fileName)) return 'typescript';
+  if (/\.(?:[cm]?js|jsx)$/i.test(fileName)) return 'javascript';
+  if (/\.py$/i.test(fileName)) return 'python';
+  return undefined;
+}

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { findTaskFunctions, taskLanguage } from '../../src/core/taskFunctions';
+import { findTaskFunctions, taskLanguage, taskLanguageOfFile } from '../../src/core/taskFunctions';
 
 const names = (text: string, lang: 'javascript' | 'typescript' | 'python'): string[] => findTaskFunctions(text, lang).map((f) => `${f.name}@${f.line}:${f.kind}`);
 
@@ -126,5 +126,14 @@ describe('taskLanguage', () => {
     assert.equal(taskLanguage('javascript'), 'javascript');
     assert.equal(taskLanguage('python'), 'python');
     assert.equal(taskLanguage('json'), undefined);
+  });
+});
+
+describe('taskLanguageOfFile', () => {
+  it('tells TypeScript, JavaScript and Python files apart by name', () => {
+    assert.equal(taskLanguageOfFile('/w/src/orders.mts'), 'typescript');
+    assert.equal(taskLanguageOfFile('C:\\w\\job.cjs'), 'javascript');
+    assert.equal(taskLanguageOfFile('app/tasks.py'), 'python');
+    assert.equal(taskLanguageOfFile('README.md'), undefined);
   });
 });

@@ -7,7 +7,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { readConfig } from '../config';
-import { findExports, languageOf } from '../exportFinder';
+import { findTaskFunctions, taskLanguageOfFile } from '../../core/taskFunctions';
 import {
   launchConfigChoice,
   npmScriptChoices,
@@ -78,20 +78,20 @@ export async function launch(ctx: CommandContext, choice: ProfileChoice, runs?: 
 
 /** The harness choice for a function of a file (Profile Function, CodeLens). */
 export function harnessChoice(uri: vscode.Uri, exportName: string): ProfileChoice {
-  const runtime = languageOf(uri.fsPath) === 'python' ? 'python' : 'node';
+  const runtime = taskLanguageOfFile(uri.fsPath) === 'python' ? 'python' : 'node';
   return { kind: 'harness', label: `${path.basename(uri.fsPath)}#${exportName}`, file: uri.fsPath, exportName, runtime, cwd: folderOf(uri) };
 }
 
 function activeFilePicks(): Pick[] {
   const document = vscode.window.activeTextEditor?.document;
   if (!document || document.uri.scheme !== 'file') return [];
-  const language = languageOf(document.fileName);
+  const language = taskLanguageOfFile(document.fileName);
   if (!language) return [];
   const file = document.fileName;
   const base = path.basename(file);
   const cwd = folderOf(document.uri);
   const picks: Pick[] = [{ label: `Active file: ${base}`, kind: vscode.QuickPickItemKind.Separator }];
-  for (const found of findExports(document.getText(), language)) {
+  for (const found of findTaskFunctions(document.getText(), language).map((f) => ({ name: f.name, line: f.line + 1 }))) {
     picks.push({
       label: `$(symbol-function) ${found.name}`,
       description: `${base}:${found.line}`,

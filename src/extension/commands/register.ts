@@ -2,7 +2,7 @@
 import * as vscode from 'vscode';
 import { formatBytes } from '../../core/format';
 import type { RetainedSite } from '../../core/model';
-import { findExports, languageOf } from '../exportFinder';
+import { findTaskFunctions, taskLanguageOfFile } from '../../core/taskFunctions';
 import type { ProfilingSessionApi } from '../../session/api';
 import type { PanelActions } from '../panel/memoryPanel';
 import { captureWithProgress } from '../progress';
@@ -62,13 +62,13 @@ async function runExport(ctx: CommandContext, session: ProfilingSessionApi, form
 
 /** Palette use of Profile Function: pick one of the file's exported functions. */
 async function pickExport(uri: vscode.Uri, open: vscode.TextDocument | undefined): Promise<string | undefined> {
-  const language = languageOf(uri.fsPath);
+  const language = taskLanguageOfFile(uri.fsPath);
   if (!language) {
     void vscode.window.showErrorMessage(`Task Memory: ${uri.fsPath} is not a JavaScript, TypeScript or Python file.`);
     return undefined;
   }
   const text = open ? open.getText() : Buffer.from(await vscode.workspace.fs.readFile(uri)).toString('utf8');
-  const found = findExports(text, language);
+  const found = findTaskFunctions(text, language).map((f) => ({ name: f.name, line: f.line + 1 }));
   if (!found.length) {
     void vscode.window.showErrorMessage(`Task Memory: no exported function found in ${uri.fsPath}.`);
     return undefined;
