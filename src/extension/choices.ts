@@ -10,7 +10,17 @@ import type { AttachSpec, SessionOptions } from '../session/api';
 
 export type ProfileChoice =
   | { kind: 'harness'; label: string; file: string; exportName: string; runtime: RuntimeKind; cwd: string }
-  | { kind: 'worker'; label: string; command: string[]; shell: boolean; cwd: string; env?: Record<string, string>; runtime?: RuntimeKind }
+  | {
+      kind: 'worker';
+      label: string;
+      command: string[];
+      shell: boolean;
+      cwd: string;
+      env?: Record<string, string>;
+      runtime?: RuntimeKind;
+      /** argv[0] is the Python interpreter: replaced at launch by the resolved one (see extension/python.ts). */
+      pythonCommand?: boolean;
+    }
   | { kind: 'attach'; label: string; attach: AttachSpec; cwd: string };
 
 export interface RunSettings {
@@ -46,6 +56,18 @@ export function sessionOptionsFor(choice: ProfileChoice, settings: RunSettings):
   return options;
 }
 
+/** Whether the choice runs Python and so needs the interpreter resolved before it starts. */
+export function usesPython(choice: ProfileChoice): boolean {
+  if (choice.kind === 'harness') return choice.runtime === 'python';
+  return choice.kind === 'worker' && (choice.runtime === 'python' || choice.pythonCommand === true);
+}
+
+/** The choice as it runs with `python`: a Python worker's argv[0] becomes the interpreter. */
+export function withPythonInterpreter(choice: ProfileChoice, python: string): ProfileChoice {
+  if (choice.kind !== 'worker' || !choice.pythonCommand || choice.shell || !choice.command.length) return choice;
+  return { ...choice, command: [python, ...choice.command.slice(1)] };
+}
+
 /** A short title for panels and messages ("leaky-worker.js#handleJob", "npm run start"). */
 export function choiceTitle(choice: ProfileChoice): string {
   switch (choice.kind) {
@@ -69,7 +91,17 @@ export function parseStoredChoice(value: unknown): ProfileChoice | undefined {
   if (value.kind === 'worker') {
     if (!Array.isArray(value.command) || !value.command.every((c): c is string => typeof c === 'string') || !value.command.length) return undefined;
     const env = isRecord(value.env) ? stringRecord(value.env) : undefined;
-    return { kind: 'worker', label: value.label, command: value.command, shell: value.shell === true, cwd: value.cwd, ...(env ? { env } : {}) };
+    const runtime: RuntimeKind | undefined = value.runtime === 'python' || value.runtime === 'node' ? value.runtime : undefined;
+    return {
+      kind: 'worker',
+      label: value.label,
+      command: value.command,
+      shell: value.shell === true,
+      cwd: value.cwd,
+      ...(env ? { env } : {}),
+      ...(runtime ? { runtime } : {}),
+      ...(value.pythonCommand === true && value.shell !== true ? { pythonCommand: true } : {}),
+    };
   }
   if (value.kind === 'attach' && isRecord(value.attach)) {
     const a = value.attach;
