@@ -4,6 +4,7 @@
  * scripts, VS Code tasks and `node` launch configurations (run as workers under the profiler), a
  * typed command line, attaching, and "Profile again". Slow sources (tasks) fill in while it is open.
  */
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { readConfig } from '../config';
@@ -17,7 +18,12 @@ import {
   type NodeLaunchConfig,
   type ProfileChoice,
   type TaskExecutionLike,
+  usesPython,
+  withPythonInterpreter,
 } from '../choices';
+import { celeryWorkerChoices } from '../celery';
+import { CONFIG_SECTION, Setting } from '../config';
+import { DEFAULT_PYTHON, pythonInterpreterFor, resolvePythonInterpreter } from '../python';
 import type { ProfilingSessionApi } from '../../session/api';
 import { requireTrust } from '../trust';
 import { errorMessage, type CommandContext } from './context';
@@ -69,11 +75,33 @@ export async function launch(ctx: CommandContext, choice: ProfileChoice, runs?: 
   const config = readConfig(scope);
   const settings = { ...config, ...(runs ?? rememberedRuns(ctx, scope)) };
   await ctx.extension.workspaceState.update(LAST_CHOICE_KEY, choice);
+  let run = choice;
+  if (usesPython(choice)) {
+    // The setting, else the Python extension's interpreter for this folder, else python3; checked first.
+    const resource = choice.kind === 'harness' ? vscode.Uri.file(choice.file) : scope;
+    try {
+      const python = await pythonInterpreterFor(resource);
+      settings.pythonPath = python.path;
+      run = withPythonInterpreter(choice, python.path);
+      ctx.output.log(`Python: ${python.path} (${python.version.join('.')}, ${python.source})`);
+    } catch (error) {
+      void showPythonError(ctx, errorMessage(error));
+      return undefined;
+    }
+  }
   try {
-    return await ctx.manager.start(choice, settings);
+    return await ctx.manager.start(run, settings);
   } catch {
     return undefined; // the manager has shown the error
   }
+}
+
+const OPEN_SETTINGS = 'Open Settings';
+
+async function showPythonError(ctx: CommandContext, message: string): Promise<void> {
+  ctx.output.log(`ERROR ${message}`);
+  const pick = await vscode.window.showErrorMessage(`Task Memory: ${message}`, OPEN_SETTINGS);
+  if (pick === OPEN_SETTINGS) await vscode.commands.executeCommand('workbench.action.openSettings', `${CONFIG_SECTION}.${Setting.PythonPath}`);
 }
 
 /** The harness choice for a function of a file (Profile Function, CodeLens). */
@@ -82,7 +110,8 @@ export function harnessChoice(uri: vscode.Uri, exportName: string): ProfileChoic
   return { kind: 'harness', label: `${path.basename(uri.fsPath)}#${exportName}`, file: uri.fsPath, exportName, runtime, cwd: folderOf(uri) };
 }
 
-function activeFilePicks(): Pick[] {
+/** `python` is the interpreter to show (resolved while the quick pick is open); launch resolves it again. */
+function activeFilePicks(python: string): Pick[] {
   const document = vscode.window.activeTextEditor?.document;
   if (!document || document.uri.scheme !== 'file') return [];
   const language = taskLanguageOfFile(document.fileName);
@@ -99,15 +128,51 @@ function activeFilePicks(): Pick[] {
       choice: { ...harnessChoice(document.uri, found.name), cwd },
     });
   }
-  const python = readConfig(document.uri).pythonPath || 'python3';
-  const command = language === 'python' ? [python, file] : /\.[cm]?tsx?$/i.test(file) ? ['npx', 'tsx', file] : ['node', file];
+  const isPython = language === 'python';
+  const command = isPython ? [python, file] : /\.[cm]?tsx?$/i.test(file) ? ['npx', 'tsx', file] : ['node', file];
   picks.push({
     label: `$(play) Run ${base} as a worker`,
     description: command.map((c) => (c === file ? base : c)).join(' '),
     detail: 'Worker mode: the program runs its own tasks under the profiler',
-    choice: { kind: 'worker', label: `${command[0] === file ? '' : `${path.basename(command[0])} `}${base}`, command, shell: false, cwd, runtime: language === 'python' ? 'python' : 'node' },
+    choice: {
+      kind: 'worker',
+      label: `${command[0] === file ? '' : `${path.basename(command[0])} `}${base}`,
+      command,
+      shell: false,
+      cwd,
+      runtime: isPython ? 'python' : 'node',
+      ...(isPython ? { pythonCommand: true } : {}),
+    },
   });
+  if (isPython) {
+    const isPackage = fs.existsSync(path.join(path.dirname(file), '__init__.py'));
+    const celery = celeryWorkerChoices(file, document.getText(), python, isPackage);
+    if (celery.length) {
+      const every = readConfig(document.uri).pythonSampleEvery;
+      picks.push({ label: 'Celery worker', kind: vscode.QuickPickItemKind.Separator });
+      for (const choice of celery) {
+        picks.push({
+          label: `$(server-process) ${choice.label}`,
+          description: choice.kind === 'worker' ? `in ${path.basename(choice.cwd)} · ${path.basename(python)}` : undefined,
+          detail: `Worker mode with task sampling: every task is measured, one in ${every} is traced for its lines (taskMemory.pythonSampleEvery)`,
+          choice,
+        });
+      }
+    }
+  }
   return picks;
+}
+
+function initialPython(): string {
+  const uri = vscode.window.activeTextEditor?.document.uri;
+  return readConfig(uri).pythonPath || DEFAULT_PYTHON;
+}
+
+/** The interpreter for the active Python file (the Python extension's may take a moment); undefined for other files. */
+async function activePython(): Promise<string | undefined> {
+  const document = vscode.window.activeTextEditor?.document;
+  if (!document || document.uri.scheme !== 'file' || taskLanguageOfFile(document.fileName) !== 'python') return undefined;
+  return (await resolvePythonInterpreter(document.uri)).path;
 }
 
 async function npmScriptPicks(): Promise<Pick[]> {
@@ -184,8 +249,9 @@ function pickTarget(last: ProfileChoice | undefined): Promise<Pick | undefined> 
   quickPick.title = 'Task Memory: Profile Task';
   quickPick.placeholder = 'What to profile: a function of the active file, a script, a task, a launch configuration or a command';
   quickPick.matchOnDescription = true;
+  const guess = initialPython();
   const groups: { active: Pick[]; npm: Pick[]; tasks: Pick[]; launch: Pick[]; other: Pick[] } = {
-    active: activeFilePicks(),
+    active: activeFilePicks(guess),
     npm: [],
     tasks: [],
     launch: launchConfigPicks(),
@@ -200,12 +266,15 @@ function pickTarget(last: ProfileChoice | undefined): Promise<Pick | undefined> 
   };
   render();
   quickPick.busy = true;
-  let pending = 2;
+  let pending = 3;
   const done = (): void => {
     if (--pending === 0) quickPick.busy = false;
   };
   void npmScriptPicks().then((p) => ((groups.npm = p), render()), () => undefined).finally(done);
   void taskPicks().then((p) => ((groups.tasks = p), render()), () => undefined).finally(done);
+  void activePython().then((python) => {
+    if (python && python !== guess) (groups.active = activeFilePicks(python)), render();
+  }, () => undefined).finally(done);
   return new Promise((resolve) => {
     let accepted: Pick | undefined;
     quickPick.onDidAccept(() => {
