@@ -41,6 +41,8 @@ Worker options:
   --window <seconds>      without task marks, the length of the windows that stand in for tasks (default 10)
   --shell                 run the command through the shell (one string)
   --sample-every <k>      Python workers: trace one task in k (default 10)
+  --gc-budget <percent>   Node workers: measure tasks (a full GC before and after) while GCs take at most
+                          this share of the time (default 2; 100 measures every task)
 
 Profiler options:
   --interval <ms>         heap statistics interval (default ${DEFAULTS.statsIntervalMs})
@@ -113,6 +115,12 @@ export function parseArgs(argv: string[], cwd: string, isTty: boolean): ParsedCo
       case '--window': session.windowMs = positiveInteger(value(), arg) * 1000; break;
       case '--shell': session.shell = true; break;
       case '--sample-every': session.pythonSampleEvery = positiveInteger(value(), arg); break;
+      case '--gc-budget': {
+        const percent = Number(value());
+        if (!(percent > 0 && percent <= 100)) throw new UsageError(`--gc-budget takes a percentage above 0 and up to 100`);
+        session.taskGcBudget = percent / 100;
+        break;
+      }
       case '--interval': session.statsIntervalMs = positiveInteger(value(), arg); break;
       case '--sampling-interval': session.samplingIntervalBytes = positiveInteger(value(), arg); break;
       case '--precise': session.preciseAttribution = true; break;

@@ -20,30 +20,63 @@ function emit(message: object): void {
   if (typeof binding === 'function') binding(JSON.stringify(message));
 }
 
-function installTaskMarks(measureEvery: number): void {
+/**
+ * Task marks. A sampled task is measured between two full GCs, one at its start and one at its
+ * end, so what it kept is its own even when other tasks run around it. Tasks are sampled while
+ * the GC time stays within `gcBudget` of the wall time (2% by default): a worker keeps its speed
+ * and every task name still gets measured runs over time.
+ */
+function installTaskMarks(gcBudget: number): void {
   const dc: typeof import('node:diagnostics_channel') = require('node:diagnostics_channel');
   let collect: (() => void) | undefined;
-  if (measureEvery > 0) {
-    // A full GC at a task's end tells what the task kept; expose gc without touching the CLI flags.
+  if (gcBudget > 0) {
+    // Expose gc without touching the command line's flags.
     require('node:v8').setFlagsFromString('--expose-gc');
     collect = require('node:vm').runInNewContext('gc') as () => void;
   }
-  let finished = 0;
+  const v8: typeof import('node:v8') = require('node:v8');
+  // Compiled code is V8's, not the task's: optimizing and deoptimizing a hot function moves
+  // 200+ KiB in and out of code space between two runs.
+  const counted = (name: string) => name !== 'code_space' && name !== 'code_large_object_space';
+  const heapAfterGc = (): { heap: number; ms: number } => {
+    const started = performance.now();
+    collect?.();
+    let heap = 0;
+    for (const space of v8.getHeapSpaceStatistics()) if (counted(space.space_name)) heap += space.space_used_size;
+    return { heap, ms: performance.now() - started };
+  };
+  const firstTaskAt = performance.now();
+  let gcSpentMs = 0;
+  let lastPairMs = 0;
+  // Per task id (or name when there is none): the heap after the GC at its start.
+  const open = new Map<unknown, number>();
   dc.subscribe('taskmem:task', (raw) => {
     const message = (raw ?? {}) as { phase?: unknown; name?: unknown; id?: unknown };
     const name = typeof message.name === 'string' ? message.name : 'task';
     const id = typeof message.id === 'string' || typeof message.id === 'number' ? message.id : undefined;
+    const key = id ?? name;
     const t = Date.now();
     if (message.phase === 'start') {
+      const due = collect !== undefined && open.size === 0 && gcSpentMs + lastPairMs <= gcBudget * (performance.now() - firstTaskAt);
       emit({ method: 'Taskmem.taskStarted', params: { name, id, t } });
+      if (due) {
+        const before = heapAfterGc();
+        gcSpentMs += before.ms;
+        open.set(key, before.heap);
+      }
     } else if (message.phase === 'end') {
-      finished++;
-      const sampled = collect !== undefined && finished % measureEvery === 0;
-      if (sampled) collect?.();
-      const usage = process.memoryUsage();
+      const startHeap = open.get(key);
+      let retainedBytes: number | undefined;
+      if (startHeap !== undefined) {
+        open.delete(key);
+        const after = heapAfterGc();
+        gcSpentMs += after.ms;
+        lastPairMs = 2 * after.ms;
+        retainedBytes = after.heap - startHeap;
+      }
       emit({
         method: 'Taskmem.taskFinished',
-        params: { name, id, t, sampled, heapUsed: usage.heapUsed, retainedBytes: sampled ? usage.heapUsed : undefined, rss: usage.rss },
+        params: { name, id, t, sampled: retainedBytes !== undefined, retainedBytes, rss: retainedBytes !== undefined ? process.memoryUsage.rss() : undefined },
       });
     }
   });
@@ -51,10 +84,21 @@ function installTaskMarks(measureEvery: number): void {
 
 function installGcEvents(): void {
   const { PerformanceObserver } = require('node:perf_hooks') as typeof import('node:perf_hooks');
+  const MAJOR = 4; // perf_hooks.constants.NODE_PERFORMANCE_GC_MAJOR
+  let windowStart = 0;
+  let inWindow = 0;
   const observer = new PerformanceObserver((list) => {
     for (const entry of list.getEntries()) {
       const detail = (entry as unknown as { detail?: { kind?: number } }).detail;
-      emit({ method: 'Taskmem.gc', params: { generation: detail?.kind ?? 0, durationMs: entry.duration, t: Date.now() } });
+      // Only major GCs, at most 10 a second: scavenges are many and tell the chart nothing.
+      if (detail?.kind !== MAJOR) continue;
+      const now = Date.now();
+      if (now - windowStart >= 1000) {
+        windowStart = now;
+        inWindow = 0;
+      }
+      if (++inWindow > 10) continue;
+      emit({ method: 'Taskmem.gc', params: { generation: 2, durationMs: entry.duration, t: now } });
     }
   });
   observer.observe({ entryTypes: ['gc'] });
@@ -102,7 +146,7 @@ function main(): void {
   const url = inspector.url();
   if (!url) return;
 
-  installTaskMarks(Number(process.env.TASKMEM_MEASURE_EVERY ?? '1'));
+  installTaskMarks(Number(process.env.TASKMEM_GC_BUDGET ?? '0.02'));
   if (process.env.TASKMEM_GC_EVENTS === '1') installGcEvents();
   register(dir, token, url);
   inspector.waitForDebugger();

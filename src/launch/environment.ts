@@ -4,8 +4,8 @@ import { bootloaderPath, pythonAgentDir } from './assets';
 
 export interface ProfilingEnvOptions {
   preciseAttribution: boolean;
-  /** Measure (GC + heap) at the end of one task in K in worker mode; 0 disables. */
-  measureEvery: number;
+  /** Worker mode: the share of wall time that GCs around sampled tasks may take; 0 disables. */
+  taskGcBudget: number;
   gcEvents: boolean;
   pythonSampleEvery?: number;
   extra?: Record<string, string>;
@@ -22,7 +22,7 @@ export function profilingEnvironment(base: NodeJS.ProcessEnv, channelEnv: Record
   env.NODE_OPTIONS = base.NODE_OPTIONS ? `${base.NODE_OPTIONS} ${require}` : require;
   env.PYTHONPATH = base.PYTHONPATH ? `${pythonAgentDir()}${path.delimiter}${base.PYTHONPATH}` : pythonAgentDir();
   env.TASKMEM_PRECISE = options.preciseAttribution ? '1' : '0';
-  env.TASKMEM_MEASURE_EVERY = String(options.measureEvery);
+  env.TASKMEM_GC_BUDGET = String(options.taskGcBudget);
   env.TASKMEM_GC_EVENTS = options.gcEvents ? '1' : '0';
   if (options.pythonSampleEvery !== undefined) env.TASKMEM_SAMPLE_EVERY = String(options.pythonSampleEvery);
   return env;

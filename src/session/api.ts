@@ -49,6 +49,11 @@ export interface SessionOptions {
   maxTasks?: number;
   /** Worker mode without task marks: the length of the fixed windows that stand in for tasks. */
   windowMs?: number;
+  /**
+   * Node worker mode: the share of wall time (0..1) that the full GCs around sampled tasks may
+   * take; tasks are measured while it allows (default 0.02). 1 measures every task.
+   */
+  taskGcBudget?: number;
   /** Python interpreter for Python harnesses (default `python3`). */
   pythonPath?: string;
   /** Python worker mode: trace one task in K. */

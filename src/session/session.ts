@@ -123,7 +123,7 @@ export class ProfilingSession implements ProfilingSessionApi {
     const plan = launchPlan(this.options);
     const env = profilingEnvironment({ ...process.env, ...this.options.env, ...plan.env }, channel.environment(), {
       preciseAttribution: this.options.preciseAttribution ?? this.options.mode === 'harness',
-      measureEvery: this.options.mode === 'worker' ? 1 : 0,
+      taskGcBudget: this.options.mode === 'worker' ? (this.options.taskGcBudget ?? DEFAULTS.taskGcBudget) : 0,
       // The gc PerformanceObserver's own entries show as ±30 KiB of retained-heap noise per run: the
       // harness marks the GCs it forces itself, so only workers get the observer.
       gcEvents: this.options.mode !== 'harness',

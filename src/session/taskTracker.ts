@@ -5,6 +5,7 @@
  * task next to a leaky one stays flat, and the series of what each task name kept is cumulative.
  */
 import type { TaskRun, TaskSummary } from '../core/model';
+import { robustRunningTotals } from '../core/keptSeries';
 import { summarizeTask, type VerdictOptions } from '../core/verdict';
 
 export class TaskTracker {
@@ -13,6 +14,8 @@ export class TaskTracker {
   private readonly charged = new Map<string, number>();
   /** Last retained measurement per target (worker mode). */
   private readonly lastRetained = new Map<string, number>();
+  /** Task names whose runs report what each run kept (worker mode), not the heap level. */
+  private readonly keptSeries = new Set<string>();
   private finishedCount = 0;
   private startedCount = 0;
 
@@ -63,15 +66,19 @@ export class TaskTracker {
   addKeptTask(name: string, targetId: string, kept: number | undefined, durationMs: number, rssBytes?: number): TaskSummary | undefined {
     this.finishedCount++;
     if (kept === undefined || !Number.isFinite(kept)) return undefined;
-    const total = (this.charged.get(name) ?? 0) + kept;
-    this.charged.set(name, total);
+    this.keptSeries.add(name);
     const list = this.list(name);
-    list.push({ index: list.length, retainedBytes: total, keptByRun: kept, durationMs, rssBytes, targetId });
+    list.push({ index: list.length, retainedBytes: 0, keptByRun: kept, durationMs, rssBytes, targetId });
     return this.summary(name);
   }
 
   summary(name: string): TaskSummary {
-    return summarizeTask(name, this.list(name), this.verdictOptions);
+    const runs = this.list(name);
+    if (!this.keptSeries.has(name)) return summarizeTask(name, runs, this.verdictOptions);
+    const { totals, replaced } = robustRunningTotals(runs.map((run) => run.keptByRun ?? 0));
+    const summary = summarizeTask(name, runs.map((run, index) => ({ ...run, retainedBytes: totals[index] ?? 0 })), this.verdictOptions);
+    if (replaced) summary.verdict.evidence.push(`${replaced} of ${runs.length} runs were far off their neighbours (V8 large-object accounting) and count as their neighbours' median`);
+    return summary;
   }
 
   summaries(): TaskSummary[] {

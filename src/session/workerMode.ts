@@ -22,6 +22,8 @@ export class WorkerModeDriver implements SessionDriver {
   private captureRunning: Promise<void> | undefined;
   private readonly extraNotes = new Set<string>();
   private readonly sampledInfo = new Map<string, { sampled: number; total: number }>();
+  /** Node task marks: how many tasks ended, and how many of them were measured. */
+  private nodeTasks = { measured: 0, total: 0 };
 
   constructor(private readonly session: ProfilingSession) {}
 
@@ -36,10 +38,13 @@ export class WorkerModeDriver implements SessionDriver {
       this.sawTaskMarks = true;
       session.mark({ t: session.now(), targetId: target.id, kind: 'task-end', label: event.name });
       const measured = event.sampled === false ? undefined : event.retainedBytes;
-      const summary =
-        target.runtime === 'python'
-          ? session.tasks.addKeptTask(event.name, target.id, measured, event.durationMs ?? 0, event.rss)
-          : session.tasks.addWorkerTask(event.name, target.id, measured, event.durationMs ?? 0, event.rss);
+      if (target.runtime === 'node') {
+        this.nodeTasks.total++;
+        if (measured !== undefined) this.nodeTasks.measured++;
+      }
+      // Both runtimes report what a sampled task kept itself (Node: heap after a GC at its end
+      // minus after a GC at its start; Python: traced allocations still alive).
+      const summary = session.tasks.addKeptTask(event.name, target.id, measured, event.durationMs ?? 0, event.rss);
       if (summary) session.taskUpdated(summary);
       const max = session.options.maxTasks;
       if (max !== undefined && session.tasks.finished >= max) void session.stop(`${max} tasks finished`);
@@ -112,6 +117,12 @@ export class WorkerModeDriver implements SessionDriver {
     const command = this.session.options.command ?? [];
     const recycling = recyclingNote(this.session.options.shell ? command.join(' ').split(/\s+/) : command);
     if (recycling) notes.push(recycling);
+    if (this.nodeTasks.total) {
+      const budget = Math.round((this.session.options.taskGcBudget ?? DEFAULTS.taskGcBudget) * 100);
+      notes.push(
+        `Node tasks: ${this.nodeTasks.measured} of ${this.nodeTasks.total} were measured between two full GCs, as often as the GCs could take at most ${budget}% of the time (--gc-budget); for more measured runs, run longer or raise the budget.`,
+      );
+    }
     if (this.session.targets.some((target) => target.runtime === 'python') && this.sawTaskMarks) {
       notes.push('Python workers: a task\'s figure is what its sampled runs kept (traced after gc.collect()); memory that a later task frees is not subtracted.');
     }

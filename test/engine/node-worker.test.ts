@@ -23,7 +23,7 @@ describe('node worker mode and process trees (real processes)', function () {
   this.timeout(60_000);
 
   it('names the leaking task from diagnostics_channel marks and clears the clean one', async () => {
-    const { report } = await runSession({ mode: 'worker', command: [process.execPath, example('node', 'queue-worker.js')], maxTasks: 40, env: { JOB_INTERVAL_MS: '5' } });
+    const { report } = await runSession({ mode: 'worker', command: [process.execPath, example('node', 'queue-worker.js')], maxTasks: 40, taskGcBudget: 1, env: { JOB_INTERVAL_MS: '5' } });
     assert.equal(report.endReason, '40 tasks finished');
     const byName = new Map(report.tasks.map((task) => [task.name, task]));
     const email = byName.get('sendEmail');
