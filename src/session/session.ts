@@ -160,6 +160,7 @@ export class ProfilingSession implements ProfilingSessionApi {
       const target = await Target.connect(info, registration.url, {
         samplingIntervalBytes: this.samplingIntervalBytes,
         pythonSampleEvery: this.options.pythonSampleEvery,
+        debuggerAlways: this.options.mode === 'harness',
       });
       await this.addTarget(target, registration.isHarness);
     } catch (error) {

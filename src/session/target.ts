@@ -15,6 +15,11 @@ export interface ScriptInfo {
 
 export interface TargetOptions {
   samplingIntervalBytes: number;
+  /**
+   * Keep the Debugger domain enabled all along (harness). Workers enable it only around captures:
+   * enabled, it costs a running worker ~5%, and enabling replays every script's sourceMapURL.
+   */
+  debuggerAlways?: boolean;
   /** Python: trace one task in K (worker mode). */
   pythonSampleEvery?: number;
   /** Python: measure (gc.collect) after every task. */
@@ -140,7 +145,7 @@ export class Target {
     this.client.on('NodeWorker.attachedToWorker', (event) => this.attachWorker(event.sessionId, event.workerInfo));
     await Promise.all([
       this.client.send('Runtime.enable'),
-      this.client.send('Debugger.enable', {}),
+      ...(this.options.debuggerAlways ? [this.client.send('Debugger.enable', {})] : []),
       this.client.send('HeapProfiler.enable'),
       this.client.send('Runtime.addBinding', { name: BINDING }),
     ]);
@@ -238,7 +243,9 @@ export class Target {
       const result = await this.client.send('HeapProfiler.getSamplingProfile#python');
       this.lastCapture = { profile: result.profile, heapUsedAfterGc: usage.heapUsed, sampledTasks: result.sampledTasks, totalTasks: result.totalTasks };
     } else {
+      if (!this.options.debuggerAlways) await this.client.send('Debugger.enable', {});
       const result = await this.client.send('HeapProfiler.getSamplingProfile');
+      if (!this.options.debuggerAlways) await this.client.send('Debugger.disable').catch(() => undefined);
       this.lastCapture = { profile: result.profile as unknown as RawSamplingProfile, heapUsedAfterGc: usage.heapUsed };
     }
     return this.lastCapture;
