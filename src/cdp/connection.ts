@@ -141,9 +141,10 @@ export class CdpConnection implements CdpClient {
       if (!call) return;
       this.pending.delete(message.id);
       if (message.error !== undefined) {
-        const error = message.error as { code?: unknown; message?: unknown };
+        // A broken target may send any JSON as the error: never let its shape leave the call pending.
+        const error = (typeof message.error === 'object' && message.error !== null ? message.error : {}) as { code?: unknown; message?: unknown };
         const code = typeof error.code === 'number' ? error.code : -1;
-        const text = typeof error.message === 'string' ? error.message : JSON.stringify(message.error);
+        const text = typeof error.message === 'string' && error.message !== '' ? error.message : `malformed error reply ${JSON.stringify(message.error).slice(0, 200)}`;
         call.reject(new ProtocolError(call.method, code, text, call.stack));
       } else {
         call.resolve(message.result ?? {});
@@ -158,7 +159,15 @@ export class CdpConnection implements CdpClient {
       };
       this.anyEventEmitter.fire(event);
       const set = this.listeners.get(event.method);
-      if (set) for (const listener of [...set]) listener(event.params);
+      if (!set) return;
+      for (const listener of [...set]) {
+        try {
+          listener(event.params);
+        } catch (error) {
+          // An event of an unexpected shape must not skip the other listeners or reach the socket reader.
+          this.protocolErrorEmitter.fire(`${event.method} event not understood (${error instanceof Error ? error.message : String(error)})`);
+        }
+      }
     }
   }
 

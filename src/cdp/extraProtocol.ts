@@ -70,4 +70,6 @@ export interface ExtraEvents {
   'Taskmem.taskStarted': [TaskStartedEvent];
   'Taskmem.taskFinished': [TaskFinishedEvent];
   'Taskmem.gc': [{ generation: number; collected?: number; durationMs?: number }];
+  /** Tasks that ended unmeasured, per name, since the previous event (batched by the bootloader). */
+  'Taskmem.taskCounts': [{ counts: Record<string, number> }];
 }

@@ -42,11 +42,11 @@ Worker options:
   --shell                 run the command through the shell (one string)
   --sample-every <k>      Python workers: trace one task in k (default 10)
   --gc-budget <percent>   Node workers: measure tasks (a full GC before and after) while GCs take at most
-                          this share of the time (default 2; 100 measures every task)
+                          this share of the time (default 1; 100 measures every task)
 
 Profiler options:
   --interval <ms>         heap statistics interval (default ${DEFAULTS.statsIntervalMs})
-  --sampling-interval <bytes>  heap sampling interval (default 8192 for tasks, 131072 for workers)
+  --sampling-interval <bytes>  heap sampling interval (default 8192 for tasks, 262144 for workers)
   --precise / --no-precise     credit allocations to the exact function (--no-turbo-inlining; default on for tasks)
 
 Output:

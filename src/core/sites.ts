@@ -79,8 +79,9 @@ function indexNodes(head: unknown): NodeIndex {
   return { nodes, parent: Int32Array.from(parents), idToIndex };
 }
 
+/** Sizes beyond 2^53 bytes (8 PiB) are garbage from a broken target: they would turn every total into Infinity. */
 function validSize(size: unknown): size is number {
-  return typeof size === 'number' && Number.isFinite(size) && size >= 0;
+  return typeof size === 'number' && Number.isFinite(size) && size >= 0 && size <= Number.MAX_SAFE_INTEGER;
 }
 
 function str(value: unknown): string {

@@ -25,7 +25,9 @@ export class SourceMapStore implements SourceMapper {
     try {
       parsed = JSON.parse(mapText);
     } catch (error) {
-      return `invalid source map JSON (${mapUrl}): ${error instanceof Error ? error.message : String(error)}`;
+      // V8's message quotes the text it choked on: never echo what a reference pointed at (any file).
+      const position = /position (\d+)/.exec(error instanceof Error ? error.message : '');
+      return `invalid source map JSON (${mapUrl})${position ? ` at position ${position[1]}` : ''}`;
     }
     const problem = checkMapShape(parsed);
     if (problem) return `invalid source map (${mapUrl}): ${problem}`;
@@ -79,7 +81,7 @@ export class SourceMapStore implements SourceMapper {
 function checkMapShape(value: unknown): string | undefined {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'not an object';
   const map = value as Record<string, unknown>;
-  if (map.version !== 3 && map.version !== '3') return `unsupported version ${JSON.stringify(map.version)}`;
+  if (map.version !== 3 && map.version !== '3') return `unsupported version ${String(JSON.stringify(map.version)).slice(0, 40)}`;
   if (Array.isArray(map.sections)) return undefined;
   if (typeof map.mappings !== 'string') return 'no "mappings" string';
   if (!Array.isArray(map.sources)) return 'no "sources" array';

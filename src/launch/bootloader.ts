@@ -58,52 +58,44 @@ function installTaskMarks(gcBudget: number): void {
     const t = Date.now();
     if (message.phase === 'start') {
       const due = collect !== undefined && open.size === 0 && gcSpentMs + lastPairMs <= gcBudget * (performance.now() - firstTaskAt);
-      emit({ method: 'Taskmem.taskStarted', params: { name, id, t } });
       if (due) {
+        emit({ method: 'Taskmem.taskStarted', params: { name, id, t } });
         const before = heapAfterGc();
         gcSpentMs += before.ms;
         open.set(key, before.heap);
       }
     } else if (message.phase === 'end') {
       const startHeap = open.get(key);
-      let retainedBytes: number | undefined;
-      if (startHeap !== undefined) {
-        open.delete(key);
-        const after = heapAfterGc();
-        gcSpentMs += after.ms;
-        lastPairMs = 2 * after.ms;
-        retainedBytes = after.heap - startHeap;
+      if (startHeap === undefined) {
+        countUnmeasured(name);
+        return;
       }
+      open.delete(key);
+      const after = heapAfterGc();
+      gcSpentMs += after.ms;
+      lastPairMs = 2 * after.ms;
       emit({
         method: 'Taskmem.taskFinished',
-        params: { name, id, t, sampled: retainedBytes !== undefined, retainedBytes, rss: retainedBytes !== undefined ? process.memoryUsage.rss() : undefined },
+        params: { name, id, t, sampled: true, retainedBytes: after.heap - startHeap, rss: process.memoryUsage.rss() },
       });
     }
   });
 }
 
-function installGcEvents(): void {
-  const { PerformanceObserver } = require('node:perf_hooks') as typeof import('node:perf_hooks');
-  const MAJOR = 4; // perf_hooks.constants.NODE_PERFORMANCE_GC_MAJOR
-  let windowStart = 0;
-  let inWindow = 0;
-  const observer = new PerformanceObserver((list) => {
-    for (const entry of list.getEntries()) {
-      const detail = (entry as unknown as { detail?: { kind?: number } }).detail;
-      // Only major GCs, at most 10 a second: scavenges are many and tell the chart nothing.
-      if (detail?.kind !== MAJOR) continue;
-      const now = Date.now();
-      if (now - windowStart >= 1000) {
-        windowStart = now;
-        inWindow = 0;
-      }
-      if (++inWindow > 10) continue;
-      emit({ method: 'Taskmem.gc', params: { generation: 2, durationMs: entry.duration, t: now } });
-    }
-  });
-  observer.observe({ entryTypes: ['gc'] });
-  // Never keep the process alive for this observer.
-  (observer as unknown as { unref?: () => void }).unref?.();
+/** Unmeasured tasks are only counted, and the counts sent at most every 100 ms: one event per task would cost a busy worker a few percent. */
+const unmeasured = new Map<string, number>();
+let countsTimer: NodeJS.Timeout | undefined;
+function countUnmeasured(name: string): void {
+  unmeasured.set(name, (unmeasured.get(name) ?? 0) + 1);
+  if (countsTimer) return;
+  countsTimer = setTimeout(flushCounts, 100);
+  countsTimer.unref();
+}
+function flushCounts(): void {
+  countsTimer = undefined;
+  if (!unmeasured.size) return;
+  emit({ method: 'Taskmem.taskCounts', params: { counts: Object.fromEntries(unmeasured) } });
+  unmeasured.clear();
 }
 
 function register(dir: string, token: string, url: string): void {
@@ -147,7 +139,8 @@ function main(): void {
   if (!url) return;
 
   installTaskMarks(Number(process.env.TASKMEM_GC_BUDGET ?? '0.02'));
-  if (process.env.TASKMEM_GC_EVENTS === '1') installGcEvents();
+  // The last counts must not be lost when the worker ends.
+  process.on('exit', flushCounts);
   register(dir, token, url);
   inspector.waitForDebugger();
 }

@@ -6,7 +6,6 @@ export interface ProfilingEnvOptions {
   preciseAttribution: boolean;
   /** Worker mode: the share of wall time that GCs around sampled tasks may take; 0 disables. */
   taskGcBudget: number;
-  gcEvents: boolean;
   pythonSampleEvery?: number;
   extra?: Record<string, string>;
 }
@@ -23,7 +22,6 @@ export function profilingEnvironment(base: NodeJS.ProcessEnv, channelEnv: Record
   env.PYTHONPATH = base.PYTHONPATH ? `${pythonAgentDir()}${path.delimiter}${base.PYTHONPATH}` : pythonAgentDir();
   env.TASKMEM_PRECISE = options.preciseAttribution ? '1' : '0';
   env.TASKMEM_GC_BUDGET = String(options.taskGcBudget);
-  env.TASKMEM_GC_EVENTS = options.gcEvents ? '1' : '0';
   if (options.pythonSampleEvery !== undefined) env.TASKMEM_SAMPLE_EVERY = String(options.pythonSampleEvery);
   return env;
 }

@@ -31,7 +31,8 @@ export function parseRegistration(text: string, token: string): Registration | s
   if (typeof raw !== 'object' || raw === null) return 'registration is not an object';
   const record = raw as Record<string, unknown>;
   if (typeof record.token !== 'string' || !timingSafeEqual(record.token, token)) return 'registration has a wrong token';
-  if (!Number.isInteger(record.pid) || (record.pid as number) <= 0) return 'registration has no pid';
+  // Linux pids stay below 2^22; anything outside int32 is not a process we could signal.
+  if (!Number.isInteger(record.pid) || (record.pid as number) <= 0 || (record.pid as number) > 0x7fffffff) return 'registration has no pid';
   if (record.runtime !== 'node' && record.runtime !== 'python') return 'registration has an unknown runtime';
   if (typeof record.url !== 'string') return 'registration has no url';
   let url: URL;

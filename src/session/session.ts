@@ -124,9 +124,6 @@ export class ProfilingSession implements ProfilingSessionApi {
     const env = profilingEnvironment({ ...process.env, ...this.options.env, ...plan.env }, channel.environment(), {
       preciseAttribution: this.options.preciseAttribution ?? this.options.mode === 'harness',
       taskGcBudget: this.options.mode === 'worker' ? (this.options.taskGcBudget ?? DEFAULTS.taskGcBudget) : 0,
-      // The gc PerformanceObserver's own entries show as ±30 KiB of retained-heap noise per run: the
-      // harness marks the GCs it forces itself, so only workers get the observer.
-      gcEvents: this.options.mode !== 'harness',
       pythonSampleEvery: this.options.pythonSampleEvery,
     });
     const child = (this.child = spawnTree({ command: plan.command, shell: plan.shell, cwd: this.options.cwd, env }));

@@ -51,6 +51,9 @@ export class Target {
   readonly scripts = new Map<string, ScriptInfo>();
   private readonly taskStartedEmitter = new Emitter<TaskStartedEvent>();
   private readonly taskFinishedEmitter = new Emitter<TaskFinishedEvent>();
+  private readonly taskCountsEmitter = new Emitter<Record<string, number>>();
+  /** Tasks that ended unmeasured, per name (batched). */
+  readonly onTaskCounts = this.taskCountsEmitter.event;
   private readonly gcEmitter = new Emitter<{ generation: number; durationMs?: number }>();
   private readonly workerEmitter = new Emitter<Target>();
   private readonly exitEmitter = new Emitter<string>();
@@ -117,6 +120,7 @@ export class Target {
       await this.client.send('Runtime.enable');
       this.client.on('Taskmem.taskStarted', (event) => this.taskStartedEmitter.fire(event));
       this.client.on('Taskmem.taskFinished', (event) => this.taskFinishedEmitter.fire(event));
+      this.client.on('Taskmem.taskCounts', (event) => this.taskCountsEmitter.fire(validCounts(event.counts)));
       this.client.on('Taskmem.gc', (event) => this.gcEmitter.fire(event));
       const configure: { sampleEvery?: number; gcPerTask?: boolean } = {};
       if (this.options.pythonSampleEvery !== undefined) configure.sampleEvery = this.options.pythonSampleEvery;
@@ -171,6 +175,7 @@ export class Target {
     const name = typeof params.name === 'string' ? params.name : 'task';
     if (message.method === 'Taskmem.taskStarted') this.taskStartedEmitter.fire({ ...params, name });
     else if (message.method === 'Taskmem.taskFinished') this.taskFinishedEmitter.fire({ ...params, name } as TaskFinishedEvent);
+    else if (message.method === 'Taskmem.taskCounts') this.taskCountsEmitter.fire(validCounts(params.counts));
     else if (message.method === 'Taskmem.gc') this.gcEmitter.fire({ generation: Number(params.generation) || 0, durationMs: Number(params.durationMs) || 0 });
   }
 
@@ -267,8 +272,19 @@ export class Target {
     this.connection?.close();
     this.taskStartedEmitter.dispose();
     this.taskFinishedEmitter.dispose();
+    this.taskCountsEmitter.dispose();
     this.gcEmitter.dispose();
     this.workerEmitter.dispose();
     this.contextDestroyedEmitter.dispose();
   }
+}
+
+/** Counts from a target: names to whole positive numbers; anything else is dropped. */
+function validCounts(raw: unknown): Record<string, number> {
+  const counts: Record<string, number> = {};
+  if (typeof raw !== 'object' || raw === null) return counts;
+  for (const [name, value] of Object.entries(raw)) {
+    if (typeof value === 'number' && Number.isInteger(value) && value > 0 && value < 1e9) counts[name.slice(0, 500)] = value;
+  }
+  return counts;
 }

@@ -72,6 +72,11 @@ export class TaskTracker {
     return this.summary(name);
   }
 
+  /** Tasks that ended without being measured: they count (for --max-tasks), they have no figures. */
+  addUnmeasured(count: number): void {
+    this.finishedCount += count;
+  }
+
   summary(name: string): TaskSummary {
     const runs = this.list(name);
     if (!this.keptSeries.has(name)) return summarizeTask(name, runs, this.verdictOptions);

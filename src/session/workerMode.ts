@@ -46,13 +46,24 @@ export class WorkerModeDriver implements SessionDriver {
       // minus after a GC at its start; Python: traced allocations still alive).
       const summary = session.tasks.addKeptTask(event.name, target.id, measured, event.durationMs ?? 0, event.rss);
       if (summary) session.taskUpdated(summary);
-      const max = session.options.maxTasks;
-      if (max !== undefined && session.tasks.finished >= max) void session.stop(`${max} tasks finished`);
+      this.stopWhenEnoughTasks();
+    });
+    target.onTaskCounts((counts) => {
+      this.sawTaskMarks = true;
+      const total = Object.values(counts).reduce((sum, n) => sum + n, 0);
+      session.tasks.addUnmeasured(total);
+      if (target.runtime === 'node') this.nodeTasks.total += total;
+      this.stopWhenEnoughTasks();
     });
     target.onContextDestroyed(() => {
       // Node waits for us to disconnect after its main script ends: the last chance to capture.
       void this.captureTarget(target, 'at exit', false).finally(() => target.dispose());
     });
+  }
+
+  private stopWhenEnoughTasks(): void {
+    const max = this.session.options.maxTasks;
+    if (max !== undefined && this.session.tasks.finished >= max) void this.session.stop(`${max} tasks finished`);
   }
 
   async run(): Promise<void> {
