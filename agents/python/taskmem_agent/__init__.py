@@ -101,6 +101,7 @@ def _start(env, is_harness, title=None, argv=None, inherit=None):
     if inherit is not None:
         # Keep the session's configuration, not the parent's counters or traces.
         agent.sample_every = inherit.sample_every
+        agent.budget = agent.sampler.budget = inherit.budget
         agent.nframe = inherit.nframe
         agent.gc_per_task = inherit.gc_per_task
         agent.celery_hooked = inherit.celery_hooked

@@ -12,7 +12,11 @@ import time
 import tracemalloc
 
 from . import jsonio
+from .sampling import BudgetSampler
 from .wsserver import Signal, WebSocketServer
+
+DEFAULT_BUDGET = 0.1  # worker mode: traced time <= 10 % of wall time (see sampling.py)
+RSS_MAX_AGE_S = 0.1  # unsampled tasks report an RSS read at most this long ago
 
 DEFERRED = object()
 
@@ -62,6 +66,12 @@ class CdpError(Exception):
 
 def _now_ms():
     return time.time() * 1000.0
+
+
+def _json_id(task_id):
+    if type(task_id) is str:
+        return jsonio._escape(task_id)
+    return jsonio.dumps(task_id)
 
 
 _statm = [None, None]  # [pid, fd]: /proc/self resolves at open time, so reopen after a fork
@@ -160,14 +170,16 @@ class Agent(object):
         self.attached = False
         self.dead = False
         self.registration_file = None
-        # configuration
-        self.sample_every = 1 if is_harness else 10
+        # configuration: sample_every None = budget mode (the worker default); K = one in K per name
+        self.sample_every = 1 if is_harness else None
+        self.budget = DEFAULT_BUDGET
         env_k = os.environ.get("TASKMEM_SAMPLE_EVERY")
         if env_k and not is_harness:
             try:
                 self.sample_every = max(0, int(env_k))
             except ValueError:
                 pass
+        self.sampler = BudgetSampler(self.budget)
         self.nframe = 3
         self.gc_per_task = False
         self.sampling_on = self.mode == "worker"  # per-task sampling (worker mode)
@@ -183,6 +195,9 @@ class Agent(object):
         self.recycling = parse_recycling(self.argv)
         self.recycling_source = "argv" if any(v is not None for v in self.recycling.values()) else None
         self.celery_hooked = False
+        self._rss = 0
+        self._rss_t = -1.0
+        self._quoted = {}  # task name -> its JSON string
         # gc
         self.gc_collections = [0, 0, 0]
         self.gc_t0 = None
@@ -293,7 +308,10 @@ class Agent(object):
             "gcCounts": list(gc.get_count()),
             "tracing": tracing, "tracedCurrent": cur, "tracedPeak": peak,
             "tasksStarted": self.tasks_started, "tasksFinished": self.tasks_finished,
-            "sampledTasks": self.sampled_tasks, "sampleEvery": self.sample_every, "nframe": self.nframe,
+            "sampledTasks": self.sampled_tasks, "nframe": self.nframe,
+            "sampling": "budget" if self.sample_every is None else "every",
+            "sampleEvery": self.sample_every, "budget": self.budget,
+            "tracedMs": round(self.sampler.traced_s * 1000.0, 3),
             "mode": self.mode, "pid": os.getpid(),
             "recycling": dict(self.recycling, source=self.recycling_source),
             "celery": self.celery_hooked,
@@ -348,7 +366,36 @@ class Agent(object):
                 "totalTasks": self.tasks_finished}
 
     # -- worker-mode task boundaries (called from the Celery signal handlers) -------------------
+    # The unsampled path is the hot one (every task): no event at the start, one preformatted
+    # taskFinished at the end, RSS from a read at most RSS_MAX_AGE_S old, no allocated-block count.
+    def prepare_tracing(self):
+        """Load what the first traced task would otherwise load inside its run (ast, sysconfig)."""
+        _profile.classify  # noqa: B018 - imports profile
+
     def task_started(self, name, task_id):
+        if self.mode != "worker":
+            self._become_worker()
+        self.tasks_started += 1
+        now = time.perf_counter()
+        sampled = False
+        if self.attached and self.sampling_on and not tracemalloc.is_tracing():
+            k = self.sample_every
+            if k is None:
+                sampled = self.sampler.start(name, now)
+            else:
+                n = self.per_name.get(name, 0) + 1
+                self.per_name[name] = n
+                sampled = k > 0 and n % k == 0
+        elif self.sample_every is not None:
+            self.per_name[name] = self.per_name.get(name, 0) + 1
+        if not sampled:
+            self.active[task_id] = (name, now, False)
+            return
+        self.emit("Taskmem.taskStarted", {"name": name, "id": task_id, "t": _now_ms()})
+        self.active[task_id] = (name, time.perf_counter(), True)
+        tracemalloc.start(self.nframe)
+
+    def _become_worker(self):
         if self.mode == "script":
             # Task marks make this a worker: continuous tracing (startSampling in script mode)
             # gives way to tracing sampled tasks only.
@@ -356,26 +403,35 @@ class Agent(object):
             if self.explicit_tracing:
                 self._stop_tracing()
                 self.sampling_on = True
-        self.tasks_started += 1
-        n = self.per_name.get(name, 0) + 1
-        self.per_name[name] = n
-        k = self.sample_every
-        sampled = (self.attached and self.sampling_on and k > 0 and n % k == 0
-                   and not tracemalloc.is_tracing())
-        if sampled:
-            tracemalloc.start(self.nframe)
-        self.active[task_id] = (name, time.perf_counter(), sampled)
-        self.emit("Taskmem.taskStarted", {"name": name, "id": task_id, "t": _now_ms()})
 
     def task_finished(self, name, task_id):
         entry = self.active.pop(task_id, None)
         if entry is None:
             return
         name, t0, sampled = entry
-        dur = (time.perf_counter() - t0) * 1000.0
+        t1 = time.perf_counter()
         self.tasks_finished += 1
-        params = {"name": name, "id": task_id, "t": _now_ms(), "durationMs": round(dur, 3), "sampled": False}
-        if sampled and tracemalloc.is_tracing():
+        if not sampled and not self.gc_per_task:
+            if self.sample_every is None:
+                st = self.sampler.names.get(name)
+                if st is not None:
+                    st[3] = t1 - t0
+            conn = self.server.current
+            if conn is None or conn.closed:
+                return
+            if t1 - self._rss_t >= RSS_MAX_AGE_S:
+                self._rss = read_rss()[0]
+                self._rss_t = t1
+            q = self._quoted.get(name)
+            if q is None:
+                q = self._quoted[name] = jsonio.dumps(name)
+            conn.send_text('{"method":"Taskmem.taskFinished","params":{"name":%s,"id":%s,"t":%.3f,'
+                           '"durationMs":%.3f,"sampled":false,"rss":%d}}'
+                           % (q, _json_id(task_id), _now_ms(), (t1 - t0) * 1000.0, self._rss), wake=False)
+            return
+        params = {"name": name, "id": task_id, "t": _now_ms(), "durationMs": round((t1 - t0) * 1000.0, 3),
+                  "sampled": False}
+        if tracemalloc.is_tracing():
             gc.collect()
             snap = tracemalloc.take_snapshot()
             tracemalloc.stop()
@@ -387,8 +443,11 @@ class Agent(object):
             params["retainedBytes"] = _profile.table_bytes(table)
         elif self.gc_per_task:
             gc.collect()
-        params["rss"] = read_rss()[0]
+        self._rss = params["rss"] = read_rss()[0]
         params["allocatedBlocks"] = sys.getallocatedblocks()
+        self._rss_t = t2 = time.perf_counter()
+        if params["sampled"]:
+            self.sampler.traced(name, t2 - t0, t1 - t0)
         self.emit("Taskmem.taskFinished", params)
 
     # -- CDP methods ---------------------------------------------------------------------------
@@ -438,6 +497,15 @@ class Agent(object):
         return self.stats()
 
     def m_configure(self, params, mid, conn):
+        if "sampleEvery" in params and "budget" in params:
+            raise CdpError(-32602, "give sampleEvery (one in K) or budget (a time fraction), not both")
+        if "budget" in params:
+            b = params["budget"]
+            if isinstance(b, bool) or not isinstance(b, (int, float)) or not 0 < b <= 1:
+                raise CdpError(-32602, "budget must be a fraction of wall time, 0 < budget <= 1")
+            self.budget = float(b)
+            self.sampler.budget = float(b)
+            self.sample_every = None
         if "sampleEvery" in params:
             k = params["sampleEvery"]
             if not isinstance(k, int) or isinstance(k, bool) or k < 0:

@@ -15,7 +15,13 @@ _connected = [False]
 
 
 def _agent():
+    return _current()
+
+
+def _current():
+    global _current
     from . import current
+    _current = current
     return current()
 
 
@@ -76,6 +82,9 @@ def connect(signals_module):
     a = _agent()
     if a is not None:
         a.celery_hooked = True
+        # A process that loads Celery's signals runs tasks: load the tracing helpers now, at
+        # import time, rather than inside the first traced task.
+        a.prepare_tracing()
 
 
 class _WrappedLoader(object):

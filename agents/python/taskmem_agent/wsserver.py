@@ -189,6 +189,7 @@ class FrameReader(object):
 
 class Connection(object):
     POLL_S = 0.05
+    BATCH_BYTES = 1 << 20
 
     def __init__(self, server, sock):
         self.server = server
@@ -207,14 +208,14 @@ class Connection(object):
         it compete for the GIL with the task that emitted it."""
         if self.closed:
             return
-        self.out.append(encode_frame(OP_TEXT, text.encode("utf-8")))
+        self.out.append(text)  # framed by the writer thread
         if wake:
             self._wake.set()
 
     def queue_text_nowake(self, text):
         """For gc callbacks: no lock at all; the writer picks it up at its next poll."""
         if not self.closed:
-            self.out.append(encode_frame(OP_TEXT, text.encode("utf-8")))
+            self.out.append(text)
 
     def _send_raw(self, data):
         self.out.append(data)
@@ -227,12 +228,26 @@ class Connection(object):
                 poll = self.server.on_writer_poll
                 if poll is not None:
                     poll(self)
-                while self.out:
+                out = self.out
+                while out:
+                    # Everything queued since the last poll in one write: text messages (str) are
+                    # framed here, off the task's path; control frames come framed (bytes).
                     self._in_send = True
-                    data = self.out.popleft()
-                    self.sock.sendall(data)
+                    parts = []
+                    size = 0
+                    close = False
+                    while out and size < self.BATCH_BYTES:
+                        data = out.popleft()
+                        if type(data) is str:
+                            data = encode_frame(OP_TEXT, data.encode("utf-8"))
+                        elif data[:1] == b"\x88":
+                            close = True
+                        parts.append(data)
+                        size += len(data)
+                    self.sock.sendall(parts[0] if len(parts) == 1 else b"".join(parts))
+                    del parts
                     self._in_send = False
-                    if data[:1] == b"\x88":  # our close frame went out
+                    if close:  # our close frame went out
                         self._close_sent = True
                 if self.closed and not self.out:
                     return
