@@ -133,13 +133,14 @@ describe('python agent: Celery worker on redis', function () {
     let profiled = 0;
     for (const t of targets) {
       const done = finished(t);
-      const started = t.client.events.filter((e) => e.method === 'Taskmem.taskStarted');
-      assert.strictEqual(started.length, done.length);
+      // taskStarted only for sampled tasks (chart marks); every task has its taskFinished.
+      const started = t.client.events.filter((e) => e.method === 'Taskmem.taskStarted').map((e) => e.params);
+      assert.deepStrictEqual(started.map((e) => e.id), done.filter((f) => f.sampled).map((f) => f.id));
       for (const f of done) {
         assert.ok(f.name === LEAKY || f.name === CLEAN, f.name);
-        assert.ok(typeof f.id === 'string' && f.durationMs >= 0 && f.rss > 0 && f.allocatedBlocks > 0);
-        if (f.sampled) assert.ok(typeof f.retainedBytes === 'number');
-        else assert.strictEqual(f.retainedBytes, undefined);
+        assert.ok(typeof f.id === 'string' && f.durationMs >= 0 && f.rss > 0);
+        if (f.sampled) assert.ok(typeof f.retainedBytes === 'number' && f.allocatedBlocks > 0);
+        else assert.ok(f.retainedBytes === undefined && f.allocatedBlocks === undefined);
       }
       // One task in two, counted per task name.
       for (const name of [LEAKY, CLEAN]) {
@@ -211,6 +212,42 @@ describe('python agent: Celery worker on redis', function () {
     await sleep(200);
     assert.strictEqual(fs.readdirSync(ipc.dir).filter((f) => f.endsWith('.json')).length, 1, 'no forks in solo');
     assert.doesNotMatch(worker.stderr, /taskmem: (agent disabled|celery hook failed)/);
+    worker.kill('SIGTERM');
+    await Promise.race([worker.exited, sleep(5000)]);
+  });
+
+  it('defaults: budget sampling traces both task names and stays within its time budget', async () => {
+    const worker = startWorker(['-P', 'solo'], 'budget');
+    const [reg] = await ipc.next(1, 20000);
+    const client = await attach(reg, { nframe: 3 });
+    clients.push(client);
+    const before = await client.call('Taskmem.getStats');
+    assert.strictEqual(before.sampling, 'budget');
+    assert.strictEqual(before.budget, 0.1);
+    assert.strictEqual(before.sampleEvery, null);
+    // Bursts of 10 tasks with pauses: the budget is a share of wall time, so a single burst of
+    // cheap tasks after start-up may leave credit for one trace only.
+    const done = () => client.events.filter((e) => e.method === 'Taskmem.taskFinished').map((e) => e.params);
+    const deadline = Date.now() + 40000;
+    for (let burst = 1; burst <= 4; burst++) {
+      await produce('budget', 5, 5);
+      while (done().length < burst * 10) {
+        if (Date.now() > deadline) throw new Error(`only ${done().length} of ${burst * 10} tasks finished`);
+        await sleep(50);
+      }
+      await sleep(400);
+    }
+    const sampled = done().filter((f) => f.sampled);
+    for (const name of [LEAKY, CLEAN]) assert.ok(sampled.some((f) => f.name === name), `${name} never sampled`);
+    for (const f of sampled.filter((f) => f.name === LEAKY)) assert.ok(f.retainedBytes >= 200 * 1024 && f.retainedBytes < 260 * 1024, `leaky kept ${f.retainedBytes}`);
+    const stats = await client.call('Taskmem.getStats');
+    assert.strictEqual(stats.tasksFinished, 40);
+    assert.strictEqual(stats.sampledTasks, sampled.length);
+    assert.ok(stats.tracedMs > 0);
+    const prof = await client.call('HeapProfiler.getSamplingProfile');
+    const top = flattenProfile(prof.profile)[0];
+    assert.strictEqual(top.line, lineOf(path.join(fixtureDir, 'celeryapp.py'), '# LEAK'));
+    console.log(`      budget: ${sampled.length} of 40 tasks traced, ${stats.tracedMs} ms traced`);
     worker.kill('SIGTERM');
     await Promise.race([worker.exited, sleep(5000)]);
   });
