@@ -259,7 +259,12 @@ class Agent(object):
             self.main_queue.put(("disconnect", None, None, None))
 
     def send(self, conn, obj):
-        conn.send_text(jsonio.dumps(obj))
+        try:
+            text = jsonio.dumps(obj)
+        except RecursionError:
+            # A request id nested thousands deep cannot be echoed: answer without it.
+            text = jsonio.dumps({"id": None, "error": {"code": -32600, "message": "Invalid request: id nested too deep"}})
+        conn.send_text(text)
 
     def emit(self, method, params):
         conn = self.server.current
@@ -271,7 +276,8 @@ class Agent(object):
             msg = jsonio.loads(text)
             if not isinstance(msg, dict):
                 raise ValueError("not an object")
-        except ValueError as e:
+        except (ValueError, RecursionError) as e:
+            # RecursionError: arrays nested thousands deep; the C scanner gives up, the connection stays.
             self.send(conn, {"id": None, "error": {"code": -32700, "message": "Parse error: %s" % e}})
             return
         mid = msg.get("id")
