@@ -133,7 +133,7 @@ export class CdpConnection implements CdpClient {
       if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('not an object');
       message = parsed as RawMessage;
     } catch (error) {
-      this.protocolErrorEmitter.fire(`unreadable frame (${(error as Error).message}): ${text.slice(0, 80)}`);
+      this.protocolErrorEmitter.fire(`unreadable frame (${(error as Error).message.slice(0, 200)}): ${String(text).slice(0, 80)}`);
       return;
     }
     if (typeof message.id === 'number') {

@@ -73,7 +73,7 @@ export class WorkerTransport implements Transport {
   constructor(private readonly parent: CdpClient, private readonly sessionId: string) {
     this.subscriptions.push(
       parent.on('NodeWorker.receivedMessageFromWorker', (params) => {
-        if (params.sessionId === sessionId) this.messageEmitter.fire(params.message);
+        if (params.sessionId === sessionId && typeof params.message === 'string') this.messageEmitter.fire(params.message);
       }),
       parent.on('NodeWorker.detachedFromWorker', (params) => {
         if (params.sessionId === sessionId) this.finish('worker thread exited');

@@ -172,6 +172,11 @@ export class ProfilingSession implements ProfilingSessionApi {
     target.onExit((reason) => this.targetExited(target, reason));
     target.onWorker((worker) => void this.addTarget(worker, false, true));
     target.onGc(() => this.mark({ t: this.now(), targetId: target.id, kind: 'gc' }));
+    // A target that sends frames we cannot read is shown, a few times only: it must not flood the report.
+    let protocolProblems = 0;
+    target.onProtocolError((problem) => {
+      if (++protocolProblems <= 3) this.warn(`${target.info.title}: ${problem}${protocolProblems === 3 ? ' (further problems of this target are not shown)' : ''}`);
+    });
     this.driver?.watch(target);
     // Listeners are in place before initialize() lets the process run.
     if (!alreadyInitialized) await target.initialize();

@@ -180,6 +180,7 @@ export class Target {
   }
 
   private attachWorker(sessionId: string, worker: WorkerInfo): void {
+    if (typeof sessionId !== 'string' || typeof worker !== 'object' || worker === null) throw new Error('attachedToWorker without a sessionId and workerInfo');
     const child = Target.forWorker(this, sessionId, worker);
     child
       .initialize()
