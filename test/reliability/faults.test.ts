@@ -1,0 +1,144 @@
+/**
+ * Faults against real processes: a target killed (SIGKILL) while streaming, during a capture and
+ * during the harness; a target that exits while a capture is in flight; the inspector socket
+ * dropping under a live process; a Python fork child dying. Each time the session ends cleanly (or
+ * goes on for the survivors) with the reason shown, keeps what it measured before the fault, and
+ * nothing rejects or throws unhandled in this process.
+ */
+import { strict as assert } from 'node:assert';
+import * as path from 'node:path';
+import { isAlive } from '../../src/launch/processes';
+import type { SessionOptions } from '../../src/session/api';
+import { ProfilingSession } from '../../src/session/session';
+import { probePythons } from '../fixtures/python/session-kit';
+import { reliabilityFixture, repoRoot, sleep, trapUnhandled, waitFor, within } from './helpers';
+
+interface Running {
+  session: ProfilingSession;
+  warnings: string[];
+  output: () => string;
+}
+
+async function start(options: Omit<SessionOptions, 'cwd' | 'onOutput'>): Promise<Running> {
+  let output = '';
+  const warnings: string[] = [];
+  const session = new ProfilingSession({ cwd: repoRoot, statsIntervalMs: 50, ...options, onOutput: (_s, chunk) => void (output += chunk.toString()) });
+  session.onWarning((w) => warnings.push(w));
+  await session.start();
+  return { session, warnings, output: () => output };
+}
+
+function statsPoints(session: ProfilingSession): number {
+  let n = 0;
+  for (const series of session.stats.values()) n += series.length;
+  return n;
+}
+
+const bigHeap = reliabilityFixture('big-heap-worker.js');
+
+describe('reliability: faults (real processes)', function () {
+  this.timeout(90_000);
+  trapUnhandled();
+
+  it('target SIGKILLed while streaming (worker mode): the session ends with the reason and keeps tasks, series and sites', async () => {
+    const { session } = await start({ mode: 'worker', command: [process.execPath, bigHeap], env: { OBJECTS: '1000' } });
+    await waitFor(() => session.targets.length >= 1 && session.tasks.finished >= 5, 20_000, 'tasks');
+    await session.captureNow();
+    await waitFor(() => statsPoints(session) >= 5, 10_000, 'statistics');
+    const before = { tasks: session.tasks.finished, points: statsPoints(session), sites: session.report().sites.length };
+    assert.ok(before.sites > 0, 'a capture before the fault found sites');
+    process.kill(session.targets[0]!.pid, 'SIGKILL');
+    const report = await within(20_000, 'the session ending after the kill', session.done);
+    assert.match(report.endReason, /killed by SIGKILL/);
+    assert.ok(report.tasks.reduce((n, t) => n + t.runs, 0) >= Math.min(before.tasks, 1), 'tasks kept');
+    assert.ok(report.sites.length >= 1, 'sites kept');
+    assert.ok(statsPoints(session) >= before.points, 'series kept');
+    assert.ok(report.warnings.some((w) => /SIGKILL/.test(w)), `warnings: ${report.warnings.join(' | ')}`);
+  });
+
+  it('target SIGKILLed while a retained capture of a big heap is in flight', async () => {
+    const { session } = await start({ mode: 'worker', command: [process.execPath, bigHeap], env: { OBJECTS: '1500000' } });
+    await waitFor(() => session.targets.length >= 1 && session.tasks.finished >= 3, 60_000, 'the big heap to be built');
+    await waitFor(() => statsPoints(session) >= 3, 10_000, 'statistics');
+    const pid = session.targets[0]!.pid;
+    const capture = session.captureNow();
+    let captured = false;
+    void capture.then(() => (captured = true));
+    await sleep(150);
+    assert.equal(captured, false, 'the capture is still in flight when the kill lands (make the heap bigger if not)');
+    process.kill(pid, 'SIGKILL');
+    await within(15_000, 'the in-flight capture settling', capture);
+    const report = await within(20_000, 'the session ending', session.done);
+    assert.match(report.endReason, /killed by SIGKILL/);
+    assert.ok(report.tasks.length >= 1, 'tasks measured before the kill are kept');
+    assert.ok(statsPoints(session) >= 3, 'series kept');
+    assert.ok(!isAlive(pid));
+  });
+
+  it('target exits by itself while a capture is in flight', async () => {
+    const { session } = await start({ mode: 'worker', command: [process.execPath, bigHeap], env: { OBJECTS: '1500000' } });
+    await waitFor(() => session.targets.length >= 1 && session.tasks.finished >= 3, 60_000, 'the big heap to be built');
+    const pid = session.targets[0]!.pid;
+    const capture = session.captureNow();
+    await sleep(50);
+    process.kill(pid, 'SIGUSR2'); // the fixture calls process.exit(3) as soon as its JavaScript runs
+    await within(20_000, 'the in-flight capture settling', capture);
+    const report = await within(25_000, 'the session ending', session.done);
+    assert.match(report.endReason, /exited with code 3/);
+    assert.ok(report.tasks.length >= 1, 'tasks kept');
+  });
+
+  it('target SIGKILLed during the harness: the measured runs are kept and the reason is shown', async () => {
+    const { session } = await start({
+      mode: 'harness',
+      harness: { file: reliabilityFixture('slow-task.js'), exportName: 'run', runs: 50, warmup: 1, args: [], runtime: 'node' },
+      env: { RUN_MS: '100' },
+    });
+    await waitFor(() => (session.report().tasks[0]?.runs ?? 0) >= 3, 60_000, 'three measured runs');
+    const runs = session.report().tasks[0]!.runs;
+    process.kill(session.targets[0]!.pid, 'SIGKILL');
+    const report = await within(20_000, 'the session ending', session.done);
+    assert.match(report.endReason, /killed by SIGKILL/);
+    assert.ok(report.tasks[0]!.runs >= runs, `runs kept: ${report.tasks[0]?.runs}`);
+    assert.ok(report.sites.length > 0, 'sites from captures before the kill');
+  });
+
+  it('the inspector socket drops under a live process: the target is reported gone, the session goes on and stops cleanly', async () => {
+    const { session, warnings } = await start({ mode: 'worker', command: [process.execPath, bigHeap], env: { OBJECTS: '1000', CLOSE_INSPECTOR_MS: '1500' } });
+    await waitFor(() => session.targets.length >= 1, 20_000, 'the target');
+    await waitFor(() => session.targets[0]!.exitReason !== undefined, 20_000, 'the socket drop to be noticed');
+    const target = session.targets[0]!;
+    assert.match(target.exitReason!, /socket closed|closed/);
+    assert.equal(session.state, 'running', 'the session goes on');
+    assert.ok(isAlive(target.pid), 'the process itself still runs');
+    const points = statsPoints(session);
+    assert.ok(points > 0, 'statistics before the drop are kept');
+    const report = await within(20_000, 'stopping', session.stop('stopped by test'));
+    assert.equal(report.endReason, 'stopped by test');
+    assert.equal(report.targets[0]!.exitReason, target.exitReason, 'the report says why the target went away');
+    assert.ok(report.tasks.length >= 1, 'tasks before the drop are kept');
+    await waitFor(() => !isAlive(target.pid), 5000, 'the launched process to be stopped');
+    assert.ok(warnings.every((w) => typeof w === 'string'));
+  });
+
+  const pythons = probePythons();
+  (pythons.length ? it : it.skip)('a Python fork child dies: the session goes on with the parent and says which target ended', async () => {
+    const { session } = await start({ mode: 'worker', command: [pythons[0]!.exe, path.join(repoRoot, 'test', 'fixtures', 'python', 'forker.py'), '5'] });
+    await waitFor(() => session.targets.length >= 2, 20_000, 'parent and fork child');
+    const child = session.targets.find((t) => /\(fork \d+ of \d+\)/.test(t.title))!;
+    assert.ok(child, `targets: ${session.targets.map((t) => t.title).join(', ')}`);
+    await waitFor(() => statsPoints(session) >= 4, 10_000, 'statistics');
+    process.kill(child.pid, 'SIGKILL');
+    await waitFor(() => child.exitReason !== undefined, 10_000, 'the child to be reported gone');
+    assert.equal(session.state, 'running', `the session goes on for the parent (ended: ${session.report().endReason}; ${session.report().warnings.join(' | ')})`);
+    const parent = session.targets.find((t) => t !== child)!;
+    assert.equal(parent.exitReason, undefined);
+    const pointsBefore = session.stats.get(parent.id)?.length ?? 0;
+    await sleep(500);
+    assert.ok((session.stats.get(parent.id)?.length ?? 0) > pointsBefore, 'the parent is still polled');
+    const report = await within(30_000, 'the session ending with the parent', session.done);
+    assert.match(report.endReason, /exited with code 0/);
+    assert.ok(report.targets.find((t) => t.id === child.id)?.exitReason, 'the report says the child ended');
+    assert.ok((session.stats.get(child.id)?.length ?? 0) > 0, "the child's series is kept");
+  });
+});
