@@ -9,7 +9,12 @@ import * as path from 'node:path';
 import { TEST_CONFIG_ENV, type VscodeTestConfig, type VscodeTestSummary } from '../config';
 import { ARTIFACTS_DIR, REPO_ROOT } from './codeServer';
 
-export const SUITE_INDEX = path.join(REPO_ROOT, 'out/test/vscode/suite/index.js');
+/**
+ * The suite's entry (extensionTestsPath): out/test/vscode/suite/index.js, or another built suite
+ * named by TASKMEM_VSCODE_TEST_SUITE (relative to the repository), e.g. the benchmark suite
+ * out/test/vscode/bench/index.js (built by `node test/vscode/build.mjs --bench`).
+ */
+export const SUITE_INDEX = path.resolve(REPO_ROOT, process.env.TASKMEM_VSCODE_TEST_SUITE || 'out/test/vscode/suite/index.js');
 
 export interface PreparedSuite {
   config: VscodeTestConfig;
@@ -56,7 +61,7 @@ export function parseArgs(argv: string[]): SuiteArgs {
 export function checkBuilt(): void {
   const missing = [path.join(REPO_ROOT, 'dist/extension.js'), SUITE_INDEX].filter((f) => !fs.existsSync(f));
   if (missing.length) {
-    throw new Error(`missing ${missing.map((f) => path.relative(REPO_ROOT, f)).join(', ')}: run npm run build && node test/vscode/build.mjs`);
+    throw new Error(`missing ${missing.map((f) => path.relative(REPO_ROOT, f)).join(', ')}: run npm run build && node test/vscode/build.mjs${process.env.TASKMEM_VSCODE_TEST_SUITE ? ' --bench' : ''}`);
   }
 }
 
