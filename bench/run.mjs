@@ -312,7 +312,7 @@ async function extensionHost() {
     addRow({ id: 'exthost', figure: 'Extension host heap after 20 profiling sessions / before (code-server)', status: 'not measured', reason: result.reason, goal: { max: 1.05, text: '≤ 1.05' } });
     return;
   }
-  addRow({ id: 'exthost', figure: `Extension host heap after ${result.sessions} profiling sessions / before (code-server)`, value: result.ratio, unit: '×', goal: { max: 1.05, text: '≤ 1.05' }, met: result.ratio.median <= 1.05, baselines: result.baselines });
+  addRow({ id: 'exthost', figure: `Extension host heap after ${result.sessions} profiling sessions / before (code-server)`, value: result.ratio, display: result.display, unit: '×', goal: { max: 1.05, text: '≤ 1.05' }, met: result.ratio.median <= 1.05, baselines: result.baselines });
 }
 
 // ---------------------------------------------------------------------------------------------
