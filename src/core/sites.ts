@@ -47,15 +47,25 @@ interface NodeIndex {
   idToIndex: Map<number, number>;
 }
 
+/**
+ * Work is written as generators that yield every `CHUNK` iterations: `aggregateSites` runs them to
+ * the end at once, `aggregateSitesAsync` gives the event loop a turn between time slices, so a
+ * million-node profile never blocks the extension host for long.
+ */
+const CHUNK = 4096;
+type Steps<T> = Generator<undefined, T, undefined>;
+
 /** Pre-order numbering without recursion; duplicate ids and revisited objects are skipped. */
-function indexNodes(head: unknown): NodeIndex {
+function* indexNodes(head: unknown): Steps<NodeIndex> {
   const nodes: RawProfileNode[] = [];
   const parents: number[] = [];
   const idToIndex = new Map<number, number>();
   const seenObjects = new Set<object>();
   const stackNodes: unknown[] = [head];
   const stackParents: number[] = [-1];
+  let steps = 0;
   while (stackNodes.length > 0) {
+    if ((++steps & (CHUNK - 1)) === 0) yield;
     const value = stackNodes.pop();
     const parent = stackParents.pop()!;
     if (typeof value !== 'object' || value === null || seenObjects.has(value)) continue;
@@ -155,7 +165,32 @@ function emptyCategories(): Record<FrameCategory, number> {
 }
 
 export function aggregateSites(profile: RawSamplingProfile, options: AggregateOptions): SiteAggregation {
-  const { nodes, parent, idToIndex } = indexNodes(profile?.head);
+  const steps = aggregateSteps(profile, options);
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+  }
+}
+
+/**
+ * `aggregateSites` in slices of about `sliceMs` with a `setImmediate` turn between them: the same
+ * result, and the event loop (statistics, UI) keeps running while a big profile is analysed.
+ */
+export async function aggregateSitesAsync(profile: RawSamplingProfile, options: AggregateOptions, sliceMs = 20): Promise<SiteAggregation> {
+  const steps = aggregateSteps(profile, options);
+  let sliceStart = performance.now();
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+    if (performance.now() - sliceStart >= sliceMs) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      sliceStart = performance.now();
+    }
+  }
+}
+
+function* aggregateSteps(profile: RawSamplingProfile, options: AggregateOptions): Steps<SiteAggregation> {
+  const { nodes, parent, idToIndex } = yield* indexNodes(profile?.head);
   const n = nodes.length;
   const bytes = new Float64Array(n);
   const counts = new Float64Array(n);
@@ -165,7 +200,9 @@ export function aggregateSites(profile: RawSamplingProfile, options: AggregateOp
   const samples: unknown = profile?.samples;
   if (Array.isArray(samples) && samples.length > 0) {
     const minOrdinal = options.minOrdinalExclusive;
+    let steps = 0;
     for (const raw of samples as unknown[]) {
+      if ((++steps & (CHUNK - 1)) === 0) yield;
       if (typeof raw !== 'object' || raw === null) continue;
       const sample = raw as { size?: unknown; nodeId?: unknown; ordinal?: unknown };
       const ordinal = typeof sample.ordinal === 'number' && Number.isFinite(sample.ordinal) ? sample.ordinal : undefined;
@@ -180,6 +217,7 @@ export function aggregateSites(profile: RawSamplingProfile, options: AggregateOp
   } else {
     // No samples: selfSize is all we have, and it carries no ordinals to filter on.
     for (let i = 0; i < n; i++) {
+      if ((i & (CHUNK - 1)) === CHUNK - 1) yield;
       const size: unknown = nodes[i]!.selfSize;
       if (validSize(size) && size > 0) {
         bytes[i] = size;
@@ -196,6 +234,7 @@ export function aggregateSites(profile: RawSamplingProfile, options: AggregateOp
   const userAbove = new Int32Array(n); // nearest strict ancestor in user code, or -1
   const callerOf = new Int32Array(n); // nearest user ancestor whose key differs (skips recursion), or -1
   for (let i = 0; i < n; i++) {
+    if ((i & (CHUNK - 1)) === CHUNK - 1) yield;
     const f = resolver.resolve(nodes[i]!);
     frames[i] = f;
     const p = parent[i]!;
@@ -212,6 +251,7 @@ export function aggregateSites(profile: RawSamplingProfile, options: AggregateOp
   const accumulators = new Map<string, SiteAccumulator>();
   let totalBytes = 0;
   for (let i = 0; i < n; i++) {
+    if ((i & (CHUNK - 1)) === CHUNK - 1) yield;
     const c = counts[i]!;
     if (c === 0) continue;
     const b = bytes[i]!;
@@ -238,7 +278,14 @@ export function aggregateSites(profile: RawSamplingProfile, options: AggregateOp
   const maxDepth = Math.max(1, options.maxStackDepth ?? 64);
   const precision = options.runtime === 'python' ? 'line' : 'function';
   const sites: RetainedSite[] = [];
+  let built = 0;
   for (const [key, acc] of accumulators) {
+    // Each site walks up to maxStacks * 4 stacks of maxDepth frames and all its groups.
+    built += acc.groups.size + maxStacks * 4;
+    if (built >= CHUNK / 4) {
+      built = 0;
+      yield;
+    }
     const groups = [...acc.groups].sort((a, b) => b[1] - a[1] || a[0] - b[0]);
     const f = acc.resolved.frame;
     byCategory[f.category] += acc.bytes;
