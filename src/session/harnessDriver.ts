@@ -83,7 +83,7 @@ export class HarnessDriver implements SessionDriver {
       const reading = await target.stats();
       const retainedBytes = target.runtime === 'python' && result.retainedBytes !== undefined ? result.retainedBytes : capture.heapUsedAfterGc;
       this.runsDone = i + 1;
-      session.recordCapture(target, capture.profile, i, target.runtime === 'node' ? this.boundaryOrdinal : undefined);
+      await session.recordCapture(target, capture.profile, i, target.runtime === 'node' ? this.boundaryOrdinal : undefined);
       const keptByRun = target.runtime === 'node' ? keptAbove(capture.profile, previousMax) : undefined;
       session.taskUpdated(
         session.tasks.addHarnessRun(name, {
@@ -158,7 +158,7 @@ export class HarnessDriver implements SessionDriver {
     const target = this.harnessTarget;
     if (!target?.alive) return;
     const capture = await target.capture();
-    this.session.recordCapture(target, capture.profile, this.runsDone, target.runtime === 'node' ? this.boundaryOrdinal : undefined);
+    await this.session.recordCapture(target, capture.profile, this.runsDone, target.runtime === 'node' ? this.boundaryOrdinal : undefined);
   }
 
   async finalCapture(): Promise<void> {

@@ -218,14 +218,15 @@ export class ProfilingSession implements ProfilingSessionApi {
   }
 
   /** Aggregates a capture of one target into the site history and tells the views. */
-  recordCapture(target: Target, profile: RawSamplingProfile, progress: number, minOrdinalExclusive?: number): SiteAggregation | undefined {
+  async recordCapture(target: Target, profile: RawSamplingProfile, progress: number, minOrdinalExclusive?: number): Promise<SiteAggregation | undefined> {
     for (const problem of this.sourceMaps.loadFor(profile, target.scripts, target.id)) this.warn(problem);
     const store = this.sourceMaps.store;
     const mapper = {
       original: (scriptId: string, url: string, line: number, column: number) => store.original(`${target.id}:${scriptId}`, url, line, column),
     };
     this.lastProfiles.set(target.id, profile);
-    this.sites.add(target.id, target.runtime, profile, progress, mapper, minOrdinalExclusive);
+    // Analysed in slices: one call on a million-node profile would block the extension host for seconds.
+    await this.sites.addAsync(target.id, target.runtime, profile, progress, mapper, minOrdinalExclusive);
     const merged = this.sites.current();
     if (merged) this.captureEmitter.fire(merged);
     this.mark({ t: this.now(), targetId: target.id, kind: 'capture' });

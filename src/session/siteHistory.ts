@@ -5,7 +5,7 @@
  */
 import type { RawSamplingProfile, RetainedSite, RuntimeKind, SourceMapper } from '../core/model';
 import { fitGrowth } from '../core/growth';
-import { aggregateSites, type SiteAggregation } from '../core/sites';
+import { aggregateSites, aggregateSitesAsync, type SiteAggregation } from '../core/sites';
 
 const MAX_HISTORY_POINTS = 240;
 
@@ -23,7 +23,15 @@ export class SiteHistory {
 
   /** Aggregates one target's capture; `progress` is the run or task count it was taken at. */
   add(targetId: string, runtime: RuntimeKind, profile: RawSamplingProfile, progress: number, mapper: SourceMapper | undefined, minOrdinalExclusive?: number): SiteAggregation {
-    const aggregation = aggregateSites(profile, { runtime, mapper, minOrdinalExclusive, profilerPaths: this.profilerPaths });
+    return this.store(targetId, progress, aggregateSites(profile, { runtime, mapper, minOrdinalExclusive, profilerPaths: this.profilerPaths }));
+  }
+
+  /** `add` in time slices: a million-node profile must not stall the extension host. */
+  async addAsync(targetId: string, runtime: RuntimeKind, profile: RawSamplingProfile, progress: number, mapper: SourceMapper | undefined, minOrdinalExclusive?: number): Promise<SiteAggregation> {
+    return this.store(targetId, progress, await aggregateSitesAsync(profile, { runtime, mapper, minOrdinalExclusive, profilerPaths: this.profilerPaths }));
+  }
+
+  private store(targetId: string, progress: number, aggregation: SiteAggregation): SiteAggregation {
     this.latest.set(targetId, aggregation);
     const points = this.history.get(targetId) ?? [];
     points.push({ progress, bytes: new Map(aggregation.sites.map((site) => [site.key, site.retainedBytes])) });

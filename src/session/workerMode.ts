@@ -98,7 +98,7 @@ export class WorkerModeDriver implements SessionDriver {
       if (capture.sampledTasks !== undefined && capture.totalTasks !== undefined) {
         this.sampledInfo.set(target.id, { sampled: capture.sampledTasks, total: capture.totalTasks });
       }
-      session.recordCapture(target, capture.profile, progress);
+      await session.recordCapture(target, capture.profile, progress);
       if (!this.sawTaskMarks && reason === 'window') {
         this.windows++;
         const summary = session.tasks.addWorkerTask(WINDOW_TASK, target.id, capture.heapUsedAfterGc, 0);
