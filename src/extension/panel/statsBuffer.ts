@@ -10,8 +10,31 @@ interface TargetColumns {
   values: Map<StatsMetric, (number | null)[]>;
 }
 
+/** Rows kept per target before every pair of rows is merged (a 24-hour session at 10 Hz is 864,000). */
+const MAX_ROWS_PER_TARGET = 144_000;
+
+/** Merges rows pairwise: the first row's `t`, the max of each figure (spikes survive), null when both are. */
+function halveColumns(cols: TargetColumns): void {
+  const n = cols.t.length;
+  const half = Math.ceil(n / 2);
+  const t = new Array<number>(half);
+  for (let i = 0; i < half; i++) t[i] = cols.t[2 * i]!;
+  cols.t = t;
+  for (const [m, col] of cols.values) {
+    const merged = new Array<number | null>(half);
+    for (let i = 0; i < half; i++) {
+      const a = col[2 * i] ?? null;
+      const b = 2 * i + 1 < n ? (col[2 * i + 1] ?? null) : null;
+      merged[i] = a === null ? b : b === null ? a : Math.max(a, b);
+    }
+    cols.values.set(m, merged);
+  }
+}
+
 export class HostStatsBuffer {
   private readonly targets = new Map<string, TargetColumns>();
+
+  constructor(private readonly maxRowsPerTarget = MAX_ROWS_PER_TARGET) {}
 
   add(p: HeapStatsPoint): void {
     let cols = this.targets.get(p.targetId);
@@ -32,6 +55,8 @@ export class HostStatsBuffer {
       col.push(v);
     }
     for (const col of cols.values.values()) if (col.length < row + 1) col.push(null);
+    // Bounded memory for day-long sessions; the panel shows at most a few thousand rows anyway.
+    if (cols.t.length > this.maxRowsPerTarget) halveColumns(cols);
   }
 
   get size(): number {
