@@ -7,9 +7,11 @@ Budget mode keeps *traced time* -- a sampled task's whole run under tracemalloc 
 traced only when the credit covers what it is expected to cost (at most the cap, so even a very
 long task gets its turn): its name's last traced run, or, for a name not traced yet, its last
 untraced run times the slowdown under tracemalloc (TRACE_SLOWDOWN until a traced run shows the
-real one) plus the gc.collect() and snapshot of the last traced task.  Credit starts at
-``budget * START_S``: enough for a cheap task to be traced at once, so a short run still shows
-sites, not enough for an expensive one.
+real one) plus the gc.collect() and snapshot of the last traced task.  Credit starts at zero;
+the process's first trace may go ahead on no credit when it is expected to cost at most
+``budget * START_S`` (a cheap task is traced at once, so a short run still shows sites; an
+expensive one waits for its credit), and is paid back from the credit that follows.  So over any
+run, traced time <= budget * wall time + one trace.
 
 Fairness: names take turns in rounds.  A name is *due* while it has not been traced in the current
 round; the round ends once every known name was traced, or when several tasks in a row (more than
@@ -22,7 +24,7 @@ imports, caches), as with one in K where the n-th run is traced when n % K == 0.
 # An allocation-heavy task under tracemalloc with 3 frames runs ~15x slower (1 frame: ~9x); the
 # first estimate is pessimistic so that the first traced run does not overshoot the budget.
 TRACE_SLOWDOWN = 15.0
-START_S = 0.2  # initial credit, in seconds of wall time
+START_S = 0.2  # the first trace may go ahead on no credit if it costs at most budget * START_S
 CAP_S = 2.0  # credit cap, in seconds of wall time
 RESERVE_S = 2 * CAP_S  # how long a due name waiting for credit holds it
 
@@ -58,7 +60,6 @@ class BudgetSampler(object):
         t = self.t
         if t is None:
             self.t = self.t0 = now
-            self.credit = self.budget * START_S
             return False
         budget = self.budget
         cap = budget * CAP_S
@@ -67,7 +68,8 @@ class BudgetSampler(object):
             c = cap
         self.credit = c
         self.t = now
-        if c <= 0.0 or st[0] < 2:
+        first = self.traced_s == 0.0
+        if (c <= 0.0 and not first) or st[0] < 2:
             return False
         if st[1] >= self.round:  # traced in this round already
             if now < self.reserved_until:
@@ -79,7 +81,7 @@ class BudgetSampler(object):
         need = st[2]
         if need is None:
             need = st[3] * self.slowdown + self.overhead if st[3] is not None else 0.0
-        if c < (need if need < cap else cap):
+        if c < (need if need < cap else cap) and not (first and need <= budget * START_S):
             self.reserved_until = now + RESERVE_S
             return False
         st[1] = self.round
