@@ -54,3 +54,13 @@ def run_task(t, task_id, *args):
     finally:
         if agent is not None:
             agent.task_finished(t.name, task_id)
+
+
+def warm_up(run_one):
+    """One task before the timed loop, as a worker has run tasks before the steady state the bench
+    measures.  It also keeps one-off costs out of the per-task figure: first calls, and, under the
+    profiler, the switch of this script (which starts in the agent's script mode, where the session
+    traces from the start) to worker mode at its first task mark, which stops and frees that
+    start-up tracing (~50 ms once; a ``celery worker`` command line is in worker mode from the
+    start and has no such switch)."""
+    run_one()
