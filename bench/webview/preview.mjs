@@ -56,10 +56,13 @@ const STUB = `
 
 const TYPES = { '.js': 'text/javascript', '.css': 'text/css', '.ttf': 'font/ttf', '.html': 'text/html', '.map': 'application/json' };
 
-export async function renderPreviews() {
+/**
+ * Serves the real panel page (fresh dist/webview.js, production HTML and CSP, the VS Code API stub)
+ * on 127.0.0.1. Shared with test/reliability/webview-xss.test.ts. @returns {Promise<{base: string, close: () => void}>}
+ */
+export async function startPreviewServer() {
   await buildWebview(); // always fresh: the preview must show the current sources
   const { buildPanelHtml, makeNonce } = await loadHtmlModule();
-  mkdirSync(artifacts, { recursive: true });
   let nonce = makeNonce();
   const server = createServer((req, res) => {
     const url = new URL(req.url, 'http://x');
@@ -88,23 +91,36 @@ export async function renderPreviews() {
     res.writeHead(200, { 'content-type': TYPES[extname(file)] || 'application/octet-stream' }).end(readFileSync(file));
   });
   await new Promise((r) => server.listen(0, '127.0.0.1', r));
-  const base = `http://127.0.0.1:${server.address().port}/`;
+  return { base: `http://127.0.0.1:${server.address().port}/`, close: () => server.close() };
+}
+
+/** Opens the panel page in a theme; resolves once the webview posted `ready`. */
+export async function openPanelPage(browser, base, themeName = 'dark', width = 1280) {
+  const page = await browser.newPage({ viewport: { width, height: 900 } });
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+  await page.goto(base + '?theme=' + encodeURIComponent(JSON.stringify(THEMES[themeName])));
+  await page.waitForFunction(() => window.__posted?.some((m) => m.type === 'ready'));
+  await page.evaluate(() => document.fonts.ready);
+  return { page, errors };
+}
+
+/** Posts a host message to the page, as VS Code does. */
+export const postToPanel = (page, msg) => page.evaluate((m) => window.postMessage(m, '*'), msg);
+/** Two animation frames: the panel has rendered what it was sent. */
+export const settlePanel = (page) => page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+
+export async function renderPreviews() {
+  const { base, close } = await startPreviewServer();
+  mkdirSync(artifacts, { recursive: true });
   const browser = await launchChromium();
   const failures = [];
   const shots = [];
   try {
-    const open = async (themeName, width = 1280) => {
-      const page = await browser.newPage({ viewport: { width, height: 900 } });
-      const errors = [];
-      page.on('pageerror', (e) => errors.push(String(e)));
-      page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
-      await page.goto(base + '?theme=' + encodeURIComponent(JSON.stringify(THEMES[themeName])));
-      await page.waitForFunction(() => window.__posted?.some((m) => m.type === 'ready'));
-      await page.evaluate(() => document.fonts.ready);
-      return { page, errors };
-    };
-    const post = (page, msg) => page.evaluate((m) => window.postMessage(m, '*'), msg);
-    const settle = (page) => page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+    const open = (themeName, width) => openPanelPage(browser, base, themeName, width);
+    const post = postToPanel;
+    const settle = settlePanel;
 
     for (const themeName of Object.keys(THEMES)) {
       const { page, errors } = await open(themeName);
@@ -190,7 +206,7 @@ export async function renderPreviews() {
     }
   } finally {
     await browser.close();
-    server.close();
+    close();
   }
   return { shots, failures };
 }
