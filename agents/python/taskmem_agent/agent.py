@@ -64,6 +64,10 @@ class CdpError(Exception):
         self.message = message
 
 
+def _gc_counts():
+    return [g.get("collections", 0) for g in gc.get_stats()]
+
+
 def _now_ms():
     return time.time() * 1000.0
 
@@ -199,7 +203,9 @@ class Agent(object):
         self._rss_t = -1.0
         self._quoted = {}  # task name -> its JSON string
         # gc
-        self.gc_collections = [0, 0, 0]
+        # collections per generation since this agent started (gc.get_stats() counts since the
+        # interpreter, or the parent before a fork, started): the gc callback only times gen 2
+        self.gc_base = _gc_counts()
         self.gc_t0 = None
         self.gc_last_event = 0.0
         self.gc_events_dropped = 0
@@ -304,13 +310,14 @@ class Agent(object):
     # -- statistics ----------------------------------------------------------------------------
     def stats(self):
         rss, source = read_rss()
+        gcs = [n - b for n, b in zip(_gc_counts(), self.gc_base)]
         tracing = tracemalloc.is_tracing()
         cur, peak = tracemalloc.get_traced_memory() if tracing else (0, 0)
         return {
             "rss": rss, "rssSource": source,
             "allocatedBlocks": sys.getallocatedblocks(),
-            "gcCollections": sum(self.gc_collections),
-            "gcCollectionsByGeneration": list(self.gc_collections),
+            "gcCollections": sum(gcs),
+            "gcCollectionsByGeneration": gcs,
             "gcCounts": list(gc.get_count()),
             "tracing": tracing, "tracedCurrent": cur, "tracedPeak": peak,
             "tasksStarted": self.tasks_started, "tasksFinished": self.tasks_finished,
@@ -324,15 +331,10 @@ class Agent(object):
         }
 
     def gc_callback(self, phase, info):
-        # Runs inside the collector, on any thread: no locks, no allocation-heavy work.
-        gen = info.get("generation", 0)
+        # Runs inside the collector, on any thread: no locks, no allocation-heavy work.  Called for
+        # generation-2 collections only (see taskmem_agent._gc_callback).
         if phase == "start":
-            if gen == 2:
-                self.gc_t0 = time.perf_counter()
-            return
-        if 0 <= gen <= 2:
-            self.gc_collections[gen] += 1
-        if gen != 2:
+            self.gc_t0 = time.perf_counter()
             return
         t = time.perf_counter()
         dur = (t - self.gc_t0) * 1000.0 if self.gc_t0 is not None else 0.0

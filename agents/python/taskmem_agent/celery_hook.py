@@ -14,15 +14,12 @@ WATCHED = ("celery", "celery.signals")
 _connected = [False]
 
 
+_pkg = sys.modules[__name__.rpartition(".")[0]]  # taskmem_agent: its _agent is the live agent
+
+
 def _agent():
-    return _current()
-
-
-def _current():
-    global _current
-    from . import current
-    _current = current
-    return current()
+    a = _pkg._agent
+    return None if a is None or a.dead else a
 
 
 def _task_name(sender, task):
@@ -32,8 +29,8 @@ def _task_name(sender, task):
 
 
 def on_task_prerun(sender=None, task_id=None, task=None, **kwargs):
-    a = _agent()
-    if a is None:
+    a = _pkg._agent
+    if a is None or a.dead:
         return
     try:
         if a.recycling_source is None and task is not None:
@@ -48,8 +45,8 @@ def on_task_prerun(sender=None, task_id=None, task=None, **kwargs):
 
 
 def on_task_postrun(sender=None, task_id=None, task=None, **kwargs):
-    a = _agent()
-    if a is None:
+    a = _pkg._agent
+    if a is None or a.dead:
         return
     try:
         a.task_finished(_task_name(sender, task), task_id)
