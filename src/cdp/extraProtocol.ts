@@ -22,6 +22,10 @@ export interface PythonStats {
   tasksStarted: number;
   tasksFinished: number;
   recycling?: { maxTasksPerChild?: number | null; maxMemoryPerChild?: number | null };
+  /** How tasks are chosen for tracing: a time budget (default) or one run in K. */
+  sampling?: 'budget' | 'every';
+  budget?: number | null;
+  tracedMs?: number;
 }
 
 export interface RunTaskResult {
@@ -53,7 +57,7 @@ export interface ExtraCommands {
   'NodeWorker.sendMessageToWorker': { paramsType: [{ message: string; sessionId: string }]; returnType: Record<string, never> };
   'NodeWorker.detach': { paramsType: [{ sessionId: string }]; returnType: Record<string, never> };
   'Taskmem.getStats': { paramsType: []; returnType: PythonStats };
-  'Taskmem.configure': { paramsType: [{ sampleEvery?: number; nframe?: number; gcPerTask?: boolean }]; returnType: Record<string, never> };
+  'Taskmem.configure': { paramsType: [{ sampleEvery?: number; budget?: number; nframe?: number; gcPerTask?: boolean }]; returnType: Record<string, never> };
   'Taskmem.loadHarness': { paramsType: [{ file: string; exportName: string; args: unknown[] }]; returnType: { ok: boolean } };
   'Taskmem.runTask': { paramsType: [{ index: number; measure: boolean }]; returnType: RunTaskResult };
   'Taskmem.exit': { paramsType: []; returnType: Record<string, never> };

@@ -40,7 +40,7 @@ Worker options:
   --max-tasks <n>         stop after n tasks finished
   --window <seconds>      without task marks, the length of the windows that stand in for tasks (default 10)
   --shell                 run the command through the shell (one string)
-  --sample-every <k>      Python workers: trace one task in k (default 10)
+  --sample-every <k>      Python workers: trace one run in k of each task (default: within a 10% time budget)
   --gc-budget <percent>   Node workers: measure tasks (a full GC before and after) while GCs take at most
                           this share of the time (default 1; 100 measures every task)
 

@@ -39,7 +39,7 @@ export function sessionOptionsFor(choice: ProfileChoice, settings: RunSettings):
   if (settings.samplingIntervalBytes > 0) options.samplingIntervalBytes = settings.samplingIntervalBytes;
   if (settings.preciseAttribution !== 'auto') options.preciseAttribution = settings.preciseAttribution === 'on';
   if (settings.pythonPath) options.pythonPath = settings.pythonPath;
-  options.pythonSampleEvery = settings.pythonSampleEvery;
+  if (settings.pythonSampleEvery > 0) options.pythonSampleEvery = settings.pythonSampleEvery;
   switch (choice.kind) {
     case 'harness':
       options.harness = { file: choice.file, exportName: choice.exportName, runs: settings.runs, warmup: settings.warmup, args: [], runtime: choice.runtime };

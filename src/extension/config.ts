@@ -29,7 +29,8 @@ export const CONFIG_DEFAULTS: TaskMemoryConfig = {
   runs: 10,
   warmup: 2,
   pythonPath: '',
-  pythonSampleEvery: 10,
+  /** 0: the agent's time budget; K: one run in K of each task. */
+  pythonSampleEvery: 0,
   annotationsEnabled: true,
 };
 
@@ -51,7 +52,7 @@ export function readConfig(scope?: vscode.ConfigurationScope): TaskMemoryConfig 
     runs: integer(c.get(Setting.Runs), d.runs, 1, 10_000),
     warmup: integer(c.get(Setting.Warmup), d.warmup, 0, 1_000),
     pythonPath: typeof pythonPath === 'string' ? pythonPath.trim() : '',
-    pythonSampleEvery: integer(c.get(Setting.PythonSampleEvery), d.pythonSampleEvery, 1, 1_000_000),
+    pythonSampleEvery: integer(c.get(Setting.PythonSampleEvery), d.pythonSampleEvery, 0, 1_000_000),
     annotationsEnabled: c.get<unknown>(Setting.AnnotationsEnabled) !== false,
   };
 }

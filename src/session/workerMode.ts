@@ -139,7 +139,7 @@ export class WorkerModeDriver implements SessionDriver {
     }
     for (const [targetId, info] of this.sampledInfo) {
       if (info.sampled < info.total) {
-        notes.push(`${targetId}: sites come from ${info.sampled} traced task(s) of ${info.total} (one in ${Math.round(info.total / Math.max(1, info.sampled))}); bytes are what those tasks kept, not scaled.`);
+        notes.push(`${targetId}: sites come from ${info.sampled} traced task(s) of ${info.total} (about one in ${Math.round(info.total / Math.max(1, info.sampled))}, as the sampling allowed); bytes are what those tasks kept, not scaled.`);
       }
     }
     return notes;

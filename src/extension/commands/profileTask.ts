@@ -154,7 +154,7 @@ function activeFilePicks(python: string): Pick[] {
         picks.push({
           label: `$(server-process) ${choice.label}`,
           description: choice.kind === 'worker' ? `in ${path.basename(choice.cwd)} · ${path.basename(python)}` : undefined,
-          detail: `Worker mode with task sampling: every task is measured, one in ${every} is traced for its lines (taskMemory.pythonSampleEvery)`,
+          detail: `Worker mode with task sampling: every task is counted and timed; ${every > 0 ? `one run in ${every} of each task` : 'runs within a 10% time budget'} are traced for their lines (taskMemory.pythonSampleEvery)`,
           choice,
         });
       }
