@@ -17,6 +17,8 @@ export interface AggregateOptions {
   profilerPaths?: string[];
   /** Default 3. */
   maxStacksPerSite?: number;
+  /** Stacks and callers are built for this many of the heaviest sites (default 500). */
+  maxDetailedSites?: number;
   /** Default 5. */
   maxCallersPerSite?: number;
   /** Frames kept per stack, from the site outward (default 64): deep recursion must not bloat reports. */
@@ -44,8 +46,11 @@ interface ResolvedFrame {
 interface NodeIndex {
   nodes: RawProfileNode[];
   parent: Int32Array;
-  idToIndex: Map<number, number>;
+  indexOf(id: number): number | undefined;
 }
+
+/** Ids below this go to a dense array; others (hostile or odd profiles) to a Map. */
+const DENSE_IDS = 1 << 24;
 
 /**
  * Work is written as generators that yield every `CHUNK` iterations: `aggregateSites` runs them to
@@ -60,6 +65,7 @@ function* indexNodes(head: unknown): Steps<NodeIndex> {
   const nodes: RawProfileNode[] = [];
   const parents: number[] = [];
   const idToIndex = new Map<number, number>();
+  const denseIds: number[] = [];
   const seenObjects = new Set<object>();
   const stackNodes: unknown[] = [head];
   const stackParents: number[] = [-1];
@@ -68,12 +74,20 @@ function* indexNodes(head: unknown): Steps<NodeIndex> {
     if ((++steps & (CHUNK - 1)) === 0) yield;
     const value = stackNodes.pop();
     const parent = stackParents.pop()!;
-    if (typeof value !== 'object' || value === null || seenObjects.has(value)) continue;
-    seenObjects.add(value);
+    if (typeof value !== 'object' || value === null) continue;
     const node = value as Partial<RawProfileNode>;
-    if (typeof node.id === 'number') {
-      if (idToIndex.has(node.id)) continue;
-      idToIndex.set(node.id, nodes.length);
+    const id = node.id;
+    if (typeof id === 'number' && id >= 0 && id < DENSE_IDS && Number.isInteger(id)) {
+      // V8 numbers nodes 1..n: a plain array beats a Map of 200k entries. A node seen again
+      // (cycle or duplicate) has its id taken already: no object set needed.
+      if (denseIds[id] !== undefined) continue;
+      denseIds[id] = nodes.length;
+    } else if (typeof id === 'number') {
+      if (idToIndex.has(id)) continue;
+      idToIndex.set(id, nodes.length);
+    } else {
+      if (seenObjects.has(value)) continue;
+      seenObjects.add(value);
     }
     parents.push(parent);
     const index = nodes.length;
@@ -86,7 +100,7 @@ function* indexNodes(head: unknown): Steps<NodeIndex> {
       }
     }
   }
-  return { nodes, parent: Int32Array.from(parents), idToIndex };
+  return { nodes, parent: Int32Array.from(parents), indexOf: (id: number) => (id >= 0 && id < DENSE_IDS && Number.isInteger(id) ? denseIds[id] : idToIndex.get(id)) };
 }
 
 /** Sizes beyond 2^53 bytes (8 PiB) are garbage from a broken target: they would turn every total into Infinity. */
@@ -105,7 +119,8 @@ function int(value: unknown): number {
 const PSEUDO_NAME = /^\(.*\)$/;
 
 class FrameResolver {
-  private readonly cache = new Map<string, ResolvedFrame>();
+  /** scriptId (or url when the id says nothing) → line/column → function name → frame. */
+  private readonly cache = new Map<string, Map<number, Map<string, ResolvedFrame>>>();
 
   constructor(private readonly options: AggregateOptions) {}
 
@@ -117,8 +132,14 @@ class FrameResolver {
     const line = int(cf.lineNumber);
     const column = int(cf.columnNumber);
     const rawName = str(cf.functionName);
-    const cacheKey = `${scriptId}\u0000${url}\u0000${line}\u0000${column}\u0000${rawName}`;
-    const cached = this.cache.get(cacheKey);
+    // Numbers and short ids, not one long string per node: 200k nodes share a few thousand frames.
+    const scriptKey = scriptId === '' || scriptId === '0' ? `url:${url}` : scriptId;
+    let byPosition = this.cache.get(scriptKey);
+    if (!byPosition) this.cache.set(scriptKey, (byPosition = new Map()));
+    const position = line * 1_000_003 + column;
+    let byName = byPosition.get(position);
+    if (!byName) byPosition.set(position, (byName = new Map()));
+    const cached = byName.get(rawName);
     if (cached) return cached;
 
     let file = urlToPath(url);
@@ -147,7 +168,7 @@ class FrameResolver {
       key: `${file}:${outLine}:${name}`,
       pseudo: file === '' && PSEUDO_NAME.test(name),
     };
-    this.cache.set(cacheKey, resolved);
+    byName.set(rawName, resolved);
     return resolved;
   }
 }
@@ -190,7 +211,7 @@ export async function aggregateSitesAsync(profile: RawSamplingProfile, options: 
 }
 
 function* aggregateSteps(profile: RawSamplingProfile, options: AggregateOptions): Steps<SiteAggregation> {
-  const { nodes, parent, idToIndex } = yield* indexNodes(profile?.head);
+  const { nodes, parent, indexOf } = yield* indexNodes(profile?.head);
   const n = nodes.length;
   const bytes = new Float64Array(n);
   const counts = new Float64Array(n);
@@ -209,7 +230,7 @@ function* aggregateSteps(profile: RawSamplingProfile, options: AggregateOptions)
       if (ordinal !== undefined && ordinal > maxOrdinal) maxOrdinal = ordinal;
       if (!validSize(sample.size) || typeof sample.nodeId !== 'number') continue;
       if (minOrdinal !== undefined && !(ordinal !== undefined && ordinal > minOrdinal)) continue;
-      const index = idToIndex.get(sample.nodeId);
+      const index = indexOf(sample.nodeId);
       if (index === undefined) continue;
       bytes[index]! += sample.size;
       counts[index]! += 1;
@@ -278,18 +299,11 @@ function* aggregateSteps(profile: RawSamplingProfile, options: AggregateOptions)
   const maxDepth = Math.max(1, options.maxStackDepth ?? 64);
   const precision = options.runtime === 'python' ? 'line' : 'function';
   const sites: RetainedSite[] = [];
-  let built = 0;
+  const groupsBySite = new Map<RetainedSite, Map<number, number>>();
   for (const [key, acc] of accumulators) {
-    // Each site walks up to maxStacks * 4 stacks of maxDepth frames and all its groups.
-    built += acc.groups.size + maxStacks * 4;
-    if (built >= CHUNK / 4) {
-      built = 0;
-      yield;
-    }
-    const groups = [...acc.groups].sort((a, b) => b[1] - a[1] || a[0] - b[0]);
     const f = acc.resolved.frame;
     byCategory[f.category] += acc.bytes;
-    sites.push({
+    const site: RetainedSite = {
       key,
       function: f.function,
       file: f.file,
@@ -299,13 +313,30 @@ function* aggregateSteps(profile: RawSamplingProfile, options: AggregateOptions)
       precision,
       retainedBytes: acc.bytes,
       count: acc.count,
-      share: 0,
-      stacks: buildStacks(groups, maxStacks, maxDepth, frames, parent),
-      callers: buildCallers(groups, maxCallers, f.function, frames, callerOf),
-    });
+      share: totalBytes > 0 ? acc.bytes / totalBytes : 0,
+      stacks: [],
+      callers: [],
+    };
+    sites.push(site);
+    groupsBySite.set(site, acc.groups);
   }
-  for (const site of sites) site.share = totalBytes > 0 ? site.retainedBytes / totalBytes : 0;
   sites.sort(compareSites);
+  // Stacks and callers for the heaviest sites only: a report lists a few hundred at most, and
+  // walking every site's paths was most of the analysis time on big profiles.
+  const detailed = Math.min(sites.length, Math.max(0, options.maxDetailedSites ?? 500));
+  let built = 0;
+  for (let i = 0; i < detailed; i++) {
+    const site = sites[i]!;
+    const siteGroups = groupsBySite.get(site)!;
+    built += siteGroups.size + maxStacks * 4;
+    if (built >= CHUNK / 4) {
+      built = 0;
+      yield;
+    }
+    const groups = [...siteGroups].sort((a, b) => b[1] - a[1] || a[0] - b[0]);
+    site.stacks = buildStacks(groups, maxStacks, maxDepth, frames, parent);
+    site.callers = buildCallers(groups, maxCallers, site.function, frames, callerOf);
+  }
   return { sites, totalBytes, byCategory, maxOrdinal, sampleCount };
 }
 
