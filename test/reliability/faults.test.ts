@@ -19,10 +19,14 @@ interface Running {
   output: () => string;
 }
 
+/** Every session a test started; a failed test must not leave its processes behind. */
+const started: ProfilingSession[] = [];
+
 async function start(options: Omit<SessionOptions, 'cwd' | 'onOutput'>): Promise<Running> {
   let output = '';
   const warnings: string[] = [];
   const session = new ProfilingSession({ cwd: repoRoot, statsIntervalMs: 50, ...options, onOutput: (_s, chunk) => void (output += chunk.toString()) });
+  started.push(session);
   session.onWarning((w) => warnings.push(w));
   await session.start();
   return { session, warnings, output: () => output };
@@ -39,6 +43,9 @@ const bigHeap = reliabilityFixture('big-heap-worker.js');
 describe('reliability: faults (real processes)', function () {
   this.timeout(90_000);
   trapUnhandled();
+  afterEach(async () => {
+    await Promise.all(started.splice(0).map((session) => session.stop('test ended')));
+  });
 
   it('target SIGKILLed while streaming (worker mode): the session ends with the reason and keeps tasks, series and sites', async () => {
     const { session } = await start({ mode: 'worker', command: [process.execPath, bigHeap], env: { OBJECTS: '1000' } });
@@ -64,7 +71,7 @@ describe('reliability: faults (real processes)', function () {
     const capture = session.captureNow();
     let captured = false;
     void capture.then(() => (captured = true));
-    await sleep(150);
+    await sleep(50);
     assert.equal(captured, false, 'the capture is still in flight when the kill lands (make the heap bigger if not)');
     process.kill(pid, 'SIGKILL');
     await within(15_000, 'the in-flight capture settling', capture);
