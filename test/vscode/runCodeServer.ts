@@ -38,7 +38,9 @@ async function main(): Promise<number> {
 
   try {
     console.log(`starting code-server (workspace ${workspace})`);
-    server = await startCodeServer({ workspace, env: suite.env, keep: args.keep, verbose: args.verbose });
+    // TASKMEM_VSCODE_WORKSPACE_TRUST=1: the folder opens in Restricted Mode (test/reliability/workspace-trust.test.ts).
+    const workspaceTrust = process.env.TASKMEM_VSCODE_WORKSPACE_TRUST === '1';
+    server = await startCodeServer({ workspace, env: suite.env, keep: args.keep, verbose: args.verbose, workspaceTrust });
     console.log(`code-server ${server.origin} pid ${server.pid}; tmp ${server.tmpDir}`);
     browser = await launchBrowser();
     const { page } = browser;

@@ -93,6 +93,11 @@ export interface StartOptions {
   keep?: boolean;
   /** Echo code-server's output to stderr. */
   verbose?: boolean;
+  /**
+   * Keep Workspace Trust on (no `--disable-workspace-trust`, trust enabled, no startup prompt): the
+   * folder opens in Restricted Mode. Used by the Restricted Mode suite (test/reliability).
+   */
+  workspaceTrust?: boolean;
 }
 
 export interface CodeServer {
@@ -212,7 +217,15 @@ export async function startCodeServer(opts: StartOptions = {}): Promise<CodeServ
   fs.mkdirSync(workspace, { recursive: true });
   fs.writeFileSync(
     path.join(userDataDir, 'User', 'settings.json'),
-    JSON.stringify({ ...DEFAULT_SETTINGS, ...opts.settings }, null, 2),
+    JSON.stringify(
+      {
+        ...DEFAULT_SETTINGS,
+        ...(opts.workspaceTrust ? { 'security.workspace.trust.enabled': true, 'security.workspace.trust.startupPrompt': 'never', 'security.workspace.trust.untrustedFiles': 'open' } : {}),
+        ...opts.settings,
+      },
+      null,
+      2,
+    ),
   );
   const logFile = path.join(tmpDir, 'code-server.log');
   const logFd = fs.openSync(logFile, 'a');
@@ -227,7 +240,7 @@ export async function startCodeServer(opts: StartOptions = {}): Promise<CodeServ
       '--bind-addr', authority,
       '--disable-telemetry',
       '--disable-update-check',
-      '--disable-workspace-trust',
+      ...(opts.workspaceTrust ? [] : ['--disable-workspace-trust']),
       '--disable-getting-started-override',
       '--ignore-last-opened',
       '--extensions-dir', extensionsDir,
