@@ -16,7 +16,7 @@ import { killTree } from '../../src/launch/processes';
 import { RegistrationChannel, type Registration } from '../../src/launch/registry';
 import { ProfilingSession } from '../../src/session/session';
 import { Client, Ipc, Procs, agentDir, fixtureDir, probePythons, upgradeStatus } from '../fixtures/python/session-kit';
-import { listenSocketsOf, reliabilityFixture, repoRoot, sleep, trapUnhandled, waitFor, within } from './helpers';
+import { listenSocketsOf, repoRoot, sleep, trapUnhandled, waitFor, within } from './helpers';
 
 /** Random bits in a URL path: hex digits carry 4 each; a v4 UUID carries 122. */
 function pathEntropyBits(pathname: string): number {
@@ -40,7 +40,7 @@ describe('reliability: endpoints', function () {
     const registrations: Registration[] = [];
     channel.onRegistration((r) => registrations.push(r));
     channel.start();
-    const env = profilingEnvironment(process.env, channel.environment(), { preciseAttribution: false, measureEvery: 0, gcEvents: false });
+    const env = profilingEnvironment(process.env, channel.environment(), { preciseAttribution: false, taskGcBudget: 0 });
     const child = spawn(process.execPath, [path.join(repoRoot, 'test', 'fixtures', 'node', 'forever.js')], { env: { ...env, TASKMEM_WAIT_MS: '20000' }, stdio: 'ignore', detached: true });
     try {
       assert.equal(fs.statSync(channel.dir).mode & 0o777, 0o700);
