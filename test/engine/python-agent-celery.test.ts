@@ -61,7 +61,8 @@ const CLEAN = 'celeryapp.clean_task';
 describe('python agent: Celery worker on redis', function () {
   this.timeout(60000);
   if (!celeryAvailable()) {
-    it.skip(`needs ${PY} with celery + redis, and ${REDIS}`);
+    // .ci/run installs them; a machine without them fails here rather than skipping quietly.
+    it('has Celery and redis-server to test with', () => assert.fail(`needs ${PY} with celery + redis, and ${REDIS} (apt-get install python3-celery python3-redis redis-server)`));
     return;
   }
 
