@@ -22,6 +22,7 @@ export class HarnessDriver implements SessionDriver {
   private harnessTarget: Target | undefined;
   private boundaryOrdinal = 0;
   private runsDone = 0;
+  private previousRetained: number | undefined;
   private exited: string | undefined;
   private disposed = false;
   private readonly extraNotes: string[] = [];
@@ -84,7 +85,10 @@ export class HarnessDriver implements SessionDriver {
       const retainedBytes = target.runtime === 'python' && result.retainedBytes !== undefined ? result.retainedBytes : capture.heapUsedAfterGc;
       this.runsDone = i + 1;
       await session.recordCapture(target, capture.profile, i, target.runtime === 'node' ? this.boundaryOrdinal : undefined);
-      const keptByRun = target.runtime === 'node' ? keptAbove(capture.profile, previousMax) : undefined;
+      // Node: bytes of the samples this run allocated and kept; Python: the change of traced memory.
+      const previousRetained = this.previousRetained;
+      this.previousRetained = retainedBytes;
+      const keptByRun = target.runtime === 'node' ? keptAbove(capture.profile, previousMax) : previousRetained === undefined ? undefined : retainedBytes - previousRetained;
       session.taskUpdated(
         session.tasks.addHarnessRun(name, {
           retainedBytes,
