@@ -88,7 +88,7 @@ export class HarnessDriver implements SessionDriver {
       // Node: bytes of the samples this run allocated and kept; Python: the change of traced memory.
       const previousRetained = this.previousRetained;
       this.previousRetained = retainedBytes;
-      const keptByRun = target.runtime === 'node' ? keptAbove(capture.profile, previousMax) : previousRetained === undefined ? undefined : retainedBytes - previousRetained;
+      const keptByRun = target.runtime === 'node' ? keptAbove(capture.profile, previousMax) : retainedBytes - (previousRetained ?? 0); // tracing starts with the first measured run
       session.taskUpdated(
         session.tasks.addHarnessRun(name, {
           retainedBytes,
