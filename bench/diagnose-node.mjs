@@ -19,7 +19,7 @@ const repo = resolve(here, '..');
 const WORKLOAD = join(here, 'workloads', 'alloc-heavy.js');
 const BOOTLOADER = join(repo, 'dist', 'bootloader.js');
 const MEMORY = '(() => { const m = process.memoryUsage(); return [m.heapUsed, m.heapTotal, m.rss, m.external, m.arrayBuffers]; })()';
-const WORKER_SAMPLING = 128 * 1024;
+const WORKER_SAMPLING = 256 * 1024;
 
 /**
  * Each variant = one more piece of what a default `taskmem run` does to a Node worker, in the order
@@ -27,14 +27,13 @@ const WORKER_SAMPLING = 128 * 1024;
  */
 export const VARIANTS = [
   { name: 'attached (inspector + client, Runtime.enable)', runtime: true },
-  { name: '+ Debugger.enable', runtime: true, debugger: true },
-  { name: '+ sampling 128 KiB', runtime: true, debugger: true, sampling: WORKER_SAMPLING },
-  { name: '+ stats 10 Hz', runtime: true, debugger: true, sampling: WORKER_SAMPLING, statsMs: 100 },
-  { name: '+ task marks (binding, no GC)', runtime: true, debugger: true, sampling: WORKER_SAMPLING, statsMs: 100, marks: true, measureEvery: 0 },
-  { name: '+ GC events (PerformanceObserver)', runtime: true, debugger: true, sampling: WORKER_SAMPLING, statsMs: 100, marks: true, gcEvents: true, measureEvery: 0 },
-  { name: '+ full GC + measure after every task (= default)', runtime: true, debugger: true, sampling: WORKER_SAMPLING, statsMs: 100, marks: true, gcEvents: true, measureEvery: 1 },
-  { name: 'default, but measure 1 task in 10', runtime: true, debugger: true, sampling: WORKER_SAMPLING, statsMs: 100, marks: true, gcEvents: true, measureEvery: 10 },
-  { name: 'fix sketch: no Debugger.enable, no GC observer, measure 1 task in 50', runtime: true, sampling: WORKER_SAMPLING, statsMs: 100, marks: true, measureEvery: 50 },
+  { name: '+ Debugger.enable (the harness keeps it; workers only around captures)', runtime: true, debugger: true },
+  { name: 'attached + sampling 256 KiB', runtime: true, sampling: WORKER_SAMPLING },
+  { name: '+ stats 10 Hz', runtime: true, sampling: WORKER_SAMPLING, statsMs: 100 },
+  { name: '+ task marks, no measuring (unmeasured tasks only counted)', runtime: true, sampling: WORKER_SAMPLING, statsMs: 100, marks: true, gcBudget: 0 },
+  { name: '+ measured tasks within a 1% GC budget (= default worker setup)', runtime: true, sampling: WORKER_SAMPLING, statsMs: 100, marks: true, gcBudget: 0.01 },
+  { name: 'default, but a 5% GC budget', runtime: true, sampling: WORKER_SAMPLING, statsMs: 100, marks: true, gcBudget: 0.05 },
+  { name: 'default, but every task measured (--gc-budget 100)', runtime: true, sampling: WORKER_SAMPLING, statsMs: 100, marks: true, gcBudget: 1 },
 ];
 
 async function waitForRegistration(dir, child) {
@@ -56,8 +55,7 @@ async function runVariant(variant, workloadArgs) {
       TASKMEM_IPC_DIR: dir,
       TASKMEM_TOKEN: randomBytes(8).toString('hex'),
       TASKMEM_PRECISE: '0',
-      TASKMEM_MEASURE_EVERY: String(variant.measureEvery ?? 0),
-      TASKMEM_GC_EVENTS: variant.gcEvents ? '1' : '0',
+      TASKMEM_GC_BUDGET: String(variant.gcBudget ?? 0),
     });
   }
   const child = spawn(process.execPath, [WORKLOAD, ...workloadArgs], { env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -76,7 +74,7 @@ async function runVariant(variant, workloadArgs) {
       const setup = [client.send('Runtime.enable')];
       if (variant.debugger) setup.push(client.send('Debugger.enable', {}));
       if (variant.sampling) setup.push(client.send('HeapProfiler.enable'));
-      if (variant.marks || variant.gcEvents) setup.push(client.send('Runtime.addBinding', { name: '__taskmemEmit' }));
+      if (variant.marks) setup.push(client.send('Runtime.addBinding', { name: '__taskmemEmit' }));
       await Promise.all(setup);
       if (variant.sampling) await client.send('HeapProfiler.startSampling', { samplingInterval: variant.sampling, includeObjectsCollectedByMajorGC: false, includeObjectsCollectedByMinorGC: false });
       await client.send('Runtime.runIfWaitingForDebugger');
