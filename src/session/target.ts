@@ -33,16 +33,8 @@ export interface CaptureResult {
   totalTasks?: number;
 }
 
-export interface StatsReading {
-  heapUsed: number;
-  heapTotal: number;
-  rss?: number;
-  external?: number;
-  arrayBuffers?: number;
-  tracedBytes?: number;
-  allocatedBlocks?: number;
-  gcCollections?: number;
-}
+/** One reading of a target's statistics: a stats point before it is stamped with time and target. */
+export type StatsReading = Omit<HeapStatsPoint, 't' | 'targetId'>;
 
 const BINDING = '__taskmemEmit';
 const NODE_MEMORY_EXPRESSION = '(() => { const m = process.memoryUsage(); return [m.heapUsed, m.heapTotal, m.rss, m.external, m.arrayBuffers]; })()';
