@@ -141,6 +141,12 @@ export function renderTextReport(report: TaskmemReport, options?: TextReportOpti
   }
 
   lines.push('', `Advice: ${sanitizeText(report.verdict.advice)}`);
+  const lead = report.sites[0];
+  if (lead && (kind === 'leak' || kind === 'plateau')) {
+    // Point at the line to open first; Node sites are function starts, so say "in".
+    const where = lead.precision === 'function' ? `in ${sanitizeText(lead.function)}()` : `${sanitizeText(lead.function)}`;
+    lines.push(`Start with: ${where} at ${sanitizeText(location(lead, cwd))}, ${formatPercent(lead.share)} of what is retained.`);
+  }
   if (report.verdict.evidence.length > 0) {
     lines.push(`Evidence: ${report.verdict.evidence.map(sanitizeText).join('; ')}`);
   }

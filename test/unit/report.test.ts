@@ -99,6 +99,7 @@ describe('report', () => {
       assert.ok(lines.includes('  4.2 MiB  74%  +41.0 KiB/run  processOrder  src/orders.ts:42'), text);
       assert.ok(lines.some((l) => l.startsWith('  Not listed: runtime 512.0 KiB')));
       assert.ok(lines.some((l) => l.startsWith('Advice: Look at the top retaining sites')));
+      assert.ok(lines.includes('Start with: in processOrder() at src/orders.ts:42, 74% of what is retained.'), text);
       assert.ok(text.includes('  - target T2 exited (code 1)'));
       assert.ok(text.includes('harness: node worker.js#sendEmail · 12.3 s · completed · taskmem 0.1.0'));
       assert.ok(!text.includes('\x1b'), 'no escapes at all without colour');
