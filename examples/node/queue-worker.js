@@ -1,7 +1,7 @@
 // A long-running worker that marks its tasks for taskmem with node:diagnostics_channel.
 // Without the profiler `hasSubscribers` is false and the marks cost nothing.
-//   npx taskmem run --max-tasks 40 --gc-budget 100 -- node examples/node/queue-worker.js
-// (--gc-budget 100 measures every task of this short run; long-running workers keep the 1% default)
+//   npx taskmem run --max-tasks 40 --gc-budget 100 --sampling-interval 32768 -- node examples/node/queue-worker.js
+// (a short run: measure every task and sample finely; long-running workers keep the defaults)
 'use strict';
 
 const diagnostics = require('node:diagnostics_channel');

@@ -128,6 +128,12 @@ export class WorkerModeDriver implements SessionDriver {
     const command = this.session.options.command ?? [];
     const recycling = recyclingNote(this.session.options.shell ? command.join(' ').split(/\s+/) : command);
     if (recycling) notes.push(recycling);
+    const samples = this.session.sites.current()?.sampleCount ?? 0;
+    if (samples < 20) {
+      notes.push(
+        `Only ${samples} retained heap sample(s) at one per ${Math.round(this.session.samplingIntervalBytes / 1024)} KiB: too few to name sites reliably. For a short run, sample finer (--sampling-interval 32768) or run longer.`,
+      );
+    }
     if (this.nodeTasks.total) {
       const budget = Math.round((this.session.options.taskGcBudget ?? DEFAULTS.taskGcBudget) * 100);
       notes.push(
