@@ -31,6 +31,8 @@ export interface RunSettings {
   preciseAttribution: 'auto' | 'on' | 'off';
   pythonPath: string;
   pythonSampleEvery: number;
+  /** Node workers: the share of time (percent) the GCs around measured tasks may take; default 1. */
+  taskGcBudgetPercent?: number;
 }
 
 /** The session to start for a choice, with the user's settings applied. */
@@ -40,6 +42,7 @@ export function sessionOptionsFor(choice: ProfileChoice, settings: RunSettings):
   if (settings.preciseAttribution !== 'auto') options.preciseAttribution = settings.preciseAttribution === 'on';
   if (settings.pythonPath) options.pythonPath = settings.pythonPath;
   if (settings.pythonSampleEvery > 0) options.pythonSampleEvery = settings.pythonSampleEvery;
+  if (settings.taskGcBudgetPercent !== undefined) options.taskGcBudget = settings.taskGcBudgetPercent / 100;
   switch (choice.kind) {
     case 'harness':
       options.harness = { file: choice.file, exportName: choice.exportName, runs: settings.runs, warmup: settings.warmup, args: [], runtime: choice.runtime };

@@ -15,6 +15,7 @@ export const enum Setting {
   Warmup = 'warmup',
   PythonPath = 'pythonPath',
   PythonSampleEvery = 'pythonSampleEvery',
+  TaskGcBudgetPercent = 'taskGcBudgetPercent',
   AnnotationsEnabled = 'annotations.enabled',
 }
 
@@ -31,12 +32,18 @@ export const CONFIG_DEFAULTS: TaskMemoryConfig = {
   pythonPath: '',
   /** 0: the agent's time budget; K: one run in K of each task. */
   pythonSampleEvery: 0,
+  taskGcBudgetPercent: 1,
   annotationsEnabled: true,
 };
 
 function integer(value: unknown, fallback: number, min: number, max: number): number {
   if (typeof value !== 'number' || !Number.isFinite(value)) return fallback;
   return Math.min(max, Math.max(min, Math.round(value)));
+}
+
+function percent(value: unknown, fallback: number): number {
+  if (typeof value !== 'number' || !Number.isFinite(value)) return fallback;
+  return Math.min(100, Math.max(0.1, value));
 }
 
 /** Settings for `scope` (a file or folder: its workspace folder's settings apply). */
@@ -53,6 +60,7 @@ export function readConfig(scope?: vscode.ConfigurationScope): TaskMemoryConfig 
     warmup: integer(c.get(Setting.Warmup), d.warmup, 0, 1_000),
     pythonPath: typeof pythonPath === 'string' ? pythonPath.trim() : '',
     pythonSampleEvery: integer(c.get(Setting.PythonSampleEvery), d.pythonSampleEvery, 0, 1_000_000),
+    taskGcBudgetPercent: percent(c.get(Setting.TaskGcBudgetPercent), d.taskGcBudgetPercent ?? 1),
     annotationsEnabled: c.get<unknown>(Setting.AnnotationsEnabled) !== false,
   };
 }

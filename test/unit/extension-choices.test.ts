@@ -126,3 +126,11 @@ describe('extension: profile choices', () => {
     assert.equal(typeof parseRunsWarmup('10, -1', 0), 'string');
   });
 });
+
+describe('sessionOptionsFor: the worker GC budget setting', () => {
+  it('passes the percentage as a fraction, and leaves the engine default when unset', () => {
+    const choice: ProfileChoice = { kind: 'worker', label: 'node w.js', command: ['node', 'w.js'], shell: false, cwd: '/w', runtime: 'node' };
+    assert.equal(sessionOptionsFor(choice, { ...settings, taskGcBudgetPercent: 25 }).taskGcBudget, 0.25);
+    assert.equal(sessionOptionsFor(choice, settings).taskGcBudget, undefined);
+  });
+});
