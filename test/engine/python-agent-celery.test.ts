@@ -18,6 +18,7 @@ import {
   Proc,
   Procs,
   Registration,
+  SampledTaskFinished,
   sleep,
 } from '../fixtures/python/session-kit';
 
@@ -121,7 +122,7 @@ describe('python agent: Celery worker on redis', function () {
     return { reg, client };
   }
 
-  const finished = (t: Target) => t.client.events.filter((e) => e.method === 'Taskmem.taskFinished').map((e) => e.params);
+  const finished = (t: Target) => t.client.eventsOf('Taskmem.taskFinished');
 
   async function checkTargets(targets: Target[], total: number): Promise<void> {
     const all = () => targets.reduce((n, t) => n + finished(t).length, 0);
@@ -135,7 +136,7 @@ describe('python agent: Celery worker on redis', function () {
     for (const t of targets) {
       const done = finished(t);
       // taskStarted only for sampled tasks (chart marks); every task has its taskFinished.
-      const started = t.client.events.filter((e) => e.method === 'Taskmem.taskStarted').map((e) => e.params);
+      const started = t.client.eventsOf('Taskmem.taskStarted');
       assert.deepStrictEqual(started.map((e) => e.id), done.filter((f) => f.sampled).map((f) => f.id));
       for (const f of done) {
         assert.ok(f.name === LEAKY || f.name === CLEAN, f.name);
@@ -148,9 +149,9 @@ describe('python agent: Celery worker on redis', function () {
         const runs = done.filter((f) => f.name === name);
         assert.strictEqual(runs.filter((f) => f.sampled).length, Math.floor(runs.length / 2), `${name} sampling`);
       }
-      const leakySampled = done.filter((f) => f.name === LEAKY && f.sampled);
+      const leakySampled = done.filter((f): f is SampledTaskFinished => f.name === LEAKY && f.sampled);
       for (const f of leakySampled) assert.ok(f.retainedBytes >= 200 * 1024 && f.retainedBytes < 260 * 1024, `leaky kept ${f.retainedBytes}`);
-      for (const f of done.filter((f) => f.name === CLEAN && f.sampled)) assert.ok(f.retainedBytes < 32 * 1024, `clean kept ${f.retainedBytes}`);
+      for (const f of done.filter((f): f is SampledTaskFinished => f.name === CLEAN && f.sampled)) assert.ok(f.retainedBytes < 32 * 1024, `clean kept ${f.retainedBytes}`);
 
       const stats = await t.client.call('Taskmem.getStats');
       assert.strictEqual(stats.mode, 'worker');
@@ -228,7 +229,7 @@ describe('python agent: Celery worker on redis', function () {
     assert.strictEqual(before.sampleEvery, null);
     // Bursts of 10 tasks with pauses: the budget is a share of wall time, so a single burst of
     // cheap tasks after start-up may leave credit for one trace only.
-    const done = () => client.events.filter((e) => e.method === 'Taskmem.taskFinished').map((e) => e.params);
+    const done = () => client.eventsOf('Taskmem.taskFinished');
     const deadline = Date.now() + 40000;
     for (let burst = 1; burst <= 4; burst++) {
       await produce('budget', 5, 5);

@@ -14,8 +14,10 @@ import {
   flattenProfile,
   Ipc,
   lineOf,
+  MeasuredRun,
   probePythons,
   Procs,
+  Registration,
   sleep,
   upgradeStatus,
 } from '../fixtures/python/session-kit';
@@ -102,8 +104,8 @@ describe('python agent', function () {
         const gcBefore = s.gcCollections;
         await c.call('HeapProfiler.collectGarbage');
         await c.waitFor(() => c.events.some((e) => e.method === 'Taskmem.gc'), 3000, 'Taskmem.gc');
-        const gcEv = c.events.find((e) => e.method === 'Taskmem.gc')!;
-        assert.strictEqual(gcEv.params.generation, 2);
+        const gcEv = c.eventsOf('Taskmem.gc')[0];
+        assert.strictEqual(gcEv.generation, 2);
         assert.ok((await c.call('Taskmem.getStats')).gcCollections > gcBefore);
 
         // Script mode: startSampling traces from now on.
@@ -137,7 +139,7 @@ describe('python agent', function () {
       });
 
       describe('harness', () => {
-        async function harness(): Promise<{ c: Client; reg: any }> {
+        async function harness(): Promise<{ c: Client; reg: Registration }> {
           procs.spawn(py.exe, ['-m', 'taskmem_agent.harness'], ipc.env());
           const [reg] = await ipc.next(1);
           assert.strictEqual(reg.isHarness, true);
@@ -147,11 +149,13 @@ describe('python agent', function () {
 
         async function runs(c: Client, file: string, warmup: number, measured: number, exportName = 'handle') {
           await c.call('Taskmem.loadHarness', { file: path.join(fixtureDir, file), exportName, args: [] });
-          const results: any[] = [];
-          for (let i = 0; i < warmup + measured; i++) {
-            results.push(await c.call('Taskmem.runTask', { index: i, measure: i >= warmup }));
+          // Warm-up runs (measure: false) first, then the measured runs, which are returned.
+          for (let i = 0; i < warmup; i++) await c.call('Taskmem.runTask', { index: i, measure: false });
+          const results: MeasuredRun[] = [];
+          for (let i = warmup; i < warmup + measured; i++) {
+            results.push(await c.call('Taskmem.runTask', { index: i, measure: true }));
           }
-          return results.slice(warmup);
+          return results;
         }
 
         it('leaky list: retained grows ~100 KB per run; the top site is the appending line', async () => {
@@ -160,7 +164,7 @@ describe('python agent', function () {
           await c.call('Taskmem.loadHarness', { file: path.join(fixtureDir, 'leaky.py'), exportName: 'handle', args: [] });
           await c.call('Taskmem.runTask', { index: 0, measure: false });
           assert.strictEqual((await c.call('Taskmem.getStats')).tracing, false);
-          const res: any[] = [];
+          const res: MeasuredRun[] = [];
           for (let i = 1; i <= 6; i++) res.push(await c.call('Taskmem.runTask', { index: i, measure: true }));
           const deltas = res.slice(1).map((r, i) => r.retainedBytes - res[i].retainedBytes);
           console.log(`      leaky deltas per run: ${deltas.join(', ')}`);
@@ -177,7 +181,7 @@ describe('python agent', function () {
           assert.ok(top.selfSize >= 6 * 100 * 1024, `self ${top.selfSize}`);
           assert.ok(!sites.some((s) => s.url.includes('taskmem_agent')), 'no agent frames');
           assert.ok(!sites.some((s) => s.stack.some((f) => f.includes('taskmem_agent') || f.includes('<frozen'))));
-          assert.deepStrictEqual(profile.samples.filter((s: any) => s.ordinal !== 0), []);
+          assert.deepStrictEqual(profile.samples.filter((s) => s.ordinal !== 0), []);
           await c.call('Taskmem.exit');
         });
 
@@ -226,6 +230,7 @@ describe('python agent', function () {
           );
           await c.call('Taskmem.loadHarness', { file: path.join(fixtureDir, 'raises.py'), exportName: 'handle', args: [] });
           const r = await c.call('Taskmem.runTask', { index: 0, measure: true });
+          assert.ok(r.error, 'the task error is reported');
           assert.strictEqual(r.error.message, 'ValueError: task failed on purpose');
           assert.match(r.error.traceback, /raises\.py", line 5, in handle/);
           // Still alive and usable.

@@ -520,7 +520,7 @@ describe('reliability: fuzzing every parser of target input', function () {
       assert.ok(usage.totalSize > 0);
       assert.ok(!client.closed, 'the connection stays up after malformed messages');
       const errors = client.raw.filter((m: { error?: { message?: unknown } }) => m.error);
-      assert.ok(errors.length > 0 && errors.every((m: { error: { message?: unknown } }) => typeof m.error.message === 'string' && m.error.message.length > 0));
+      assert.ok(errors.length > 0 && errors.every((m) => typeof m.error?.message === 'string' && m.error.message.length > 0));
       await client.close();
       assert.equal(results.handshake + results.frames + results.messages, N);
       assert.equal(proc.exitCode, null, 'the agent process is alive');
