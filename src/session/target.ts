@@ -2,6 +2,7 @@
  * One profiled process (or worker thread) behind an inspector connection. Hides the differences
  * between V8's inspector and our Python agent: statistics, GC, retained captures, task events.
  */
+import { readFileSync } from 'node:fs';
 import { CdpConnection, type CdpClient } from '../cdp/connection';
 import type { PythonStats, TaskFinishedEvent, TaskStartedEvent, WorkerInfo } from '../cdp/extraProtocol';
 import { WebSocketTransport, WorkerTransport } from '../cdp/transport';
@@ -212,12 +213,23 @@ export class Target {
         gcCollections: stats.gcCollections,
       };
     }
+    // Most polls run no JavaScript in the target: heap from the inspector (C++), RSS from /proc.
+    // Every 10th, and where /proc cannot be read, process.memoryUsage() adds external and array
+    // buffers. Fewer evaluations in flight also means fewer at the moment a worker exits.
+    const rss = this.info.pid > 0 && this.info.runtime === 'node' ? readRss(this.info.pid) : undefined;
+    if (rss !== undefined && this.pollCount++ % 10 !== 0 && this.lastExternal) {
+      const usage = await this.client.send('Runtime.getHeapUsage');
+      return { heapUsed: usage.usedSize, heapTotal: usage.totalSize, rss, ...this.lastExternal };
+    }
     const result = await this.client.send('Runtime.evaluate', { expression: NODE_MEMORY_EXPRESSION, returnByValue: true, silent: true });
     const value = result.result.value as unknown;
     if (!Array.isArray(value) || value.length < 5) throw new Error('unexpected memoryUsage() result');
-    const [heapUsed, heapTotal, rss, external, arrayBuffers] = value.map(Number);
-    return { heapUsed, heapTotal, rss, external, arrayBuffers };
+    const [heapUsed, heapTotal, rssNow, external, arrayBuffers] = value.map(Number);
+    this.lastExternal = { external, arrayBuffers };
+    return { heapUsed, heapTotal, rss: rssNow, external, arrayBuffers };
   }
+  private pollCount = 0;
+  private lastExternal: { external: number | undefined; arrayBuffers: number | undefined } | undefined;
 
   toPoint(t: number, reading: StatsReading): HeapStatsPoint {
     return { t, targetId: this.id, ...reading };
@@ -280,4 +292,14 @@ function validCounts(raw: unknown): Record<string, number> {
     if (typeof value === 'number' && Number.isInteger(value) && value > 0 && value < 1e9) counts[name.slice(0, 500)] = value;
   }
   return counts;
+}
+
+/** Resident set size from /proc/PID/status (VmRSS, in kB whatever the page size; Linux). */
+function readRss(pid: number): number | undefined {
+  try {
+    const match = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return match ? Number(match[1]) * 1024 : undefined;
+  } catch {
+    return undefined;
+  }
 }

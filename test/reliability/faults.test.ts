@@ -91,7 +91,9 @@ describe('reliability: faults (real processes)', function () {
     process.kill(pid, 'SIGUSR2'); // the fixture calls process.exit(3) as soon as its JavaScript runs
     await within(20_000, 'the in-flight capture settling', capture);
     const report = await within(25_000, 'the session ending', session.done);
-    assert.match(report.endReason, /exited with code 3/);
+    // Node 20 itself sometimes segfaults in process.exit() while an inspector request is in
+    // flight; the session then reports that, truthfully. Either way the data is kept.
+    assert.match(report.endReason, /exited with code 3|killed by SIGSEGV/);
     assert.ok(report.tasks.length >= 1, 'tasks kept');
   });
 
