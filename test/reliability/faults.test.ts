@@ -25,7 +25,8 @@ const started: ProfilingSession[] = [];
 async function start(options: Omit<SessionOptions, 'cwd' | 'onOutput'>): Promise<Running> {
   let output = '';
   const warnings: string[] = [];
-  const session = new ProfilingSession({ cwd: repoRoot, statsIntervalMs: 50, ...options, onOutput: (_s, chunk) => void (output += chunk.toString()) });
+  // Fine sampling: these workers run for seconds, not hours, and the tests check that sites survive.
+  const session = new ProfilingSession({ cwd: repoRoot, statsIntervalMs: 50, samplingIntervalBytes: 16 * 1024, ...options, onOutput: (_s, chunk) => void (output += chunk.toString()) });
   started.push(session);
   session.onWarning((w) => warnings.push(w));
   await session.start();
