@@ -253,9 +253,12 @@ export class Target {
       const result = await this.client.send('HeapProfiler.getSamplingProfile#python');
       this.lastCapture = { profile: result.profile, heapUsedAfterGc: usage.heapUsed, sampledTasks: result.sampledTasks, totalTasks: result.totalTasks };
     } else {
-      if (!this.options.debuggerAlways) await this.client.send('Debugger.enable', {});
+      // Not while the program is ending (the capture at exit, collect=false): enabling the
+      // Debugger in a context that is being torn down crashed Node 20 (SIGSEGV, 2 exits in 30).
+      const toggleDebugger = !this.options.debuggerAlways && collect;
+      if (toggleDebugger) await this.client.send('Debugger.enable', {});
       const result = await this.client.send('HeapProfiler.getSamplingProfile');
-      if (!this.options.debuggerAlways) await this.client.send('Debugger.disable').catch(() => undefined);
+      if (toggleDebugger) await this.client.send('Debugger.disable').catch(() => undefined);
       this.lastCapture = { profile: result.profile as unknown as RawSamplingProfile, heapUsedAfterGc: usage.heapUsed };
     }
     return this.lastCapture;
