@@ -81,7 +81,9 @@ export class TaskTracker {
     const runs = this.list(name);
     if (!this.keptSeries.has(name)) return summarizeTask(name, runs, this.verdictOptions);
     const { totals, replaced } = robustRunningTotals(runs.map((run) => run.keptByRun ?? 0));
-    const summary = summarizeTask(name, runs.map((run, index) => ({ ...run, retainedBytes: totals[index] ?? 0 })), this.verdictOptions);
+    // RSS is the whole process's: next to a running total of one task's kept bytes it says nothing
+    // about allocator high water, so it is left out of this judgement.
+    const summary = summarizeTask(name, runs.map((run, index) => ({ ...run, retainedBytes: totals[index] ?? 0, rssBytes: undefined })), this.verdictOptions);
     if (replaced) summary.verdict.evidence.push(`${replaced} of ${runs.length} runs were far off their neighbours (V8 large-object accounting) and count as their neighbours' median`);
     return summary;
   }
