@@ -6,7 +6,7 @@ describe('frames', () => {
     it('decodes file URLs', () => {
       assert.equal(urlToPath('file:///home/me/my%20app/index.js'), '/home/me/my app/index.js');
       assert.equal(urlToPath('file://localhost/etc/x.js'), '/etc/x.js');
-      assert.equal(urlToPath('file:///C:/work/a%23b.ts'), 'C:/work/a#b.ts');
+      assert.equal(urlToPath('file:///C:/proj/a%23b.ts'), 'C:/proj/a#b.ts');
       assert.equal(urlToPath('file://server/share/x.js'), '//server/share/x.js');
     });
     it('leaves other strings alone', () => {

@@ -18,12 +18,12 @@ function leaf(id: number, fn: string, url: string, line: number, selfSize: numbe
 
 function input(overrides: Partial<ReportInput> = {}): ReportInput {
   const head = leaf(1, '(root)', '', -1, 0, [
-    leaf(2, 'handle', '/work/app/src/handler.ts', 4, 0, [leaf(3, 'processOrder', '/work/app/src/orders.ts', 41, 4404019)]),
-    leaf(4, 'evil\x1b[31mred\x1b]8;;http://x\x07link', '/work/app/src/<b>|`x`.ts', 0, 1 * M),
+    leaf(2, 'handle', '/srv/app/src/handler.ts', 4, 0, [leaf(3, 'processOrder', '/srv/app/src/orders.ts', 41, 4404019)]),
+    leaf(4, 'evil\x1b[31mred\x1b]8;;http://x\x07link', '/srv/app/src/<b>|`x`.ts', 0, 1 * M),
     leaf(5, '(garbage collector)', '', -1, 512 * K),
   ]);
   const aggregation = aggregateSites({ head, samples: [] }, { runtime: 'node' });
-  applySiteGrowth(aggregation.sites, [new Map([['/work/app/src/orders.ts:42:processOrder', 0]]), new Map([['/work/app/src/orders.ts:42:processOrder', 41 * K]])]);
+  applySiteGrowth(aggregation.sites, [new Map([['/srv/app/src/orders.ts:42:processOrder', 0]]), new Map([['/srv/app/src/orders.ts:42:processOrder', 41 * K]])]);
   return {
     mode: 'harness',
     command: 'node worker.js#sendEmail',
@@ -90,7 +90,7 @@ describe('report', () => {
     const report = buildReport(input());
 
     it('leads with the verdict, then tasks, sites and advice', () => {
-      const text = renderTextReport(report, { cwd: '/work/app' });
+      const text = renderTextReport(report, { cwd: '/srv/app' });
       const lines = text.split('\n');
       assert.equal(lines[0], 'LEAK: sendEmail keeps +41.0 KiB per run: a leak.');
       assert.ok(lines.some((l) => /^ {2}sendEmail +12 runs +\+41\.0 KiB\/run +leak \(100%\)$/.test(l)), text);
@@ -130,7 +130,7 @@ describe('report', () => {
 
   describe('renderMarkdownReport', () => {
     it('renders tables for a pull request with everything escaped', () => {
-      const md = renderMarkdownReport(buildReport(input()), { cwd: '/work/app/' });
+      const md = renderMarkdownReport(buildReport(input()), { cwd: '/srv/app/' });
       assert.ok(md.startsWith('### Task Memory Profiler: LEAK\n\nsendEmail keeps +41.0 KiB per run: a leak.\n'));
       assert.ok(md.includes('| sendEmail | 12 | +41.0 KiB/run | leak | 100% |'));
       assert.ok(md.includes('| 4.2 MiB | 74% | +41.0 KiB/run | processOrder | src/orders.ts:42 |'));
