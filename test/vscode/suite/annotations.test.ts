@@ -10,21 +10,11 @@ import { registerAnnotations } from '../../../src/extension/annotations';
 import type { SessionRegistry } from '../../../src/extension/sessionRegistry';
 import type { ProfilingSessionApi } from '../../../src/session/api';
 import { EXTENSION_ID } from '../config';
-import { testConfig } from './testConfig';
+import { testConfig, waitFor } from './testConfig';
 
 interface ExtensionExports {
   sessions?: SessionRegistry;
   annotations?: AnnotationsApi;
-}
-
-async function waitFor<T>(what: string, probe: () => T | undefined | false, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
 }
 
 function hoverText(hovers: vscode.Hover[]): string {

@@ -8,7 +8,7 @@ import type { TaskMemoryApi } from '../../../src/extension/extension';
 import { Commands } from '../../../src/extension/sessionRegistry';
 import type { ProfilingSessionApi } from '../../../src/session/api';
 import { EXTENSION_ID } from '../config';
-import { testConfig } from './testConfig';
+import { testConfig, waitFor } from './testConfig';
 
 async function api(): Promise<TaskMemoryApi> {
   const ext = vscode.extensions.getExtension<TaskMemoryApi>(EXTENSION_ID);
@@ -30,14 +30,6 @@ function alive(pid: number): boolean {
     return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
   } catch {
     return false;
-  }
-}
-
-async function waitFor(what: string, condition: () => boolean, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
   }
 }
 

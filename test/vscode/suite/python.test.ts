@@ -13,7 +13,7 @@ import { PYTHON_EXTENSION_ID, pythonInterpreterFor, resolvePythonInterpreter } f
 import { Commands } from '../../../src/extension/sessionRegistry';
 import type { ProfilingSessionApi } from '../../../src/session/api';
 import { EXTENSION_ID } from '../config';
-import { testConfig } from './testConfig';
+import { testConfig, waitFor } from './testConfig';
 
 const PYTHON = '/usr/bin/python3';
 const REDIS = '/usr/bin/redis-server';
@@ -24,16 +24,6 @@ async function api(): Promise<TaskMemoryApi> {
   const exported = await ext.activate();
   assert.ok(exported?.sessions && exported.annotations, 'activate() returns { sessions, annotations }');
   return exported;
-}
-
-async function waitFor<T>(what: string, probe: () => T | undefined | false, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
 }
 
 /** Sets a global taskMemory setting for the test; returns what puts the previous value back. */

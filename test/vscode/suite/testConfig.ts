@@ -30,3 +30,14 @@ export function testConfig(): VscodeTestConfig {
     summaryFile: path.join(tmpDir, 'summary.json'),
   });
 }
+
+/** Polls `probe` until it returns something other than undefined or false; that value is returned. */
+export async function waitFor<T>(what: string, probe: () => T | undefined | false, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = probe();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
