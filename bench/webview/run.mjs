@@ -10,15 +10,8 @@ import { chromium } from 'playwright-core';
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = resolve(here, '../..');
 
-export const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--disable-quic',
-];
+/** Headless Debian chromium flags, shared with the VS Code tests (scripts/chromium-args.json). */
+export const CHROMIUM_ARGS = JSON.parse(readFileSync(resolve(repo, 'scripts/chromium-args.json'), 'utf8'));
 
 export function launchChromium() {
   return chromium.launch({ executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium', args: CHROMIUM_ARGS });

@@ -14,6 +14,7 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import chromiumArgs from '../../../scripts/chromium-args.json';
 
 export const CODE_SERVER_VERSION = '4.100.3';
 export const REPO_ROOT = path.resolve(__dirname, '../../..');
@@ -354,16 +355,8 @@ export async function startCodeServer(opts: StartOptions = {}): Promise<CodeServ
   return server;
 }
 
-/** Flags from REAL-VSCODE-TESTS.md: headless, no sandbox (root), no background traffic. */
-export const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--disable-quic',
-];
+/** Flags from REAL-VSCODE-TESTS.md: headless, no sandbox (root), no background traffic (shared with the bench). */
+export const CHROMIUM_ARGS: string[] = chromiumArgs;
 
 export interface BrowserSession {
   browser: Browser;
