@@ -16,6 +16,10 @@ from .sampling import BudgetSampler
 from .wsserver import Signal, WebSocketServer
 
 DEFAULT_BUDGET = 0.1  # worker mode: traced time <= 10 % of wall time (see sampling.py)
+# A traced task is settled at the next task's start, or this long after it finished when no task
+# follows (see Agent._settle).
+SETTLE_WAIT_S = 0.05
+SETTLE_TRIES = 40  # then settle anyway (the task's caller is stuck in something long)
 RSS_MAX_AGE_S = 0.1  # unsampled tasks report an RSS read at most this long ago
 
 DEFERRED = object()
@@ -70,6 +74,78 @@ def _gc_counts():
 
 def _now_ms():
     return time.time() * 1000.0
+
+
+_AGENT_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
+def _held_by_frames(frame, _getrefcount=sys.getrefcount):
+    """{stack: bytes} of traced objects that only running code holds: local variables of ``frame``
+    and its callers, and what tuples held that way hold, referenced from nowhere else.
+
+    A worker's loop keeps the last task's result in a local until the next task's result replaces
+    it (billiard's ``result = (True, prepare_result(fun(...)))`` holds Celery's repr of the return
+    value): alive when the task is settled, gone one task later, so not kept.  An object that
+    something else also references (a cache that holds the returned object too) is kept, and stays
+    counted.  A frame's locals hold each value twice once ``f_locals`` is read (the variable and the
+    frame's locals dict); references from a running expression (the value stack) are not seen, so
+    such an object stays counted too."""
+    refs = {}  # id -> references found from frames and from held tuples
+    objs = {}  # id -> object allocated while tracing, seen from a frame
+    frames = []
+    while frame is not None:
+        if not frame.f_code.co_filename.startswith(_AGENT_DIR):
+            frames.append(frame)
+        frame = frame.f_back
+    for f in frames:
+        for v in f.f_locals.values():
+            # Tuples are followed whether or not they were traced (most come from a free list).
+            if type(v) is tuple or tracemalloc.get_object_traceback(v) is not None:
+                refs[id(v)] = refs.get(id(v), 0) + 2
+                objs[id(v)] = v
+    v = f = frames = None  # no references of ours left
+    held = {}
+    level = list(objs)
+    while level:
+        nxt = []
+        for key in level:
+            obj = objs[key]
+            # + 3: objs' reference, ``obj``, getrefcount's argument
+            if _getrefcount(obj) != refs[key] + 3:
+                continue
+            tb = tracemalloc.get_object_traceback(obj)
+            stack = _profile.clean_stack(tuple((fr.filename, fr.lineno) for fr in tb)) if tb else None
+            if stack is not None:
+                held[stack] = held.get(stack, 0) + sys.getsizeof(obj)
+            if type(obj) is tuple:
+                for item in obj:
+                    if type(item) is tuple or tracemalloc.get_object_traceback(item) is not None:
+                        if id(item) not in objs:
+                            objs[id(item)] = item
+                            nxt.append(id(item))
+                        refs[id(item)] = refs.get(id(item), 0) + 1
+                item = None
+            obj = None
+        level = nxt
+    return held
+
+
+def _older_collections():
+    """Collections of generations 1 and 2 so far."""
+    stats = gc.get_stats()
+    return (stats[1].get("collections", 0), stats[2].get("collections", 0))
+
+
+def _caller_code(frame):
+    """The code of the first frame outside this agent and the signal dispatch that called it (a
+    ``send``): the caller that ran the task (Celery's tracer), or None.  Code objects only: a frame kept alive would keep its
+    locals alive."""
+    while frame is not None:
+        code = frame.f_code
+        if not code.co_filename.startswith(_AGENT_DIR) and code.co_name not in ("send", "send_robust"):
+            return code
+        frame = frame.f_back
+    return None
 
 
 def _json_id(task_id):
@@ -192,6 +268,11 @@ class Agent(object):
         self.explicit_tracing = False  # script mode: HeapProfiler.startSampling started tracemalloc
         self.cumulative = {}  # stack table of what sampled tasks kept
         self.sampled_tasks = 0
+        # A traced task that finished and waits to be settled (see _settle); the lock makes the
+        # settling thread and the next task's start take turns.
+        self.pending = None
+        self.pending_lock = threading.Lock()
+        self.gc_mark = None
         self.tasks_started = 0
         self.tasks_finished = 0
         self.per_name = {}
@@ -384,6 +465,8 @@ class Agent(object):
         if self.mode != "worker":
             self._become_worker()
         self.tasks_started += 1
+        if self.pending is not None:
+            self._settle(None)
         now = time.perf_counter()
         sampled = False
         if self.attached and self.sampling_on and not tracemalloc.is_tracing():
@@ -401,6 +484,7 @@ class Agent(object):
             return
         self.emit("Taskmem.taskStarted", {"name": name, "id": task_id, "t": _now_ms()})
         self.active[task_id] = (name, time.perf_counter(), True)
+        self.gc_mark = _older_collections()
         tracemalloc.start(self.nframe)
 
     def _become_worker(self):
@@ -439,24 +523,91 @@ class Agent(object):
             return
         params = {"name": name, "id": task_id, "t": _now_ms(), "durationMs": round((t1 - t0) * 1000.0, 3),
                   "sampled": False}
-        if tracemalloc.is_tracing():
-            gc.collect()
+        if sampled and tracemalloc.is_tracing():
+            self._collect()
             snap = tracemalloc.take_snapshot()
-            tracemalloc.stop()
             table = _profile.table_from_snapshot(snap)
             del snap
-            _profile.merge_into(self.cumulative, table)
-            self.sampled_tasks += 1
-            params["sampled"] = True
-            params["retainedBytes"] = _profile.table_bytes(table)
+            t2 = time.perf_counter()
+            # Still tracing: what the task's callers hold while they return is settled later.
+            caller = _caller_code(sys._getframe(1))
+            self.pending = (name, params, table, t2 - t0, t1 - t0, threading.get_ident(), caller)
+            if threading.current_thread() is threading.main_thread() or caller is not None:
+                timer = threading.Timer(SETTLE_WAIT_S, self._settle, (SETTLE_TRIES,))
+                timer.daemon = True
+                timer.start()
+            else:
+                self._settle(None)
+            return
         elif self.gc_per_task:
             gc.collect()
         self._rss = params["rss"] = read_rss()[0]
         params["allocatedBlocks"] = sys.getallocatedblocks()
-        self._rss_t = t2 = time.perf_counter()
-        if params["sampled"]:
-            self.sampler.traced(name, t2 - t0, t1 - t0)
+        self._rss_t = time.perf_counter()
         self.emit("Taskmem.taskFinished", params)
+
+    def _settle(self, tries):
+        """Report a traced task once the frames that ran it have returned.
+
+        At ``task_postrun`` Celery's tracer still holds the task's return value, its repr, the
+        signal's arguments and the receiver list (~650 B a task in Celery 5.2): they would count as
+        kept by every task, a steady +650 B per run that looks like a leak in a clean task.  So the
+        snapshot at the end of the task is compared with a second one taken once those frames have
+        returned (at the next task's start, or from a timer when no task follows), with tracing left
+        on in between: per allocation site, the task kept what is alive in both.  Allocations made
+        in between (the next message) are at other sites, or count at most what the first snapshot
+        had.  ``tries`` is None on the task's own thread; from the timer, the number of retries left
+        while that thread is still inside the caller that ran the task."""
+        with self.pending_lock:
+            p = self.pending
+            if p is None:
+                return
+            name, params, table, cost, task_s, ident, caller = p
+            if tries is not None and tries > 0 and caller is not None:
+                frame = sys._current_frames().get(ident)
+                while frame is not None and frame.f_code is not caller:
+                    frame = frame.f_back
+                if frame is not None:  # the task's caller has not returned yet
+                    del frame
+                    timer = threading.Timer(SETTLE_WAIT_S, self._settle, (tries - 1,))
+                    timer.daemon = True
+                    timer.start()
+                    return
+            self.pending = None
+            t3 = time.perf_counter()
+            if tracemalloc.is_tracing():
+                self._collect()
+                snap = tracemalloc.take_snapshot()
+                later = _profile.table_from_snapshot(snap)
+                del snap
+                table = {stack: min(size, later[stack]) for stack, size in table.items() if stack in later}
+                frame = sys._current_frames().get(ident)
+                held = _held_by_frames(frame)
+                del frame
+                tracemalloc.stop()
+                for stack, size in held.items():
+                    if stack in table:
+                        table[stack] = max(0, table[stack] - size)
+            _profile.merge_into(self.cumulative, table)
+            self.sampled_tasks += 1
+            params["sampled"] = True
+            params["retainedBytes"] = _profile.table_bytes(table)
+            self._rss = params["rss"] = read_rss()[0]
+            params["allocatedBlocks"] = sys.getallocatedblocks()
+            self._rss_t = t4 = time.perf_counter()
+            self.sampler.traced(name, cost + (t4 - t3), task_s)
+            self.emit("Taskmem.taskFinished", params)
+
+    def _collect(self):
+        """gc.collect() for a traced task: generations 0 and 1 only while no collection of an older
+        generation ran since the task started.  Everything allocated since then is in those two
+        (only a generation-1 collection moves objects on to generation 2), so the cycles it left
+        are found at a fraction of a full collection's cost (milliseconds in a Celery child)."""
+        if _older_collections() == self.gc_mark:
+            gc.collect(1)
+        else:
+            gc.collect()
+        self.gc_mark = _older_collections()
 
     # -- CDP methods ---------------------------------------------------------------------------
     def m_empty(self, params, mid, conn):
@@ -470,6 +621,8 @@ class Agent(object):
         return DEFERRED
 
     def flush_at_exit(self):
+        if self.pending is not None:
+            self._settle(None)
         conn = self.server.current
         if conn is not None and not self.dead:
             conn.flush(1.0)
