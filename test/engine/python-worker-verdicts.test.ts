@@ -1,0 +1,144 @@
+/**
+ * Python worker verdicts on real processes (issue 15, Python workers): a real Celery prefork worker
+ * (-c 2) on a real redis-server with a leaky task and a clean one, as a long run and as a short
+ * burst, and the Python harness on a small steady leak and on a bounded cache. Each asserts the
+ * verdict per task and, for the leak, that the leaking line is the first site.
+ */
+import { strict as assert } from 'node:assert';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { TaskmemReport } from '../../src/core/report';
+import { ProfilingSession } from '../../src/session/session';
+import { freePort, lineOf, sleep } from '../fixtures/python/session-kit';
+import { fixture, harness, runSession } from './helpers';
+
+const PYTHON = '/usr/bin/python3';
+const REDIS = '/usr/bin/redis-server';
+const dir = fixture('python', 'verdicts');
+const SHOP = path.join(dir, 'shop.py');
+const LEAKY = 'shop.record_order';
+const CLEAN = 'shop.price_cart';
+
+function hasCelery(): boolean {
+  if (!fs.existsSync(PYTHON) || !fs.existsSync(REDIS)) return false;
+  return spawnSync(PYTHON, ['-c', 'import celery, redis'], { stdio: 'ignore', env: { ...process.env, PYTHONPATH: '' } }).status === 0;
+}
+
+function describeTasks(report: TaskmemReport): string {
+  return report.tasks.map((t) => `${t.name}: ${t.verdict} over ${t.runs} traced runs, ${Math.round(t.bytesPerRun)} B/run: ${t.summary}`).join('\n');
+}
+
+/** The first site is the given line of the given file. */
+function assertTopSite(report: TaskmemReport, file: string, marker: string): void {
+  const top = report.sites[0];
+  assert.ok(top, `no site\n${describeTasks(report)}`);
+  const where = report.sites
+    .slice(0, 5)
+    .map((s) => `${path.basename(s.file)}:${s.line} ${s.function} ${s.retainedBytes} B`)
+    .join('\n');
+  assert.equal(path.basename(top.file), path.basename(file), where);
+  assert.equal(top.line, lineOf(file, marker), where);
+  assert.equal(top.category, 'user', where);
+}
+
+describe('Python worker verdicts (real processes)', function () {
+  this.timeout(120_000);
+
+  describe('Celery prefork worker (-c 2) on redis-server, a leaky and a clean task', () => {
+    let redis: ChildProcess | undefined;
+    let broker = '';
+
+    before(async function () {
+      // .ci/run installs python3-celery, python3-redis and redis-server; without them this fails loudly.
+      assert.ok(hasCelery(), `${PYTHON} with celery+redis and ${REDIS} are required (apt-get install python3-celery python3-redis redis-server)`);
+      const port = await freePort();
+      redis = spawn(REDIS, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+      broker = `redis://127.0.0.1:${port}/0`;
+      for (let i = 0; i < 50; i++) {
+        if (spawnSync('redis-cli', ['-p', String(port), 'ping'], { encoding: 'utf8' }).stdout?.trim() === 'PONG') return;
+        await sleep(100);
+      }
+      throw new Error('redis-server did not start');
+    });
+
+    after(() => {
+      redis?.kill('SIGKILL');
+    });
+
+    /** A worker with the default sampling (the time budget), `count` tasks queued at once. */
+    async function runWorker(count: number): Promise<{ report: TaskmemReport; output: string }> {
+      let output = '';
+      const session = new ProfilingSession({
+        mode: 'worker',
+        cwd: dir,
+        command: [PYTHON, '-m', 'celery', '-A', 'shop', 'worker', '-P', 'prefork', '-c', '2', '--loglevel', 'WARNING'],
+        env: { SHOP_BROKER: broker },
+        maxTasks: count,
+        onOutput: (_stream, chunk) => {
+          output += chunk.toString();
+        },
+      });
+      await session.start();
+      // The master and both children report in before tasks are queued.
+      for (let i = 0; i < 300 && session.targets.length < 3; i++) await sleep(100);
+      assert.ok(session.targets.length >= 3, `targets: ${session.targets.map((t) => t.title).join(', ')}\n${output}`);
+      const producer = spawnSync(PYTHON, ['send_orders.py', String(count)], {
+        cwd: dir,
+        env: { ...process.env, SHOP_BROKER: broker, PYTHONPATH: '' },
+        encoding: 'utf8',
+      });
+      assert.equal(producer.status, 0, producer.stderr);
+      const timer = setTimeout(() => void session.stop('test timeout'), 90_000);
+      const report = await session.done;
+      clearTimeout(timer);
+      assert.equal(report.endReason, `${count} tasks finished`, output);
+      return { report, output };
+    }
+
+    function assertVerdicts(report: TaskmemReport, minTraced: number): void {
+      const byName = new Map(report.tasks.map((task) => [task.name, task]));
+      const leaky = byName.get(LEAKY);
+      const clean = byName.get(CLEAN);
+      assert.ok(leaky && clean, describeTasks(report));
+      // Every name was traced often enough for a verdict (the sampler's start-up allowance).
+      assert.ok(leaky.runs >= minTraced && clean.runs >= minTraced, describeTasks(report));
+      assert.equal(leaky.verdict, 'leak', describeTasks(report));
+      // A receipt of 29 x 150 characters: 4,399 B of str per task, and the list's slots.
+      assert.ok(leaky.bytesPerRun > 3_500 && leaky.bytesPerRun < 6_000, describeTasks(report));
+      assert.equal(clean.verdict, 'no-leak', describeTasks(report));
+      assertTopSite(report, SHOP, '# LEAK');
+    }
+
+    it('3,000 tasks, a mix of both: the leaky task is a leak on its line, the clean one is not', async () => {
+      const { report } = await runWorker(3000);
+      assertVerdicts(report, 8);
+    });
+
+    it('a burst of 300 tasks: still a verdict for each task, not "inconclusive"', async () => {
+      const { report } = await runWorker(300);
+      assertVerdicts(report, 8);
+    });
+  });
+
+  describe('Python harness', () => {
+    it('one short new string kept in a set per run, 100 runs: a leak, on the adding line', async () => {
+      const file = path.join(dir, 'seen_ids.py');
+      const { report } = await runSession({ mode: 'harness', harness: harness(file, 'handle', 100, 2) });
+      const task = report.tasks[0];
+      assert.ok(task, describeTasks(report));
+      assert.equal(task.verdict, 'leak', describeTasks(report));
+      // A 10-character str is 59 B; the set's table grows in steps on top.
+      assert.ok(task.bytesPerRun > 40 && task.bytesPerRun < 400, describeTasks(report));
+      assertTopSite(report, file, '# LEAK');
+    });
+
+    it('a bounded lru_cache and temporaries, 100 runs: not a leak', async () => {
+      const file = path.join(dir, 'tax_rates.py');
+      const { report } = await runSession({ mode: 'harness', harness: harness(file, 'handle', 100, 2) });
+      const task = report.tasks[0];
+      assert.ok(task, describeTasks(report));
+      assert.ok(task.verdict === 'no-leak' || task.verdict === 'plateau', describeTasks(report));
+    });
+  });
+});
