@@ -1,0 +1,118 @@
+"""Settling a traced worker task (taskmem_agent/agent.py): what the code that ran the task still
+holds when the task ends is not what the task kept."""
+import os
+import sys
+import tempfile
+import time
+import tracemalloc
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from taskmem_agent.agent import Agent, _held_by_frames  # noqa: E402
+
+_kept = []
+
+
+def leaky(n):
+    _kept.append("receipt %08d\n" % n * 100)  # ~1.4 KB kept per run
+    return n * 1000003
+
+
+def clean(n):
+    rows = ["%d" % (n + i) for i in range(200)]
+    return len(rows) * 1000003  # a fresh int, returned
+
+
+class FakeSignal(object):
+    """Like Celery: the tracer sends postrun through a dispatcher's ``send``, and keeps the return
+    value and its repr in its locals until it returns; the pool loop keeps the repr until the next
+    task's result replaces it."""
+
+    def __init__(self, agent):
+        self.agent = agent
+
+    def send(self, name, task_id):
+        kwargs = {"task_id": task_id, "name": name}  # alive while the receiver runs
+        self.agent.task_finished(kwargs["name"], kwargs["task_id"])
+
+
+def trace_task(agent, signal, name, fn, n):
+    agent.task_started(name, n)
+    retval = fn(n)
+    rstr = "%r" % (retval,)
+    signal.send(name, n)
+    return (0, rstr)
+
+
+def pool_loop(agent, fn, runs):
+    signal = FakeSignal(agent)
+    result = None
+    for n in range(runs):
+        result = (True, trace_task(agent, signal, fn.__name__, fn, n))
+        time.sleep(0.001)
+    return result is not None
+
+
+def new_agent():
+    a = Agent(tempfile.gettempdir(), "token", 0)
+    a.mode = "worker"
+    a.attached = True
+    a.sampling_on = True
+    a.sample_every = 1  # trace every task
+    a.events = []
+    a.emit = lambda method, params: a.events.append((method, dict(params)))
+    return a
+
+
+def kept_per_run(a, name):
+    return [p["retainedBytes"] for m, p in a.events if m == "Taskmem.taskFinished" and p["name"] == name and p["sampled"]]
+
+
+class SettleTest(unittest.TestCase):
+    def tearDown(self):
+        if tracemalloc.is_tracing():
+            tracemalloc.stop()
+
+    def run_worker(self, fn, runs=12):
+        a = new_agent()
+        pool_loop(a, fn, runs)
+        deadline = time.monotonic() + 5.0
+        while a.pending is not None and time.monotonic() < deadline:  # the last one: by the timer
+            time.sleep(0.01)
+        self.assertIsNone(a.pending)
+        self.assertFalse(tracemalloc.is_tracing())
+        return kept_per_run(a, fn.__name__)
+
+    def test_a_clean_task_keeps_nothing_although_its_callers_still_hold_its_result(self):
+        kept = self.run_worker(clean)
+        self.assertEqual(len(kept), 12)
+        # The first run may meet one-time allocations; after it, nothing at all.
+        self.assertEqual(kept[1:], [0] * 11, kept)
+
+    def test_a_leaky_task_keeps_what_it_appends(self):
+        kept = self.run_worker(leaky)
+        self.assertEqual(len(kept), 12)
+        size = sys.getsizeof("receipt %08d\n" % 1 * 100)
+        for k in kept[1:]:
+            self.assertGreaterEqual(k, size)
+            self.assertLess(k, size + 200)
+
+    def test_an_object_held_by_a_frame_and_a_cache_counts_as_kept(self):
+        cache = []
+
+        def holder():
+            tracemalloc.start(3)
+            value = "x%d" % 12345 * 50
+            cache.append(value)
+            transient = "y%d" % 54321 * 50
+            held = _held_by_frames(sys._getframe())
+            tracemalloc.stop()
+            return held, transient
+
+        held, transient = holder()
+        self.assertEqual(sum(held.values()), sys.getsizeof(transient), held)
+
+
+if __name__ == "__main__":
+    unittest.main()
