@@ -47,7 +47,8 @@ Worker options:
 Profiler options:
   --interval <ms>         heap statistics interval (default ${DEFAULTS.statsIntervalMs})
   --sampling-interval <bytes>  heap sampling interval (default 8192 for tasks, 262144 for workers)
-  --precise / --no-precise     credit allocations to the exact function (--no-turbo-inlining; default on for tasks)
+  --precise / --no-precise     credit allocations to the exact function (--no-turbo-inlining;
+                               default on for tasks; in workers a site may hold inlined callees)
 
 Output:
   --json <file>           write the report as JSON (docs/REPORT-SCHEMA.md)
