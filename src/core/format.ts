@@ -62,3 +62,13 @@ export function formatDuration(ms: number): string {
 function pad2(n: number): string {
   return n < 10 ? `0${n}` : String(n);
 }
+
+/** Runs a worker owner thinks in when a leak is projected forward. */
+export const PROJECTION_RUNS = 100_000;
+
+/** "+564 B per run: +53.8 MiB per 100,000 runs" — the size of a leak in a worker owner's terms. */
+export function formatProjection(bytesPerRun: number, unit = 'run'): string {
+  if (!Number.isFinite(bytesPerRun)) return 'n/a';
+  const sign = bytesPerRun > 0 ? '+' : '';
+  return `${sign}${formatBytes(bytesPerRun)} per ${unit}: ${sign}${formatBytes(bytesPerRun * PROJECTION_RUNS)} per ${PROJECTION_RUNS.toLocaleString('en-US')} ${unit}s`;
+}

@@ -2,19 +2,32 @@
  * Verdicts: is a task's retained heap a leak, a cache that plateaus, allocator high water, or nothing?
  * Inputs are the retained bytes after each run and a full GC; all figures are bytes.
  */
-import { formatBytes, formatBytesPerRun, formatPercent } from './format';
-import { confidenceFromT, fitGrowth, oneSidedConfidence, tStatistic } from './growth';
+import { formatBytes, formatBytesPerRun, formatPercent, formatProjection } from './format';
+import { fitGrowth } from './growth';
+import { levelTrendWithoutSteps, madScale, median, oneSided, signTestUp, theilSen, trimmedMeanTest } from './robust';
 import type { GrowthFit, TaskRun, TaskSummary, Verdict, VerdictKind } from './model';
 
 export interface VerdictOptions {
-  /** Growth per run below this is not a leak (default 16 KiB). */
-  noiseFloorBytes?: number;
+  /**
+   * The smallest growth per run the measurement method can stand behind (default 8 B: one
+   * pointer-sized word; nothing smaller can be kept per run). Not a noise floor: noise is measured.
+   */
+  floorBytes?: number;
   /** Fewer measured runs than this give 'inconclusive' (default 4). */
   minRuns?: number;
+  /**
+   * Where a series' noise lives. 'level': each point measures the whole retained heap (harness:
+   * heap after a full GC), so noise is on the levels. 'increment': each run measured what it kept
+   * itself and the series is their running total (workers), so noise is on the increments and the
+   * levels are a random walk that a regression on levels must not be used on.
+   */
+  noise?: 'level' | 'increment';
 }
 
-export const DEFAULT_NOISE_FLOOR_BYTES = 16 * 1024;
+export const DEFAULT_FLOOR_BYTES = 8;
 export const DEFAULT_MIN_RUNS = 4;
+/** A leak is called at this one-sided confidence; 1 in 100 clean tasks would be a false leak at 0.95. */
+export const LEAK_CONFIDENCE = 0.99;
 const MIB = 1024 * 1024;
 
 const ADVICE: Record<VerdictKind, string> = {
@@ -34,16 +47,18 @@ const ADVICE: Record<VerdictKind, string> = {
 };
 
 interface Resolved {
-  noise: number;
+  floor: number;
   minRuns: number;
+  noise: 'level' | 'increment';
 }
 
 function resolve(options?: VerdictOptions): Resolved {
-  const noise = options?.noiseFloorBytes;
+  const floor = options?.floorBytes;
   const minRuns = options?.minRuns;
   return {
-    noise: noise !== undefined && Number.isFinite(noise) && noise >= 0 ? noise : DEFAULT_NOISE_FLOOR_BYTES,
+    floor: floor !== undefined && Number.isFinite(floor) && floor >= 0 ? floor : DEFAULT_FLOOR_BYTES,
     minRuns: minRuns !== undefined && Number.isFinite(minRuns) ? Math.max(2, Math.floor(minRuns)) : DEFAULT_MIN_RUNS,
+    noise: options?.noise ?? 'level',
   };
 }
 
@@ -51,127 +66,217 @@ function sortedRuns(runs: readonly TaskRun[]): TaskRun[] {
   return runs.filter((r) => Number.isFinite(r.retainedBytes)).sort((a, b) => a.index - b.index);
 }
 
-function fitRange(xs: readonly number[], ys: readonly number[], from: number, to: number): GrowthFit | undefined {
-  return fitGrowth(ys.slice(from, to), xs.slice(from, to));
+/** How one stretch of a series grows, by three tests that each stand up to a different kind of noise. */
+export interface SegmentGrowth {
+  /** Theil-Sen slope of the levels: bytes per run, steps and all (array backing stores grow in steps). */
+  slope: number;
+  /** One-sided confidence that the growth is above the floor: the best of the tests below. */
+  confidence: number;
+  /** Which test carried it. */
+  test: 'typical run' | 'trend without steps' | 'runs that grew';
+  /**
+   * The same, from the tests that need most runs to grow or a trend without steps: a few one-time
+   * steps (warm-up: inline caches, lazily compiled code) do not pass them.
+   */
+  steadyConfidence: number;
+  /** One-sided confidence that the growth is at most the floor. */
+  flatConfidence: number;
+  /** A one-sided 95% upper bound of the growth per run (level trend or typical run). */
+  upper95: number;
+  /** The standard error behind `upper95`. */
+  stdErr: number;
+  /** Trimmed mean of the per-run increments: what a typical run keeps. */
+  typical: number;
+  /** The spread of the per-run increments (robust), bytes. */
+  spread: number;
+  up: number;
+  down: number;
+  steps: number;
+  points: number;
+}
+
+/**
+ * Growth of one stretch of a series: a trimmed mean of what each run kept (a steady leak: most
+ * runs keep the same few bytes), the trend of the levels with rare steps taken out (level noise),
+ * and a sign test on the runs that moved (a leak that keeps memory in one run of five).
+ */
+export function segmentGrowth(xs: readonly number[], ys: readonly number[], floor: number, noise: 'level' | 'increment'): SegmentGrowth | undefined {
+  const n = Math.min(xs.length, ys.length);
+  if (n < 3) return undefined;
+  const increments: number[] = [];
+  for (let i = 1; i < n; i++) increments.push((ys[i]! - ys[i - 1]!) / Math.max(1e-9, xs[i]! - xs[i - 1]!));
+  const slope = theilSen(xs, ys);
+  const trimmed = trimmedMeanTest(increments);
+  const level = noise === 'level' ? levelTrendWithoutSteps(xs, ys) : undefined;
+  const sign = signTestUp(increments);
+  const candidates: Array<{ test: SegmentGrowth['test']; confidence: number }> = [];
+  if (trimmed) candidates.push({ test: 'typical run', confidence: trimmed.estimate > floor ? trimmed.confidenceAbove(floor) : 0 });
+  if (level) candidates.push({ test: 'trend without steps', confidence: level.slope > floor ? oneSided(level.slope - floor, level.stdErr, level.df) : 0 });
+  // The sign test says growth is common, not how big: it counts only where the slope clears the floor.
+  candidates.push({ test: 'runs that grew', confidence: slope > floor ? sign.confidence : 0 });
+  const best = candidates.reduce((a, b) => (b.confidence > a.confidence ? b : a));
+  const steadyConfidence = Math.max(0, ...candidates.filter((c) => c.test !== 'runs that grew').map((c) => c.confidence));
+  const flatConfidence = level
+    ? oneSided(floor - level.slope, level.stdErr, level.df)
+    : trimmed
+      ? 1 - trimmed.confidenceAbove(floor)
+      : 0;
+  const bound = level ? { estimate: level.slope, stdErr: level.stdErr, df: level.df } : trimmed ? { estimate: trimmed.estimate, stdErr: trimmed.stdErr, df: trimmed.n - 2 * Math.floor(0.1 * trimmed.n) - 1 } : undefined;
+  const upper95 = bound ? bound.estimate + studentQuantile95(bound.df) * bound.stdErr : Infinity;
+  return {
+    slope,
+    confidence: best.confidence,
+    test: best.test,
+    steadyConfidence,
+    flatConfidence,
+    upper95,
+    stdErr: bound?.stdErr ?? Infinity,
+    typical: trimmed?.estimate ?? median(increments),
+    spread: madScale(increments),
+    up: sign.up,
+    down: sign.down,
+    steps: level?.steps ?? 0,
+    points: n,
+  };
+}
+
+/** One-sided 95% quantile of Student's t (bisection on the distribution; df >= 1). */
+export function studentQuantile95(df: number): number {
+  if (!(df >= 1)) return Infinity;
+  let low = 0;
+  let high = 10;
+  while (oneSided(high, 1, df) < 0.95) high *= 2;
+  for (let i = 0; i < 60; i++) {
+    const mid = (low + high) / 2;
+    if (oneSided(mid, 1, df) < 0.95) low = mid;
+    else high = mid;
+  }
+  return high;
 }
 
 function r2(fit: GrowthFit): string {
   return fit.rSquared.toFixed(2);
 }
 
+function plural(n: number, word: string): string {
+  return `${n.toLocaleString('en-US')} ${word}${n === 1 ? '' : 's'}`;
+}
+
 /** Judge one task from its retained bytes per run. */
 export function judgeTask(runs: readonly TaskRun[], options?: VerdictOptions): Verdict {
-  const { noise, minRuns } = resolve(options);
-  const sorted = sortedRuns(runs);
+  return assessTask(runs, options).verdict;
+}
+
+/** The verdict and the growth per run it stands on (the later runs' Theil-Sen slope). */
+export function assessTask(runs: readonly TaskRun[], options?: VerdictOptions): { verdict: Verdict; perRun: number | undefined } {
+  const { verdict, perRun } = assessSorted(sortedRuns(runs), options);
+  return { verdict, perRun };
+}
+
+function assessSorted(sorted: TaskRun[], options?: VerdictOptions): { verdict: Verdict; perRun: number | undefined } {
+  const verdict = (v: Verdict, perRun?: number) => ({ verdict: v, perRun });
+  const { floor, minRuns, noise } = resolve(options);
   const n = sorted.length;
   const ys = sorted.map((r) => r.retainedBytes);
   // Run indices as x: sampled runs may leave gaps, and the slope must stay "per run".
   const xs = sorted.map((r) => r.index);
   const fit = n >= minRuns ? fitGrowth(ys, xs) : undefined;
-  if (!fit) {
-    return {
+  if (!fit || n < 3) {
+    return verdict({
       kind: 'inconclusive',
       confidence: 0,
-      summary: `Only ${n} run${n === 1 ? '' : 's'} measured; the verdict needs at least ${minRuns} runs.`,
+      summary: `Only ${plural(n, 'run')} measured; the verdict needs at least ${minRuns} runs.`,
       advice: ADVICE.inconclusive,
-      evidence: [`${n} runs`],
-    };
+      evidence: [plural(n, 'run')],
+    });
   }
 
-  const t = tStatistic(fit);
-  const df = n - 2;
-  const confidence = confidenceFromT(t, df);
-  // Halves overlap by one point when n is odd, so each has at least two points.
-  const half = Math.ceil(n / 2);
-  const first = fitRange(xs, ys, 0, half);
-  const second = fitRange(xs, ys, n - half, n);
-  const s1 = first?.slope ?? fit.slope;
-  const s2 = second?.slope ?? fit.slope;
+  // The later half decides whether it still grows (warm-up, inline caches and lazily compiled code
+  // settle early); the first half tells a cache that filled from a leak that goes on.
+  const middle = Math.floor((n - 1) / 2);
+  const later = segmentGrowth(xs.slice(middle), ys.slice(middle), floor, noise);
+  const early = segmentGrowth(xs.slice(0, middle + 1), ys.slice(0, middle + 1), floor, noise);
+  const whole = segmentGrowth(xs, ys, floor, noise)!;
+  const current = later ?? whole;
   const total = ys[n - 1]! - ys[0]!;
-
   const evidence = [
-    `slope ${formatBytesPerRun(fit.slope)} ± ${formatBytes(fit.slopeStdErr)}`,
-    `R² ${r2(fit)}`,
-    `first half ${formatBytesPerRun(s1)}, second half ${formatBytesPerRun(s2)}`,
-    `${n} runs`,
+    `later half ${formatBytesPerRun(current.slope)} (Theil-Sen), typical run ${formatBytesPerRun(current.typical)}`,
+    `${current.up} of the later runs grew, ${current.down} shrank`,
+    `growth test: ${current.test}, ${formatPercent(current.confidence)} sure it is above ${formatBytes(floor)}/run`,
+    ...(early ? [`first half ${formatBytesPerRun(early.slope)}`] : []),
+    `least squares ${formatBytesPerRun(fit.slope)} ± ${formatBytes(fit.slopeStdErr)}, R² ${r2(fit)}`,
+    plural(n, 'run'),
     `total growth ${formatBytes(total)} (first to last run)`,
-    `noise floor ${formatBytes(noise)}/run`,
+    ...(current.steps ? [`${plural(current.steps, 'step')} in the accounting left out of the trend`] : []),
   ];
-  const growthPerRun = formatBytes(fit.slope);
 
-  // Leak: significant growth above the floor that does not slow down.
-  const significant = fit.slope > noise && confidence >= 0.95;
-  const continues = s2 >= 0.5 * s1 || (fit.rSquared >= 0.97 && s2 > 0.25 * s1);
-  if (significant && continues) {
-    return {
+  const significant = current.confidence >= LEAK_CONFIDENCE && current.slope > floor;
+  // Growth that slowed to under half its early rate is a cache filling up, not yet a leak.
+  const slowing =
+    early !== undefined && early.steadyConfidence >= LEAK_CONFIDENCE && current.slope < 0.5 * early.slope && current.typical < 0.5 * early.typical;
+  if (significant && !slowing) {
+    return verdict({
       kind: 'leak',
-      confidence,
-      summary: `Retained heap grows by ${growthPerRun} per run over ${n} runs (R² ${r2(fit)}).`,
+      confidence: current.confidence,
+      summary: `Retained heap grows by ${formatProjection(current.slope)} (over ${plural(n, 'measured run')}).`,
       advice: ADVICE.leak,
       evidence,
-    };
+    }, current.slope);
   }
 
-  // Plateau: it rose clearly, then the later half went flat (a bounded cache filling up).
-  const secondHalfYs = ys.slice(n - half);
-  const laterLevel = secondHalfYs.reduce((a, b) => a + b, 0) / secondHalfYs.length;
-  const rise = laterLevel - ys[0]!;
-  const laterNoise = second?.residualStdDev ?? 0;
-  const secondSignificant =
-    second !== undefined && s2 > noise && confidenceFromT(tStatistic(second), second.n - 2) >= 0.95;
-  const laterFlat = s2 < 0.25 * s1 || (s2 <= noise && !secondSignificant);
-  if (s1 > noise && laterFlat && rise > Math.max(2 * noise, 3 * laterNoise)) {
-    const riseT = laterNoise === 0 ? Infinity : rise / (laterNoise / Math.sqrt(half));
-    return {
-      kind: 'plateau',
-      confidence: oneSidedConfidence(riseT, Math.max(1, half - 1)),
-      summary:
-        `Retained heap rose by ${formatBytes(rise)} over the first runs, then levelled off ` +
-        `(${formatBytesPerRun(s2)} over the last ${half} of ${n} runs).`,
-      advice: ADVICE.plateau,
-      evidence: [...evidence, `rise ${formatBytes(rise)} to the later level`],
-    };
-  }
-
-  const spreadTooLarge = confidence < 0.95 && fit.residualStdDev > Math.max(Math.abs(fit.slope), noise) * n;
-  if (spreadTooLarge) {
-    return {
+  if (significant && slowing) {
+    return verdict({
       kind: 'inconclusive',
       confidence: 0,
       summary:
-        `Retained heap varies too much to tell: ±${formatBytes(fit.residualStdDev)} around ` +
-        `${formatBytesPerRun(fit.slope)} over ${n} runs.`,
-      advice: ADVICE.inconclusive,
-      evidence: [...evidence, `residual std dev ${formatBytes(fit.residualStdDev)}`],
-    };
-  }
-
-  if (fit.slope <= noise || !significant) {
-    // How sure are we that the true slope stays under the floor (one-sided)?
-    const tBelow = fit.slopeStdErr === 0 ? (fit.slope <= noise ? Infinity : -Infinity) : (noise - fit.slope) / fit.slopeStdErr;
-    const below = fit.slope <= noise;
-    return {
-      kind: 'no-leak',
-      confidence: df > 0 ? oneSidedConfidence(tBelow, df) : below ? 0.5 : 0,
-      summary: below
-        ? `Retained heap is flat: ${formatBytesPerRun(fit.slope)} over ${n} runs, within the ${formatBytes(noise)} noise floor.`
-        : `Retained heap shows no significant growth: ${formatBytesPerRun(fit.slope)} over ${n} runs ` +
-          `is within its noise (confidence ${formatPercent(confidence)}).`,
-      advice: ADVICE['no-leak'],
+        `Retained heap grew by ${formatBytesPerRun(current.slope)} over the later runs, but growth is slowing ` +
+        `(${formatBytesPerRun(early!.slope)} then ${formatBytesPerRun(current.slope)}): it may be about to plateau.`,
+      advice: 'Measure more runs to see whether growth stops (a bounded cache) or goes on (a leak).',
       evidence,
-    };
+    }, current.slope);
   }
 
-  // Significant growth that is slowing down but not yet flat.
-  return {
-    kind: 'inconclusive',
-    confidence: 0,
-    summary:
-      `Retained heap grew by ${growthPerRun} per run over ${n} runs, but growth is slowing ` +
-      `(${formatBytesPerRun(s1)} then ${formatBytesPerRun(s2)}): it may be about to plateau.`,
-    advice: 'Measure more runs to see whether growth stops (a bounded cache) or goes on (a leak).',
+  // Plateau: a clear rise over the first runs (most of them kept memory), then flat.
+  const laterLevel = median(ys.slice(middle));
+  const rise = laterLevel - ys[0]!;
+  if (early && early.steadyConfidence >= LEAK_CONFIDENCE && early.slope > floor && rise > floor * n && rise > 3 * current.spread) {
+    return verdict({
+      kind: 'plateau',
+      // How sure that the later runs grow at under a quarter of the early rate.
+      confidence: Math.min(early.steadyConfidence, oneSided(0.25 * early.slope - current.slope, current.stdErr, Math.max(1, n - middle - 2))),
+      summary:
+        `Retained heap rose by ${formatBytes(rise)} over the first runs, then levelled off ` +
+        `(${formatBytesPerRun(current.slope)} over the last ${n - middle} of ${n} runs).`,
+      advice: ADVICE.plateau,
+      evidence: [...evidence, `rise ${formatBytes(rise)} to the later level`],
+    }, current.slope);
+  }
+
+  // No growth to stand behind. Say so only when the measurement rules out a growth that matters:
+  // one that could double the retained heap within 100 runs is not ruled out by a noisy series.
+  const level = Math.abs(median(ys));
+  if (current.flatConfidence < 0.95 && current.upper95 * 100 > level) {
+    return verdict({
+      kind: 'inconclusive',
+      confidence: 0,
+      summary:
+        `Retained heap varies too much to tell: ${formatBytesPerRun(current.slope)} over the later runs of ${plural(n, 'run')}, ` +
+        `but it could be as much as ${formatBytesPerRun(current.upper95)} (runs differ by ±${formatBytes(current.spread)}).`,
+      advice: ADVICE.inconclusive,
+      evidence,
+    }, current.slope);
+  }
+  const within = current.slope <= floor;
+  return verdict({
+    kind: 'no-leak',
+    confidence: Math.max(current.flatConfidence, 1 - current.confidence),
+    summary: within
+      ? `Retained heap is flat: ${formatBytesPerRun(current.slope)} over the later runs of ${plural(n, 'run')}.`
+      : `Retained heap shows no steady growth: ${formatBytesPerRun(current.slope)} over the later runs of ${plural(n, 'run')} ` +
+        `is within its noise (at most ${formatBytesPerRun(Math.max(0, current.upper95))} at 95%).`,
+    advice: ADVICE['no-leak'],
     evidence,
-  };
+  }, current.slope);
 }
 
 /**
@@ -179,7 +284,7 @@ export function judgeTask(runs: readonly TaskRun[], options?: VerdictOptions): V
  * `rss` and `live` are per run, same length.
  */
 export function judgeHighWater(rss: readonly number[], live: readonly number[], options?: VerdictOptions): Verdict | undefined {
-  const { noise } = resolve(options);
+  const { floor: noise } = resolve(options);
   const n = rss.length;
   if (n < 2 || live.length !== n) return undefined;
   if (![...rss, ...live].every(Number.isFinite)) return undefined;
@@ -220,7 +325,8 @@ export function summarizeTask(name: string, runs: readonly TaskRun[], options?: 
     series.map((r) => r.retainedBytes),
     series.map((r) => r.index),
   );
-  let verdict = judgeTask(series, options);
+  const assessed = assessSorted(series, options);
+  let verdict = assessed.verdict;
   const rss = series.map((r) => r.rssBytes);
   if (series.length > 0 && verdict.kind !== 'leak' && rss.every((v): v is number => v !== undefined && Number.isFinite(v))) {
     const highWater = judgeHighWater(
@@ -230,7 +336,7 @@ export function summarizeTask(name: string, runs: readonly TaskRun[], options?: 
     );
     if (highWater) verdict = highWater;
   }
-  return { name, runs: series.length, bytesPerRun: fit?.slope ?? 0, fit, verdict, series };
+  return { name, runs: series.length, bytesPerRun: assessed.perRun ?? fit?.slope ?? 0, fit, verdict, series };
 }
 
 /** Worst first. */

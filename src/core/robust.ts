@@ -1,0 +1,152 @@
+/**
+ * Robust statistics for retained-memory series. V8's accounting moves the retained heap by
+ * occasional steps up and down (large-object pages, a hash table resizing), and a least-squares
+ * slope follows them; these estimators and tests are not dragged by a few such steps.
+ */
+import { confidenceFromT, fitGrowth } from './growth';
+
+export function median(values: readonly number[]): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
+/** Median absolute deviation, scaled to estimate a standard deviation for normal data. */
+export function madScale(values: readonly number[], center = median(values)): number {
+  return 1.4826 * median(values.map((value) => Math.abs(value - center)));
+}
+
+/**
+ * Theil-Sen slope: the median of the slopes between all pairs of points. Long series are thinned
+ * evenly to `maxPoints` first (the estimate stays unbiased; ~180k pairs at the default).
+ */
+export function theilSen(xs: readonly number[], ys: readonly number[], maxPoints = 600): number {
+  const n = Math.min(xs.length, ys.length);
+  if (n < 2) return NaN;
+  const step = n > maxPoints ? n / maxPoints : 1;
+  const px: number[] = [];
+  const py: number[] = [];
+  for (let i = 0; i < n; i += step) {
+    const index = Math.floor(i);
+    px.push(xs[index]!);
+    py.push(ys[index]!);
+  }
+  const slopes: number[] = [];
+  for (let i = 0; i < px.length; i++) {
+    for (let j = i + 1; j < px.length; j++) {
+      const dx = px[j]! - px[i]!;
+      if (dx !== 0) slopes.push((py[j]! - py[i]!) / dx);
+    }
+  }
+  return slopes.length ? median(slopes) : NaN;
+}
+
+export interface LocationTest {
+  /** The estimate (bytes per run). */
+  estimate: number;
+  /** Its standard error; 0 when every kept value is the same. */
+  stdErr: number;
+  /** One-sided confidence that the true value is above `above`. */
+  confidenceAbove: (above: number) => number;
+  n: number;
+}
+
+/**
+ * Yuen's trimmed mean with its winsorized standard error: a t-test that ignores the `trim` share
+ * of the largest and of the smallest values, so a few steps in either direction cannot decide it.
+ */
+export function trimmedMeanTest(values: readonly number[], trim = 0.1): LocationTest | undefined {
+  const n = values.length;
+  if (n < 3) return undefined;
+  const sorted = [...values].sort((a, b) => a - b);
+  const g = Math.floor(trim * n);
+  const kept = sorted.slice(g, n - g);
+  const estimate = kept.reduce((sum, v) => sum + v, 0) / kept.length;
+  const low = sorted[g]!;
+  const high = sorted[n - g - 1]!;
+  const winsorized = sorted.map((v) => Math.min(high, Math.max(low, v)));
+  const wMean = winsorized.reduce((sum, v) => sum + v, 0) / n;
+  const wVar = winsorized.reduce((sum, v) => sum + (v - wMean) ** 2, 0) / (n - 1);
+  const h = n - 2 * g;
+  const stdErr = Math.sqrt(wVar) / ((h / n) * Math.sqrt(n));
+  const df = h - 1;
+  return {
+    estimate,
+    stdErr,
+    n,
+    confidenceAbove: (above) => oneSided(estimate - above, stdErr, df),
+  };
+}
+
+/** One-sided confidence that a quantity estimated as `difference` ± `stdErr` is above zero. */
+export function oneSided(difference: number, stdErr: number, df: number): number {
+  if (!(df > 0)) return 0;
+  if (stdErr === 0) return difference > 0 ? 1 : difference < 0 ? 0 : 0.5;
+  const t = difference / stdErr;
+  const half = confidenceFromT(Math.abs(t), df) / 2;
+  return t >= 0 ? 0.5 + half : 0.5 - half;
+}
+
+/**
+ * Sign test: of the runs whose retained heap moved, did significantly more go up than down?
+ * Returns the one-sided confidence (1 - p of the binomial tail).
+ */
+export function signTestUp(increments: readonly number[]): { up: number; down: number; confidence: number } {
+  let up = 0;
+  let down = 0;
+  for (const d of increments) {
+    if (d > 0) up++;
+    else if (d < 0) down++;
+  }
+  return { up, down, confidence: 1 - binomialUpperTail(up, up + down) };
+}
+
+/** P(X >= k) for X ~ Binomial(n, 1/2), computed in log space. */
+export function binomialUpperTail(k: number, n: number): number {
+  if (k <= 0) return 1;
+  if (k > n) return 0;
+  let total = 0;
+  const logHalfN = n * Math.log(0.5);
+  let logChoose = 0; // log C(n, 0)
+  for (let i = 0; i <= n; i++) {
+    if (i > 0) logChoose += Math.log(n - i + 1) - Math.log(i);
+    if (i >= k) total += Math.exp(logChoose + logHalfN);
+  }
+  return Math.min(1, total);
+}
+
+export interface LevelTrend {
+  /** Least-squares slope of the levels after steps were taken out, bytes per unit of x. */
+  slope: number;
+  stdErr: number;
+  df: number;
+  /** Increments replaced as steps (far from the typical increment). */
+  steps: number;
+}
+
+/**
+ * Slope of a level series after rare steps were taken out: an increment far from the typical one
+ * (beyond `k` robust deviations, or any departure when all others are identical) is replaced by
+ * the typical increment, unless such increments are common (then they are the signal).
+ */
+export function levelTrendWithoutSteps(xs: readonly number[], ys: readonly number[], maxStepShare = 0.15, k = 5): LevelTrend | undefined {
+  const n = Math.min(xs.length, ys.length);
+  if (n < 3) return undefined;
+  const increments: number[] = [];
+  for (let i = 1; i < n; i++) increments.push((ys[i]! - ys[i - 1]!) / Math.max(1e-9, xs[i]! - xs[i - 1]!));
+  const center = median(increments);
+  const scale = madScale(increments, center);
+  const isStep = (d: number) => (scale === 0 ? d !== center : Math.abs(d - center) > k * scale);
+  const steps = increments.filter(isStep).length;
+  const replace = steps > 0 && steps <= Math.max(1, maxStepShare * increments.length);
+  const levels = [ys[0]!];
+  for (let i = 1; i < n; i++) {
+    const d = increments[i - 1]!;
+    const used = replace && isStep(d) ? center : d;
+    levels.push(levels[i - 1]! + used * (xs[i]! - xs[i - 1]!));
+  }
+  const fit = fitGrowth(levels, xs.slice(0, n));
+  if (!fit) return undefined;
+  return { slope: fit.slope, stdErr: fit.slopeStdErr, df: n - 2, steps: replace ? steps : 0 };
+}
