@@ -51,6 +51,16 @@ export interface TaskFinishedEvent extends TaskStartedEvent {
   heapUsed?: number;
 }
 
+/**
+ * A full GC that the process ran (or the session ran through the inspector): the retained heap after
+ * it and how many tasks of each name had finished by then (cumulative since the process started).
+ */
+export interface CheckpointEvent {
+  t?: number;
+  heap: number;
+  counts: Record<string, number>;
+}
+
 export interface ExtraCommands {
   'NodeWorker.enable': { paramsType: [{ waitForDebuggerOnStart: boolean }]; returnType: Record<string, never> };
   'NodeWorker.disable': { paramsType: []; returnType: Record<string, never> };
@@ -76,4 +86,5 @@ export interface ExtraEvents {
   'Taskmem.gc': [{ generation: number; collected?: number; durationMs?: number }];
   /** Tasks that ended unmeasured, per name, since the previous event (batched by the bootloader). */
   'Taskmem.taskCounts': [{ counts: Record<string, number> }];
+  'Taskmem.checkpoint': [CheckpointEvent];
 }

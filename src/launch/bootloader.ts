@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as crypto from 'node:crypto';
 
-declare const globalThis: { __taskmemEmit?: (payload: string) => void };
+declare const globalThis: { __taskmemEmit?: (payload: string) => void; __taskmemCheckpoint?: () => void };
 
 const PACKAGE_MANAGER = /[\\/](?:npm|npx|yarn|yarnpkg|pnpm|pnpx|corepack)(?:-cli)?(?:\.c?js)?$|[\\/]node_modules[\\/](?:npm|yarn|pnpm|corepack)[\\/]/;
 
@@ -21,11 +21,20 @@ function emit(message: object): void {
 }
 
 /**
- * Task marks. A sampled task is measured between two full GCs, one at its start and one at its
- * end, so what it kept is its own even when other tasks run around it. Tasks are sampled while
- * the GC time stays within `gcBudget` of the wall time (2% by default): a worker keeps its speed
- * and every task name still gets measured runs over time.
+ * Task marks. Every full GC the bootloader runs is a checkpoint: the retained heap after it and how
+ * many tasks of each name have finished by then. Over a worker's life those checkpoints carry the
+ * growth per task of each name (a regression on the counts), however noisy one task's own figure.
+ * A sampled task is also measured between two full GCs, one at its start and one at its end, as
+ * supporting evidence. Tasks are sampled while the GC time stays within `gcBudget` of the wall time
+ * (plus a small start-up allowance). A task is also measured at geometrically spaced task counts
+ * (1, 2, 3, 4, 6, 8, 12, …: about 30 for 40,000 tasks), so a burst that ends in a second still has
+ * its trend and measured runs of each name, and a worker that runs for hours pays only a
+ * logarithmic number of extra GCs.
+ * No checkpoint at exit: by then a module's data may already be unreachable (its loop finished).
  */
+const START_ALLOWANCE_MS = 20;
+const CHECKPOINT_RATIO = Math.SQRT2;
+
 function installTaskMarks(gcBudget: number): void {
   const dc: typeof import('node:diagnostics_channel') = require('node:diagnostics_channel');
   let collect: (() => void) | undefined;
@@ -38,14 +47,32 @@ function installTaskMarks(gcBudget: number): void {
   // Compiled code is V8's, not the task's: optimizing and deoptimizing a hot function moves
   // 200+ KiB in and out of code space between two runs.
   const counted = (name: string) => name !== 'code_space' && name !== 'code_large_object_space';
+  const retainedHeap = (): number => {
+    let heap = 0;
+    for (const space of v8.getHeapSpaceStatistics()) if (counted(space.space_name)) heap += space.space_used_size;
+    return heap;
+  };
   const heapAfterGc = (): { heap: number; ms: number } => {
     const started = performance.now();
     collect?.();
-    let heap = 0;
-    for (const space of v8.getHeapSpaceStatistics()) if (counted(space.space_name)) heap += space.space_used_size;
-    return { heap, ms: performance.now() - started };
+    return { heap: retainedHeap(), ms: performance.now() - started };
   };
+  /** Tasks finished per name since the process started, measured or not. */
+  const finished = new Map<string, number>();
+  const checkpoint = (heap: number): void => {
+    emit({ method: 'Taskmem.checkpoint', params: { t: Date.now(), heap, counts: Object.fromEntries(finished) } });
+  };
+  // The session's own captures run a full GC through the inspector, then ask for a checkpoint.
+  Object.defineProperty(globalThis, '__taskmemCheckpoint', {
+    value: () => {
+      if (finished.size) checkpoint(retainedHeap());
+    },
+    enumerable: false,
+    configurable: true,
+  });
   const firstTaskAt = performance.now();
+  let totalFinished = 0;
+  let nextCheckpointAt = 0;
   let gcSpentMs = 0;
   let lastPairMs = 0;
   // Per task id (or name when there is none): the heap after the GC at its start.
@@ -57,14 +84,22 @@ function installTaskMarks(gcBudget: number): void {
     const key = id ?? name;
     const t = Date.now();
     if (message.phase === 'start') {
-      const due = collect !== undefined && open.size === 0 && gcSpentMs + lastPairMs <= gcBudget * (performance.now() - firstTaskAt);
+      const scheduled = totalFinished >= nextCheckpointAt;
+      const due =
+        collect !== undefined &&
+        open.size === 0 &&
+        (scheduled || gcSpentMs + lastPairMs <= gcBudget * (performance.now() - firstTaskAt) + START_ALLOWANCE_MS);
       if (due) {
+        if (scheduled) nextCheckpointAt = Math.ceil(Math.max(totalFinished, 1) * CHECKPOINT_RATIO);
         emit({ method: 'Taskmem.taskStarted', params: { name, id, t } });
         const before = heapAfterGc();
         gcSpentMs += before.ms;
         open.set(key, before.heap);
+        checkpoint(before.heap);
       }
     } else if (message.phase === 'end') {
+      finished.set(name, (finished.get(name) ?? 0) + 1);
+      totalFinished++;
       const startHeap = open.get(key);
       if (startHeap === undefined) {
         countUnmeasured(name);
@@ -74,12 +109,15 @@ function installTaskMarks(gcBudget: number): void {
       const after = heapAfterGc();
       gcSpentMs += after.ms;
       lastPairMs = 2 * after.ms;
+      checkpoint(after.heap);
       emit({
         method: 'Taskmem.taskFinished',
         params: { name, id, t, sampled: true, retainedBytes: after.heap - startHeap, rss: process.memoryUsage.rss() },
       });
     }
   });
+  // The last counts must not be lost when the worker ends.
+  process.on('exit', flushCounts);
 }
 
 /** Unmeasured tasks are only counted, and the counts sent at most every 100 ms: one event per task would cost a busy worker a few percent. */
@@ -139,8 +177,6 @@ function main(): void {
   if (!url) return;
 
   installTaskMarks(Number(process.env.TASKMEM_GC_BUDGET ?? '0.02'));
-  // The last counts must not be lost when the worker ends.
-  process.on('exit', flushCounts);
   register(dir, token, url);
   inspector.waitForDebugger();
 }

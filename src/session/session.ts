@@ -6,6 +6,7 @@
 import * as crypto from 'node:crypto';
 import type { ChildProcess } from 'node:child_process';
 import { Emitter } from '../core/events';
+import { FrameMemory } from '../core/frameMemory';
 import type { HeapStatsPoint, RawSamplingProfile, SessionMark, TargetInfo, TaskSummary } from '../core/model';
 import { buildReport, type TaskmemReport } from '../core/report';
 import type { SiteAggregation } from '../core/sites';
@@ -73,11 +74,14 @@ export class ProfilingSession implements ProfilingSessionApi {
   private driver: SessionDriver | undefined;
   private readonly targetWaiters: Array<(target: Target) => void> = [];
   private readonly lastProfiles = new Map<string, RawSamplingProfile>();
+  /** Per target: script URLs and function lines learnt from earlier captures, for frames whose code is gone. */
+  private readonly frameMemories = new Map<string, FrameMemory>();
 
   constructor(readonly options: SessionOptions) {
     // The harness measures retained heap to ±1 KiB (getHeapUsage after a full GC, tracemalloc in
     // Python), so a smaller growth is still a real leak there; worker-mode figures are noisier.
-    this.tasks = new TaskTracker({ noiseFloorBytes: options.mode === 'harness' ? 2048 : 16 * 1024 });
+    this.tasks = new TaskTracker();
+    this.tasks.useSites(() => this.sites.current()?.sites ?? []);
   }
 
   get state(): SessionState {
@@ -219,6 +223,10 @@ export class ProfilingSession implements ProfilingSessionApi {
 
   /** Aggregates a capture of one target into the site history and tells the views. */
   async recordCapture(target: Target, profile: RawSamplingProfile, progress: number, minOrdinalExclusive?: number): Promise<SiteAggregation | undefined> {
+    let memory = this.frameMemories.get(target.id);
+    if (!memory) this.frameMemories.set(target.id, (memory = new FrameMemory()));
+    memory.learnScripts(target.scripts);
+    memory.repair(profile);
     for (const problem of this.sourceMaps.loadFor(profile, target.scripts, target.id)) this.warn(problem);
     const store = this.sourceMaps.store;
     const mapper = {

@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { CdpConnection, type CdpClient } from '../cdp/connection';
-import type { PythonStats, TaskFinishedEvent, TaskStartedEvent, WorkerInfo } from '../cdp/extraProtocol';
+import type { CheckpointEvent, PythonStats, TaskFinishedEvent, TaskStartedEvent, WorkerInfo } from '../cdp/extraProtocol';
 import { WebSocketTransport, WorkerTransport } from '../cdp/transport';
 import { Emitter } from '../core/events';
 import type { HeapStatsPoint, RawSamplingProfile, RuntimeKind, TargetInfo } from '../core/model';
@@ -47,6 +47,9 @@ export class Target {
   private readonly taskCountsEmitter = new Emitter<Record<string, number>>();
   /** Tasks that ended unmeasured, per name (batched). */
   readonly onTaskCounts = this.taskCountsEmitter.event;
+  private readonly checkpointEmitter = new Emitter<CheckpointEvent>();
+  /** A full GC with the retained heap after it and the tasks finished by then, per name. */
+  readonly onCheckpoint = this.checkpointEmitter.event;
   private readonly gcEmitter = new Emitter<{ generation: number; durationMs?: number }>();
   private readonly workerEmitter = new Emitter<Target>();
   private readonly exitEmitter = new Emitter<string>();
@@ -114,6 +117,7 @@ export class Target {
       this.client.on('Taskmem.taskStarted', (event) => this.taskStartedEmitter.fire(event));
       this.client.on('Taskmem.taskFinished', (event) => this.taskFinishedEmitter.fire(event));
       this.client.on('Taskmem.taskCounts', (event) => this.taskCountsEmitter.fire(validCounts(event.counts)));
+      this.client.on('Taskmem.checkpoint', (event) => this.fireCheckpoint(event));
       this.client.on('Taskmem.gc', (event) => this.gcEmitter.fire(event));
       const configure: { sampleEvery?: number; gcPerTask?: boolean } = {};
       if (this.options.pythonSampleEvery !== undefined) configure.sampleEvery = this.options.pythonSampleEvery;
@@ -169,7 +173,15 @@ export class Target {
     if (message.method === 'Taskmem.taskStarted') this.taskStartedEmitter.fire({ ...params, name });
     else if (message.method === 'Taskmem.taskFinished') this.taskFinishedEmitter.fire({ ...params, name } as TaskFinishedEvent);
     else if (message.method === 'Taskmem.taskCounts') this.taskCountsEmitter.fire(validCounts(params.counts));
+    else if (message.method === 'Taskmem.checkpoint') this.fireCheckpoint(params);
     else if (message.method === 'Taskmem.gc') this.gcEmitter.fire({ generation: Number(params.generation) || 0, durationMs: Number(params.durationMs) || 0 });
+  }
+
+  private fireCheckpoint(params: { heap?: unknown; counts?: unknown; t?: unknown }): void {
+    const heap = Number(params.heap);
+    if (!Number.isFinite(heap) || heap < 0) return;
+    const t = Number(params.t);
+    this.checkpointEmitter.fire({ heap, counts: validCounts(params.counts), ...(Number.isFinite(t) ? { t } : {}) });
   }
 
   private attachWorker(sessionId: string, worker: WorkerInfo): void {
@@ -256,6 +268,8 @@ export class Target {
       // Not while the program is ending (the capture at exit, collect=false): enabling the
       // Debugger in a context that is being torn down crashed Node 20 (SIGSEGV, 2 exits in 30).
       const toggleDebugger = !this.options.debuggerAlways && collect;
+      // The GC just run is a checkpoint for the worker's trend: the bootloader adds the task counts.
+      if (collect) await this.client.send('Runtime.evaluate', { expression: 'globalThis.__taskmemCheckpoint?.()', silent: true }).catch(() => undefined);
       if (toggleDebugger) await this.client.send('Debugger.enable', {});
       const result = await this.client.send('HeapProfiler.getSamplingProfile');
       if (toggleDebugger) await this.client.send('Debugger.disable').catch(() => undefined);
@@ -281,6 +295,7 @@ export class Target {
     this.taskStartedEmitter.dispose();
     this.taskFinishedEmitter.dispose();
     this.taskCountsEmitter.dispose();
+    this.checkpointEmitter.dispose();
     this.gcEmitter.dispose();
     this.workerEmitter.dispose();
     this.contextDestroyedEmitter.dispose();

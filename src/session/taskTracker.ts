@@ -3,10 +3,25 @@
  * In worker mode tasks interleave with other tasks in one heap, so each measured task is charged
  * with the change of the retained heap since the previous measurement in the same target: a clean
  * task next to a leaky one stays flat, and the series of what each task name kept is cumulative.
+ * Node workers also report checkpoints (the heap after every full GC and the tasks finished by
+ * then); their trend decides the verdict when there are enough of them (core/workerTrend.ts), and
+ * the single-task series stays as supporting evidence.
  */
-import type { TaskRun, TaskSummary } from '../core/model';
+import type { RetainedSite, TaskRun, TaskSummary } from '../core/model';
 import { robustRunningTotals } from '../core/keptSeries';
-import { summarizeTask, type VerdictOptions } from '../core/verdict';
+import { DEFAULT_FLOOR_BYTES, summarizeTask, type VerdictOptions } from '../core/verdict';
+import { attributeBySites, fitOverallTrend, fitWorkerTrends, growthConfidence, judgeTrend, type Checkpoint, type GroupFit, type TaskTrend } from '../core/workerTrend';
+import { formatBytesPerRun } from '../core/format';
+
+/** Checkpoints kept per target; beyond it every second one is dropped (the trend keeps its span). */
+const MAX_CHECKPOINTS = 2048;
+/** A trend needs this many checkpoints in a target before it speaks. */
+const MIN_CHECKPOINTS = 5;
+
+interface Firming {
+  suspectedAt?: number;
+  confirmedAt?: number;
+}
 
 export class TaskTracker {
   private readonly runs = new Map<string, TaskRun[]>();
@@ -18,8 +33,60 @@ export class TaskTracker {
   private readonly keptSeries = new Set<string>();
   private finishedCount = 0;
   private startedCount = 0;
+  private readonly checkpoints = new Map<string, Checkpoint[]>();
+  private trendCache: TaskTrend[] | undefined;
+  private readonly firming = new Map<string, Firming>();
+  /** The current sites, to tell which of the names that run in step holds the memory. */
+  private sites: () => readonly RetainedSite[] = () => [];
 
   constructor(private readonly verdictOptions: VerdictOptions = {}) {}
+
+  private get floor(): number {
+    return this.verdictOptions.floorBytes ?? DEFAULT_FLOOR_BYTES;
+  }
+
+  useSites(sites: () => readonly RetainedSite[]): void {
+    this.sites = sites;
+  }
+
+  /** A full GC in a worker with the tasks finished by then. Returns the names whose trend changed. */
+  addCheckpoint(targetId: string, checkpoint: Checkpoint): string[] {
+    let list = this.checkpoints.get(targetId);
+    if (!list) this.checkpoints.set(targetId, (list = []));
+    list.push(checkpoint);
+    if (list.length > MAX_CHECKPOINTS) this.checkpoints.set(targetId, (list = list.filter((_, i) => i % 2 === 0 || i === list!.length - 1)));
+    this.trendCache = undefined;
+    const names = this.trends().flatMap((trend) => trend.names);
+    for (const name of names) this.list(name);
+    for (const trend of this.trends()) this.noteFirming(trend);
+    return names;
+  }
+
+  private trends(): TaskTrend[] {
+    if (!this.trendCache) {
+      const usable = [...this.checkpoints.values()].filter((list) => list.length >= MIN_CHECKPOINTS);
+      const perName = fitWorkerTrends(usable);
+      const overall = fitOverallTrend(usable);
+      // When the worker as a whole grows but the split between names is too uncertain to name one,
+      // the names are judged as one group (and the sites tell which of them holds the memory).
+      const overallLeaks = overall !== undefined && overall.names.length > 1 && judgeTrend(overall, this.floor).verdict.kind === 'leak';
+      const someNameLeaks = perName.some((trend) => judgeTrend(trend, this.floor).verdict.kind === 'leak');
+      this.trendCache = overallLeaks && !someNameLeaks ? [overall] : perName;
+    }
+    return this.trendCache;
+  }
+
+  /** "Suspected after 400 tasks, confirmed after 2,000": when the trend first cleared 95% and 99%. */
+  private noteFirming(trend: TaskTrend): void {
+    const current = trend.later ?? trend.whole;
+    const confidence = growthConfidence(current, this.floor);
+    for (const name of trend.names) {
+      const state = this.firming.get(name) ?? {};
+      if (confidence >= 0.95 && state.suspectedAt === undefined) state.suspectedAt = this.finishedCount;
+      if (judgeTrend(trend, this.floor).verdict.kind === 'leak' && state.confirmedAt === undefined) state.confirmedAt = this.finishedCount;
+      this.firming.set(name, state);
+    }
+  }
 
   get finished(): number {
     return this.finishedCount;
@@ -78,12 +145,65 @@ export class TaskTracker {
   }
 
   summary(name: string): TaskSummary {
+    const fromTrend = this.trendSummary(name);
+    if (fromTrend) return fromTrend;
+    return this.seriesSummary(name);
+  }
+
+  /** The verdict from the worker's trend, with the measured runs as supporting evidence. */
+  private trendSummary(name: string): TaskSummary | undefined {
+    const trend = this.trends().find((t) => t.names.includes(name));
+    if (!trend) return undefined;
+    const measured = this.seriesSummary(name);
+    let judged = trend;
+    let sharedWith = trend.names.filter((other) => other !== name);
+    let note: string | undefined;
+    if (sharedWith.length) {
+      const holder = attributeBySites(trend.names, this.sites());
+      if (holder === name) {
+        // The group's growth per task of any of its names, charged to the one whose sites hold it.
+        const own = this.tasksOf(trend, name);
+        const factor = own > 0 ? trend.tasks / own : 1;
+        judged = scaleTrend(trend, factor);
+        note = `runs in step with ${sharedWith.join(', ')}; its own function is on the stacks of the growing sites, so the growth is charged to it`;
+        sharedWith = [];
+      } else if (holder !== undefined) {
+        const verdict = {
+          kind: 'no-leak' as const,
+          confidence: 0.5,
+          summary: `Runs in step with ${holder}, whose sites hold the growth: nothing points at this task.`,
+          advice: 'Nothing to do for this task; see the task it runs with.',
+          evidence: [`runs in step with ${trend.names.filter((other) => other !== name).join(', ')}: the mix cannot split their growth`, `the growing sites are in ${holder}`],
+        };
+        return { ...measured, runs: this.tasksOf(trend, name), sampledRuns: measured.runs, bytesPerRun: 0, verdict };
+      }
+    }
+    const { verdict, perTask } = judgeTrend(judged, this.floor, sharedWith);
+    if (note) verdict.evidence.push(note);
+    const firming = this.firming.get(name);
+    if (firming?.suspectedAt !== undefined && verdict.kind === 'leak') {
+      verdict.evidence.unshift(
+        `leak suspected after ${firming.suspectedAt.toLocaleString('en-US')} tasks` +
+          (firming.confirmedAt !== undefined ? `, confirmed after ${firming.confirmedAt.toLocaleString('en-US')}` : ''),
+      );
+    }
+    if (measured.runs > 0) verdict.evidence.push(`${measured.runs} task(s) measured one by one: ${formatBytesPerRun(measured.bytesPerRun).replace('/run', '/task')} (supporting)`);
+    return { ...measured, runs: this.tasksOf(trend, name), sampledRuns: measured.runs, bytesPerRun: perTask, verdict };
+  }
+
+  private tasksOf(trend: TaskTrend, name: string): number {
+    let total = 0;
+    for (const list of this.checkpoints.values()) total += list[list.length - 1]?.counts[name] ?? 0;
+    return trend.names.length === 1 ? trend.tasks : total;
+  }
+
+  private seriesSummary(name: string): TaskSummary {
     const runs = this.list(name);
     if (!this.keptSeries.has(name)) return summarizeTask(name, runs, this.verdictOptions);
     const { totals, replaced } = robustRunningTotals(runs.map((run) => run.keptByRun ?? 0));
     // RSS is the whole process's: next to a running total of one task's kept bytes it says nothing
     // about allocator high water, so it is left out of this judgement.
-    const summary = summarizeTask(name, runs.map((run, index) => ({ ...run, retainedBytes: totals[index] ?? 0, rssBytes: undefined })), this.verdictOptions);
+    const summary = summarizeTask(name, runs.map((run, index) => ({ ...run, retainedBytes: totals[index] ?? 0, rssBytes: undefined })), { ...this.verdictOptions, noise: 'increment' });
     if (replaced) summary.verdict.evidence.push(`${replaced} of ${runs.length} runs were far off their neighbours (V8 large-object accounting) and count as their neighbours' median`);
     return summary;
   }
@@ -101,4 +221,17 @@ export class TaskTracker {
     if (!list) this.runs.set(name, (list = []));
     return list;
   }
+}
+
+function scaleFit(fit: GroupFit, factor: number): GroupFit {
+  return { ...fit, perTask: fit.perTask * factor, stdErr: fit.stdErr * factor };
+}
+
+function scaleTrend(trend: TaskTrend, factor: number): TaskTrend {
+  return {
+    ...trend,
+    whole: scaleFit(trend.whole, factor),
+    ...(trend.early ? { early: scaleFit(trend.early, factor) } : {}),
+    ...(trend.later ? { later: scaleFit(trend.later, factor) } : {}),
+  };
 }

@@ -12,6 +12,12 @@ import { recyclingNote } from '../core/recycling';
 
 /** Periodic retained captures cost a full GC: not more often than this. */
 const CAPTURE_INTERVAL_MS = 10_000;
+/**
+ * Captures after the first task, before the periodic ones: the first learns the scripts
+ * (Debugger.scriptParsed) while their code is alive, and a worker that ends within seconds still has
+ * its sites from a capture taken while it ran (at exit its data may already be unreachable).
+ */
+const EARLY_CAPTURES_MS = [100, 300, 1000, 3000];
 const FINAL_CAPTURE_TIMEOUT_MS = 15_000;
 const WINDOW_TASK = '(time window)';
 
@@ -27,10 +33,31 @@ export class WorkerModeDriver implements SessionDriver {
 
   constructor(private readonly session: ProfilingSession) {}
 
+  private readonly earlyCaptures: NodeJS.Timeout[] = [];
+  /** Sampled bytes of each target's last recorded capture. */
+  private readonly sampledBytes = new Map<string, number>();
+
+  private scheduleEarlyCapture(): void {
+    if (this.earlyCaptures.length) return;
+    for (const delay of EARLY_CAPTURES_MS) {
+      const timer = setTimeout(() => {
+        if (this.session.state === 'running') void this.captureAll('first tasks');
+      }, delay);
+      timer.unref?.();
+      this.earlyCaptures.push(timer);
+    }
+  }
+
   watch(target: Target): void {
     const session = this.session;
+    target.onCheckpoint((checkpoint) => {
+      this.sawTaskMarks = true;
+      this.scheduleEarlyCapture();
+      for (const name of session.tasks.addCheckpoint(target.id, checkpoint)) session.taskUpdated(session.tasks.summary(name));
+    });
     target.onTaskStarted((event) => {
       this.sawTaskMarks = true;
+      this.scheduleEarlyCapture();
       session.tasks.noteStarted();
       session.mark({ t: session.now(), targetId: target.id, kind: 'task-start', label: event.name });
     });
@@ -98,6 +125,15 @@ export class WorkerModeDriver implements SessionDriver {
       if (capture.sampledTasks !== undefined && capture.totalTasks !== undefined) {
         this.sampledInfo.set(target.id, { sampled: capture.sampledTasks, total: capture.totalTasks });
       }
+      // At exit a module's data may already be unreachable (its loop finished): a capture that lost
+      // most of what the last one held describes the teardown, not the worker.
+      const previous = this.sampledBytes.get(target.id) ?? 0;
+      const now = sampledBytes(capture.profile);
+      if (!collect && previous > 0 && now < 0.5 * previous) {
+        this.extraNotes.add('At exit most retained memory had become unreachable (the program ended); sites are from the last capture while it ran.');
+        return;
+      }
+      this.sampledBytes.set(target.id, now);
       await session.recordCapture(target, capture.profile, progress);
       if (!this.sawTaskMarks && reason === 'window') {
         this.windows++;
@@ -140,6 +176,9 @@ export class WorkerModeDriver implements SessionDriver {
         `Node tasks: ${this.nodeTasks.measured} of ${this.nodeTasks.total} were measured between two full GCs, as often as the GCs could take at most ${budget}% of the time (--gc-budget); for more measured runs, run longer or raise the budget.`,
       );
     }
+    if (!(this.session.options.preciseAttribution ?? this.session.options.mode === 'harness') && this.session.targets.some((target) => target.runtime === 'node')) {
+      notes.push('Node: precise attribution is off (TurboFan inlining kept), so a site may hold the allocations of small functions inlined into it; for the exact allocating function, run with --precise (setting taskMemory.preciseAttribution: on).');
+    }
     if (this.session.targets.some((target) => target.runtime === 'python') && this.sawTaskMarks) {
       notes.push('Python workers: a task\'s figure is what its sampled runs kept (traced after gc.collect()); memory that a later task frees is not subtracted.');
     }
@@ -153,5 +192,12 @@ export class WorkerModeDriver implements SessionDriver {
 
   dispose(): void {
     for (const timer of this.timers) clearTimeout(timer);
+    for (const timer of this.earlyCaptures) clearTimeout(timer);
   }
+}
+
+function sampledBytes(profile: { samples?: ReadonlyArray<{ size: number }> }): number {
+  let bytes = 0;
+  for (const sample of profile.samples ?? []) bytes += sample.size;
+  return bytes;
 }

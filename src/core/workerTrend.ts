@@ -1,0 +1,380 @@
+/**
+ * Worker verdicts from the process's own trend. One task between two full GCs is noisy in V8
+ * (±200 KiB), but every full GC the worker runs is a checkpoint: the retained heap after it and how
+ * many tasks of each name had finished by then. Regressing the heap on those cumulative counts
+ * gives each task name's growth per task, exact over thousands of tasks at no extra cost. Names
+ * whose counts move together (tasks that always run in turn) cannot be told apart by the mix: they
+ * form one group, and the sites decide which of them holds the memory.
+ */
+import { formatBytes, formatBytesPerRun, formatPercent, formatProjection } from './format';
+import type { RetainedSite, Verdict } from './model';
+import { madScale, oneSided } from './robust';
+import { LEAK_CONFIDENCE } from './verdict';
+
+export interface Checkpoint {
+  heap: number;
+  /** Tasks finished per name since the process started. */
+  counts: Readonly<Record<string, number>>;
+}
+
+/** Growth per task of a group of task names in one fit. */
+export interface GroupFit {
+  perTask: number;
+  stdErr: number;
+  df: number;
+}
+
+/** The trend of one group of task names (one name unless their counts move together). */
+export interface TaskTrend {
+  names: string[];
+  whole: GroupFit;
+  early?: GroupFit;
+  later?: GroupFit;
+  /** Tasks of these names seen at the last checkpoint, over all targets. */
+  tasks: number;
+  checkpoints: number;
+  /** Checkpoints left out as far off the fit (V8 accounting steps). */
+  outliers: number;
+}
+
+/** |correlation| above this between two names' counts: the mix cannot tell them apart. */
+const COLLINEAR = 0.999999;
+/** Residuals beyond this many robust deviations are left out of the refit. */
+const OUTLIER_DEVIATIONS = 5;
+
+/** Groups of names whose counts are (nearly) proportional over the rows: the data cannot tell them apart. */
+export function collinearGroups(points: readonly Checkpoint[], names: readonly string[]): string[][] {
+  const columns = names.map((name) => points.map((p) => p.counts[name] ?? 0));
+  const parent = names.map((_, i) => i);
+  const find = (i: number): number => (parent[i] === i ? i : (parent[i] = find(parent[i]!)));
+  for (let i = 0; i < names.length; i++) {
+    for (let j = i + 1; j < names.length; j++) {
+      if (Math.abs(correlation(columns[i]!, columns[j]!)) > COLLINEAR) parent[find(i)] = find(j);
+    }
+  }
+  const groups = new Map<number, string[]>();
+  names.forEach((name, i) => {
+    const root = find(i);
+    const list = groups.get(root) ?? [];
+    list.push(name);
+    groups.set(root, list);
+  });
+  return [...groups.values()].map((group) => group.sort());
+}
+
+function correlation(a: readonly number[], b: readonly number[]): number {
+  const n = a.length;
+  let ma = 0;
+  let mb = 0;
+  for (let i = 0; i < n; i++) {
+    ma += a[i]!;
+    mb += b[i]!;
+  }
+  ma /= n;
+  mb /= n;
+  let sab = 0;
+  let saa = 0;
+  let sbb = 0;
+  for (let i = 0; i < n; i++) {
+    sab += (a[i]! - ma) * (b[i]! - mb);
+    saa += (a[i]! - ma) ** 2;
+    sbb += (b[i]! - mb) ** 2;
+  }
+  return saa === 0 || sbb === 0 ? 0 : sab / Math.sqrt(saa * sbb);
+}
+
+/**
+ * Least squares of y on the columns, with an intercept on centred data (heaps are ~1e8 and counts
+ * ~1e5; raw normal equations would lose the digits) or through the origin. Undefined when the
+ * system is singular or has no degrees of freedom left.
+ */
+export function multipleRegression(columns: readonly (readonly number[])[], y: readonly number[], intercept = true): { coef: number[]; stdErr: number[]; df: number; residuals: number[] } | undefined {
+  const n = y.length;
+  const p = columns.length;
+  const df = n - p - (intercept ? 1 : 0);
+  if (p === 0 || df < 1) return undefined;
+  const means = columns.map((col) => (intercept ? col.reduce((s, v) => s + v, 0) / n : 0));
+  const my = intercept ? y.reduce((s, v) => s + v, 0) / n : 0;
+  const xtx = Array.from({ length: p }, () => new Array<number>(p).fill(0));
+  const xty = new Array<number>(p).fill(0);
+  for (let i = 0; i < n; i++) {
+    for (let a = 0; a < p; a++) {
+      const xa = columns[a]![i]! - means[a]!;
+      xty[a]! += xa * (y[i]! - my);
+      for (let b = a; b < p; b++) xtx[a]![b]! += xa * (columns[b]![i]! - means[b]!);
+    }
+  }
+  for (let a = 0; a < p; a++) for (let b = 0; b < a; b++) xtx[a]![b] = xtx[b]![a]!;
+  const inverse = invert(xtx);
+  if (!inverse) return undefined;
+  const coef = inverse.map((row) => row.reduce((s, v, j) => s + v * xty[j]!, 0));
+  const residuals = y.map((yi, i) => yi - my - coef.reduce((s, c, a) => s + c * (columns[a]![i]! - means[a]!), 0));
+  const ssr = residuals.reduce((s, r) => s + r * r, 0);
+  const variance = ssr / df;
+  const classic = inverse.map((row, a) => Math.sqrt(Math.max(0, variance * row[a]!)));
+  // HC3 (heteroscedasticity-consistent) errors: rows differ in how many tasks they span and a few
+  // single-task rows carry the split between names; the classic errors would trust them too much.
+  const meat = Array.from({ length: p }, () => new Array<number>(p).fill(0));
+  for (let i = 0; i < n; i++) {
+    const x = columns.map((col, a) => col[i]! - means[a]!);
+    let leverage = 0;
+    for (let a = 0; a < p; a++) for (let b = 0; b < p; b++) leverage += x[a]! * inverse[a]![b]! * x[b]!;
+    const weight = residuals[i]! ** 2 / Math.max(1e-9, 1 - Math.min(leverage, 0.999)) ** 2;
+    for (let a = 0; a < p; a++) for (let b = 0; b < p; b++) meat[a]![b]! += weight * x[a]! * x[b]!;
+  }
+  const robust = inverse.map((_, a) => {
+    let v = 0;
+    for (let b = 0; b < p; b++) for (let c = 0; c < p; c++) v += inverse[a]![b]! * meat[b]![c]! * inverse[c]![a]!;
+    return Math.sqrt(Math.max(0, v));
+  });
+  return { coef, stdErr: classic.map((e, a) => Math.max(e, robust[a]!)), df, residuals };
+}
+
+/** Gauss-Jordan with partial pivoting; undefined for a singular matrix. */
+function invert(matrix: readonly number[][]): number[][] | undefined {
+  const p = matrix.length;
+  const a = matrix.map((row, i) => [...row, ...Array.from({ length: p }, (_, j) => (i === j ? 1 : 0))]);
+  for (let col = 0; col < p; col++) {
+    let pivot = col;
+    for (let r = col + 1; r < p; r++) if (Math.abs(a[r]![col]!) > Math.abs(a[pivot]![col]!)) pivot = r;
+    const scale = Math.max(...matrix.map((row) => Math.abs(row[col]!)));
+    if (!(Math.abs(a[pivot]![col]!) > 1e-12 * Math.max(1, scale))) return undefined;
+    [a[col], a[pivot]] = [a[pivot]!, a[col]!];
+    const lead = a[col]![col]!;
+    for (let j = 0; j < 2 * p; j++) a[col]![j]! /= lead;
+    for (let r = 0; r < p; r++) {
+      if (r === col) continue;
+      const factor = a[r]![col]!;
+      if (factor !== 0) for (let j = 0; j < 2 * p; j++) a[r]![j]! -= factor * a[col]![j]!;
+    }
+  }
+  return a.map((row) => row.slice(p));
+}
+
+/** A robust fit: least squares, then again without the checkpoints far off the first fit. */
+function robustFit(columns: number[][], y: number[]): { fit: NonNullable<ReturnType<typeof multipleRegression>>; outliers: number } | undefined {
+  const first = multipleRegression(columns, y, false);
+  if (!first) return undefined;
+  const scale = madScale(first.residuals);
+  if (!(scale > 0)) return { fit: first, outliers: 0 };
+  const keep = first.residuals.map((r) => Math.abs(r) <= OUTLIER_DEVIATIONS * scale);
+  const outliers = keep.filter((k) => !k).length;
+  if (outliers === 0) return { fit: first, outliers };
+  const second = multipleRegression(
+    columns.map((col) => col.filter((_, i) => keep[i])),
+    y.filter((_, i) => keep[i]),
+    false,
+  );
+  return second ? { fit: second, outliers } : { fit: first, outliers: 0 };
+}
+
+interface TargetFit {
+  groups: string[][];
+  whole: GroupFit[];
+  early: Array<GroupFit | undefined>;
+  later: Array<GroupFit | undefined>;
+  tasks: number[];
+  checkpoints: number;
+  outliers: number;
+}
+
+/**
+ * One process: the change of the retained heap between consecutive checkpoints against the tasks of
+ * each name finished in between, through the origin. A measured task gives a row with one task of
+ * one name; the stretches between measured tasks give rows with many tasks in the worker's mix.
+ * Rows of single tasks tell the names apart even when the mix never changes.
+ */
+function fitTarget(points: readonly Checkpoint[]): TargetFit | undefined {
+  const names = [...new Set(points.flatMap((p) => Object.keys(p.counts)))].filter((name) => {
+    const values = points.map((p) => p.counts[name] ?? 0);
+    return Math.max(...values) > Math.min(...values);
+  });
+  if (names.length === 0 || points.length < 3) return undefined;
+  const steps: Checkpoint[] = [];
+  for (let i = 1; i < points.length; i++) {
+    const counts: Record<string, number> = {};
+    for (const name of names) counts[name] = (points[i]!.counts[name] ?? 0) - (points[i - 1]!.counts[name] ?? 0);
+    steps.push({ heap: points[i]!.heap - points[i - 1]!.heap, counts });
+  }
+  const groups = collinearGroups(steps, names);
+  const column = (subset: readonly Checkpoint[], group: readonly string[]) => subset.map((p) => group.reduce((s, name) => s + (p.counts[name] ?? 0), 0));
+  const fitOn = (subset: readonly Checkpoint[]): { fits: GroupFit[]; outliers: number } | undefined => {
+    if (subset.length <= groups.length) return undefined;
+    const fitted = robustFit(
+      groups.map((group) => column(subset, group)),
+      subset.map((p) => p.heap),
+    );
+    if (!fitted) return undefined;
+    return { fits: fitted.fit.coef.map((perTask, i) => ({ perTask, stdErr: fitted.fit.stdErr[i]!, df: fitted.fit.df })), outliers: fitted.outliers };
+  };
+  const whole = fitOn(steps);
+  if (!whole) return undefined;
+  const middle = Math.floor(steps.length / 2);
+  const early = fitOn(steps.slice(0, middle));
+  const later = fitOn(steps.slice(middle));
+  const last = points[points.length - 1]!;
+  return {
+    groups,
+    whole: whole.fits,
+    early: groups.map((_, i) => early?.fits[i]),
+    later: groups.map((_, i) => later?.fits[i]),
+    tasks: groups.map((group) => group.reduce((s, name) => s + (last.counts[name] ?? 0), 0)),
+    checkpoints: points.length,
+    outliers: whole.outliers,
+  };
+}
+
+/** Inverse-variance weighted combination of the same group's fits in several processes. */
+function combine(fits: ReadonlyArray<GroupFit | undefined>): GroupFit | undefined {
+  const present = fits.filter((f): f is GroupFit => f !== undefined && Number.isFinite(f.perTask));
+  if (present.length === 0) return undefined;
+  if (present.length === 1) return present[0];
+  // An exact fit (stdErr 0) would take infinite weight; give it the smallest non-zero error seen.
+  const smallest = Math.min(...present.map((f) => f.stdErr).filter((e) => e > 0), Infinity);
+  const floorErr = Number.isFinite(smallest) ? smallest / 10 : 1;
+  let weights = 0;
+  let sum = 0;
+  for (const fit of present) {
+    const w = 1 / Math.max(fit.stdErr, floorErr) ** 2;
+    weights += w;
+    sum += w * fit.perTask;
+  }
+  return { perTask: sum / weights, stdErr: Math.sqrt(1 / weights), df: present.reduce((s, f) => s + f.df, 0) };
+}
+
+/**
+ * The trend of all task names together: growth per task of any name. It stands when the split
+ * between names is too uncertain to say which one grows.
+ */
+export function fitOverallTrend(checkpointsByTarget: ReadonlyArray<readonly Checkpoint[]>): TaskTrend | undefined {
+  const all = '\u0000all';
+  const merged = checkpointsByTarget.map((points) =>
+    points.map((p) => ({ heap: p.heap, counts: { [all]: Object.values(p.counts).reduce((a, b) => a + b, 0) } })),
+  );
+  const trend = fitWorkerTrends(merged)[0];
+  if (!trend) return undefined;
+  const names = [...new Set(checkpointsByTarget.flatMap((points) => points.flatMap((p) => Object.keys(p.counts))))].sort();
+  return { ...trend, names };
+}
+
+/** Trends per group of task names over all processes' checkpoints. */
+export function fitWorkerTrends(checkpointsByTarget: ReadonlyArray<readonly Checkpoint[]>): TaskTrend[] {
+  const byKey = new Map<string, { names: string[]; whole: GroupFit[]; early: Array<GroupFit | undefined>; later: Array<GroupFit | undefined>; tasks: number; checkpoints: number; outliers: number }>();
+  for (const points of checkpointsByTarget) {
+    const fit = fitTarget(points);
+    if (!fit) continue;
+    fit.groups.forEach((names, i) => {
+      const key = names.join('\u0000');
+      const entry = byKey.get(key) ?? { names, whole: [], early: [], later: [], tasks: 0, checkpoints: 0, outliers: 0 };
+      entry.whole.push(fit.whole[i]!);
+      entry.early.push(fit.early[i]);
+      entry.later.push(fit.later[i]);
+      entry.tasks += fit.tasks[i]!;
+      entry.checkpoints += fit.checkpoints;
+      entry.outliers += fit.outliers;
+      byKey.set(key, entry);
+    });
+  }
+  const trends: TaskTrend[] = [];
+  for (const entry of byKey.values()) {
+    const whole = combine(entry.whole);
+    if (!whole) continue;
+    const early = combine(entry.early);
+    const later = combine(entry.later);
+    trends.push({ names: entry.names, whole, ...(early ? { early } : {}), ...(later ? { later } : {}), tasks: entry.tasks, checkpoints: entry.checkpoints, outliers: entry.outliers });
+  }
+  return trends;
+}
+
+export function growthConfidence(fit: GroupFit, floor: number): number {
+  return fit.perTask > floor ? oneSided(fit.perTask - floor, fit.stdErr, fit.df) : 0;
+}
+
+export interface TrendJudgement {
+  verdict: Verdict;
+  /** Growth per task the verdict stands on (later checkpoints when there are enough). */
+  perTask: number;
+}
+
+/** Leak, plateau or no leak from a group's trend; the same rules as a measured series. */
+export function judgeTrend(trend: TaskTrend, floor: number, sharedWith: readonly string[] = []): TrendJudgement {
+  const current = trend.later ?? trend.whole;
+  const confidence = growthConfidence(current, floor);
+  const earlyConfidence = trend.early ? growthConfidence(trend.early, floor) : 0;
+  const tasks = `${trend.tasks.toLocaleString('en-US')} tasks`;
+  const evidence = [
+    `trend of the retained heap after ${trend.checkpoints.toLocaleString('en-US')} full GCs against the tasks finished: ${formatBytesPerRun(current.perTask)} ± ${formatBytes(current.stdErr)} per task (later half)`,
+    `whole session ${formatBytesPerRun(trend.whole.perTask)} ± ${formatBytes(trend.whole.stdErr)}${trend.early ? `, first half ${formatBytesPerRun(trend.early.perTask)}` : ''}`,
+    `${formatPercent(confidence)} sure the growth is above ${formatBytes(floor)} per task`,
+    tasks,
+    ...(trend.outliers ? [`${trend.outliers} checkpoint(s) far off the trend (V8 accounting steps) left out`] : []),
+    ...(sharedWith.length ? [`runs in step with ${sharedWith.join(', ')}: the mix cannot split their growth`] : []),
+  ];
+  const perTask = current.perTask;
+  const slowing = trend.early !== undefined && earlyConfidence >= LEAK_CONFIDENCE && perTask < 0.5 * trend.early.perTask && oneSided(0.5 * trend.early.perTask - perTask, Math.hypot(current.stdErr, trend.early.stdErr / 2), current.df) >= LEAK_CONFIDENCE;
+  if (confidence >= LEAK_CONFIDENCE && !slowing) {
+    return {
+      perTask,
+      verdict: {
+        kind: 'leak',
+        confidence,
+        summary: `The worker's retained heap grows by ${formatProjection(perTask, 'task')} (trend over ${tasks}).`,
+        advice:
+          'Look at the top retaining sites below: a cache, map, array or set that is only ever added to, ' +
+          'event listeners or timers that are never removed, or closures kept by a long-lived object.',
+        evidence,
+      },
+    };
+  }
+  if (earlyConfidence >= LEAK_CONFIDENCE && (slowing || confidence < 0.5)) {
+    const rise = trend.early!.perTask;
+    return {
+      perTask,
+      verdict: {
+        kind: 'plateau',
+        confidence: Math.min(earlyConfidence, 1 - confidence),
+        summary: `Retained heap rose with the first tasks (${formatBytesPerRun(rise).replace('/run', '/task')}), then levelled off (${formatBytesPerRun(perTask).replace('/run', '/task')} over the later checkpoints).`,
+        advice:
+          'This looks like a bounded cache or pool filling up, not a leak. Check that its maximum size is ' +
+          'what you want; run more tasks to confirm it stays flat.',
+        evidence,
+      },
+    };
+  }
+  return {
+    perTask,
+    verdict: {
+      kind: 'no-leak',
+      confidence: Math.max(0.5, current.perTask <= floor ? oneSided(floor - current.perTask, current.stdErr, current.df) : 1 - confidence),
+      summary: `No steady growth: ${formatBytesPerRun(perTask).replace('/run', '/task')} ± ${formatBytes(current.stdErr)} over ${tasks}.`,
+      advice:
+        'Nothing to do for this task. If the process RSS still grows, look at allocator high water ' +
+        '(freed memory the allocator keeps) and off-heap memory (Buffers, native modules).',
+      evidence,
+    },
+  };
+}
+
+/** Function names a task name may be implemented by: `shop.ingest` → ingest, `sendEmail` → sendEmail. */
+export function taskFunctionNames(task: string): string[] {
+  const last = task.split(/[.:#/\\\s]/).filter(Boolean).pop() ?? task;
+  return [...new Set([task, last])];
+}
+
+/**
+ * Of names that run in step, the one whose own function is on the stacks of the growing user sites
+ * (at least 80% of their bytes); undefined when none or several share them.
+ */
+export function attributeBySites(names: readonly string[], sites: readonly RetainedSite[]): string | undefined {
+  const growing = sites.filter((site) => site.category === 'user' && (site.bytesPerRun === undefined || site.bytesPerRun > 0));
+  const bytes = names.map((name) => {
+    const functions = new Set(taskFunctionNames(name));
+    return growing
+      .filter((site) => functions.has(site.function) || site.stacks.some((stack) => stack.frames.some((frame) => functions.has(frame.function))))
+      .reduce((sum, site) => sum + site.retainedBytes, 0);
+  });
+  const total = bytes.reduce((a, b) => a + b, 0);
+  if (total <= 0) return undefined;
+  const best = bytes.indexOf(Math.max(...bytes));
+  return bytes[best]! >= 0.8 * total ? names[best] : undefined;
+}
