@@ -8,8 +8,9 @@
  * bytes per run are those truths with room for a loaded 2-core machine (35%), never the figure one
  * engine run printed.
  *
- * Sessions are independent processes, so they are started up front through a small pool (two at a
- * time) and each test awaits its own: the file takes about two minutes of wall time on 2 cores.
+ * Sessions are independent processes, so they are started up front through a small pool (three at a
+ * time; they mostly wait on their targets' GCs and timers) and each test awaits its own: the file
+ * takes about three minutes of wall time on 2 cores.
  */
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
@@ -106,8 +107,8 @@ async function runGuarded(options: Omit<SessionOptions, 'cwd'>): Promise<RunResu
   }
 }
 
-// ---- a small pool: sessions run two at a time, each test awaits its own ----
-const CONCURRENCY = 2;
+// ---- a small pool: sessions run three at a time, each test awaits its own ----
+const CONCURRENCY = 3;
 let running = 0;
 const queue: Array<() => void> = [];
 function pooled<T>(job: () => Promise<T>): Promise<T> {
@@ -148,17 +149,19 @@ describe('verdicts per task on real Node processes (issue 15)', function () {
   this.timeout(480_000);
 
   before(() => {
-    // Longest first, so the two pool slots stay busy to the end.
+    // Longest first, so the pool slots stay busy to the end.
     schedule('endless worker', worker('endless-worker.js', { durationSec: 15 }));
     schedule('burst worker', worker('burst-worker.js'));
     schedule('paced worker', worker('paced-worker.js'));
     schedule('alternating worker', worker('alternating-worker.js'));
     schedule('leakage: outer array, async', { mode: 'harness', harness: harness(verdicts('leakage-cases.js'), 'rememberClickLater', 300, 2) });
-    schedule('leakage: local array, async', { mode: 'harness', harness: harness(verdicts('leakage-cases.js'), 'countClickLater', 300, 2) });
     schedule('leakage: outer array, sync', { mode: 'harness', harness: harness(verdicts('leakage-cases.js'), 'rememberClick', 300, 2) });
-    schedule('leakage: local array, sync', { mode: 'harness', harness: harness(verdicts('leakage-cases.js'), 'countClick', 300, 2) });
-    schedule('typescript transpileModule', { mode: 'harness', harness: harness(verdicts('transpile.js'), 'transpileShipping', 200, 2) });
     schedule('audit trail', { mode: 'harness', harness: harness(verdicts('audit-trail.js'), 'settleInvoice', 100, 2) });
+    for (let i = 1; i <= CLEAN_REPEATS; i++) {
+      schedule(`leakage: local array, async #${i}`, { mode: 'harness', harness: harness(verdicts('leakage-cases.js'), 'countClickLater', 300, 2) });
+      schedule(`leakage: local array, sync #${i}`, { mode: 'harness', harness: harness(verdicts('leakage-cases.js'), 'countClick', 300, 2) });
+      schedule(`typescript transpileModule #${i}`, { mode: 'harness', harness: harness(verdicts('transpile.js'), 'transpileShipping', 200, 2) });
+    }
     for (let i = 1; i <= CLEAN_REPEATS; i++) {
       schedule(`lru worker #${i}`, worker('lru-worker.js'));
       schedule(`temporaries worker #${i}`, worker('temporaries-worker.js'));
@@ -195,26 +198,32 @@ describe('verdicts per task on real Node processes (issue 15)', function () {
       assertTopSite(report, verdicts('leakage-cases.js'), 'rememberClickLater');
     });
 
-    it('clears the same objects in a local array (leakage suite, sync), 300 runs', async () => {
-      const { report } = await session('leakage: local array, sync');
-      assert.equal(report.endReason, 'completed');
-      const clicks = task(report, 'countClick');
-      assert.equal(clicks.verdict, 'no-leak', clicks.summary);
+    it(`clears the same objects in a local array (leakage suite, sync), 300 runs, ${CLEAN_REPEATS} sessions out of ${CLEAN_REPEATS}`, async () => {
+      for (let i = 1; i <= CLEAN_REPEATS; i++) {
+        const { report } = await session(`leakage: local array, sync #${i}`);
+        assert.equal(report.endReason, 'completed', `session ${i}`);
+        const clicks = task(report, 'countClick');
+        assert.equal(clicks.verdict, 'no-leak', `session ${i}: ${clicks.summary}`);
+      }
     });
 
-    it('clears the same objects in a local array after a 20 ms timer (leakage suite, async), 300 runs', async () => {
-      const { report } = await session('leakage: local array, async');
-      assert.equal(report.endReason, 'completed');
-      const clicks = task(report, 'countClickLater');
-      assert.equal(clicks.verdict, 'no-leak', clicks.summary);
+    it(`clears the same objects in a local array after a 20 ms timer (leakage suite, async), 300 runs, ${CLEAN_REPEATS} sessions out of ${CLEAN_REPEATS}`, async () => {
+      for (let i = 1; i <= CLEAN_REPEATS; i++) {
+        const { report } = await session(`leakage: local array, async #${i}`);
+        assert.equal(report.endReason, 'completed', `session ${i}`);
+        const clicks = task(report, 'countClickLater');
+        assert.equal(clicks.verdict, 'no-leak', `session ${i}: ${clicks.summary}`);
+      }
     });
 
-    it('does not call typescript.transpileModule of the same source a leak (JIT warm-up, then flat with steps), 200 runs', async () => {
-      const { report } = await session('typescript transpileModule');
-      assert.equal(report.endReason, 'completed');
-      const transpile = task(report, 'transpileShipping');
-      assert.ok(transpile.verdict === 'no-leak' || transpile.verdict === 'plateau', `${transpile.verdict}: ${transpile.summary}`);
-      assert.notEqual(report.verdict.kind, 'leak', report.verdict.summary);
+    it(`does not call typescript.transpileModule of the same source a leak (JIT warm-up, then flat with steps), 200 runs, ${CLEAN_REPEATS} sessions out of ${CLEAN_REPEATS}`, async () => {
+      for (let i = 1; i <= CLEAN_REPEATS; i++) {
+        const { report } = await session(`typescript transpileModule #${i}`);
+        assert.equal(report.endReason, 'completed', `session ${i}`);
+        const transpile = task(report, 'transpileShipping');
+        assert.ok(transpile.verdict === 'no-leak' || transpile.verdict === 'plateau', `session ${i}: ${transpile.verdict}: ${transpile.summary}`);
+        assert.notEqual(report.verdict.kind, 'leak', `session ${i}: ${report.verdict.summary}`);
+      }
     });
 
     it(`calls temporaries only no-leak, ${CLEAN_REPEATS} sessions out of ${CLEAN_REPEATS}`, async () => {
