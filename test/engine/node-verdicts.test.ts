@@ -127,8 +127,42 @@ function pooled<T>(job: () => Promise<T>): Promise<T> {
   });
 }
 
+/**
+ * Which sessions the selected tests need: each test names its sessions (itNeeds), and with mocha's
+ * --grep / --fgrep only the matching tests' sessions are started (all of them otherwise).
+ */
+const testNeeds = new Map<string, string[]>();
+function itNeeds(title: string, labels: string[], fn: () => Promise<void>): void {
+  testNeeds.set(title, labels);
+  it(title, fn);
+}
+function selectedBy(argv: readonly string[]): ((fullTitle: string) => boolean) | undefined {
+  if (argv.includes('-i') || argv.includes('--invert')) return undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const [flag, inline] = argv[i]!.split(/=(.*)/s, 2) as [string, string | undefined];
+    const value = inline ?? argv[i + 1];
+    if (value === undefined) continue;
+    if (flag === '-g' || flag === '--grep') return (title) => new RegExp(value).test(title);
+    if (flag === '-f' || flag === '--fgrep') return (title) => title.includes(value);
+  }
+  return undefined;
+}
+function wantedSessions(root: Mocha.Suite): Set<string> | undefined {
+  const matches = selectedBy(process.argv);
+  if (!matches) return undefined;
+  const wanted = new Set<string>();
+  const visit = (suite: Mocha.Suite): void => {
+    for (const test of suite.tests) if (matches(test.fullTitle())) for (const label of testNeeds.get(test.title) ?? []) wanted.add(label);
+    suite.suites.forEach(visit);
+  };
+  visit(root);
+  return wanted;
+}
+
 const sessions = new Map<string, Promise<RunResult>>();
+let wanted: Set<string> | undefined;
 function schedule(label: string, options: Omit<SessionOptions, 'cwd'>): void {
+  if (wanted && !wanted.has(label)) return;
   const promise = pooled(() => runGuarded(options)).then((result) => {
     printResult(label, result);
     return result;
@@ -143,12 +177,14 @@ function session(label: string): Promise<RunResult> {
 }
 
 const CLEAN_REPEATS = 3;
+const repeats = (label: string): string[] => Array.from({ length: CLEAN_REPEATS }, (_, i) => `${label} #${i + 1}`);
 const worker = (file: string, extra: Partial<SessionOptions> = {}): Omit<SessionOptions, 'cwd'> => ({ mode: 'worker', command: [process.execPath, verdicts(file)], ...extra });
 
 describe('verdicts per task on real Node processes (issue 15)', function () {
   this.timeout(480_000);
 
-  before(() => {
+  before(function () {
+    wanted = wantedSessions(this.test!.parent!);
     // Longest first, so the pool slots stay busy to the end.
     schedule('endless worker', worker('endless-worker.js', { durationSec: 15 }));
     schedule('burst worker', worker('burst-worker.js'));
@@ -171,7 +207,7 @@ describe('verdicts per task on real Node processes (issue 15)', function () {
   });
 
   describe('harness', () => {
-    it('calls a ~600 B/run audit trail a leak over 100 runs and lists settleInvoice first', async () => {
+    itNeeds('calls a ~600 B/run audit trail a leak over 100 runs and lists settleInvoice first', ['audit trail'], async () => {
       const { report } = await session('audit trail');
       assert.equal(report.endReason, 'completed');
       const audit = task(report, 'settleInvoice');
@@ -180,7 +216,7 @@ describe('verdicts per task on real Node processes (issue 15)', function () {
       assertTopSite(report, verdicts('audit-trail.js'), 'settleInvoice');
     });
 
-    it('flags one small object kept per call in an outer array (leakage suite, sync), 300 runs', async () => {
+    itNeeds('flags one small object kept per call in an outer array (leakage suite, sync), 300 runs', ['leakage: outer array, sync'], async () => {
       const { report } = await session('leakage: outer array, sync');
       assert.equal(report.endReason, 'completed');
       const clicks = task(report, 'rememberClick');
@@ -189,7 +225,7 @@ describe('verdicts per task on real Node processes (issue 15)', function () {
       assertTopSite(report, verdicts('leakage-cases.js'), 'rememberClick');
     });
 
-    it('flags the same kept after a 20 ms timer (leakage suite, async task), 300 runs', async () => {
+    itNeeds('flags the same kept after a 20 ms timer (leakage suite, async task), 300 runs', ['leakage: outer array, async'], async () => {
       const { report } = await session('leakage: outer array, async');
       assert.equal(report.endReason, 'completed');
       const clicks = task(report, 'rememberClickLater');
@@ -198,7 +234,7 @@ describe('verdicts per task on real Node processes (issue 15)', function () {
       assertTopSite(report, verdicts('leakage-cases.js'), 'rememberClickLater');
     });
 
-    it(`clears the same objects in a local array (leakage suite, sync), 300 runs, ${CLEAN_REPEATS} sessions out of ${CLEAN_REPEATS}`, async () => {
+    itNeeds(`clears the same objects in a local array (leakage suite, sync), 300 runs, ${CLEAN_REPEATS} sessions out of ${CLEAN_REPEATS}`, repeats('leakage: local array, sync'), async () => {
       for (let i = 1; i <= CLEAN_REPEATS; i++) {
         const { report } = await session(`leakage: local array, sync #${i}`);
         assert.equal(report.endReason, 'completed', `session ${i}`);
@@ -207,7 +243,7 @@ describe('verdicts per task on real Node processes (issue 15)', function () {
       }
     });
 
-    it(`clears the same objects in a local array after a 20 ms timer (leakage suite, async), 300 runs, ${CLEAN_REPEATS} sessions out of ${CLEAN_REPEATS}`, async () => {
+    itNeeds(`clears the same objects in a local array after a 20 ms timer (leakage suite, async), 300 runs, ${CLEAN_REPEATS} sessions out of ${CLEAN_REPEATS}`, repeats('leakage: local array, async'), async () => {
       for (let i = 1; i <= CLEAN_REPEATS; i++) {
         const { report } = await session(`leakage: local array, async #${i}`);
         assert.equal(report.endReason, 'completed', `session ${i}`);
@@ -216,7 +252,7 @@ describe('verdicts per task on real Node processes (issue 15)', function () {
       }
     });
 
-    it(`does not call typescript.transpileModule of the same source a leak (JIT warm-up, then flat with steps), 200 runs, ${CLEAN_REPEATS} sessions out of ${CLEAN_REPEATS}`, async () => {
+    itNeeds(`does not call typescript.transpileModule of the same source a leak (JIT warm-up, then flat with steps), 200 runs, ${CLEAN_REPEATS} sessions out of ${CLEAN_REPEATS}`, repeats('typescript transpileModule'), async () => {
       for (let i = 1; i <= CLEAN_REPEATS; i++) {
         const { report } = await session(`typescript transpileModule #${i}`);
         assert.equal(report.endReason, 'completed', `session ${i}`);
@@ -226,7 +262,7 @@ describe('verdicts per task on real Node processes (issue 15)', function () {
       }
     });
 
-    it(`calls temporaries only no-leak, ${CLEAN_REPEATS} sessions out of ${CLEAN_REPEATS}`, async () => {
+    itNeeds(`calls temporaries only no-leak, ${CLEAN_REPEATS} sessions out of ${CLEAN_REPEATS}`, repeats('temporaries harness'), async () => {
       for (let i = 1; i <= CLEAN_REPEATS; i++) {
         const { report } = await session(`temporaries harness #${i}`);
         assert.equal(report.endReason, 'completed', `session ${i}`);
@@ -235,7 +271,7 @@ describe('verdicts per task on real Node processes (issue 15)', function () {
       }
     });
 
-    it(`calls a cache that fills in 20 runs a plateau or no leak, never a leak, ${CLEAN_REPEATS} sessions out of ${CLEAN_REPEATS}`, async () => {
+    itNeeds(`calls a cache that fills in 20 runs a plateau or no leak, never a leak, ${CLEAN_REPEATS} sessions out of ${CLEAN_REPEATS}`, repeats('bounded cache harness'), async () => {
       for (let i = 1; i <= CLEAN_REPEATS; i++) {
         const { report } = await session(`bounded cache harness #${i}`);
         assert.equal(report.endReason, 'completed', `session ${i}`);
@@ -248,7 +284,7 @@ describe('verdicts per task on real Node processes (issue 15)', function () {
   describe('worker mode, default settings', () => {
     const tasksFile = verdicts('queue-tasks.js');
 
-    it('a fast burst (40,000 mixed tasks in seconds, then exit): record-shipment leaks, price-basket does not, recordShipment first', async () => {
+    itNeeds('a fast burst (40,000 mixed tasks in seconds, then exit): record-shipment leaks, price-basket does not, recordShipment first', ['burst worker'], async () => {
       const { report } = await session('burst worker');
       assert.match(report.endReason, /exited with code 0|killed by SIGSEGV/);
       const shipment = task(report, 'record-shipment');
@@ -259,7 +295,7 @@ describe('verdicts per task on real Node processes (issue 15)', function () {
       assertTopSite(report, tasksFile, 'recordShipment');
     });
 
-    it('paced (1 ms between 9,000 tasks, exits by itself): record-shipment leaks, price-basket does not', async () => {
+    itNeeds('paced (1 ms between 9,000 tasks, exits by itself): record-shipment leaks, price-basket does not', ['paced worker'], async () => {
       const { report } = await session('paced worker');
       assert.match(report.endReason, /exited with code 0|killed by SIGSEGV/);
       const shipment = task(report, 'record-shipment');
@@ -270,7 +306,7 @@ describe('verdicts per task on real Node processes (issue 15)', function () {
       assertTopSite(report, tasksFile, 'recordShipment');
     });
 
-    it('running for good, stopped after 15 s: record-shipment leaks, price-basket does not', async () => {
+    itNeeds('running for good, stopped after 15 s: record-shipment leaks, price-basket does not', ['endless worker'], async () => {
       const { report } = await session('endless worker');
       assert.match(report.endReason, /15 s/);
       const shipment = task(report, 'record-shipment');
@@ -281,7 +317,7 @@ describe('verdicts per task on real Node processes (issue 15)', function () {
       assertTopSite(report, tasksFile, 'recordShipment');
     });
 
-    it('strictly alternating tasks (collinear counts): record-shipment found through its site, price-basket not called a leak', async () => {
+    itNeeds('strictly alternating tasks (collinear counts): record-shipment found through its site, price-basket not called a leak', ['alternating worker'], async () => {
       const { report } = await session('alternating worker');
       assert.match(report.endReason, /exited with code 0|killed by SIGSEGV/);
       const shipment = task(report, 'record-shipment');
@@ -291,7 +327,7 @@ describe('verdicts per task on real Node processes (issue 15)', function () {
       assertTopSite(report, tasksFile, 'recordShipment');
     });
 
-    it(`a bounded LRU cache (300 entries) over 12,000 tasks: no task is a leak, ${CLEAN_REPEATS} sessions out of ${CLEAN_REPEATS}`, async () => {
+    itNeeds(`a bounded LRU cache (300 entries) over 12,000 tasks: no task is a leak, ${CLEAN_REPEATS} sessions out of ${CLEAN_REPEATS}`, repeats('lru worker'), async () => {
       for (let i = 1; i <= CLEAN_REPEATS; i++) {
         const { report } = await session(`lru worker #${i}`);
         assert.match(report.endReason, /exited with code 0|killed by SIGSEGV/, `session ${i}`);
@@ -304,7 +340,7 @@ describe('verdicts per task on real Node processes (issue 15)', function () {
       }
     });
 
-    it(`temporaries only over 12,000 tasks: no task is a leak, ${CLEAN_REPEATS} sessions out of ${CLEAN_REPEATS}`, async () => {
+    itNeeds(`temporaries only over 12,000 tasks: no task is a leak, ${CLEAN_REPEATS} sessions out of ${CLEAN_REPEATS}`, repeats('temporaries worker'), async () => {
       for (let i = 1; i <= CLEAN_REPEATS; i++) {
         const { report } = await session(`temporaries worker #${i}`);
         assert.match(report.endReason, /exited with code 0|killed by SIGSEGV/, `session ${i}`);
