@@ -16,10 +16,10 @@ from .sampling import BudgetSampler
 from .wsserver import Signal, WebSocketServer
 
 DEFAULT_BUDGET = 0.1  # worker mode: traced time <= 10 % of wall time (see sampling.py)
-# A traced task is settled at the next task's start, or this long after it finished when no task
-# follows (see Agent._settle).
+# A traced task is settled at the next task's start, or by the connection's writer thread once it
+# finished this long ago and no task followed (see Agent._settle).
 SETTLE_WAIT_S = 0.05
-SETTLE_TRIES = 40  # then settle anyway (the task's caller is stuck in something long)
+SETTLE_POLLS = 40  # writer polls (50 ms each) to wait for the task's caller to return; then settle anyway
 RSS_MAX_AGE_S = 0.1  # unsampled tasks report an RSS read at most this long ago
 
 DEFERRED = object()
@@ -272,6 +272,7 @@ class Agent(object):
         # settling thread and the next task's start take turns.
         self.pending = None
         self.pending_lock = threading.Lock()
+        self.pending_polls = 0
         self.gc_mark = None
         self.tasks_started = 0
         self.tasks_finished = 0
@@ -296,6 +297,7 @@ class Agent(object):
             self.main_queue = MainQueue()
         self.server = WebSocketServer("/" + os.urandom(16).hex(), self._on_message,
                                       on_connect=self._on_connect, on_disconnect=self._on_disconnect)
+        self.server.on_writer_poll = self._writer_poll
         self.rss_source = read_rss()[1]
 
     # -- identity / registration ---------------------------------------------------------------
@@ -466,7 +468,7 @@ class Agent(object):
             self._become_worker()
         self.tasks_started += 1
         if self.pending is not None:
-            self._settle(None)
+            self._settle()
         now = time.perf_counter()
         sampled = False
         if self.attached and self.sampling_on and not tracemalloc.is_tracing():
@@ -531,13 +533,9 @@ class Agent(object):
             t2 = time.perf_counter()
             # Still tracing: what the task's callers hold while they return is settled later.
             caller = _caller_code(sys._getframe(1))
-            self.pending = (name, params, table, t2 - t0, t1 - t0, threading.get_ident(), caller)
-            if threading.current_thread() is threading.main_thread() or caller is not None:
-                timer = threading.Timer(SETTLE_WAIT_S, self._settle, (SETTLE_TRIES,))
-                timer.daemon = True
-                timer.start()
-            else:
-                self._settle(None)
+            self.pending_polls = 0
+            self.pending = (name, params, table, t2 - t0, t1 - t0, threading.get_ident(), caller,
+                            time.perf_counter(), time.process_time())
             return
         elif self.gc_per_task:
             gc.collect()
@@ -546,35 +544,44 @@ class Agent(object):
         self._rss_t = time.perf_counter()
         self.emit("Taskmem.taskFinished", params)
 
-    def _settle(self, tries):
+    def _writer_poll(self, conn):
+        """The writer thread's poll (every 50 ms): settle a traced task that no task followed."""
+        p = self.pending
+        if p is not None and time.perf_counter() - p[7] >= SETTLE_WAIT_S:
+            self._settle(True)
+
+    def _settle(self, polled=False):
         """Report a traced task once the frames that ran it have returned.
 
         At ``task_postrun`` Celery's tracer still holds the task's return value, its repr, the
         signal's arguments and the receiver list (~650 B a task in Celery 5.2): they would count as
         kept by every task, a steady +650 B per run that looks like a leak in a clean task.  So the
         snapshot at the end of the task is compared with a second one taken once those frames have
-        returned (at the next task's start, or from a timer when no task follows), with tracing left
-        on in between: per allocation site, the task kept what is alive in both.  Allocations made
-        in between (the next message) are at other sites, or count at most what the first snapshot
-        had.  ``tries`` is None on the task's own thread; from the timer, the number of retries left
-        while that thread is still inside the caller that ran the task."""
+        returned (at the next task's start, or from the writer thread when no task follows), with
+        tracing left on in between: per allocation site, the task kept what is alive in both, less
+        what only the running frames hold (_held_by_frames: the pool loop's last result).
+        Allocations made in between (the next message) are at other sites, or count at most what
+        the first snapshot had.  ``polled``: from the writer thread, which waits (up to SETTLE_POLLS polls) while the
+        task's thread is still inside the caller that ran the task.
+
+        Traced cost: the task, both collections and snapshots, and the CPU time the process spent
+        in between (it ran under tracemalloc), so the budget covers the time tracing costs."""
         with self.pending_lock:
             p = self.pending
             if p is None:
                 return
-            name, params, table, cost, task_s, ident, caller = p
-            if tries is not None and tries > 0 and caller is not None:
+            name, params, table, cost, task_s, ident, caller, t_done, cpu_done = p
+            if polled and caller is not None and self.pending_polls < SETTLE_POLLS:
                 frame = sys._current_frames().get(ident)
                 while frame is not None and frame.f_code is not caller:
                     frame = frame.f_back
                 if frame is not None:  # the task's caller has not returned yet
                     del frame
-                    timer = threading.Timer(SETTLE_WAIT_S, self._settle, (tries - 1,))
-                    timer.daemon = True
-                    timer.start()
+                    self.pending_polls += 1
                     return
             self.pending = None
             t3 = time.perf_counter()
+            cost += min(max(0.0, time.process_time() - cpu_done), t3 - t_done)
             if tracemalloc.is_tracing():
                 self._collect()
                 snap = tracemalloc.take_snapshot()
@@ -622,7 +629,7 @@ class Agent(object):
 
     def flush_at_exit(self):
         if self.pending is not None:
-            self._settle(None)
+            self._settle()
         conn = self.server.current
         if conn is not None and not self.dead:
             conn.flush(1.0)

@@ -9,7 +9,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from taskmem_agent.agent import Agent, _held_by_frames  # noqa: E402
+from taskmem_agent.agent import SETTLE_WAIT_S, Agent, _held_by_frames  # noqa: E402
 
 _kept = []
 
@@ -77,9 +77,11 @@ class SettleTest(unittest.TestCase):
     def run_worker(self, fn, runs=12):
         a = new_agent()
         pool_loop(a, fn, runs)
-        deadline = time.monotonic() + 5.0
-        while a.pending is not None and time.monotonic() < deadline:  # the last one: by the timer
-            time.sleep(0.01)
+        # The last one: by the connection's writer thread, once it is SETTLE_WAIT_S old.
+        a._writer_poll(None)
+        self.assertIsNotNone(a.pending)
+        time.sleep(SETTLE_WAIT_S)
+        a._writer_poll(None)
         self.assertIsNone(a.pending)
         self.assertFalse(tracemalloc.is_tracing())
         return kept_per_run(a, fn.__name__)
