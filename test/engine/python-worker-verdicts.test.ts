@@ -138,7 +138,11 @@ describe('Python worker verdicts (real processes)', function () {
       const { report } = await runSession({ mode: 'harness', harness: harness(file, 'handle', 100, 2) });
       const task = report.tasks[0];
       assert.ok(task, describeTasks(report));
-      assert.ok(task.verdict === 'no-leak' || task.verdict === 'plateau', describeTasks(report));
+      // Not a leak. The cache fills over the first 32 runs and then stays flat, which the verdict
+      // calls a plateau or, when the later runs still move by a few bytes, "slowing, may plateau".
+      assert.notEqual(task.verdict, 'leak', describeTasks(report));
+      assert.ok(['no-leak', 'plateau', 'inconclusive'].includes(task.verdict), describeTasks(report));
+      assert.ok(Math.abs(task.bytesPerRun) < 1024, describeTasks(report));
     });
   });
 });
