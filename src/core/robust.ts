@@ -19,9 +19,9 @@ export function madScale(values: readonly number[], center = median(values)): nu
 
 /**
  * Theil-Sen slope: the median of the slopes between all pairs of points. Long series are thinned
- * evenly to `maxPoints` first (the estimate stays unbiased; ~180k pairs at the default).
+ * evenly to `maxPoints` first (the estimate stays unbiased; ~45k pairs at the default).
  */
-export function theilSen(xs: readonly number[], ys: readonly number[], maxPoints = 600): number {
+export function theilSen(xs: readonly number[], ys: readonly number[], maxPoints = 300): number {
   const n = Math.min(xs.length, ys.length);
   if (n < 2) return NaN;
   const step = n > maxPoints ? n / maxPoints : 1;

@@ -328,7 +328,8 @@ export function summarizeTask(name: string, runs: readonly TaskRun[], options?: 
   const assessed = assessSorted(series, options);
   let verdict = assessed.verdict;
   const rss = series.map((r) => r.rssBytes);
-  if (series.length > 0 && verdict.kind !== 'leak' && rss.every((v): v is number => v !== undefined && Number.isFinite(v))) {
+  // A plateau already explains a rise in RSS; high water speaks only where live memory shows nothing.
+  if (series.length > 0 && (verdict.kind === 'no-leak' || verdict.kind === 'inconclusive') && rss.every((v): v is number => v !== undefined && Number.isFinite(v))) {
     const highWater = judgeHighWater(
       rss,
       series.map((r) => r.retainedBytes),

@@ -355,10 +355,15 @@ export function judgeTrend(trend: TaskTrend, floor: number, sharedWith: readonly
   };
 }
 
-/** Function names a task name may be implemented by: `shop.ingest` → ingest, `sendEmail` → sendEmail. */
+/** Letters and digits only, lower case: `record-shipment`, `record_shipment` and `recordShipment` meet. */
+function comparable(name: string): string {
+  return name.toLowerCase().replace(/[^a-z0-9]/g, '');
+}
+
+/** Function names a task name may be implemented by (compared loosely): `shop.ingest` → ingest. */
 export function taskFunctionNames(task: string): string[] {
   const last = task.split(/[.:#/\\\s]/).filter(Boolean).pop() ?? task;
-  return [...new Set([task, last])];
+  return [...new Set([comparable(task), comparable(last)])].filter(Boolean);
 }
 
 /**
@@ -370,7 +375,7 @@ export function attributeBySites(names: readonly string[], sites: readonly Retai
   const bytes = names.map((name) => {
     const functions = new Set(taskFunctionNames(name));
     return growing
-      .filter((site) => functions.has(site.function) || site.stacks.some((stack) => stack.frames.some((frame) => functions.has(frame.function))))
+      .filter((site) => functions.has(comparable(site.function)) || site.stacks.some((stack) => stack.frames.some((frame) => functions.has(comparable(frame.function)))))
       .reduce((sum, site) => sum + site.retainedBytes, 0);
   });
   const total = bytes.reduce((a, b) => a + b, 0);

@@ -18,6 +18,8 @@ const CAPTURE_INTERVAL_MS = 10_000;
  * its sites from a capture taken while it ran (at exit its data may already be unreachable).
  */
 const EARLY_CAPTURES_MS = [100, 300, 1000, 3000];
+/** Checkpoints can come hundreds a second; the views hear of changed trends at most this often. */
+const UPDATE_MS = 500;
 const FINAL_CAPTURE_TIMEOUT_MS = 15_000;
 const WINDOW_TASK = '(time window)';
 
@@ -37,6 +39,21 @@ export class WorkerModeDriver implements SessionDriver {
   /** Sampled bytes of each target's last recorded capture. */
   private readonly sampledBytes = new Map<string, number>();
 
+  /** Task names whose trend changed since the views were last told (at most every UPDATE_MS). */
+  private readonly pendingUpdates = new Set<string>();
+  private updateTimer: NodeJS.Timeout | undefined;
+
+  private scheduleUpdates(): void {
+    if (this.updateTimer) return;
+    this.updateTimer = setTimeout(() => {
+      this.updateTimer = undefined;
+      const names = [...this.pendingUpdates];
+      this.pendingUpdates.clear();
+      for (const name of names) this.session.taskUpdated(this.session.tasks.summary(name));
+    }, UPDATE_MS);
+    this.updateTimer.unref?.();
+  }
+
   private scheduleEarlyCapture(): void {
     if (this.earlyCaptures.length) return;
     for (const delay of EARLY_CAPTURES_MS) {
@@ -53,7 +70,8 @@ export class WorkerModeDriver implements SessionDriver {
     target.onCheckpoint((checkpoint) => {
       this.sawTaskMarks = true;
       this.scheduleEarlyCapture();
-      for (const name of session.tasks.addCheckpoint(target.id, checkpoint)) session.taskUpdated(session.tasks.summary(name));
+      for (const name of session.tasks.addCheckpoint(target.id, checkpoint)) this.pendingUpdates.add(name);
+      this.scheduleUpdates();
     });
     target.onTaskStarted((event) => {
       this.sawTaskMarks = true;
@@ -193,6 +211,7 @@ export class WorkerModeDriver implements SessionDriver {
   dispose(): void {
     for (const timer of this.timers) clearTimeout(timer);
     for (const timer of this.earlyCaptures) clearTimeout(timer);
+    if (this.updateTimer) clearTimeout(this.updateTimer);
   }
 }
 
