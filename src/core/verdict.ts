@@ -28,6 +28,8 @@ export const DEFAULT_FLOOR_BYTES = 8;
 export const DEFAULT_MIN_RUNS = 4;
 /** A leak is called at this one-sided confidence; 1 in 100 clean tasks would be a false leak at 0.95. */
 export const LEAK_CONFIDENCE = 0.99;
+/** A plateau (not a leak) is called on the usual 95%: a wrong plateau costs a user less than a wrong leak. */
+export const PLATEAU_CONFIDENCE = 0.95;
 const MIB = 1024 * 1024;
 
 const ADVICE: Record<VerdictKind, string> = {
@@ -214,6 +216,23 @@ function assessSorted(sorted: TaskRun[], options?: VerdictOptions): { verdict: V
   // Growth that slowed to under half its early rate is a cache filling up, not yet a leak.
   const slowing =
     early !== undefined && early.steadyConfidence >= LEAK_CONFIDENCE && current.slope < 0.5 * early.slope && current.typical < 0.5 * early.typical;
+  // Levelled off by an order of magnitude after a clear early rise: a cache that filled. A tiny
+  // later growth is reported with it rather than turned into a leak or left undecided.
+  const laterLevel = median(ys.slice(middle));
+  const rise = laterLevel - ys[0]!;
+  const earlyRise = early !== undefined && early.steadyConfidence >= PLATEAU_CONFIDENCE && early.slope > floor && rise > floor * n && rise > 3 * current.spread;
+  if (earlyRise && current.slope < 0.1 * early!.slope) {
+    return verdict({
+      kind: 'plateau',
+      confidence: Math.min(early!.steadyConfidence, oneSided(0.25 * early!.slope - current.slope, current.stdErr, Math.max(1, n - middle - 2))),
+      summary:
+        `Retained heap rose by ${formatBytes(rise)} over the first runs, then levelled off ` +
+        `(${formatBytesPerRun(current.slope)} over the last ${n - middle} of ${n} runs).`,
+      advice: ADVICE.plateau,
+      evidence: [...evidence, `rise ${formatBytes(rise)} to the later level`],
+    }, current.slope);
+  }
+
   if (significant && !slowing) {
     return verdict({
       kind: 'leak',
@@ -237,13 +256,11 @@ function assessSorted(sorted: TaskRun[], options?: VerdictOptions): { verdict: V
   }
 
   // Plateau: a clear rise over the first runs (most of them kept memory), then flat.
-  const laterLevel = median(ys.slice(middle));
-  const rise = laterLevel - ys[0]!;
-  if (early && early.steadyConfidence >= LEAK_CONFIDENCE && early.slope > floor && rise > floor * n && rise > 3 * current.spread) {
+  if (earlyRise) {
     return verdict({
       kind: 'plateau',
       // How sure that the later runs grow at under a quarter of the early rate.
-      confidence: Math.min(early.steadyConfidence, oneSided(0.25 * early.slope - current.slope, current.stdErr, Math.max(1, n - middle - 2))),
+      confidence: Math.min(early!.steadyConfidence, oneSided(0.25 * early!.slope - current.slope, current.stdErr, Math.max(1, n - middle - 2))),
       summary:
         `Retained heap rose by ${formatBytes(rise)} over the first runs, then levelled off ` +
         `(${formatBytesPerRun(current.slope)} over the last ${n - middle} of ${n} runs).`,

@@ -168,7 +168,9 @@ describe('python agent', function () {
           for (let i = 1; i <= 6; i++) res.push(await c.call('Taskmem.runTask', { index: i, measure: true }));
           const deltas = res.slice(1).map((r, i) => r.retainedBytes - res[i].retainedBytes);
           console.log(`      leaky deltas per run: ${deltas.join(', ')}`);
-          for (const d of deltas) assert.ok(d > 100 * 1024 && d < 100 * 1024 + 8192, `delta ${d}`);
+          // The fixture keeps a 102,400-byte bytearray per run; tracemalloc is exact, but other small blocks
+          // may be freed in the same run (one run read 102,377), so the bound allows 1 KiB either way.
+          for (const d of deltas) assert.ok(d > 100 * 1024 - 1024 && d < 100 * 1024 + 8192, `delta ${d}`);
           for (const r of res) assert.ok(r.durationMs >= 0 && r.rss > 0 && r.allocatedBlocks > 0);
 
           const { profile, sampledTasks } = await c.call('HeapProfiler.getSamplingProfile');
