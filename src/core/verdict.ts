@@ -28,6 +28,12 @@ export const DEFAULT_FLOOR_BYTES = 8;
 export const DEFAULT_MIN_RUNS = 4;
 /** A leak is called at this one-sided confidence; 1 in 100 clean tasks would be a false leak at 0.95. */
 export const LEAK_CONFIDENCE = 0.99;
+/**
+ * A rise that then stops is called a plateau (a cache that filled) only above this: the first runs
+ * of any task warm V8 up (inline caches, feedback vectors, lazily compiled functions), measured at up
+ * to 10 KiB for a no-op and 21 KiB for a task of temporaries only. Smaller one-time rises are no leak.
+ */
+export const WARM_UP_BYTES = 32 * 1024;
 /** A plateau (not a leak) is called on the usual 95%: a wrong plateau costs a user less than a wrong leak. */
 export const PLATEAU_CONFIDENCE = 0.95;
 const MIB = 1024 * 1024;
@@ -111,13 +117,22 @@ export function segmentGrowth(xs: readonly number[], ys: readonly number[], floo
   const trimmed = trimmedMeanTest(increments);
   const level = noise === 'level' ? levelTrendWithoutSteps(xs, ys) : undefined;
   const sign = signTestUp(increments);
-  const candidates: Array<{ test: SegmentGrowth['test']; confidence: number }> = [];
-  if (trimmed) candidates.push({ test: 'typical run', confidence: trimmed.estimate > floor ? trimmed.confidenceAbove(floor) : 0 });
-  if (level) candidates.push({ test: 'trend without steps', confidence: level.slope > floor ? oneSided(level.slope - floor, level.stdErr, level.df) : 0 });
+  const typicalConfidence = trimmed && trimmed.estimate > floor ? trimmed.confidenceAbove(floor) : 0;
+  const levelConfidence = level && level.slope > floor ? oneSided(level.slope - floor, level.stdErr, level.df) : 0;
   // The sign test says growth is common, not how big: it counts only where the slope clears the floor.
-  candidates.push({ test: 'runs that grew', confidence: slope > floor ? sign.confidence : 0 });
+  const signConfidence = slope > floor ? sign.confidence : 0;
+  // A level trend alone can be a warm-up still settling (a few small steps in the later runs look
+  // like a line): it needs the runs that moved to have gone up more often than down (95%), and the
+  // sign test alone needs the level trend (a clean series' ups are rare steps, not a trend).
+  const candidates: Array<{ test: SegmentGrowth['test']; confidence: number }> = [{ test: 'typical run', confidence: typicalConfidence }];
+  if (level) {
+    candidates.push({ test: 'trend without steps', confidence: signConfidence >= 0.95 ? levelConfidence : Math.min(levelConfidence, signConfidence) });
+    candidates.push({ test: 'runs that grew', confidence: Math.min(signConfidence, levelConfidence) });
+  } else {
+    candidates.push({ test: 'runs that grew', confidence: signConfidence });
+  }
   const best = candidates.reduce((a, b) => (b.confidence > a.confidence ? b : a));
-  const steadyConfidence = Math.max(0, ...candidates.filter((c) => c.test !== 'runs that grew').map((c) => c.confidence));
+  const steadyConfidence = Math.max(typicalConfidence, levelConfidence);
   const flatConfidence = level
     ? oneSided(floor - level.slope, level.stdErr, level.df)
     : trimmed
@@ -220,7 +235,8 @@ function assessSorted(sorted: TaskRun[], options?: VerdictOptions): { verdict: V
   // later growth is reported with it rather than turned into a leak or left undecided.
   const laterLevel = median(ys.slice(middle));
   const rise = laterLevel - ys[0]!;
-  const earlyRise = early !== undefined && early.steadyConfidence >= PLATEAU_CONFIDENCE && early.slope > floor && rise > floor * n && rise > 3 * current.spread;
+  const earlyRise =
+    early !== undefined && early.steadyConfidence >= PLATEAU_CONFIDENCE && early.slope > floor && rise > Math.max(floor * n, WARM_UP_BYTES) && rise > 3 * current.spread;
   if (earlyRise && current.slope < 0.1 * early!.slope) {
     return verdict({
       kind: 'plateau',

@@ -260,7 +260,7 @@ export class Target {
     if (collect) await this.collectGarbage();
     // getHeapUsage answers from C++ without allocating on the JS heap: ±1 KiB where evaluating
     // process.memoryUsage() swings by ±100 KiB.
-    const usage = this.runtime === 'python' ? await this.readStats() : { heapUsed: (await this.client.send('Runtime.getHeapUsage')).usedSize };
+    let usage = this.runtime === 'python' ? await this.readStats() : { heapUsed: (await this.client.send('Runtime.getHeapUsage')).usedSize };
     if (this.runtime === 'python') {
       const result = await this.client.send('HeapProfiler.getSamplingProfile#python');
       this.lastCapture = { profile: result.profile, heapUsedAfterGc: usage.heapUsed, sampledTasks: result.sampledTasks, totalTasks: result.totalTasks };
@@ -268,8 +268,16 @@ export class Target {
       // Not while the program is ending (the capture at exit, collect=false): enabling the
       // Debugger in a context that is being torn down crashed Node 20 (SIGSEGV, 2 exits in 30).
       const toggleDebugger = !this.options.debuggerAlways && collect;
-      // The GC just run is a checkpoint for the worker's trend: the bootloader adds the task counts.
-      if (collect) await this.client.send('Runtime.evaluate', { expression: 'globalThis.__taskmemCheckpoint?.()', silent: true }).catch(() => undefined);
+      // The GC just run is a checkpoint for the worker's trend (the bootloader adds the task counts).
+      // The retained figure leaves out compiled code, which grows for hundreds of runs as V8 optimizes;
+      // code space is not touched by the evaluation's own allocations, so the difference stays exact.
+      if (collect) {
+        const measured = await this.client
+          .send('Runtime.evaluate', { expression: 'globalThis.__taskmemCheckpoint?.()', silent: true, returnByValue: true })
+          .catch(() => undefined);
+        const code = measured?.result.value as unknown;
+        if (typeof code === 'number' && Number.isFinite(code) && code >= 0 && code < usage.heapUsed) usage = { heapUsed: usage.heapUsed - code };
+      }
       if (toggleDebugger) await this.client.send('Debugger.enable', {});
       const result = await this.client.send('HeapProfiler.getSamplingProfile');
       if (toggleDebugger) await this.client.send('Debugger.disable').catch(() => undefined);
