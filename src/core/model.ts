@@ -145,6 +145,8 @@ export interface TaskRun {
   keptByRun?: number;
   durationMs: number;
   targetId?: string;
+  /** Which runtime measured it: allocator high water is judged from RSS for Python only (a Node harness's RSS grows with the inspector and V8's reservations). */
+  runtime?: RuntimeKind;
 }
 
 export interface TaskSummary {

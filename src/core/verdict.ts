@@ -2,7 +2,7 @@
  * Verdicts: is a task's retained heap a leak, a cache that plateaus, allocator high water, or nothing?
  * Inputs are the retained bytes after each run and a full GC; all figures are bytes.
  */
-import { formatBytes, formatBytesPerRun, formatPercent, formatProjection } from './format';
+import { PROJECTION_RUNS, formatBytes, formatBytesPerRun, formatPercent, formatProjection } from './format';
 import { fitGrowth } from './growth';
 import { levelTrendWithoutSteps, madScale, median, oneSided, signTestUp, theilSen, trimmedMeanTest } from './robust';
 import type { GrowthFit, TaskRun, TaskSummary, Verdict, VerdictKind } from './model';
@@ -362,7 +362,7 @@ export function summarizeTask(name: string, runs: readonly TaskRun[], options?: 
   let verdict = assessed.verdict;
   const rss = series.map((r) => r.rssBytes);
   // A plateau already explains a rise in RSS; high water speaks only where live memory shows nothing.
-  if (series.length > 0 && (verdict.kind === 'no-leak' || verdict.kind === 'inconclusive') && rss.every((v): v is number => v !== undefined && Number.isFinite(v))) {
+  if (series.length > 0 && series.every((r) => r.runtime !== 'node') && (verdict.kind === 'no-leak' || verdict.kind === 'inconclusive') && rss.every((v): v is number => v !== undefined && Number.isFinite(v))) {
     const highWater = judgeHighWater(
       rss,
       series.map((r) => r.retainedBytes),
@@ -405,12 +405,13 @@ export function judgeOverall(tasks: readonly TaskSummary[]): Verdict {
   const culprits = tasks.filter((t) => t.verdict.kind === worst).sort((a, b) => b.bytesPerRun - a.bytesPerRun);
   const names = culprits.map((t) => t.name);
   const perRun = (t: TaskSummary): string => formatBytesPerRun(t.bytesPerRun).replace('/run', ' per run');
+  const projected = (bytesPerRun: number): string => `${bytesPerRun > 0 ? '+' : ''}${formatBytes(bytesPerRun * PROJECTION_RUNS)} per ${PROJECTION_RUNS.toLocaleString('en-US')} runs`;
   let summary: string;
   switch (worst) {
     case 'leak':
       summary =
         culprits.length === 1
-          ? `${culprits[0]!.name} keeps ${perRun(culprits[0]!)}: a leak.`
+          ? `${culprits[0]!.name} keeps ${perRun(culprits[0]!)} (${projected(culprits[0]!.bytesPerRun)}): a leak.`
           : `${listNames(culprits.map((t) => `${t.name} (${formatBytesPerRun(t.bytesPerRun)})`))} keep memory with every run: leaks.`;
       break;
     case 'allocator-high-water':
@@ -434,8 +435,10 @@ export function judgeOverall(tasks: readonly TaskSummary[]): Verdict {
     confidence: Math.max(...culprits.map((t) => t.verdict.confidence)),
     summary,
     advice: culprits[0]!.verdict.advice,
-    evidence: tasks.map(
-      (t) => `${t.name}: ${t.verdict.kind}, ${formatBytesPerRun(t.bytesPerRun)} over ${t.runs} runs`,
-    ),
+    evidence: [
+      // How the verdict firmed up as the worker ran ("leak suspected after 400 tasks, confirmed after 2,000").
+      ...culprits.flatMap((t) => t.verdict.evidence.filter((e) => e.startsWith('leak suspected')).map((e) => `${t.name}: ${e}`)),
+      ...tasks.map((t) => `${t.name}: ${t.verdict.kind}, ${formatBytesPerRun(t.bytesPerRun)} over ${t.runs.toLocaleString('en-US')} runs`),
+    ],
   };
 }

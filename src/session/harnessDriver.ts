@@ -93,6 +93,7 @@ export class HarnessDriver implements SessionDriver {
         session.tasks.addHarnessRun(name, {
           retainedBytes,
           rssBytes: result.rss ?? reading.rss,
+          runtime: target.runtime,
           keptByRun,
           durationMs: result.durationMs,
           targetId: target.id,

@@ -70,8 +70,11 @@ export class TaskTracker {
       // When the worker as a whole grows but the split between names is too uncertain to name one,
       // the names are judged as one group (and the sites tell which of them holds the memory).
       const overallLeaks = overall !== undefined && overall.names.length > 1 && judgeTrend(overall, this.floor).verdict.kind === 'leak';
-      const someNameLeaks = perName.some((trend) => judgeTrend(trend, this.floor).verdict.kind === 'leak');
-      this.trendCache = overallLeaks && !someNameLeaks ? [overall] : perName;
+      // The split is precise when each name's error is under half the worker's growth per task: a name
+      // that kept all of it would then stand about four errors away from one that kept none.
+      const growth = overall ? (overall.later ?? overall.whole).perTask : 0;
+      const precise = perName.every((trend) => (trend.later ?? trend.whole).stdErr <= 0.5 * Math.abs(growth));
+      this.trendCache = overallLeaks && !precise ? [overall] : perName;
     }
     return this.trendCache;
   }

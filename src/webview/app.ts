@@ -375,7 +375,7 @@ export class PanelApp {
           h('th', { scope: 'col' }, 'Task'),
           h('th', { scope: 'col', class: 'num' }, 'Runs'),
           h('th', { scope: 'col', class: 'num', title: 'Mean bytes a run allocated and still kept after a full GC' }, 'Kept / run'),
-          h('th', { scope: 'col', class: 'num', title: 'Slope of retained heap against run number (least squares)' }, 'Growth'),
+          h('th', { scope: 'col', class: 'num', title: 'Growth of retained memory per run: over the later runs (harness), or from the trend of the retained heap after each full GC against the tasks finished (workers)' }, 'Growth'),
           h('th', { scope: 'col' }, 'Verdict'),
         ),
       ),
