@@ -286,9 +286,11 @@ function assessSorted(sorted: TaskRun[], options?: VerdictOptions): { verdict: V
   }
 
   // No growth to stand behind. Say so only when the measurement rules out a growth that matters:
-  // one that could double the retained heap within 100 runs is not ruled out by a noisy series.
-  const level = Math.abs(median(ys));
-  if (current.flatConfidence < 0.95 && current.upper95 * 100 > level) {
+  // one that could double the process's memory (RSS where known, else the retained heap of a level
+  // series) within 100 runs. A series of what each run kept has no level to compare with.
+  const rss = sorted.map((r) => r.rssBytes);
+  const scale = rss.every((v): v is number => v !== undefined && Number.isFinite(v) && v > 0) ? median(rss) : noise === 'level' ? Math.abs(median(ys)) : Infinity;
+  if (current.flatConfidence < 0.95 && current.upper95 * 100 > scale) {
     return verdict({
       kind: 'inconclusive',
       confidence: 0,

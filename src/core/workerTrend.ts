@@ -308,7 +308,7 @@ export function judgeTrend(trend: TaskTrend, floor: number, sharedWith: readonly
     `${formatPercent(confidence)} sure the growth is above ${formatBytes(floor)} per task`,
     tasks,
     ...(trend.outliers ? [`${trend.outliers} checkpoint(s) far off the trend (V8 accounting steps) left out`] : []),
-    ...(sharedWith.length ? [`runs in step with ${sharedWith.join(', ')}: the mix cannot split their growth`] : []),
+    ...(sharedWith.length ? [`judged together with ${sharedWith.join(', ')}: the checkpoints cannot split the growth between them precisely (tasks that run in step, or a steady mix)`] : []),
   ];
   const perTask = current.perTask;
   const slowing = trend.early !== undefined && earlyConfidence >= LEAK_CONFIDENCE && perTask < 0.5 * trend.early.perTask && oneSided(0.5 * trend.early.perTask - perTask, Math.hypot(current.stdErr, trend.early.stdErr / 2), current.df) >= LEAK_CONFIDENCE;

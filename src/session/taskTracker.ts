@@ -69,12 +69,12 @@ export class TaskTracker {
       const overall = fitOverallTrend(usable);
       // When the worker as a whole grows but the split between names is too uncertain to name one,
       // the names are judged as one group (and the sites tell which of them holds the memory).
-      const overallLeaks = overall !== undefined && overall.names.length > 1 && judgeTrend(overall, this.floor).verdict.kind === 'leak';
       // The split is precise when each name's error is under half the worker's growth per task: a name
-      // that kept all of it would then stand about four errors away from one that kept none.
+      // that kept all of it would then stand about four errors away from one that kept none. Otherwise
+      // the names are judged together (a clean worker's split is noise; a leaking one's goes by sites).
       const growth = overall ? (overall.later ?? overall.whole).perTask : 0;
       const precise = perName.every((trend) => (trend.later ?? trend.whole).stdErr <= 0.5 * Math.abs(growth));
-      this.trendCache = overallLeaks && !precise ? [overall] : perName;
+      this.trendCache = overall !== undefined && overall.names.length > 1 && !precise ? [overall] : perName;
     }
     return this.trendCache;
   }
@@ -161,7 +161,7 @@ export class TaskTracker {
     let judged = trend;
     let sharedWith = trend.names.filter((other) => other !== name);
     let note: string | undefined;
-    if (sharedWith.length) {
+    if (sharedWith.length && judgeTrend(trend, this.floor).verdict.kind === 'leak') {
       const holder = attributeBySites(trend.names, this.sites());
       if (holder === name) {
         // The group's growth per task of any of its names, charged to the one whose sites hold it.

@@ -21,6 +21,8 @@ const EARLY_CAPTURES_MS = [100, 300, 1000, 3000];
 /** Checkpoints can come hundreds a second; the views hear of changed trends at most this often. */
 const UPDATE_MS = 500;
 const FINAL_CAPTURE_TIMEOUT_MS = 15_000;
+/** How long a program that ended waits for its capture at exit before we let it go. */
+const EXIT_CAPTURE_TIMEOUT_MS = 5_000;
 const WINDOW_TASK = '(time window)';
 
 export class WorkerModeDriver implements SessionDriver {
@@ -102,7 +104,14 @@ export class WorkerModeDriver implements SessionDriver {
     });
     target.onContextDestroyed(() => {
       // Node waits for us to disconnect after its main script ends: the last chance to capture.
-      void this.captureTarget(target, 'at exit', false).finally(() => target.dispose());
+      // A capture that was in flight as the program ended may never be answered (a full GC in a
+      // context being torn down hangs), and the process waits for us: never wait on it for long.
+      let timer: NodeJS.Timeout | undefined;
+      const giveUp = new Promise<void>((resolve) => (timer = setTimeout(resolve, EXIT_CAPTURE_TIMEOUT_MS)));
+      void Promise.race([this.captureTarget(target, 'at exit', false), giveUp]).finally(() => {
+        clearTimeout(timer);
+        target.dispose();
+      });
     });
   }
 
