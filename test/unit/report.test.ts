@@ -49,7 +49,7 @@ describe('report', () => {
       assert.deepEqual(r.tool, { name: 'taskmem', version: '0.1.0' });
       assert.equal(r.startedAt, '2025-01-02T03:04:05.000Z');
       assert.equal(r.verdict.kind, 'leak');
-      assert.equal(r.verdict.summary, 'sendEmail keeps +41.0 KiB per run: a leak.');
+      assert.equal(r.verdict.summary, 'sendEmail keeps +41.0 KiB per run (+3.9 GiB per 100,000 runs): a leak.');
       assert.deepEqual(r.tasks.map((t) => [t.name, t.verdict, t.runs]), [['sendEmail', 'leak', 12], ['ping', 'no-leak', 12]]);
       assert.equal(r.tasks[0]!.series.length, 12);
       assert.ok(r.tasks[0]!.fit);
@@ -92,7 +92,7 @@ describe('report', () => {
     it('leads with the verdict, then tasks, sites and advice', () => {
       const text = renderTextReport(report, { cwd: '/srv/app' });
       const lines = text.split('\n');
-      assert.equal(lines[0], 'LEAK: sendEmail keeps +41.0 KiB per run: a leak.');
+      assert.equal(lines[0], 'LEAK: sendEmail keeps +41.0 KiB per run (+3.9 GiB per 100,000 runs): a leak.');
       assert.ok(lines.some((l) => /^ {2}sendEmail +12 runs +\+41\.0 KiB\/run +leak \(100%\)$/.test(l)), text);
       assert.ok(lines.some((l) => /^ {2}ping +12 runs +±0 B\/run +no-leak/.test(l)), text);
       assert.ok(lines.includes('Top retaining sites'));
@@ -131,7 +131,7 @@ describe('report', () => {
   describe('renderMarkdownReport', () => {
     it('renders tables for a pull request with everything escaped', () => {
       const md = renderMarkdownReport(buildReport(input()), { cwd: '/srv/app/' });
-      assert.ok(md.startsWith('### Task Memory Profiler: LEAK\n\nsendEmail keeps +41.0 KiB per run: a leak.\n'));
+      assert.ok(md.startsWith('### Task Memory Profiler: LEAK\n\nsendEmail keeps +41.0 KiB per run (+3.9 GiB per 100,000 runs): a leak.\n'));
       assert.ok(md.includes('| sendEmail | 12 | +41.0 KiB/run | leak | 100% |'));
       assert.ok(md.includes('| 4.2 MiB | 74% | +41.0 KiB/run | processOrder | src/orders.ts:42 |'));
       assert.ok(md.includes('src/&lt;b&gt;\\|\\`x\\`.ts:1'), md);

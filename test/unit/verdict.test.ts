@@ -194,7 +194,7 @@ describe('verdict', () => {
     it('names the worst task', () => {
       const v = judgeOverall([flat, cache, leak]);
       assert.equal(v.kind, 'leak');
-      assert.equal(v.summary, 'sendEmail keeps +41.0 KiB per run: a leak.');
+      assert.equal(v.summary, 'sendEmail keeps +41.0 KiB per run (+3.9 GiB per 100,000 runs): a leak.');
       assert.equal(v.evidence.length, 3);
       assert.equal(judgeOverall([flat, cache]).kind, 'plateau');
       assert.match(judgeOverall([flat, cache]).summary, /^warm:/);

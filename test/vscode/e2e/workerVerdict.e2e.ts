@@ -1,0 +1,66 @@
+// End-to-end through the real UI, the case users met (../shared/evidence/worker-leak-called-no-leak.png):
+// F1 → "Task Memory: Profile Task" → "npm run worker" → a paced queue consumer whose `ingest` task keeps
+// ~2.1 KB per task and whose `validate` task keeps nothing, with the default settings. The panel must end
+// with a leak verdict naming ingest, ingest's row a leak and validate's not. Screenshot:
+// .test-artifacts/e2e-worker-verdict.png.
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { Frame } from 'playwright-core';
+import { REPO_ROOT } from '../lib/codeServer';
+import { Workbench } from './workbench';
+
+const PANEL_TITLE = 'Memory: npm run worker';
+
+function taskRow(panel: Frame, name: string) {
+  return panel.locator('table.data tbody tr').filter({ has: panel.locator('td.name', { hasText: new RegExp(`^${name}$`) }) });
+}
+
+describe('a worker with a small leak, through the UI (code-server + Chromium)', function () {
+  this.timeout(180_000);
+  let wb: Workbench | undefined;
+  let workspace: string;
+
+  before(async () => {
+    workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'taskmem-e2e-worker-'));
+    fs.copyFileSync(path.join(REPO_ROOT, 'test/fixtures/node/e2e/paced-worker.js'), path.join(workspace, 'worker.js'));
+    fs.writeFileSync(path.join(workspace, 'package.json'), JSON.stringify({ name: 'e2e-worker', private: true, scripts: { worker: 'node worker.js' } }, null, 2));
+    wb = await Workbench.open({ workspace, theme: 'dark', viewport: { width: 1600, height: 1000 } });
+  });
+  afterEach(async function () {
+    const test = this.currentTest;
+    if (wb && test?.state === 'failed') {
+      const file = await wb.screenshot(`e2e-failed-${test.title.replace(/[^\w-]+/g, '-').slice(0, 60)}`).catch(() => undefined);
+      console.error(`    screenshot: ${file ?? 'failed'}\n      ${wb.consoleLog.slice(-15).join('\n      ')}`);
+    }
+  });
+  after(async () => {
+    await wb?.close();
+    fs.rmSync(workspace, { recursive: true, force: true });
+  });
+
+  it('profiles "npm run worker" with the defaults: ingest is a leak with its size per task, validate is not', async () => {
+    const page = wb!.page;
+    await wb!.openFile('worker.js');
+    await wb!.runCommand('Task Memory: Profile Task');
+    const row = page.locator('.quick-input-widget .quick-input-list .monaco-list-row').filter({ has: page.locator('.label-name', { hasText: 'npm run worker' }) }).first();
+    await row.waitFor({ state: 'visible', timeout: 20_000 });
+    await row.click();
+
+    const panel = await wb!.waitForWebview(PANEL_TITLE, 30_000);
+    // The worker runs ~12 s and exits; the session ends with it.
+    await panel.locator('.state-pill.state-ended').waitFor({ timeout: 90_000 });
+    await panel.locator('.banner.banner-leak').waitFor({ timeout: 10_000 });
+    const summary = (await panel.locator('.banner-summary').textContent()) ?? '';
+    assert.match(summary, /ingest keeps \+\d(\.\d)? KiB per run \(\+\d+(\.\d)? MiB per 100,000 runs\): a leak\./, summary);
+    await taskRow(panel, 'ingest').locator('.badge-leak').waitFor({ timeout: 10_000 });
+    assert.equal(await taskRow(panel, 'validate').locator('.badge-leak').count(), 0, 'validate is not a leak');
+    // ingest's growth per task: truth 2,148 B; the split between names is less exact than the sum.
+    const growth = (await taskRow(panel, 'ingest').locator('td.num').nth(2).textContent()) ?? '';
+    const kib = Number(/\+(\d+(?:\.\d+)?) KiB\/run/.exec(growth)?.[1]);
+    assert.ok(kib > 0.5 && kib < 3.8, `ingest growth ${growth}`);
+    await page.waitForTimeout(500);
+    await wb!.screenshot('e2e-worker-verdict');
+  });
+});
