@@ -6,6 +6,7 @@
  * Webview → host: `ready`, `command`, `open-site`. Everything from the webview is validated with
  * `parseWebviewMessage` before it is acted on.
  */
+import { median } from '../core/robust';
 import type {
   HeapStatsPoint,
   RetainedSite,
@@ -191,7 +192,8 @@ export function toPanelTask(task: TaskSummary): PanelTask {
     name: task.name,
     runs: task.runs,
     bytesPerRun: task.bytesPerRun,
-    keptPerRun: kept.length ? kept.reduce((a, b) => a + b, 0) / kept.length : undefined,
+    // The median: one worker task measured between two GCs can be off by ±200 KiB (V8's accounting).
+    keptPerRun: kept.length ? median(kept) : undefined,
     rSquared: task.fit?.rSquared,
     sampledRuns: task.sampledRuns,
     verdict: task.verdict,

@@ -374,7 +374,7 @@ export class PanelApp {
           null,
           h('th', { scope: 'col' }, 'Task'),
           h('th', { scope: 'col', class: 'num' }, 'Runs'),
-          h('th', { scope: 'col', class: 'num', title: 'Mean bytes a run allocated and still kept after a full GC' }, 'Kept / run'),
+          h('th', { scope: 'col', class: 'num', title: 'Median bytes a measured run allocated and still kept after a full GC (workers: tasks measured one by one, supporting evidence)' }, 'Kept / run'),
           h('th', { scope: 'col', class: 'num', title: 'Growth of retained memory per run: over the later runs (harness), or from the trend of the retained heap after each full GC against the tasks finished (workers)' }, 'Growth'),
           h('th', { scope: 'col' }, 'Verdict'),
         ),
@@ -383,7 +383,7 @@ export class PanelApp {
     const body = h('tbody');
     const sorted = [...this.tasks].sort((a, b) => b.bytesPerRun - a.bytesPerRun);
     for (const t of sorted) {
-      const runs = t.sampledRuns !== undefined && t.sampledRuns !== t.runs ? `${t.runs} (${t.sampledRuns} traced)` : String(t.runs);
+      const runs = t.sampledRuns !== undefined && t.sampledRuns !== t.runs ? `${t.runs.toLocaleString('en-US')} (${t.sampledRuns} measured)` : t.runs.toLocaleString('en-US');
       body.append(
         h(
           'tr',

@@ -24,6 +24,20 @@ describe('webview protocol', () => {
     assert.ok(!isPersistedState(undefined));
   });
 
+  it('shows the median kept per run, which one far-off worker measurement cannot drag', () => {
+    const verdict = { kind: 'no-leak' as const, confidence: 0.9, summary: 's', advice: 'a', evidence: [] };
+    const kept = [0, 16, -8, 0, -210_000, 8];
+    const row = toPanelTask({
+      name: 'validate',
+      runs: 6,
+      bytesPerRun: 0,
+      fit: undefined,
+      verdict,
+      series: kept.map((keptByRun, index) => ({ index, retainedBytes: 0, durationMs: 1, keptByRun })),
+    });
+    assert.equal(row.keptPerRun, 0);
+  });
+
   it('converts core tasks and sites into rows', () => {
     const verdict = { kind: 'leak' as const, confidence: 0.9, summary: 's', advice: 'a', evidence: [] };
     const row = toPanelTask({
