@@ -1,0 +1,376 @@
+import assert from 'node:assert/strict';
+import type { FrameCategory, RetainedSite } from '../../src/core/model';
+import { DEFAULT_FLOOR_BYTES } from '../../src/core/verdict';
+import {
+  attributeBySites,
+  collinearGroups,
+  fitOverallTrend,
+  fitWorkerTrends,
+  judgeTrend,
+  multipleRegression,
+  taskFunctionNames,
+  type Checkpoint,
+  type TaskTrend,
+} from '../../src/core/workerTrend';
+
+const K = 1024;
+const M = 1024 * 1024;
+const FLOOR = DEFAULT_FLOOR_BYTES;
+
+/** Deterministic PRNG (mulberry32): the same seed gives the same series on every run. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const close = (actual: number, expected: number, tolerance: number, label = '') =>
+  assert.ok(Math.abs(actual - expected) <= tolerance, `${label} expected ${expected} ± ${tolerance}, got ${actual}`);
+
+interface WorkerOptions {
+  seed: number;
+  /** Stretches of mixed tasks between checkpoints. */
+  stretches?: number;
+  stretchSize?: number;
+  /** A measured single task (checkpoint before and after it) after every stretch, as the bootloader emits. */
+  measured?: boolean;
+  /** Bytes the task keeps, given its name and how many tasks of any name finished before it. */
+  keep: (name: string, finished: number) => number;
+  /** Level noise of each checkpoint: uniform in ±noise. */
+  noise?: number;
+  names?: readonly string[];
+}
+
+/** A worker process running a seeded random 50/50 mix of task names, with a checkpoint after each full GC. */
+function worker(options: WorkerOptions): Checkpoint[] {
+  const { seed, stretches = 60, stretchSize = 200, measured = true, keep, noise = 2 * K, names = ['A', 'B'] } = options;
+  const random = rng(seed);
+  const counts: Record<string, number> = Object.fromEntries(names.map((name) => [name, 0]));
+  let finished = 0;
+  let retained = 30 * M;
+  const points: Checkpoint[] = [];
+  const checkpoint = () => points.push({ heap: Math.round(retained + (random() * 2 - 1) * noise), counts: { ...counts } });
+  const task = () => {
+    const name = names[Math.floor(random() * names.length)]!;
+    retained += keep(name, finished);
+    counts[name]!++;
+    finished++;
+  };
+  checkpoint();
+  for (let s = 0; s < stretches; s++) {
+    for (let i = 0; i < stretchSize; i++) task();
+    checkpoint();
+    if (measured) {
+      task();
+      checkpoint();
+    }
+  }
+  return points;
+}
+
+const byName = (trends: readonly TaskTrend[], name: string) => {
+  const trend = trends.find((t) => t.names.includes(name));
+  assert.ok(trend, `no trend for ${name} in ${JSON.stringify(trends.map((t) => t.names))}`);
+  return trend;
+};
+
+function site(fn: string, retainedBytes: number, options: { category?: FrameCategory; bytesPerRun?: number; stack?: string[] } = {}): RetainedSite {
+  const category = options.category ?? 'user';
+  return {
+    key: `/app/worker.js:1:${fn}`,
+    function: fn,
+    file: '/app/worker.js',
+    line: 1,
+    column: 1,
+    category,
+    precision: 'function',
+    retainedBytes,
+    count: 1,
+    share: 0.1,
+    ...('bytesPerRun' in options ? { bytesPerRun: options.bytesPerRun } : { bytesPerRun: 100 }),
+    stacks: [{ frames: (options.stack ?? [fn]).map((f) => ({ function: f, file: '/app/worker.js', line: 1, column: 1, category })), bytes: retainedBytes }],
+    callers: [],
+  };
+}
+
+describe('workerTrend', () => {
+  describe('multipleRegression', () => {
+    const n = 20;
+    const x1 = Array.from({ length: n }, (_, i) => i);
+    const x2 = Array.from({ length: n }, (_, i) => (i * i) % 7);
+
+    it('recovers exact coefficients with an intercept, on heap-sized figures', () => {
+      const y = x1.map((v, i) => 100 * M + 3 * v - 2 * x2[i]!);
+      const fit = multipleRegression([x1, x2], y)!;
+      assert.equal(fit.df, 17);
+      close(fit.coef[0]!, 3, 1e-6, 'coef 0');
+      close(fit.coef[1]!, -2, 1e-6, 'coef 1');
+      assert.equal(fit.residuals.length, n);
+      for (const r of fit.residuals) close(r, 0, 1e-5, 'residual');
+      for (const e of fit.stdErr) close(e, 0, 1e-5, 'stdErr');
+    });
+
+    it('recovers exact coefficients through the origin', () => {
+      const y = x1.map((v, i) => 2000 * v + 7 * x2[i]!);
+      const fit = multipleRegression([x1, x2], y, false)!;
+      assert.equal(fit.df, 18);
+      close(fit.coef[0]!, 2000, 1e-6, 'coef 0');
+      close(fit.coef[1]!, 7, 1e-6, 'coef 1');
+    });
+
+    it('through the origin is not fooled into an intercept, with one it is', () => {
+      const y = x1.map((v) => 1000 + 5 * v);
+      close(multipleRegression([x1], y)!.coef[0]!, 5, 1e-9);
+      assert.ok(multipleRegression([x1], y, false)!.coef[0]! > 50);
+    });
+
+    it('gives errors that grow with the noise', () => {
+      const jitter = [0.3, -0.8, 0.5, -0.1, 0.9, -0.6, 0.2, -0.4, 0.7, -0.9];
+      const y = x1.map((v, i) => 10 * v + 4 * x2[i]! + jitter[i % 10]! * 50);
+      const fit = multipleRegression([x1, x2], y)!;
+      close(fit.coef[0]!, 10, 5, 'coef 0');
+      close(fit.coef[1]!, 4, 20, 'coef 1');
+      assert.ok(fit.stdErr.every((e) => e > 0 && Number.isFinite(e)), String(fit.stdErr));
+    });
+
+    it('is undefined for singular data or no degrees of freedom', () => {
+      const y = x1.map((v) => 3 * v);
+      assert.equal(multipleRegression([x1, x1.map((v) => 2 * v)], y), undefined);
+      assert.equal(multipleRegression([x1, x1.map((v) => 2 * v)], y, false), undefined);
+      // A constant column is singular against the intercept.
+      assert.equal(multipleRegression([x1, x1.map(() => 5)], y), undefined);
+      assert.equal(multipleRegression([[1, 2]], [3, 4]), undefined);
+      assert.equal(multipleRegression([], y), undefined);
+    });
+  });
+
+  describe('collinearGroups', () => {
+    it('groups names whose counts are proportional, keeps the others apart', () => {
+      const points: Checkpoint[] = [
+        { heap: 0, counts: { A: 1, B: 2, C: 5 } },
+        { heap: 0, counts: { A: 2, B: 4, C: 1 } },
+        { heap: 0, counts: { A: 3, B: 6, C: 4 } },
+        { heap: 0, counts: { A: 4, B: 8, C: 2 } },
+      ];
+      const groups = collinearGroups(points, ['C', 'B', 'A']);
+      assert.deepEqual(
+        groups.map((g) => g.join(',')).sort(),
+        ['A,B', 'C'],
+      );
+    });
+
+    it('groups names whose counts are constant over the rows: proportional through the origin', () => {
+      // The rows fitWorkerTrends fits are the tasks between checkpoints, through the origin: a fixed
+      // 100 A and 100 B (or 100 A and 50 B) in every row cannot be told apart, although their
+      // centred correlation is undefined (no spread).
+      const even: Checkpoint[] = [0, 1, 2, 3].map(() => ({ heap: 0, counts: { A: 100, B: 100 } }));
+      assert.deepEqual(collinearGroups(even, ['A', 'B']), [['A', 'B']]);
+      const twoToOne: Checkpoint[] = [0, 1, 2, 3].map(() => ({ heap: 0, counts: { A: 100, B: 50 } }));
+      assert.deepEqual(collinearGroups(twoToOne, ['A', 'B']), [['A', 'B']]);
+    });
+  });
+
+  describe('fitWorkerTrends', () => {
+    const leakInA = (name: string) => (name === 'A' ? 2000 : 0);
+
+    it('splits a 50/50 mix: A keeps 2,000 B per task (leak), B nothing (no leak)', () => {
+      const trends = fitWorkerTrends([worker({ seed: 15, keep: leakInA })]);
+      assert.equal(trends.length, 2);
+      const a = byName(trends, 'A');
+      const b = byName(trends, 'B');
+      assert.deepEqual(a.names, ['A']);
+      assert.deepEqual(b.names, ['B']);
+      close(a.whole.perTask, 2000, 0.03 * 2000, 'A whole');
+      close(a.later!.perTask, 2000, 0.05 * 2000, 'A later');
+      close(b.whole.perTask, 0, 60, 'B whole');
+      // 60 stretches, each followed by one measured task: 121 checkpoints, 12,060 tasks.
+      assert.equal(a.checkpoints, 121);
+      assert.equal(a.tasks + b.tasks, 60 * 201);
+      const judgedA = judgeTrend(a, FLOOR);
+      assert.equal(judgedA.verdict.kind, 'leak');
+      assert.ok(judgedA.verdict.confidence >= 0.99);
+      close(judgedA.perTask, 2000, 0.05 * 2000);
+      assert.match(judgedA.verdict.summary, /grows by \+[\d.]+ KiB per task/);
+      assert.notEqual(judgeTrend(b, FLOOR).verdict.kind, 'leak');
+      assert.equal(judgeTrend(b, FLOOR).verdict.kind, 'no-leak');
+    });
+
+    it('reaches the same split with other seeds', () => {
+      for (const seed of [1, 2, 3, 4, 5]) {
+        const trends = fitWorkerTrends([worker({ seed, keep: leakInA })]);
+        close(byName(trends, 'A').whole.perTask, 2000, 0.05 * 2000, `seed ${seed} A`);
+        assert.equal(judgeTrend(byName(trends, 'A'), FLOOR).verdict.kind, 'leak', `seed ${seed} A`);
+        assert.notEqual(judgeTrend(byName(trends, 'B'), FLOOR).verdict.kind, 'leak', `seed ${seed} B`);
+      }
+    });
+
+    it('leaves out a V8 accounting step and still finds the leak', () => {
+      const points = worker({ seed: 7, keep: leakInA });
+      // The retained heap jumps by 1.5 MB at one checkpoint onwards (a large-object page).
+      for (let i = 50; i < points.length; i++) points[i] = { ...points[i]!, heap: points[i]!.heap + 1.5 * M };
+      const a = byName(fitWorkerTrends([points]), 'A');
+      assert.ok(a.outliers >= 1, String(a.outliers));
+      close(a.whole.perTask, 2000, 0.05 * 2000, 'A whole');
+      assert.equal(judgeTrend(a, FLOOR).verdict.kind, 'leak');
+      assert.match(judgeTrend(a, FLOOR).verdict.evidence.join('\n'), /far off the trend/);
+    });
+
+    it('growth that stops half way is a plateau', () => {
+      // A keeps 2,000 B per task until half of the 12,060 tasks have run, then nothing.
+      const trends = fitWorkerTrends([worker({ seed: 21, keep: (name, finished) => (name === 'A' && finished < 6030 ? 2000 : 0) })]);
+      const a = byName(trends, 'A');
+      assert.ok(a.early!.perTask > 1000, String(a.early!.perTask));
+      close(a.later!.perTask, 0, 60, 'A later');
+      const judged = judgeTrend(a, FLOOR);
+      assert.equal(judged.verdict.kind, 'plateau');
+      assert.match(judged.verdict.summary, /levelled off/);
+      assert.equal(judgeTrend(byName(trends, 'B'), FLOOR).verdict.kind, 'no-leak');
+    });
+
+    it('a flat worker is no leak for every name', () => {
+      const trends = fitWorkerTrends([worker({ seed: 33, keep: () => 0 })]);
+      assert.equal(trends.length, 2);
+      for (const trend of trends) {
+        close(trend.whole.perTask, 0, 60, trend.names.join());
+        const judged = judgeTrend(trend, FLOOR);
+        assert.equal(judged.verdict.kind, 'no-leak', trend.names.join());
+        assert.ok(judged.verdict.confidence >= 0.5);
+      }
+    });
+
+    it('groups two names that always run together and fits their shared growth', () => {
+      const random = rng(99);
+      const points: Checkpoint[] = [];
+      let a = 0;
+      let b = 0;
+      let heap = 40 * M;
+      points.push({ heap, counts: { A: a, B: b } });
+      for (let s = 0; s < 40; s++) {
+        // A then B, in turn: 50 to 150 pairs between checkpoints.
+        const pairs = 50 + Math.floor(random() * 100);
+        a += pairs;
+        b += pairs;
+        heap += pairs * 2000;
+        points.push({ heap: heap + Math.round((random() * 2 - 1) * 2 * K), counts: { A: a, B: b } });
+      }
+      const trends = fitWorkerTrends([points]);
+      assert.equal(trends.length, 1);
+      assert.deepEqual(trends[0]!.names, ['A', 'B']);
+      // 2,000 B per pair: 1,000 B per task of the group.
+      close(trends[0]!.whole.perTask, 1000, 20);
+      assert.equal(trends[0]!.tasks, a + b);
+      const judged = judgeTrend(trends[0]!, FLOOR, ['B']);
+      assert.equal(judged.verdict.kind, 'leak');
+      assert.ok(judged.verdict.evidence.some((e) => e.startsWith('judged together with B')));
+    });
+
+    it('groups two names in a fixed rotation between evenly spaced checkpoints (constant counts per row)', () => {
+      // A then B in turn, a checkpoint every 200 tasks: every row has exactly 100 A and 100 B.
+      const points: Checkpoint[] = [];
+      let heap = 40 * M;
+      for (let s = 0; s <= 40; s++) {
+        points.push({ heap: heap + ((s * 37) % 11 - 5) * 300, counts: { A: 100 * s, B: 100 * s } });
+        heap += 100 * 2000;
+      }
+      // The worker as a whole: exactly 1,000 B per task.
+      close(fitOverallTrend([points])!.whole.perTask, 1000, 20, 'overall');
+      const trends = fitWorkerTrends([points]);
+      assert.deepEqual(
+        trends.map((t) => t.names),
+        [['A', 'B']],
+      );
+      close(trends[0]!.whole.perTask, 1000, 20);
+      assert.equal(judgeTrend(trends[0]!, FLOOR, ['B']).verdict.kind, 'leak');
+    });
+
+    it('combines processes: tasks and checkpoints add up, the estimate stays', () => {
+      const first = worker({ seed: 41, keep: leakInA, stretches: 30 });
+      const second = worker({ seed: 42, keep: leakInA, stretches: 30 });
+      const trends = fitWorkerTrends([first, second]);
+      const a = byName(trends, 'A');
+      assert.equal(a.checkpoints, first.length + second.length);
+      assert.equal(a.tasks, first[first.length - 1]!.counts.A! + second[second.length - 1]!.counts.A!);
+      close(a.whole.perTask, 2000, 0.05 * 2000);
+    });
+
+    it('needs three checkpoints and a name whose count moved', () => {
+      assert.deepEqual(fitWorkerTrends([[{ heap: 1, counts: { A: 1 } }, { heap: 2, counts: { A: 2 } }]]), []);
+      const still: Checkpoint[] = [1, 2, 3, 4].map((heap) => ({ heap, counts: { A: 5 } }));
+      assert.deepEqual(fitWorkerTrends([still]), []);
+    });
+  });
+
+  describe('fitOverallTrend', () => {
+    it('sums the names: growth per task of any name', () => {
+      // Both names keep 1,500 B per task, no noise: exactly 1,500 B per task overall.
+      const points = worker({ seed: 5, keep: () => 1500, noise: 0 });
+      const overall = fitOverallTrend([points])!;
+      assert.deepEqual(overall.names, ['A', 'B']);
+      close(overall.whole.perTask, 1500, 1e-6);
+      const last = points[points.length - 1]!;
+      assert.equal(overall.tasks, last.counts.A! + last.counts.B!);
+      assert.equal(overall.tasks, 60 * 201);
+    });
+
+    it('averages a 50/50 mix of 2,000 B and nothing to about 1,000 B per task', () => {
+      const overall = fitOverallTrend([worker({ seed: 15, keep: (name) => (name === 'A' ? 2000 : 0) })])!;
+      close(overall.whole.perTask, 1000, 60);
+      assert.equal(judgeTrend(overall, FLOOR).verdict.kind, 'leak');
+    });
+
+    it('is undefined without usable checkpoints', () => {
+      assert.equal(fitOverallTrend([]), undefined);
+    });
+  });
+
+  describe('taskFunctionNames', () => {
+    it('compares loosely and takes the last part of a dotted name', () => {
+      assert.deepEqual(taskFunctionNames('record-shipment'), ['recordshipment']);
+      assert.deepEqual(taskFunctionNames('shop.ingest'), ['shopingest', 'ingest']);
+      assert.deepEqual(taskFunctionNames('tasks:Send_Mail'), ['taskssendmail', 'sendmail']);
+    });
+  });
+
+  describe('attributeBySites', () => {
+    const names = ['record-shipment', 'shop.ingest'];
+
+    it("picks the name whose function is the growing site (recordShipment ↔ 'record-shipment')", () => {
+      assert.equal(attributeBySites(names, [site('recordShipment', 900 * K), site('helper', 10 * K)]), 'record-shipment');
+    });
+
+    it("picks the name whose function is on the site's stack ('shop.ingest' ↔ ingest)", () => {
+      const sites = [site('push', 800 * K, { stack: ['push', 'ingest', 'main'] }), site('record_shipment', 50 * K)];
+      assert.equal(attributeBySites(names, sites), 'shop.ingest');
+    });
+
+    it('is undefined when two names share the growing sites', () => {
+      assert.equal(attributeBySites(names, [site('recordShipment', 500 * K), site('ingest', 500 * K)]), undefined);
+      // One site whose stack passes through both functions.
+      assert.equal(attributeBySites(names, [site('store', 1 * M, { stack: ['store', 'recordShipment', 'ingest'] })]), undefined);
+      // 70% / 30%: below the 80% a name needs.
+      assert.equal(attributeBySites(names, [site('recordShipment', 700 * K), site('ingest', 300 * K)]), undefined);
+    });
+
+    it('looks only at growing user sites', () => {
+      const sites = [
+        site('recordShipment', 100 * K),
+        site('ingest', 5 * M, { category: 'dependency' }),
+        site('ingest', 5 * M, { bytesPerRun: -200 }),
+        site('ingest', 5 * M, { bytesPerRun: 0 }),
+      ];
+      assert.equal(attributeBySites(names, sites), 'record-shipment');
+      // A site with no growth figure yet counts as growing.
+      assert.equal(attributeBySites(names, [site('ingest', 1 * M, { bytesPerRun: undefined })]), 'shop.ingest');
+    });
+
+    it('is undefined when no growing site names either task', () => {
+      assert.equal(attributeBySites(names, [site('somethingElse', 1 * M)]), undefined);
+      assert.equal(attributeBySites(names, []), undefined);
+    });
+  });
+});
