@@ -32,8 +32,11 @@ export class FrameMemory {
         } else {
           this.urls.set(scriptId, frame.url);
         }
-        const key = `${scriptId}\u0000${frame.functionName}`;
-        if (frame.lineNumber < 0) {
+        // Anonymous functions of one script would share one entry and get each other's lines.
+        const key = frame.functionName ? `${scriptId}\u0000${frame.functionName}` : undefined;
+        if (key === undefined) {
+          // The file is known; the line is not.
+        } else if (frame.lineNumber < 0) {
           const position = this.positions.get(key);
           if (position) {
             frame.lineNumber = position.lineNumber;

@@ -49,7 +49,7 @@ export function collinearGroups(points: readonly Checkpoint[], names: readonly s
   const find = (i: number): number => (parent[i] === i ? i : (parent[i] = find(parent[i]!)));
   for (let i = 0; i < names.length; i++) {
     for (let j = i + 1; j < names.length; j++) {
-      if (Math.abs(correlation(columns[i]!, columns[j]!)) > COLLINEAR) parent[find(i)] = find(j);
+      if (Math.abs(cosine(columns[i]!, columns[j]!)) > COLLINEAR) parent[find(i)] = find(j);
     }
   }
   const groups = new Map<number, string[]>();
@@ -62,23 +62,18 @@ export function collinearGroups(points: readonly Checkpoint[], names: readonly s
   return [...groups.values()].map((group) => group.sort());
 }
 
-function correlation(a: readonly number[], b: readonly number[]): number {
-  const n = a.length;
-  let ma = 0;
-  let mb = 0;
-  for (let i = 0; i < n; i++) {
-    ma += a[i]!;
-    mb += b[i]!;
-  }
-  ma /= n;
-  mb /= n;
+/**
+ * Uncentred cosine of two count columns. The fit runs through the origin, so columns that are
+ * proportional (100 A and 100 B in every row) cannot be told apart even when they never vary.
+ */
+function cosine(a: readonly number[], b: readonly number[]): number {
   let sab = 0;
   let saa = 0;
   let sbb = 0;
-  for (let i = 0; i < n; i++) {
-    sab += (a[i]! - ma) * (b[i]! - mb);
-    saa += (a[i]! - ma) ** 2;
-    sbb += (b[i]! - mb) ** 2;
+  for (let i = 0; i < a.length; i++) {
+    sab += a[i]! * b[i]!;
+    saa += a[i]! ** 2;
+    sbb += b[i]! ** 2;
   }
   return saa === 0 || sbb === 0 ? 0 : sab / Math.sqrt(saa * sbb);
 }

@@ -73,7 +73,7 @@ export class TaskTracker {
       // that kept all of it would then stand about four errors away from one that kept none. Otherwise
       // the names are judged together (a clean worker's split is noise; a leaking one's goes by sites).
       const growth = overall ? (overall.later ?? overall.whole).perTask : 0;
-      const precise = perName.every((trend) => (trend.later ?? trend.whole).stdErr <= 0.5 * Math.abs(growth));
+      const precise = perName.length > 0 && perName.every((trend) => (trend.later ?? trend.whole).stdErr <= 0.5 * Math.abs(growth));
       this.trendCache = overall !== undefined && overall.names.length > 1 && !precise ? [overall] : perName;
     }
     return this.trendCache;

@@ -114,4 +114,13 @@ describe('FrameMemory', () => {
     assert.equal(frameOf(later, 'f').url, '/app/y.js');
     assert.equal(frameOf(later, 'f').lineNumber, -1);
   });
+  it('gives anonymous functions their file but never another anonymous function\'s line', () => {
+    const memory = new FrameMemory();
+    memory.repair(profile(node('', '42', WORKER, 30, 4, [], 10), node('', '42', WORKER, 55, 8, [], 10)));
+    const atExit = profile(node('', '42', '', -1, -1, [], 10));
+    memory.repair(atExit);
+    const frame = atExit.head.children[0]!.callFrame;
+    assert.equal(frame.url, WORKER);
+    assert.equal(frame.lineNumber, -1);
+  });
 });
