@@ -59,6 +59,8 @@ export interface CheckpointEvent {
   t?: number;
   heap: number;
   counts: Record<string, number>;
+  /** Where the GC ran: at a measured task's start or end, or in a capture of the session's. */
+  phase?: 'start' | 'end' | 'capture';
 }
 
 export interface ExtraCommands {

@@ -159,6 +159,8 @@ export interface TaskSummary {
   series: TaskRun[];
   /** Runs traced for attribution (Python task sampling); equal to runs when all are. */
   sampledRuns?: number;
+  /** Standard error of `bytesPerRun`, when the method that produced it knows one. */
+  growthStdErr?: number;
 }
 
 /** One point of the live statistics stream. */

@@ -185,13 +185,20 @@ export function judgeTask(runs: readonly TaskRun[], options?: VerdictOptions): V
 }
 
 /** The verdict and the growth per run it stands on (the later runs' Theil-Sen slope). */
-export function assessTask(runs: readonly TaskRun[], options?: VerdictOptions): { verdict: Verdict; perRun: number | undefined } {
-  const { verdict, perRun } = assessSorted(sortedRuns(runs), options);
-  return { verdict, perRun };
+export function assessTask(runs: readonly TaskRun[], options?: VerdictOptions): Assessment {
+  return assessSorted(sortedRuns(runs), options);
 }
 
-function assessSorted(sorted: TaskRun[], options?: VerdictOptions): { verdict: Verdict; perRun: number | undefined } {
-  const verdict = (v: Verdict, perRun?: number) => ({ verdict: v, perRun });
+/** A verdict with the growth per run it stands on and that figure's standard error, when known. */
+export interface Assessment {
+  verdict: Verdict;
+  perRun: number | undefined;
+  stdErr: number | undefined;
+}
+
+function assessSorted(sorted: TaskRun[], options?: VerdictOptions): Assessment {
+  let stdErr: number | undefined;
+  const verdict = (v: Verdict, perRun?: number): Assessment => ({ verdict: v, perRun, stdErr });
   const { floor, minRuns, noise } = resolve(options);
   const n = sorted.length;
   const ys = sorted.map((r) => r.retainedBytes);
@@ -215,6 +222,7 @@ function assessSorted(sorted: TaskRun[], options?: VerdictOptions): { verdict: V
   const early = segmentGrowth(xs.slice(0, middle + 1), ys.slice(0, middle + 1), floor, noise);
   const whole = segmentGrowth(xs, ys, floor, noise)!;
   const current = later ?? whole;
+  stdErr = current.stdErr;
   const total = ys[n - 1]! - ys[0]!;
   const evidence = [
     `later half ${formatBytesPerRun(current.slope)} (Theil-Sen), typical run ${formatBytesPerRun(current.typical)}`,
@@ -372,7 +380,15 @@ export function summarizeTask(name: string, runs: readonly TaskRun[], options?: 
     );
     if (highWater) verdict = highWater;
   }
-  return { name, runs: series.length, bytesPerRun: assessed.perRun ?? fit?.slope ?? 0, fit, verdict, series };
+  return {
+    name,
+    runs: series.length,
+    bytesPerRun: assessed.perRun ?? fit?.slope ?? 0,
+    fit,
+    verdict,
+    series,
+    ...(assessed.stdErr !== undefined && Number.isFinite(assessed.stdErr) ? { growthStdErr: assessed.stdErr } : {}),
+  };
 }
 
 /** Worst first. */

@@ -59,8 +59,8 @@ function installTaskMarks(gcBudget: number): void {
   };
   /** Tasks finished per name since the process started, measured or not. */
   const finished = new Map<string, number>();
-  const checkpoint = (heap: number): void => {
-    emit({ method: 'Taskmem.checkpoint', params: { t: Date.now(), heap, counts: Object.fromEntries(finished) } });
+  const checkpoint = (heap: number, phase: 'start' | 'end' | 'capture'): void => {
+    emit({ method: 'Taskmem.checkpoint', params: { t: Date.now(), heap, phase, counts: Object.fromEntries(finished) } });
   };
   // The session's own captures run a full GC through the inspector, then ask for a checkpoint and
   // for the size of compiled code, which the session takes out of its own (exact) heap figure: JIT
@@ -69,7 +69,7 @@ function installTaskMarks(gcBudget: number): void {
     value: (): number => {
       let code = 0;
       for (const space of v8.getHeapSpaceStatistics()) if (!counted(space.space_name)) code += space.space_used_size;
-      if (finished.size) checkpoint(retainedHeap());
+      if (finished.size) checkpoint(retainedHeap(), 'capture');
       return code;
     },
     enumerable: false,
@@ -100,7 +100,7 @@ function installTaskMarks(gcBudget: number): void {
         const before = heapAfterGc();
         gcSpentMs += before.ms;
         open.set(key, before.heap);
-        checkpoint(before.heap);
+        checkpoint(before.heap, 'start');
       }
     } else if (message.phase === 'end') {
       finished.set(name, (finished.get(name) ?? 0) + 1);
@@ -114,7 +114,7 @@ function installTaskMarks(gcBudget: number): void {
       const after = heapAfterGc();
       gcSpentMs += after.ms;
       lastPairMs = 2 * after.ms;
-      checkpoint(after.heap);
+      checkpoint(after.heap, 'end');
       emit({
         method: 'Taskmem.taskFinished',
         params: { name, id, t, sampled: true, retainedBytes: after.heap - startHeap, rss: process.memoryUsage.rss() },

@@ -177,11 +177,12 @@ export class Target {
     else if (message.method === 'Taskmem.gc') this.gcEmitter.fire({ generation: Number(params.generation) || 0, durationMs: Number(params.durationMs) || 0 });
   }
 
-  private fireCheckpoint(params: { heap?: unknown; counts?: unknown; t?: unknown }): void {
+  private fireCheckpoint(params: { heap?: unknown; counts?: unknown; t?: unknown; phase?: unknown }): void {
     const heap = Number(params.heap);
     if (!Number.isFinite(heap) || heap < 0) return;
     const t = Number(params.t);
-    this.checkpointEmitter.fire({ heap, counts: validCounts(params.counts), ...(Number.isFinite(t) ? { t } : {}) });
+    const phase = params.phase === 'start' || params.phase === 'end' || params.phase === 'capture' ? params.phase : undefined;
+    this.checkpointEmitter.fire({ heap, counts: validCounts(params.counts), ...(Number.isFinite(t) ? { t } : {}), ...(phase ? { phase } : {}) });
   }
 
   private attachWorker(sessionId: string, worker: WorkerInfo): void {

@@ -11,7 +11,7 @@ import type { RetainedSite, TaskRun, TaskSummary } from '../core/model';
 import { robustRunningTotals } from '../core/keptSeries';
 import { DEFAULT_FLOOR_BYTES, summarizeTask, type VerdictOptions } from '../core/verdict';
 import { attributeBySites, fitOverallTrend, fitWorkerTrends, growthConfidence, judgeTrend, type Checkpoint, type GroupFit, type TaskTrend } from '../core/workerTrend';
-import { formatBytesPerRun } from '../core/format';
+import { formatBytes, formatBytesPerRun } from '../core/format';
 
 /** Checkpoints kept per target; beyond it every second one is dropped (the trend keeps its span). */
 const MAX_CHECKPOINTS = 2048;
@@ -158,6 +158,15 @@ export class TaskTracker {
     const trend = this.trends().find((t) => t.names.includes(name));
     if (!trend) return undefined;
     const measured = this.seriesSummary(name);
+    // A short worker that measured most of its tasks one by one knows a name's growth better than
+    // the few checkpoints between them: the more precise of the two figures decides.
+    const trendErr = (trend.later ?? trend.whole).stdErr;
+    if (measured.verdict.kind !== 'inconclusive' && measured.growthStdErr !== undefined && measured.growthStdErr < trendErr) {
+      measured.verdict.evidence.push(
+        `${measured.runs} task(s) measured one by one decide (±${formatBytes(measured.growthStdErr)} per task); the trend of ${trend.checkpoints} checkpoints says ${formatBytesPerRun((trend.later ?? trend.whole).perTask).replace('/run', '/task')} ± ${formatBytes(trendErr)}`,
+      );
+      return { ...measured, runs: this.tasksOf(trend, name), sampledRuns: measured.runs };
+    }
     let judged = trend;
     let sharedWith = trend.names.filter((other) => other !== name);
     let note: string | undefined;
@@ -168,15 +177,18 @@ export class TaskTracker {
         const own = this.tasksOf(trend, name);
         const factor = own > 0 ? trend.tasks / own : 1;
         judged = scaleTrend(trend, factor);
-        note = `runs in step with ${sharedWith.join(', ')}; its own function is on the stacks of the growing sites, so the growth is charged to it`;
+        note = `judged together with ${sharedWith.join(', ')}; its own function is on the stacks of the growing sites, so the worker's growth is charged to it`;
         sharedWith = [];
       } else if (holder !== undefined) {
         const verdict = {
           kind: 'no-leak' as const,
           confidence: 0.5,
-          summary: `Runs in step with ${holder}, whose sites hold the growth: nothing points at this task.`,
-          advice: 'Nothing to do for this task; see the task it runs with.',
-          evidence: [`runs in step with ${trend.names.filter((other) => other !== name).join(', ')}: the mix cannot split their growth`, `the growing sites are in ${holder}`],
+          summary: `The worker grows, but the growing sites are in ${holder}: nothing points at this task.`,
+          advice: `Nothing to do for this task; see ${holder}.`,
+          evidence: [
+            `judged together with ${trend.names.filter((other) => other !== name).join(', ')}: the checkpoints cannot split the growth between them precisely (tasks that run in step, or a steady mix)`,
+            `the growing sites are on ${holder}'s stacks`,
+          ],
         };
         return { ...measured, runs: this.tasksOf(trend, name), sampledRuns: measured.runs, bytesPerRun: 0, verdict };
       }
