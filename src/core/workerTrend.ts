@@ -45,6 +45,8 @@ export interface TaskTrend {
 
 /** |correlation| above this between two names' counts: the mix cannot tell them apart. */
 const COLLINEAR = 0.999999;
+/** Rows a half of the checkpoints needs before it is judged on its own. */
+const MIN_HALF_ROWS = 8;
 /** Residuals beyond this many robust deviations are left out of the refit. */
 const OUTLIER_DEVIATIONS = 5;
 
@@ -227,10 +229,13 @@ function fitTarget(points: readonly Checkpoint[]): TargetFit | undefined {
     done += names.reduce((sum, name) => sum + (step.counts[name] ?? 0), 0);
     return at;
   });
-  const warm = before.findIndex((at) => at >= 0.05 * total);
-  const middle = before.findIndex((at) => at >= 0.5 * total);
-  const early = warm >= 0 && middle > warm ? fitOn(steps.slice(warm, middle), warm) : undefined;
-  const later = middle >= 0 ? fitOn(steps.slice(middle), middle) : undefined;
+  const warm = Math.max(0, before.findIndex((at) => at >= 0.05 * total));
+  let middle = before.findIndex((at) => at >= 0.5 * total);
+  // A half needs rows enough to judge its own noise; where the checkpoints after half the tasks are
+  // too few (a short run measures few tasks late), the rows after the warm-up are halved by count.
+  if (middle < 0 || steps.length - middle < MIN_HALF_ROWS || middle - warm < MIN_HALF_ROWS) middle = warm + Math.floor((steps.length - warm) / 2);
+  const early = middle - warm >= MIN_HALF_ROWS ? fitOn(steps.slice(warm, middle), warm) : undefined;
+  const later = steps.length - middle >= MIN_HALF_ROWS ? fitOn(steps.slice(middle), middle) : undefined;
   const last = points[points.length - 1]!;
   return {
     groups,
