@@ -221,8 +221,10 @@ function assessSorted(sorted: TaskRun[], options?: VerdictOptions): Assessment {
   const later = segmentGrowth(xs.slice(middle), ys.slice(middle), floor, noise);
   const early = segmentGrowth(xs.slice(0, middle + 1), ys.slice(0, middle + 1), floor, noise);
   const whole = segmentGrowth(xs, ys, floor, noise)!;
-  const current = later ?? whole;
+  // A later half of three runs cannot measure its own noise: few runs are judged whole.
+  const current = later && later.points >= 4 ? later : whole;
   stdErr = current.stdErr;
+  const span = current === whole ? `over all ${plural(n, 'run')}` : `over the later runs of ${plural(n, 'run')}`;
   const total = ys[n - 1]! - ys[0]!;
   const evidence = [
     `later half ${formatBytesPerRun(current.slope)} (Theil-Sen), typical run ${formatBytesPerRun(current.typical)}`,
@@ -293,6 +295,16 @@ function assessSorted(sorted: TaskRun[], options?: VerdictOptions): Assessment {
     }, current.slope);
   }
 
+  if (!Number.isFinite(current.upper95)) {
+    return verdict({
+      kind: 'inconclusive',
+      confidence: 0,
+      summary: `Only ${plural(n, 'measured run')}: too few to tell growth from noise (${formatBytesPerRun(current.slope)} so far).`,
+      advice: ADVICE.inconclusive,
+      evidence,
+    }, current.slope);
+  }
+
   // No growth to stand behind. Say so only when the measurement rules out a growth that matters:
   // one that could double the process's memory (RSS where known, else the retained heap of a level
   // series) within 100 runs. A series of what each run kept has no level to compare with.
@@ -303,7 +315,7 @@ function assessSorted(sorted: TaskRun[], options?: VerdictOptions): Assessment {
       kind: 'inconclusive',
       confidence: 0,
       summary:
-        `Retained heap varies too much to tell: ${formatBytesPerRun(current.slope)} over the later runs of ${plural(n, 'run')}, ` +
+        `Retained heap varies too much to tell: ${formatBytesPerRun(current.slope)} ${span}, ` +
         `but it could be as much as ${formatBytesPerRun(current.upper95)} (runs differ by ±${formatBytes(current.spread)}).`,
       advice: ADVICE.inconclusive,
       evidence,
@@ -314,8 +326,8 @@ function assessSorted(sorted: TaskRun[], options?: VerdictOptions): Assessment {
     kind: 'no-leak',
     confidence: Math.max(current.flatConfidence, 1 - current.confidence),
     summary: within
-      ? `Retained heap is flat: ${formatBytesPerRun(current.slope)} over the later runs of ${plural(n, 'run')}.`
-      : `Retained heap shows no steady growth: ${formatBytesPerRun(current.slope)} over the later runs of ${plural(n, 'run')} ` +
+      ? `Retained heap is flat: ${formatBytesPerRun(current.slope)} ${span}.`
+      : `Retained heap shows no steady growth: ${formatBytesPerRun(current.slope)} ${span} ` +
         `is within its noise (at most ${formatBytesPerRun(Math.max(0, current.upper95))} at 95%).`,
     advice: ADVICE['no-leak'],
     evidence,
