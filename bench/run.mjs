@@ -2,7 +2,8 @@
 // Every figure runs its variants side by side, interleaved by round (ABC, BCA, CAB, …), and reports
 // the median with its spread. Prints one Markdown table and writes it as JSON to
 // bench/results/bench-<timestamp>.json and bench/results/latest.json. See bench/README.md.
-//   node bench/run.mjs [--quick] [--only node,accuracy,python,analysis,webview,startup,exthost,diagnosis]
+//   node bench/run.mjs [--quick] [--only node,accuracy,leak-harness,leak-worker,verdict-tasks,python,analysis,webview,startup,exthost,diagnosis]
+//   (`--only verdicts` = leak-harness,leak-worker,verdict-tasks)
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem, tmpdir, release, loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -18,7 +19,8 @@ const repo = resolve(here, '..');
 const argv = process.argv.slice(2);
 const QUICK = argv.includes('--quick');
 const onlyIndex = argv.indexOf('--only');
-const ONLY = onlyIndex >= 0 ? new Set(argv[onlyIndex + 1].split(',')) : undefined;
+const GROUPS = { verdicts: ['leak-harness', 'leak-worker', 'verdict-tasks'] };
+const ONLY = onlyIndex >= 0 ? new Set(argv[onlyIndex + 1].split(',').flatMap((name) => GROUPS[name] ?? [name])) : undefined;
 const enabled = (name) => !ONLY || ONLY.has(name);
 const NODE = process.execPath;
 const TASKMEM = join(repo, 'bin', 'taskmem.js');
@@ -28,6 +30,12 @@ const scratch = mkdtempSync(join(tmpdir(), 'taskmem-bench-'));
 
 const rows = [];
 const details = {};
+/** Checks that can fail (a control called a leak): any failed check makes the bench exit 1. */
+const checks = [];
+function check(name, passed, detail) {
+  checks.push({ name, passed, detail });
+  log(`  check ${passed ? 'passed' : 'FAILED'}: ${name}${passed ? '' : ` (${detail})`}`);
+}
 
 /** A row of the table. ratio/value: {median, min, max, q1, q3, n}. */
 function addRow(row) {
@@ -170,6 +178,16 @@ async function accuracy() {
     const meanError = mean(errors);
     addRow({ id, figure: `Retained-bytes accuracy: ${label} vs truth, mean absolute error over ${repeats} × ${runs} runs`, value: summary(errors), display: `${meanError.toFixed(2)} % mean (per repeat ${Math.min(...errors).toFixed(2)}–${Math.max(...errors).toFixed(2)} %)`, goal: { max: 5, text: '≤ 5 %' }, met: meanError <= 5, unit: ' %', baselines: `truth ${truth} B/run from V8 layout; control (bare heap delta) ${control.bench.bytesPerCall.toFixed(0)} B (${(controlError * 100).toFixed(3)} %)` });
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 2b. Verdicts (bench/verdicts.mjs): smallest leak detected (harness, worker), tasks until the verdict
+
+async function verdictSection(name) {
+  const verdicts = await import('./verdicts.mjs');
+  const run = { 'leak-harness': verdicts.leakHarness, 'leak-worker': verdicts.leakWorker, 'verdict-tasks': verdicts.verdictTasks }[name];
+  details.verdicts ??= {};
+  details.verdicts[name] = await run({ quick: QUICK, scratch, log, addRow, check });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -325,6 +343,11 @@ async function diagnosis() {
 
 // ---------------------------------------------------------------------------------------------
 
+function checksTable() {
+  if (!checks.length) return '';
+  return ['| Check (fails the bench) | Result |', '|---|---|', ...checks.map((c) => `| ${c.name} | ${c.passed ? 'passed' : `**FAILED**: ${c.detail}`} |`)].join('\n');
+}
+
 function table() {
   const lines = ['| Figure | Result: median (min–max) | Goal | Met | Baselines in the same run |', '|---|---|---|---|---|'];
   for (const row of rows) {
@@ -345,6 +368,9 @@ function diagnosisTable() {
 const sections = [
   ['node', nodeOverhead],
   ['accuracy', accuracy],
+  ['leak-harness', () => verdictSection('leak-harness')],
+  ['leak-worker', () => verdictSection('leak-worker')],
+  ['verdict-tasks', () => verdictSection('verdict-tasks')],
   ['python', python],
   ['analysis', analysis],
   ['webview', webview],
@@ -374,7 +400,7 @@ rmSync(scratch, { recursive: true, force: true });
 
 const totalSec = (performance.now() - started) / 1000;
 info.loadAverageAtEnd = loadavg().map((v) => round(v, 2));
-const markdown = `${table()}\n\n${diagnosisTable()}`.trim();
+const markdown = [table(), checksTable(), diagnosisTable()].filter(Boolean).join('\n\n');
 const date = new Date();
 const result = {
   bench: 'taskmem',
@@ -386,6 +412,7 @@ const result = {
   rows,
   details,
   failures,
+  checks,
   markdown,
 };
 const resultsDir = join(here, 'results');
@@ -399,5 +426,8 @@ console.log(`\n## taskmem bench (${QUICK ? 'quick' : 'full'}, ${totalSec.toFixed
 console.log(`Machine: ${info.cpu}, ${info.cores} cores, ${info.memoryGiB} GiB RAM, ${info.os}; Node ${info.node} (V8 ${info.v8}); Python ${info.python}; load average ${info.loadAverageAtStart.join(' ')} at start, ${info.loadAverageAtEnd.join(' ')} at end (other processes share the machine: see the spread)\n`);
 console.log(markdown);
 console.log(`\nWritten: bench/results/bench-${stamp}.json, bench/results/latest.json`);
-// Exit 0 unless the suite itself broke: goals are reported, not asserted (CI runs --quick).
-process.exitCode = failures.length && rows.every((r) => r.status === 'not measured') ? 1 : 0;
+// Exit 0 unless the suite itself broke or a check failed (a control called a leak): goals are
+// reported, not asserted (CI runs --quick).
+const failedChecks = checks.filter((c) => !c.passed);
+if (failedChecks.length) console.log(`\nFAILED checks: ${failedChecks.map((c) => `${c.name} (${c.detail})`).join('; ')}`);
+process.exitCode = (failures.length && rows.every((r) => r.status === 'not measured')) || failedChecks.length ? 1 : 0;
