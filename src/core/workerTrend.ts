@@ -234,8 +234,9 @@ function fitTarget(points: readonly Checkpoint[]): TargetFit | undefined {
   // A half needs rows enough to judge its own noise; where the checkpoints after half the tasks are
   // too few (a short run measures few tasks late), the rows after the warm-up are halved by count.
   if (middle < 0 || steps.length - middle < MIN_HALF_ROWS || middle - warm < MIN_HALF_ROWS) middle = warm + Math.floor((steps.length - warm) / 2);
-  const early = middle - warm >= MIN_HALF_ROWS ? fitOn(steps.slice(warm, middle), warm) : undefined;
-  const later = steps.length - middle >= MIN_HALF_ROWS ? fitOn(steps.slice(middle), middle) : undefined;
+  const judgeable = (fit: ReturnType<typeof fitOn>) => (fit && fit.fits.every((f) => f.df >= MIN_TREND_DF) ? fit : undefined);
+  const early = middle - warm >= MIN_HALF_ROWS ? judgeable(fitOn(steps.slice(warm, middle), warm)) : undefined;
+  const later = steps.length - middle >= MIN_HALF_ROWS ? judgeable(fitOn(steps.slice(middle), middle)) : undefined;
   const last = points[points.length - 1]!;
   return {
     groups,
@@ -310,8 +311,11 @@ export function fitWorkerTrends(checkpointsByTarget: ReadonlyArray<readonly Chec
   return trends;
 }
 
+/** A fit with fewer degrees of freedom than this does not call growth: a handful of checkpoints cannot measure their own noise. */
+export const MIN_TREND_DF = 6;
+
 export function growthConfidence(fit: GroupFit, floor: number): number {
-  return fit.perTask > floor ? oneSided(fit.perTask - floor, fit.stdErr, fit.df) : 0;
+  return fit.perTask > floor && fit.df >= MIN_TREND_DF ? oneSided(fit.perTask - floor, fit.stdErr, fit.df) : 0;
 }
 
 export interface TrendJudgement {
@@ -350,7 +354,8 @@ export function judgeTrend(trend: TaskTrend, floor: number, sharedWith: readonly
       },
     };
   }
-  if (earlyConfidence >= LEAK_CONFIDENCE && (slowing || confidence < 0.5)) {
+  // A plateau needs a later half that was measured and did not grow; an unmeasured one says nothing.
+  if (trend.later !== undefined && earlyConfidence >= LEAK_CONFIDENCE && (slowing || confidence < 0.5)) {
     const rise = trend.early!.perTask;
     return {
       perTask,

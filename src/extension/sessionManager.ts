@@ -229,6 +229,9 @@ export class SessionManager implements SessionRegistry, vscode.Disposable {
     const panel = m.panel;
     if (panel) {
       for (const target of report.targets) panel.upsertTarget(target);
+      // The final rows replace the live ones: a row that stood for tasks judged together while the
+      // sites were not known yet is gone once they name the task.
+      panel.setTasks(m.session.taskSummaries());
       if (report.tasks.length) panel.setVerdict(report.verdict);
       panel.setSessionState('ended');
     }

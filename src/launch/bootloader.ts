@@ -27,13 +27,13 @@ function emit(message: object): void {
  * A sampled task is also measured between two full GCs, one at its start and one at its end, as
  * supporting evidence. Tasks are sampled while the GC time stays within `gcBudget` of the wall time
  * (plus a small start-up allowance). A task is also measured at geometrically spaced task counts
- * (1, 2, 3, 4, 6, 8, 12, …: about 30 for 40,000 tasks), so a burst that ends in a second still has
+ * (each 1.25 times the last: about 45 for 40,000 tasks), so a burst that ends in a second still has
  * its trend and measured runs of each name, and a worker that runs for hours pays only a
  * logarithmic number of extra GCs.
  * No checkpoint at exit: by then a module's data may already be unreachable (its loop finished).
  */
 const START_ALLOWANCE_MS = 20;
-const CHECKPOINT_RATIO = Math.SQRT2;
+const CHECKPOINT_RATIO = 1.25;
 
 function installTaskMarks(gcBudget: number): void {
   const dc: typeof import('node:diagnostics_channel') = require('node:diagnostics_channel');

@@ -59,7 +59,7 @@ export class TaskTracker {
     const names = this.trends().flatMap((trend) => trend.names);
     for (const name of names) this.list(name);
     for (const trend of this.trends()) this.noteFirming(trend);
-    return names;
+    return [...names, ...this.unresolvedGroups().map((trend) => TaskTracker.groupName(trend.names))];
   }
 
   private trends(): TaskTrend[] {
@@ -148,6 +148,8 @@ export class TaskTracker {
   }
 
   summary(name: string): TaskSummary {
+    const group = this.unresolvedGroups().find((trend) => TaskTracker.groupName(trend.names) === name);
+    if (group) return this.groupSummary(group);
     const fromTrend = this.trendSummary(name);
     if (fromTrend) return fromTrend;
     return this.seriesSummary(name);
@@ -179,7 +181,16 @@ export class TaskTracker {
         judged = scaleTrend(trend, factor);
         note = `judged together with ${sharedWith.join(', ')}; its own function is on the stacks of the growing sites, so the worker's growth is charged to it`;
         sharedWith = [];
-      } else if (holder !== undefined) {
+      } else if (holder === undefined) {
+        const verdict = {
+          kind: 'inconclusive' as const,
+          confidence: 0,
+          summary: `The worker grows (see "${TaskTracker.groupName(trend.names)}"), but nothing tells whether this task or ${sharedWith.join(', ')} keeps it.`,
+          advice: 'Call this task on its own with `taskmem task`, or sample finer (--sampling-interval 32768) so the sites can tell.',
+          evidence: [`judged together with ${sharedWith.join(', ')}: the checkpoints cannot split the growth between them precisely, and no growing site is on one task's stacks`],
+        };
+        return { ...measured, runs: this.tasksOf(trend, name), sampledRuns: measured.runs, bytesPerRun: 0, verdict };
+      } else {
         const verdict = {
           kind: 'no-leak' as const,
           confidence: 0.5,
@@ -213,7 +224,8 @@ export class TaskTracker {
   }
 
   private seriesSummary(name: string): TaskSummary {
-    const runs = this.list(name);
+    // Not this.list(): asking about a name (a group row that no longer stands) must not add a task.
+    const runs = this.runs.get(name) ?? [];
     if (!this.keptSeries.has(name)) return summarizeTask(name, runs, this.verdictOptions);
     const { totals, replaced } = robustRunningTotals(runs.map((run) => run.keptByRun ?? 0));
     // RSS is the whole process's: next to a running total of one task's kept bytes it says nothing
@@ -224,7 +236,30 @@ export class TaskTracker {
   }
 
   summaries(): TaskSummary[] {
-    return [...this.runs.keys()].map((name) => this.summary(name));
+    const groups = this.unresolvedGroups().map((trend) => this.groupSummary(trend));
+    return [...groups, ...[...this.runs.keys()].map((name) => this.summary(name))];
+  }
+
+  /** Name of the row that stands for names judged together when no site says which one grows. */
+  static groupName(names: readonly string[]): string {
+    return names.join(' + ');
+  }
+
+  /** Groups of names whose worker grows while neither the checkpoints nor the sites name one of them. */
+  private unresolvedGroups(): TaskTrend[] {
+    return this.trends().filter(
+      (trend) => trend.names.length > 1 && judgeTrend(trend, this.floor).verdict.kind === 'leak' && attributeBySites(trend.names, this.sites()) === undefined,
+    );
+  }
+
+  /** The leak of a group, in a row of its own: the worker leaks, and we say we cannot tell which task. */
+  private groupSummary(trend: TaskTrend): TaskSummary {
+    const { verdict, perTask } = judgeTrend(trend, this.floor);
+    verdict.summary += ` It cannot be split between ${trend.names.join(' and ')}: their counts move together and no growing site points at one of them.`;
+    verdict.advice =
+      'Call each task on its own with `taskmem task` (exact per run), or sample finer (--sampling-interval 32768) so the retained sites show which task allocates what is kept. ' +
+      verdict.advice;
+    return { name: TaskTracker.groupName(trend.names), runs: trend.tasks, bytesPerRun: perTask, fit: undefined, verdict, series: [] };
   }
 
   hasTasks(): boolean {
