@@ -1,0 +1,133 @@
+/**
+ * Least squares for the worker trend: regression through the origin or with an intercept, with
+ * heteroscedasticity-consistent errors, one robust refit, and the groups of count columns that
+ * cannot be told apart.
+ */
+import { madScale } from './robust';
+import type { Checkpoint } from './workerTrend';
+
+/** |cosine| above this between two names' counts: the data cannot tell them apart. */
+const COLLINEAR = 0.999999;
+/** Residuals beyond this many robust deviations are left out of the refit. */
+const OUTLIER_DEVIATIONS = 5;
+
+/** Groups of names whose counts are (nearly) proportional over the rows: the data cannot tell them apart. */
+export function collinearGroups(points: readonly Checkpoint[], names: readonly string[]): string[][] {
+  const columns = names.map((name) => points.map((p) => p.counts[name] ?? 0));
+  const parent = names.map((_, i) => i);
+  const find = (i: number): number => (parent[i] === i ? i : (parent[i] = find(parent[i]!)));
+  for (let i = 0; i < names.length; i++) {
+    for (let j = i + 1; j < names.length; j++) {
+      if (Math.abs(cosine(columns[i]!, columns[j]!)) > COLLINEAR) parent[find(i)] = find(j);
+    }
+  }
+  const groups = new Map<number, string[]>();
+  names.forEach((name, i) => {
+    const root = find(i);
+    const list = groups.get(root) ?? [];
+    list.push(name);
+    groups.set(root, list);
+  });
+  return [...groups.values()].map((group) => group.sort());
+}
+
+/**
+ * Uncentred cosine of two count columns. The fit runs through the origin, so columns that are
+ * proportional (100 A and 100 B in every row) cannot be told apart even when they never vary.
+ */
+function cosine(a: readonly number[], b: readonly number[]): number {
+  let sab = 0;
+  let saa = 0;
+  let sbb = 0;
+  for (let i = 0; i < a.length; i++) {
+    sab += a[i]! * b[i]!;
+    saa += a[i]! ** 2;
+    sbb += b[i]! ** 2;
+  }
+  return saa === 0 || sbb === 0 ? 0 : sab / Math.sqrt(saa * sbb);
+}
+
+/**
+ * Least squares of y on the columns, with an intercept on centred data (heaps are ~1e8 and counts
+ * ~1e5; raw normal equations would lose the digits) or through the origin. Undefined when the
+ * system is singular or has no degrees of freedom left.
+ */
+export function multipleRegression(columns: readonly (readonly number[])[], y: readonly number[], intercept = true): { coef: number[]; stdErr: number[]; df: number; residuals: number[] } | undefined {
+  const n = y.length;
+  const p = columns.length;
+  const df = n - p - (intercept ? 1 : 0);
+  if (p === 0 || df < 1) return undefined;
+  const means = columns.map((col) => (intercept ? col.reduce((s, v) => s + v, 0) / n : 0));
+  const my = intercept ? y.reduce((s, v) => s + v, 0) / n : 0;
+  const xtx = Array.from({ length: p }, () => new Array<number>(p).fill(0));
+  const xty = new Array<number>(p).fill(0);
+  for (let i = 0; i < n; i++) {
+    for (let a = 0; a < p; a++) {
+      const xa = columns[a]![i]! - means[a]!;
+      xty[a]! += xa * (y[i]! - my);
+      for (let b = a; b < p; b++) xtx[a]![b]! += xa * (columns[b]![i]! - means[b]!);
+    }
+  }
+  for (let a = 0; a < p; a++) for (let b = 0; b < a; b++) xtx[a]![b] = xtx[b]![a]!;
+  const inverse = invert(xtx);
+  if (!inverse) return undefined;
+  const coef = inverse.map((row) => row.reduce((s, v, j) => s + v * xty[j]!, 0));
+  const residuals = y.map((yi, i) => yi - my - coef.reduce((s, c, a) => s + c * (columns[a]![i]! - means[a]!), 0));
+  const ssr = residuals.reduce((s, r) => s + r * r, 0);
+  const variance = ssr / df;
+  const classic = inverse.map((row, a) => Math.sqrt(Math.max(0, variance * row[a]!)));
+  // HC3 (heteroscedasticity-consistent) errors: rows differ in how many tasks they span and a few
+  // single-task rows carry the split between names; the classic errors would trust them too much.
+  const meat = Array.from({ length: p }, () => new Array<number>(p).fill(0));
+  for (let i = 0; i < n; i++) {
+    const x = columns.map((col, a) => col[i]! - means[a]!);
+    let leverage = 0;
+    for (let a = 0; a < p; a++) for (let b = 0; b < p; b++) leverage += x[a]! * inverse[a]![b]! * x[b]!;
+    const weight = residuals[i]! ** 2 / Math.max(1e-9, 1 - Math.min(leverage, 0.999)) ** 2;
+    for (let a = 0; a < p; a++) for (let b = 0; b < p; b++) meat[a]![b]! += weight * x[a]! * x[b]!;
+  }
+  const robust = inverse.map((_, a) => {
+    let v = 0;
+    for (let b = 0; b < p; b++) for (let c = 0; c < p; c++) v += inverse[a]![b]! * meat[b]![c]! * inverse[c]![a]!;
+    return Math.sqrt(Math.max(0, v));
+  });
+  return { coef, stdErr: classic.map((e, a) => Math.max(e, robust[a]!)), df, residuals };
+}
+
+/** Gauss-Jordan with partial pivoting; undefined for a singular matrix. */
+function invert(matrix: readonly number[][]): number[][] | undefined {
+  const p = matrix.length;
+  const a = matrix.map((row, i) => [...row, ...Array.from({ length: p }, (_, j) => (i === j ? 1 : 0))]);
+  for (let col = 0; col < p; col++) {
+    let pivot = col;
+    for (let r = col + 1; r < p; r++) if (Math.abs(a[r]![col]!) > Math.abs(a[pivot]![col]!)) pivot = r;
+    const scale = Math.max(...matrix.map((row) => Math.abs(row[col]!)));
+    if (!(Math.abs(a[pivot]![col]!) > 1e-12 * Math.max(1, scale))) return undefined;
+    [a[col], a[pivot]] = [a[pivot]!, a[col]!];
+    const lead = a[col]![col]!;
+    for (let j = 0; j < 2 * p; j++) a[col]![j]! /= lead;
+    for (let r = 0; r < p; r++) {
+      if (r === col) continue;
+      const factor = a[r]![col]!;
+      if (factor !== 0) for (let j = 0; j < 2 * p; j++) a[r]![j]! -= factor * a[col]![j]!;
+    }
+  }
+  return a.map((row) => row.slice(p));
+}
+
+/** A robust fit: least squares, then again without the checkpoints far off the first fit. */
+export function robustFit(columns: number[][], y: number[]): { fit: NonNullable<ReturnType<typeof multipleRegression>>; outliers: number } | undefined {
+  const first = multipleRegression(columns, y, false);
+  if (!first) return undefined;
+  const scale = madScale(first.residuals);
+  if (!(scale > 0)) return { fit: first, outliers: 0 };
+  const keep = first.residuals.map((r) => Math.abs(r) <= OUTLIER_DEVIATIONS * scale);
+  const outliers = keep.filter((k) => !k).length;
+  if (outliers === 0) return { fit: first, outliers };
+  const second = multipleRegression(
+    columns.map((col) => col.filter((_, i) => keep[i])),
+    y.filter((_, i) => keep[i]),
+    false,
+  );
+  return second ? { fit: second, outliers } : { fit: first, outliers: 0 };
+}
