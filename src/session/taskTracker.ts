@@ -15,6 +15,8 @@ import { formatBytes, formatBytesPerRun } from '../core/format';
 
 /** Checkpoints kept per target; beyond it every second one is dropped (the trend keeps its span). */
 const MAX_CHECKPOINTS = 2048;
+/** Standard errors below zero at which a name's share of the growth is not believed (99% one-sided). */
+const NEGATIVE_SHARE_ERRORS = 2.58;
 /** A trend needs this many checkpoints in a target before it speaks. */
 const MIN_CHECKPOINTS = 5;
 
@@ -73,7 +75,14 @@ export class TaskTracker {
       // that kept all of it would then stand about four errors away from one that kept none. Otherwise
       // the names are judged together (a clean worker's split is noise; a leaking one's goes by sites).
       const growth = overall ? (overall.later ?? overall.whole).perTask : 0;
-      const precise = perName.length > 0 && perName.every((trend) => (trend.later ?? trend.whole).stdErr <= 0.5 * Math.abs(growth));
+      // A task cannot keep less than nothing for long: a name whose share is far below zero shows a
+      // split the checkpoints cannot carry (the others' shares are then too high), however small its error.
+      const precise =
+        perName.length > 0 &&
+        perName.every((trend) => {
+          const fit = trend.later ?? trend.whole;
+          return fit.stdErr <= 0.5 * Math.abs(growth) && fit.perTask > -NEGATIVE_SHARE_ERRORS * fit.stdErr;
+        });
       this.trendCache = overall !== undefined && overall.names.length > 1 && !precise ? [overall] : perName;
     }
     return this.trendCache;
