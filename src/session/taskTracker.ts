@@ -182,7 +182,7 @@ export class TaskTracker {
     let sharedWith = trend.names.filter((other) => other !== name);
     let note: string | undefined;
     if (sharedWith.length && judgeTrend(trend, this.floor).verdict.kind === 'leak') {
-      const holder = attributeBySites(trend.names, this.sites());
+      const holder = this.holderOf(trend);
       if (holder === name) {
         // The group's growth per task of any of its names, charged to the one whose sites hold it.
         const own = this.tasksOf(trend, name);
@@ -203,11 +203,11 @@ export class TaskTracker {
         const verdict = {
           kind: 'no-leak' as const,
           confidence: 0.5,
-          summary: `The worker grows, but the growing sites are in ${holder}: nothing points at this task.`,
+          summary: `The worker grows, and the growth is ${holder}'s (its sites or its measured tasks): nothing points at this task.`,
           advice: `Nothing to do for this task; see ${holder}.`,
           evidence: [
             `judged together with ${trend.names.filter((other) => other !== name).join(', ')}: the checkpoints cannot split the growth between them precisely (tasks that run in step, or a steady mix)`,
-            `the growing sites are on ${holder}'s stacks`,
+            `the growth is ${holder}'s: its function is on the growing sites' stacks, or its tasks measured one by one leak`,
           ],
         };
         return { ...measured, runs: this.tasksOf(trend, name), sampledRuns: measured.runs, bytesPerRun: 0, verdict };
@@ -256,9 +256,22 @@ export class TaskTracker {
 
   /** Groups of names whose worker grows while neither the checkpoints nor the sites name one of them. */
   private unresolvedGroups(): TaskTrend[] {
-    return this.trends().filter(
-      (trend) => trend.names.length > 1 && judgeTrend(trend, this.floor).verdict.kind === 'leak' && attributeBySites(trend.names, this.sites()) === undefined,
-    );
+    return this.trends().filter((trend) => trend.names.length > 1 && judgeTrend(trend, this.floor).verdict.kind === 'leak' && this.holderOf(trend) === undefined);
+  }
+
+  /**
+   * Which name of a growing group holds the growth: the one whose function is on the growing sites'
+   * stacks, else the only one whose tasks measured one by one leak, more precisely than the trend.
+   */
+  private holderOf(trend: TaskTrend): string | undefined {
+    const bySites = attributeBySites(trend.names, this.sites());
+    if (bySites !== undefined) return bySites;
+    const trendErr = (trend.later ?? trend.whole).stdErr;
+    const measuredLeaks = trend.names.filter((name) => {
+      const measured = this.seriesSummary(name);
+      return measured.verdict.kind === 'leak' && measured.growthStdErr !== undefined && measured.growthStdErr < trendErr;
+    });
+    return measuredLeaks.length === 1 ? measuredLeaks[0] : undefined;
   }
 
   /** The leak of a group, in a row of its own: the worker leaks, and we say we cannot tell which task. */
