@@ -196,6 +196,21 @@ export function growthConfidence(fit: GroupFit, floor: number): number {
   return fit.perTask > floor && fit.df >= MIN_TREND_DF ? oneSided(fit.perTask - floor, fit.stdErr, fit.df) : 0;
 }
 
+/** Two figures further apart than this many combined standard errors measure different things. */
+const DISAGREEMENT_ERRORS = 2.58;
+
+/**
+ * Whether a name's tasks measured one by one may decide instead of the worker's trend: only when they
+ * are more precise and agree with it. A GC run inside a task cannot free everything and misses backing
+ * stores that grow in rare steps, so a tight per-task series can be tight around a biased figure; the
+ * trend sees every task's effect on the whole heap, and wins when the two disagree.
+ */
+export function measuredSeriesDecides(measured: { perRun: number; stdErr: number }, trend: GroupFit): boolean {
+  if (!(measured.stdErr < trend.stdErr)) return false;
+  const combined = Math.hypot(measured.stdErr, trend.stdErr);
+  return Math.abs(measured.perRun - trend.perTask) <= DISAGREEMENT_ERRORS * combined;
+}
+
 export interface TrendJudgement {
   verdict: Verdict;
   /** Growth per task the verdict stands on (later checkpoints when there are enough). */

@@ -10,7 +10,7 @@
 import type { RetainedSite, TaskRun, TaskSummary } from '../core/model';
 import { robustRunningTotals } from '../core/keptSeries';
 import { DEFAULT_FLOOR_BYTES, summarizeTask, type VerdictOptions } from '../core/verdict';
-import { attributeBySites, fitOverallTrend, fitWorkerTrends, growthConfidence, judgeTrend, type Checkpoint, type GroupFit, type TaskTrend } from '../core/workerTrend';
+import { attributeBySites, fitOverallTrend, fitWorkerTrends, growthConfidence, judgeTrend, measuredSeriesDecides, type Checkpoint, type GroupFit, type TaskTrend } from '../core/workerTrend';
 import { formatBytes, formatBytesPerRun } from '../core/format';
 
 /** Checkpoints kept per target; beyond it every second one is dropped (the trend keeps its span). */
@@ -173,8 +173,11 @@ export class TaskTracker {
     const measured = this.seriesSummary(name);
     // A short worker that measured most of its tasks one by one knows a name's growth better than
     // the few checkpoints between them: the more precise of the two figures decides.
-    const trendErr = (trend.later ?? trend.whole).stdErr;
-    if (measured.verdict.kind !== 'inconclusive' && measured.growthStdErr !== undefined && measured.growthStdErr < trendErr) {
+    const trendFit = trend.later ?? trend.whole;
+    const trendErr = trendFit.stdErr;
+    // A group's trend is per task of any of its names, so only a name's own trend can be compared.
+    const comparable = trend.names.length === 1 ? trendFit : { ...trendFit, perTask: measured.bytesPerRun };
+    if (measured.verdict.kind !== 'inconclusive' && measured.growthStdErr !== undefined && measuredSeriesDecides({ perRun: measured.bytesPerRun, stdErr: measured.growthStdErr }, comparable)) {
       measured.verdict.evidence.push(
         `${measured.runs} task(s) measured one by one decide (±${formatBytes(measured.growthStdErr)} per task); the trend of ${trend.checkpoints} checkpoints says ${formatBytesPerRun((trend.later ?? trend.whole).perTask).replace('/run', '/task')} ± ${formatBytes(trendErr)}`,
       );

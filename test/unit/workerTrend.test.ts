@@ -7,6 +7,7 @@ import {
   fitOverallTrend,
   fitWorkerTrends,
   judgeTrend,
+  measuredSeriesDecides,
   multipleRegression,
   taskFunctionNames,
   type Checkpoint,
@@ -371,6 +372,25 @@ describe('workerTrend', () => {
     it('is undefined when no growing site names either task', () => {
       assert.equal(attributeBySites(names, [site('somethingElse', 1 * M)]), undefined);
       assert.equal(attributeBySites(names, []), undefined);
+    });
+  });
+
+  describe('measuredSeriesDecides', () => {
+    const trend = { perTask: 2 * K, stdErr: 150, df: 40 };
+
+    it('lets a tighter per-task series decide when it agrees with the trend', () => {
+      assert.equal(measuredSeriesDecides({ perRun: 2.1 * K, stdErr: 40 }, trend), true);
+    });
+
+    it('keeps the trend when the tight per-task series is far from it (a biased in-task GC, steps it misses)', () => {
+      // A burst worker: per-task readings around -1 KiB with rare backing-store steps trimmed away,
+      // tight around a figure the whole heap does not show.
+      assert.equal(measuredSeriesDecides({ perRun: 96, stdErr: 20 }, trend), false);
+    });
+
+    it('keeps the trend when the per-task series is less precise, whatever it says', () => {
+      assert.equal(measuredSeriesDecides({ perRun: 2 * K, stdErr: 400 }, trend), false);
+      assert.equal(measuredSeriesDecides({ perRun: 2 * K, stdErr: Number.NaN }, trend), false);
     });
   });
 });
