@@ -10,8 +10,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
-import { toPanelSite, toPanelTask, type PanelSnapshot } from '../../src/shared/protocol';
-import { HostStatsBuffer } from '../../src/extension/panel/statsBuffer';
+import type { HostMessage } from '../../src/shared/protocol';
+// The stub first: it installs the `vscode` module that the panel host imports.
+import { createdPanels, vscodeStub } from '../support/vscodeStub';
+import { MemoryPanel } from '../../src/extension/panel/memoryPanel';
 import { ProfilingSession } from '../../src/session/session';
 import { repoRoot, trapUnhandled, within } from './helpers';
 
@@ -41,8 +43,17 @@ describe('reliability: hostile names in the panel (real program, real panel, Chr
     // 1. The engine: a harness session on the hostile program.
     const file = path.join(FIXTURE_DIR, HOSTILE_FILE);
     const session = new ProfilingSession({ mode: 'harness', cwd: repoRoot, harness: { file, exportName: 'run', runs: 4, warmup: 1, args: [], runtime: 'node' }, onOutput: () => undefined });
-    const buffer = new HostStatsBuffer();
-    session.onStats((p) => buffer.add(p));
+    // The production panel host (src/extension/panel), wired to the session the way the extension's
+    // session manager wires it: its `init` message is what the test sends to the page below.
+    const panel = MemoryPanel.show(vscodeStub.Uri.file(repoRoot) as never, { id: session.id, title: `${HOSTILE_FILE}#run`, startedAt: Date.now(), mode: 'harness' }, undefined);
+    session.onStats((p) => panel.addStats(p));
+    session.onMark((mark) => panel.addMark(mark));
+    session.onTask((task) => panel.upsertTask(task));
+    session.onCapture((capture) => panel.setSites(capture.sites));
+    session.onTarget((target) => panel.upsertTarget(target));
+    session.onTargetExit((target) => panel.upsertTarget(target));
+    session.onStateChange((state) => panel.setSessionState(state));
+    session.onWarning((message) => panel.warn(message));
     await session.start();
     const report = await within(60_000, 'the harness session', session.done);
     assert.equal(report.endReason, 'completed', report.warnings.join(' | '));
@@ -52,18 +63,18 @@ describe('reliability: hostile names in the panel (real program, real panel, Chr
     for (const name of HOSTILE_NAMES) assert.ok(shown.includes(name), `V8 names the site ${name} (sites: ${shown.join(', ')})`);
     assert.ok(aggregation.sites.some((s) => s.file.endsWith(HOSTILE_FILE)), 'the hostile file path is a site file');
 
-    // 2. The panel protocol, as the panel host builds its init message.
-    const snapshot: PanelSnapshot = {
-      session: { id: session.id, title: `${HOSTILE_FILE}#run`, startedAt: Date.now() - report.durationMs, mode: 'harness' },
-      state: 'ended',
-      targets: [...session.targets],
-      stats: buffer.columns(),
-      marks: session.marks,
-      tasks: session.tasks.summaries().map(toPanelTask),
-      sites: aggregation.sites.map((s) => toPanelSite(s)),
-      verdict: report.verdict,
-      warnings: [...report.warnings, `${HOSTILE_NAMES[0]} in a warning`],
-    };
+    // 2. The panel protocol: what the session manager does when the session ends, then the `init`
+    // the host posts when the webview says `ready`.
+    for (const target of report.targets) panel.upsertTarget(target);
+    panel.setTasks(session.taskSummaries());
+    panel.setVerdict(report.verdict);
+    panel.warn(`${HOSTILE_NAMES[0]} in a warning`);
+    panel.setSessionState('ended');
+    const host = createdPanels.at(-1)!;
+    host.receive({ type: 'ready' });
+    const init = host.webview.posted.find((m): m is HostMessage => (m as HostMessage).type === 'init');
+    assert.ok(init, 'the panel host posted its init message');
+    panel.dispose();
 
     // 3. The real panel page in Chromium (the colleague's preview harness).
     const preview = (await import(pathToFileURL(path.join(repoRoot, 'bench', 'webview', 'preview.mjs')).href)) as PreviewModule;
@@ -72,7 +83,7 @@ describe('reliability: hostile names in the panel (real program, real panel, Chr
     const browser = await run.launchChromium();
     try {
       const { page, errors } = await preview.openPanelPage(browser, server.base, 'dark');
-      await preview.postToPanel(page, { type: 'init', ...snapshot });
+      await preview.postToPanel(page, init);
       await preview.postToPanel(page, { type: 'warning', message: HOSTILE_NAMES[1] });
       await preview.settlePanel(page);
       // Expand every site's stacks so frames render too.
