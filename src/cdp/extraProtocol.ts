@@ -32,6 +32,10 @@ export interface RunTaskResult {
   durationMs: number;
   retainedBytes?: number;
   rss?: number;
+  /** RSS after `malloc_trim(0)` less traced memory and tracemalloc's own: what C code holds. */
+  untracedBytes?: number;
+  /** RSS that `malloc_trim(0)` returned after the run. */
+  trimmedBytes?: number;
   allocatedBlocks?: number;
   error?: { message: string; traceback?: string };
 }
@@ -57,10 +61,19 @@ export interface TaskFinishedEvent extends TaskStartedEvent {
  */
 export interface CheckpointEvent {
   t?: number;
+  /** Retained memory: the V8 heap without compiled code, plus memory outside it held by JS objects (Buffers, ArrayBuffers). */
   heap: number;
   counts: Record<string, number>;
   /** Where the GC ran: at a measured task's start or end, or in a capture of the session's. */
   phase?: 'start' | 'end' | 'capture';
+}
+
+/** What the bootloader's `__taskmemCheckpoint()` returns to a capture (after the session's full GC). */
+export interface CheckpointReply {
+  /** Bytes of compiled code (code spaces): V8's, not the task's, so left out of retained figures. */
+  code: number;
+  /** Bytes outside the V8 heap held by Buffers and ArrayBuffers (`process.memoryUsage().arrayBuffers`). */
+  outsideHeap: number;
 }
 
 export interface ExtraCommands {

@@ -106,8 +106,13 @@ export interface CallerLine {
 
 export type VerdictKind = 'leak' | 'plateau' | 'no-leak' | 'allocator-high-water' | 'inconclusive';
 
+/** Where a leak's memory lives: the runtime's heap, outside it but held by its objects (Node Buffers), or in native code. */
+export type LeakMemory = 'heap' | 'outside-heap' | 'native';
+
 export interface Verdict {
   kind: VerdictKind;
+  /** For a leak: where the growing memory lives, when the measurement can tell. */
+  memory?: LeakMemory;
   /** 0..1: how sure the statistics are. */
   confidence: number;
   /** One sentence: what is going on. */
@@ -141,6 +146,15 @@ export interface TaskRun {
   retainedBytes: number;
   /** Resident set size after the run, when known. */
   rssBytes?: number;
+  /** Node: the part of `retainedBytes` outside the V8 heap (Buffers, ArrayBuffers), when known. */
+  outsideHeapBytes?: number;
+  /**
+   * Python: RSS after the run, a full GC and `malloc_trim(0)`, less what tracemalloc traces and its
+   * own bookkeeping: memory that C code (extensions, ctypes, the allocator) holds. When known.
+   */
+  untracedBytes?: number;
+  /** Python: RSS that `malloc_trim(0)` returned to the OS after this run (allocator high water), when measured. */
+  trimmedBytes?: number;
   /** Bytes allocated during this run and still alive after it (sampling, by ordinal); when known. */
   keptByRun?: number;
   durationMs: number;

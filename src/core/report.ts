@@ -2,10 +2,11 @@
  * The report: what the CLI's `--json` writes and what the panel and text/Markdown output render.
  * Schema documented in docs/REPORT-SCHEMA.md; bump `schemaVersion` on any incompatible change.
  */
-import type { CallerLine, Frame, FrameCategory, GrowthFit, TargetInfo, TaskRun, TaskSummary, Verdict, VerdictKind } from './model';
+import type { CallerLine, Frame, FrameCategory, GrowthFit, LeakMemory, TargetInfo, TaskRun, TaskSummary, Verdict, VerdictKind } from './model';
 import { formatBytes } from './format';
 import { compareSites, type SiteAggregation } from './sites';
 import { judgeOverall } from './verdict';
+import type { RecyclingAdvice } from './recyclingAdvisor';
 
 export type ReportMode = 'harness' | 'worker' | 'attach';
 
@@ -16,6 +17,10 @@ export interface ReportTask {
   verdict: VerdictKind;
   confidence: number;
   summary: string;
+  /** For a leak: where the growing memory lives (heap, outside-heap: Node Buffers/ArrayBuffers, native: C code). */
+  memory?: LeakMemory;
+  /** The figures behind the task's verdict. */
+  evidence: string[];
   fit?: GrowthFit;
   series: TaskRun[];
   sampledRuns?: number;
@@ -58,6 +63,8 @@ export interface TaskmemReport {
   /** Honest caveats: sampling scaled, targets that crashed, windows used instead of marks... */
   notes: string[];
   warnings: string[];
+  /** Worker sessions: recycling limits from what was measured (--max-tasks-per-child, --max-memory-per-child). */
+  recycling?: RecyclingAdvice;
 }
 
 export interface ReportInput {
@@ -75,6 +82,7 @@ export interface ReportInput {
   toolVersion: string;
   /** Sites kept in the report (default 200; the rest are summed up in a note). */
   maxSites?: number;
+  recycling?: RecyclingAdvice;
 }
 
 export const REPORT_SCHEMA_VERSION = 1;
@@ -115,8 +123,10 @@ export function buildReport(input: ReportInput): TaskmemReport {
         verdict: task.verdict.kind,
         confidence: task.verdict.confidence,
         summary: task.verdict.summary,
+        evidence: [...task.verdict.evidence],
         series: task.series.map((run) => ({ ...run })),
       };
+      if (task.verdict.memory) out.memory = task.verdict.memory;
       if (task.fit) out.fit = { ...task.fit };
       if (task.sampledRuns !== undefined) out.sampledRuns = task.sampledRuns;
       return out;
@@ -140,6 +150,7 @@ export function buildReport(input: ReportInput): TaskmemReport {
     settings: { ...input.settings },
     notes,
     warnings: [...(input.warnings ?? [])],
+    ...(input.recycling ? { recycling: { ...input.recycling, lines: [...input.recycling.lines], warnings: [...input.recycling.warnings] } } : {}),
   };
 }
 

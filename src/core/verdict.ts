@@ -1,244 +1,37 @@
 /**
- * Verdicts: is a task's retained heap a leak, a cache that plateaus, allocator high water, or nothing?
- * Inputs are the retained bytes after each run and a full GC; all figures are bytes.
+ * Verdicts: is a task's retained memory a leak, a cache that plateaus, allocator high water, or
+ * nothing? The series test is in assess.ts; this adds what RSS and native memory say, and the
+ * session's one verdict. All figures are bytes.
  */
-import { PROJECTION_RUNS, formatBytes, formatBytesPerRun, formatPercent, formatProjection } from './format';
+import { PROJECTION_RUNS, formatBytes, formatBytesPerRun } from './format';
 import { fitGrowth } from './growth';
-import { median, oneSided } from './robust';
-import { segmentGrowth } from './segmentGrowth';
+import { assessTask, resolveOptions, sortedRuns, type VerdictOptions } from './assess';
+import { judgeNativeGrowth, outsideHeapGrowth, trimmedEvidence } from './memoryOutsideHeap';
+import type { LeakMemory, TaskRun, TaskSummary, Verdict, VerdictKind } from './model';
 
-export { segmentGrowth, studentQuantile95, type SegmentGrowth } from './segmentGrowth';
-import type { GrowthFit, TaskRun, TaskSummary, Verdict, VerdictKind } from './model';
+export {
+  DEFAULT_FLOOR_BYTES,
+  DEFAULT_MIN_RUNS,
+  LEAK_CONFIDENCE,
+  PLATEAU_CONFIDENCE,
+  WARM_UP_BYTES,
+  assessTask,
+  judgeTask,
+  segmentGrowth,
+  studentQuantile95,
+  type Assessment,
+  type SegmentGrowth,
+  type VerdictOptions,
+} from './assess';
 
-export interface VerdictOptions {
-  /**
-   * The smallest growth per run the measurement method can stand behind (default 8 B: one
-   * pointer-sized word; nothing smaller can be kept per run). Not a noise floor: noise is measured.
-   */
-  floorBytes?: number;
-  /** Fewer measured runs than this give 'inconclusive' (default 4). */
-  minRuns?: number;
-  /**
-   * Where a series' noise lives. 'level': each point measures the whole retained heap (harness:
-   * heap after a full GC), so noise is on the levels. 'increment': each run measured what it kept
-   * itself and the series is their running total (workers), so noise is on the increments and the
-   * levels are a random walk that a regression on levels must not be used on.
-   */
-  noise?: 'level' | 'increment';
-}
-
-export const DEFAULT_FLOOR_BYTES = 8;
-export const DEFAULT_MIN_RUNS = 4;
-/** A leak is called at this one-sided confidence; 1 in 100 clean tasks would be a false leak at 0.95. */
-export const LEAK_CONFIDENCE = 0.99;
-/**
- * A rise that then stops is called a plateau (a cache that filled) only above this: the first runs
- * of any task warm V8 up (inline caches, feedback vectors, lazily compiled functions), measured at up
- * to 10 KiB for a no-op and 21 KiB for a task of temporaries only. Smaller one-time rises are no leak.
- */
-export const WARM_UP_BYTES = 32 * 1024;
-/** A plateau (not a leak) is called on the usual 95%: a wrong plateau costs a user less than a wrong leak. */
-export const PLATEAU_CONFIDENCE = 0.95;
 const MIB = 1024 * 1024;
-
-const ADVICE: Record<VerdictKind, string> = {
-  leak:
-    'Look at the top retaining sites below: a cache, map, array or set that is only ever added to, ' +
-    'event listeners or timers that are never removed, or closures kept by a long-lived object.',
-  plateau:
-    'This looks like a bounded cache or pool filling up, not a leak. Check that its maximum size is ' +
-    'what you want; run more tasks to confirm it stays flat.',
-  'no-leak':
-    'Nothing to do for this task. If the process RSS still grows, look at allocator high water ' +
-    '(freed memory the allocator keeps) and off-heap memory (Buffers, native modules).',
-  'allocator-high-water': '',
-  inconclusive:
-    'Measure more runs (--runs), skip one-time setup with --warmup, and keep other work out of the ' +
-    'process while measuring.',
-};
-
-interface Resolved {
-  floor: number;
-  minRuns: number;
-  noise: 'level' | 'increment';
-}
-
-function resolve(options?: VerdictOptions): Resolved {
-  const floor = options?.floorBytes;
-  const minRuns = options?.minRuns;
-  return {
-    floor: floor !== undefined && Number.isFinite(floor) && floor >= 0 ? floor : DEFAULT_FLOOR_BYTES,
-    minRuns: minRuns !== undefined && Number.isFinite(minRuns) ? Math.max(2, Math.floor(minRuns)) : DEFAULT_MIN_RUNS,
-    noise: options?.noise ?? 'level',
-  };
-}
-
-function sortedRuns(runs: readonly TaskRun[]): TaskRun[] {
-  return runs.filter((r) => Number.isFinite(r.retainedBytes)).sort((a, b) => a.index - b.index);
-}
-
-function r2(fit: GrowthFit): string {
-  return fit.rSquared.toFixed(2);
-}
-
-function plural(n: number, word: string): string {
-  return `${n.toLocaleString('en-US')} ${word}${n === 1 ? '' : 's'}`;
-}
-
-/** Judge one task from its retained bytes per run. */
-export function judgeTask(runs: readonly TaskRun[], options?: VerdictOptions): Verdict {
-  return assessTask(runs, options).verdict;
-}
-
-/** The verdict and the growth per run it stands on (the later runs' Theil-Sen slope). */
-export function assessTask(runs: readonly TaskRun[], options?: VerdictOptions): Assessment {
-  return assessSorted(sortedRuns(runs), options);
-}
-
-/** A verdict with the growth per run it stands on and that figure's standard error, when known. */
-export interface Assessment {
-  verdict: Verdict;
-  perRun: number | undefined;
-  stdErr: number | undefined;
-}
-
-function assessSorted(sorted: TaskRun[], options?: VerdictOptions): Assessment {
-  let stdErr: number | undefined;
-  const verdict = (v: Verdict, perRun?: number): Assessment => ({ verdict: v, perRun, stdErr });
-  const { floor, minRuns, noise } = resolve(options);
-  const n = sorted.length;
-  const ys = sorted.map((r) => r.retainedBytes);
-  // Run indices as x: sampled runs may leave gaps, and the slope must stay "per run".
-  const xs = sorted.map((r) => r.index);
-  const fit = n >= minRuns ? fitGrowth(ys, xs) : undefined;
-  if (!fit || n < 3) {
-    return verdict({
-      kind: 'inconclusive',
-      confidence: 0,
-      summary: `Only ${plural(n, 'run')} measured; the verdict needs at least ${minRuns} runs.`,
-      advice: ADVICE.inconclusive,
-      evidence: [plural(n, 'run')],
-    });
-  }
-
-  // The later half decides whether it still grows (warm-up, inline caches and lazily compiled code
-  // settle early); the first half tells a cache that filled from a leak that goes on.
-  const middle = Math.floor((n - 1) / 2);
-  const later = segmentGrowth(xs.slice(middle), ys.slice(middle), floor, noise);
-  const early = segmentGrowth(xs.slice(0, middle + 1), ys.slice(0, middle + 1), floor, noise);
-  const whole = segmentGrowth(xs, ys, floor, noise)!;
-  // A later half of three runs cannot measure its own noise: few runs are judged whole.
-  const current = later && later.points >= 4 ? later : whole;
-  stdErr = current.stdErr;
-  const span = current === whole ? `over all ${plural(n, 'run')}` : `over the later runs of ${plural(n, 'run')}`;
-  const total = ys[n - 1]! - ys[0]!;
-  const evidence = [
-    `later half ${formatBytesPerRun(current.slope)} (Theil-Sen), typical run ${formatBytesPerRun(current.typical)}`,
-    `${current.up} of the later runs grew, ${current.down} shrank`,
-    `growth test: ${current.test}, ${formatPercent(current.confidence)} sure it is above ${formatBytes(floor)}/run`,
-    ...(early ? [`first half ${formatBytesPerRun(early.slope)}`] : []),
-    `least squares ${formatBytesPerRun(fit.slope)} ± ${formatBytes(fit.slopeStdErr)}, R² ${r2(fit)}`,
-    plural(n, 'run'),
-    `total growth ${formatBytes(total)} (first to last run)`,
-    ...(current.steps ? [`${plural(current.steps, 'step')} in the accounting left out of the trend`] : []),
-  ];
-
-  const significant = current.confidence >= LEAK_CONFIDENCE && current.slope > floor;
-  // Growth that slowed to under half its early rate is a cache filling up, not yet a leak.
-  const slowing =
-    early !== undefined && early.steadyConfidence >= LEAK_CONFIDENCE && current.slope < 0.5 * early.slope && current.typical < 0.5 * early.typical;
-  // Levelled off by an order of magnitude after a clear early rise: a cache that filled. A tiny
-  // later growth is reported with it rather than turned into a leak or left undecided.
-  const laterLevel = median(ys.slice(middle));
-  const rise = laterLevel - ys[0]!;
-  const earlyRise =
-    early !== undefined && early.steadyConfidence >= PLATEAU_CONFIDENCE && early.slope > floor && rise > Math.max(floor * n, WARM_UP_BYTES) && rise > 3 * current.spread;
-  // How sure that the later runs grow at under a quarter of the early rate.
-  const plateau = (): Assessment =>
-    verdict(
-      {
-        kind: 'plateau',
-        confidence: Math.min(early!.steadyConfidence, oneSided(0.25 * early!.slope - current.slope, current.stdErr, Math.max(1, n - middle - 2))),
-        summary:
-          `Retained heap rose by ${formatBytes(rise)} over the first runs, then levelled off ` +
-          `(${formatBytesPerRun(current.slope)} over the last ${n - middle} of ${n} runs).`,
-        advice: ADVICE.plateau,
-        evidence: [...evidence, `rise ${formatBytes(rise)} to the later level`],
-      },
-      current.slope,
-    );
-  if (earlyRise && current.slope < 0.1 * early!.slope) return plateau();
-
-  if (significant && !slowing) {
-    return verdict({
-      kind: 'leak',
-      confidence: current.confidence,
-      summary: `Retained heap grows by ${formatProjection(current.slope)} (over ${plural(n, 'measured run')}).`,
-      advice: ADVICE.leak,
-      evidence,
-    }, current.slope);
-  }
-
-  if (significant && slowing) {
-    return verdict({
-      kind: 'inconclusive',
-      confidence: 0,
-      summary:
-        `Retained heap grew by ${formatBytesPerRun(current.slope)} over the later runs, but growth is slowing ` +
-        `(${formatBytesPerRun(early!.slope)} then ${formatBytesPerRun(current.slope)}): it may be about to plateau.`,
-      advice: 'Measure more runs to see whether growth stops (a bounded cache) or goes on (a leak).',
-      evidence,
-    }, current.slope);
-  }
-
-  // Plateau: a clear rise over the first runs (most of them kept memory), then flat.
-  if (earlyRise) return plateau();
-
-  if (!Number.isFinite(current.upper95)) {
-    return verdict({
-      kind: 'inconclusive',
-      confidence: 0,
-      summary: `Only ${plural(n, 'measured run')}: too few to tell growth from noise (${formatBytesPerRun(current.slope)} so far).`,
-      advice: ADVICE.inconclusive,
-      evidence,
-    }, current.slope);
-  }
-
-  // No growth to stand behind. Say so only when the measurement rules out a growth that matters:
-  // one that could double the process's memory (RSS where known, else the retained heap of a level
-  // series) within 100 runs. A series of what each run kept has no level to compare with.
-  const rss = sorted.map((r) => r.rssBytes);
-  const scale = rss.every((v): v is number => v !== undefined && Number.isFinite(v) && v > 0) ? median(rss) : noise === 'level' ? Math.abs(median(ys)) : Infinity;
-  if (current.flatConfidence < 0.95 && current.upper95 * 100 > scale) {
-    return verdict({
-      kind: 'inconclusive',
-      confidence: 0,
-      summary:
-        `Retained heap varies too much to tell: ${formatBytesPerRun(current.slope)} ${span}, ` +
-        `but it could be as much as ${formatBytesPerRun(current.upper95)} (runs differ by ±${formatBytes(current.spread)}).`,
-      advice: ADVICE.inconclusive,
-      evidence,
-    }, current.slope);
-  }
-  const within = current.slope <= floor;
-  return verdict({
-    kind: 'no-leak',
-    confidence: Math.max(current.flatConfidence, 1 - current.confidence),
-    summary: within
-      ? `Retained heap is flat: ${formatBytesPerRun(current.slope)} ${span}.`
-      : `Retained heap shows no steady growth: ${formatBytesPerRun(current.slope)} ${span} ` +
-        `is within its noise (at most ${formatBytesPerRun(Math.max(0, current.upper95))} at 95%).`,
-    advice: ADVICE['no-leak'],
-    evidence,
-  }, current.slope);
-}
 
 /**
  * Allocator high water: RSS rose although live memory came back. Undefined when it does not apply.
  * `rss` and `live` are per run, same length.
  */
 export function judgeHighWater(rss: readonly number[], live: readonly number[], options?: VerdictOptions): Verdict | undefined {
-  const { floor: noise } = resolve(options);
+  const { floor: noise } = resolveOptions(options);
   const n = rss.length;
   if (n < 2 || live.length !== n) return undefined;
   if (![...rss, ...live].every(Number.isFinite)) return undefined;
@@ -279,26 +72,63 @@ export function summarizeTask(name: string, runs: readonly TaskRun[], options?: 
     series.map((r) => r.retainedBytes),
     series.map((r) => r.index),
   );
-  const assessed = assessSorted(series, options);
+  const assessed = assessTask(series, options);
   let verdict = assessed.verdict;
-  const rss = series.map((r) => r.rssBytes);
-  // A plateau already explains a rise in RSS; high water speaks only where live memory shows nothing.
-  if (series.length > 0 && series.every((r) => r.runtime !== 'node') && (verdict.kind === 'no-leak' || verdict.kind === 'inconclusive') && rss.every((v): v is number => v !== undefined && Number.isFinite(v))) {
-    const highWater = judgeHighWater(
-      rss,
-      series.map((r) => r.retainedBytes),
-      options,
-    );
-    if (highWater) verdict = highWater;
+  let bytesPerRun = assessed.perRun ?? fit?.slope ?? 0;
+  let growthStdErr = assessed.stdErr;
+  if (verdict.kind === 'leak') {
+    verdict = withOutsideHeapShare(verdict, series, bytesPerRun);
+  } else {
+    // Native memory that the traces cannot see: steady growth there is a leak whatever they say.
+    const native = judgeNativeGrowth(series, options);
+    if (native) {
+      verdict = native.verdict;
+      bytesPerRun = native.perRun;
+      growthStdErr = undefined;
+    } else if (verdict.kind === 'no-leak' || verdict.kind === 'inconclusive') {
+      // A plateau already explains a rise in RSS; high water speaks only where live memory shows nothing.
+      const highWater = highWaterOf(series, options);
+      if (highWater) verdict = highWater;
+    }
   }
   return {
     name,
     runs: series.length,
-    bytesPerRun: assessed.perRun ?? fit?.slope ?? 0,
+    bytesPerRun,
     fit,
     verdict,
     series,
-    ...(assessed.stdErr !== undefined && Number.isFinite(assessed.stdErr) ? { growthStdErr: assessed.stdErr } : {}),
+    ...(growthStdErr !== undefined && Number.isFinite(growthStdErr) ? { growthStdErr } : {}),
+  };
+}
+
+/** Python only: a Node harness's RSS grows with the inspector and V8's reservations. */
+function highWaterOf(series: readonly TaskRun[], options?: VerdictOptions): Verdict | undefined {
+  const rss = series.map((r) => r.rssBytes);
+  if (series.length === 0 || series.some((r) => r.runtime === 'node') || !rss.every((v): v is number => v !== undefined && Number.isFinite(v))) return undefined;
+  const highWater = judgeHighWater(
+    rss,
+    series.map((r) => r.retainedBytes),
+    options,
+  );
+  const trimmed = trimmedEvidence(series);
+  if (highWater && trimmed) highWater.evidence.push(trimmed);
+  return highWater;
+}
+
+/** A leak, with how much of it lives outside the V8 heap when that is most of it (Buffers, ArrayBuffers). */
+function withOutsideHeapShare(verdict: Verdict, series: readonly TaskRun[], bytesPerRun: number): Verdict {
+  const outside = outsideHeapGrowth(series);
+  if (outside === undefined || !(outside >= 0.5 * bytesPerRun)) return { ...verdict, memory: 'heap' };
+  return {
+    ...verdict,
+    memory: 'outside-heap',
+    summary: `${verdict.summary} ${formatBytesPerRun(outside).replace('/run', ' per run')} of it is outside the V8 heap (Buffers, ArrayBuffers).`,
+    advice:
+      'Most of what is kept is Buffer or ArrayBuffer memory: the sites below allocate the small objects that hold it. ' +
+      'Look for Buffers or typed arrays kept in a cache, array or map, chunks collected from streams and never released, or slices (buf.subarray) that keep a large parent alive. ' +
+      verdict.advice,
+    evidence: [...verdict.evidence, `outside the V8 heap (external memory): ${formatBytesPerRun(outside)} over the later runs`],
   };
 }
 
@@ -315,6 +145,12 @@ function listNames(names: string[]): string {
   if (names.length <= 1) return names.join('');
   return `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}`;
 }
+
+const WHERE: Record<LeakMemory, string> = {
+  heap: '',
+  'outside-heap': ' outside the V8 heap (Buffers, ArrayBuffers)',
+  native: ' in native memory (outside what tracemalloc traces)',
+};
 
 /** One verdict for the whole session, naming the task(s) behind the worst finding. */
 export function judgeOverall(tasks: readonly TaskSummary[]): Verdict {
@@ -340,8 +176,8 @@ export function judgeOverall(tasks: readonly TaskSummary[]): Verdict {
     case 'leak':
       summary =
         culprits.length === 1
-          ? `${culprits[0]!.name} keeps ${perRun(culprits[0]!)} (${projected(culprits[0]!.bytesPerRun)}): a leak.`
-          : `${listNames(culprits.map((t) => `${t.name} (${formatBytesPerRun(t.bytesPerRun)})`))} keep memory with every run: leaks.`;
+          ? `${culprits[0]!.name} keeps ${perRun(culprits[0]!)}${WHERE[culprits[0]!.verdict.memory ?? 'heap']} (${projected(culprits[0]!.bytesPerRun)}): a leak.`
+          : `${listNames(culprits.map((t) => `${t.name} (${formatBytesPerRun(t.bytesPerRun)}${WHERE[t.verdict.memory ?? 'heap']})`))} keep memory with every run: leaks.`;
       break;
     case 'allocator-high-water':
       summary = `${listNames(names)}: RSS grows while live memory returns to its start: allocator high water, not a leak.`;

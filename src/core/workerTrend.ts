@@ -206,7 +206,12 @@ const DISAGREEMENT_ERRORS = 2.58;
  * trend sees every task's effect on the whole heap, and wins when the two disagree.
  */
 export function measuredSeriesDecides(measured: { perRun: number; stdErr: number }, trend: GroupFit): boolean {
-  if (!(measured.stdErr < trend.stdErr)) return false;
+  return measured.stdErr < trend.stdErr && measuredAgrees(measured, trend);
+}
+
+/** Whether a per-task figure and a trend's agree within their combined errors. */
+export function measuredAgrees(measured: { perRun: number; stdErr: number }, trend: GroupFit): boolean {
+  if (!Number.isFinite(measured.stdErr) || !Number.isFinite(trend.stdErr)) return false;
   const combined = Math.hypot(measured.stdErr, trend.stdErr);
   return Math.abs(measured.perRun - trend.perTask) <= DISAGREEMENT_ERRORS * combined;
 }

@@ -9,8 +9,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as crypto from 'node:crypto';
+import type { CheckpointReply } from '../cdp/extraProtocol';
 
-declare const globalThis: { __taskmemEmit?: (payload: string) => void; __taskmemCheckpoint?: () => number };
+declare const globalThis: { __taskmemEmit?: (payload: string) => void; __taskmemCheckpoint?: () => CheckpointReply };
 
 const PACKAGE_MANAGER = /[\\/](?:npm|npx|yarn|yarnpkg|pnpm|pnpx|corepack)(?:-cli)?(?:\.c?js)?$|[\\/]node_modules[\\/](?:npm|yarn|pnpm|corepack)[\\/]/;
 
@@ -47,8 +48,12 @@ function installTaskMarks(gcBudget: number): void {
   // Compiled code is V8's, not the task's: optimizing and deoptimizing a hot function moves
   // 200+ KiB in and out of code space between two runs.
   const counted = (name: string) => name !== 'code_space' && name !== 'code_large_object_space';
+  // What a task can keep: the V8 heap without compiled code, plus the memory outside the heap that
+  // Buffers and ArrayBuffers hold (a 64 KiB Buffer is a 100-byte object on the heap). Node's own
+  // count of backing stores is exact right after a full GC; V8's external_memory lags one GC behind.
+  const outsideHeap = (): number => process.memoryUsage().arrayBuffers;
   const retainedHeap = (): number => {
-    let heap = 0;
+    let heap = outsideHeap();
     for (const space of v8.getHeapSpaceStatistics()) if (counted(space.space_name)) heap += space.space_used_size;
     return heap;
   };
@@ -66,11 +71,11 @@ function installTaskMarks(gcBudget: number): void {
   // for the size of compiled code, which the session takes out of its own (exact) heap figure: JIT
   // code is V8's, not the task's, and it grows for hundreds of runs as V8 optimizes.
   Object.defineProperty(globalThis, '__taskmemCheckpoint', {
-    value: (): number => {
+    value: (): CheckpointReply => {
       let code = 0;
       for (const space of v8.getHeapSpaceStatistics()) if (!counted(space.space_name)) code += space.space_used_size;
       if (finished.size) checkpoint(retainedHeap(), 'capture');
-      return code;
+      return { code, outsideHeap: outsideHeap() };
     },
     enumerable: false,
     configurable: true,

@@ -82,7 +82,7 @@ export class HarnessDriver implements SessionDriver {
       const previousMax = maxOrdinal(target.lastCapture?.profile);
       const capture = await target.capture();
       const reading = await target.stats();
-      const retainedBytes = target.runtime === 'python' && result.retainedBytes !== undefined ? result.retainedBytes : capture.heapUsedAfterGc;
+      const retainedBytes = target.runtime === 'python' && result.retainedBytes !== undefined ? result.retainedBytes : capture.retainedAfterGc;
       this.runsDone = i + 1;
       await session.recordCapture(target, capture.profile, i, target.runtime === 'node' ? this.boundaryOrdinal : undefined);
       // Node: bytes of the samples this run allocated and kept; Python: the change of traced memory.
@@ -93,6 +93,9 @@ export class HarnessDriver implements SessionDriver {
         session.tasks.addHarnessRun(name, {
           retainedBytes,
           rssBytes: result.rss ?? reading.rss,
+          ...(capture.outsideHeapAfterGc !== undefined ? { outsideHeapBytes: capture.outsideHeapAfterGc } : {}),
+          ...(result.untracedBytes !== undefined ? { untracedBytes: result.untracedBytes } : {}),
+          ...(result.trimmedBytes !== undefined ? { trimmedBytes: result.trimmedBytes } : {}),
           runtime: target.runtime,
           keptByRun,
           durationMs: result.durationMs,

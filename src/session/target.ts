@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { CdpConnection, type CdpClient } from '../cdp/connection';
-import type { CheckpointEvent, PythonStats, TaskFinishedEvent, TaskStartedEvent, WorkerInfo } from '../cdp/extraProtocol';
+import type { CheckpointEvent, CheckpointReply, PythonStats, TaskFinishedEvent, TaskStartedEvent, WorkerInfo } from '../cdp/extraProtocol';
 import { WebSocketTransport, WorkerTransport } from '../cdp/transport';
 import { Emitter } from '../core/events';
 import type { HeapStatsPoint, RawSamplingProfile, RuntimeKind, TargetInfo } from '../core/model';
@@ -29,7 +29,13 @@ export interface TargetOptions {
 
 export interface CaptureResult {
   profile: RawSamplingProfile;
-  heapUsedAfterGc: number;
+  /**
+   * What the process retains after the GC. Node: the V8 heap without compiled code, plus memory
+   * outside the heap held by JS objects (Buffers, ArrayBuffers). Python: traced memory.
+   */
+  retainedAfterGc: number;
+  /** Node: the part of `retainedAfterGc` outside the V8 heap, when the bootloader could say. */
+  outsideHeapAfterGc?: number;
   sampledTasks?: number;
   totalTasks?: number;
 }
@@ -264,7 +270,7 @@ export class Target {
     let usage = this.runtime === 'python' ? await this.readStats() : { heapUsed: (await this.client.send('Runtime.getHeapUsage')).usedSize };
     if (this.runtime === 'python') {
       const result = await this.client.send('HeapProfiler.getSamplingProfile#python');
-      this.lastCapture = { profile: result.profile, heapUsedAfterGc: usage.heapUsed, sampledTasks: result.sampledTasks, totalTasks: result.totalTasks };
+      this.lastCapture = { profile: result.profile, retainedAfterGc: usage.heapUsed, sampledTasks: result.sampledTasks, totalTasks: result.totalTasks };
     } else {
       // Not while the program is ending (the capture at exit, collect=false): enabling the
       // Debugger in a context that is being torn down crashed Node 20 (SIGSEGV, 2 exits in 30).
@@ -272,17 +278,21 @@ export class Target {
       // The GC just run is a checkpoint for the worker's trend (the bootloader adds the task counts).
       // The retained figure leaves out compiled code, which grows for hundreds of runs as V8 optimizes;
       // code space is not touched by the evaluation's own allocations, so the difference stays exact.
+      let outsideHeap: number | undefined;
       if (collect) {
         const measured = await this.client
           .send('Runtime.evaluate', { expression: 'globalThis.__taskmemCheckpoint?.()', silent: true, returnByValue: true })
           .catch(() => undefined);
-        const code = measured?.result.value as unknown;
-        if (typeof code === 'number' && Number.isFinite(code) && code >= 0 && code < usage.heapUsed) usage = { heapUsed: usage.heapUsed - code };
+        const reply = checkpointReply(measured?.result.value);
+        if (reply && reply.code < usage.heapUsed) {
+          outsideHeap = reply.outsideHeap;
+          usage = { heapUsed: usage.heapUsed - reply.code + reply.outsideHeap };
+        }
       }
       if (toggleDebugger) await this.client.send('Debugger.enable', {});
       const result = await this.client.send('HeapProfiler.getSamplingProfile');
       if (toggleDebugger) await this.client.send('Debugger.disable').catch(() => undefined);
-      this.lastCapture = { profile: result.profile as unknown as RawSamplingProfile, heapUsedAfterGc: usage.heapUsed };
+      this.lastCapture = { profile: result.profile as unknown as RawSamplingProfile, retainedAfterGc: usage.heapUsed, ...(outsideHeap !== undefined ? { outsideHeapAfterGc: outsideHeap } : {}) };
     }
     return this.lastCapture;
   }
@@ -329,4 +339,12 @@ function readRss(pid: number): number | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** The bootloader's checkpoint reply, or undefined when the process has none (attached) or it is malformed. */
+function checkpointReply(raw: unknown): CheckpointReply | undefined {
+  if (typeof raw !== 'object' || raw === null) return undefined;
+  const { code, outsideHeap } = raw as Record<string, unknown>;
+  const valid = (value: unknown): value is number => typeof value === 'number' && Number.isFinite(value) && value >= 0;
+  return valid(code) && valid(outsideHeap) ? { code, outsideHeap } : undefined;
 }

@@ -10,7 +10,7 @@
 import type { RetainedSite, TaskRun, TaskSummary } from '../core/model';
 import { robustRunningTotals } from '../core/keptSeries';
 import { DEFAULT_FLOOR_BYTES, summarizeTask, type VerdictOptions } from '../core/verdict';
-import { attributeBySites, fitOverallTrend, fitWorkerTrends, growthConfidence, judgeTrend, measuredSeriesDecides, type Checkpoint, type GroupFit, type TaskTrend } from '../core/workerTrend';
+import { attributeBySites, fitOverallTrend, fitWorkerTrends, growthConfidence, judgeTrend, measuredAgrees, measuredSeriesDecides, type Checkpoint, type GroupFit, type TaskTrend } from '../core/workerTrend';
 import { formatBytes, formatBytesPerRun } from '../core/format';
 
 /** Checkpoints kept per target; beyond it every second one is dropped (the trend keeps its span). */
@@ -276,12 +276,18 @@ export class TaskTracker {
   private holderOf(trend: TaskTrend): string | undefined {
     const bySites = attributeBySites(trend.names, this.sites());
     if (bySites !== undefined) return bySites;
-    const trendErr = (trend.later ?? trend.whole).stdErr;
-    const measuredLeaks = trend.names.filter((name) => {
-      const measured = this.seriesSummary(name);
-      return measured.verdict.kind === 'leak' && measured.growthStdErr !== undefined && measured.growthStdErr < trendErr;
-    });
-    return measuredLeaks.length === 1 ? measuredLeaks[0] : undefined;
+    // Else the tasks measured one by one: exactly one name leaks there, at the rate the group's growth
+    // would be if that name held all of it, and every other name was measured and does not leak.
+    const groupFit = trend.later ?? trend.whole;
+    const measured = trend.names.map((name) => ({ name, summary: this.seriesSummary(name) }));
+    const leaking = measured.filter(({ summary }) => summary.verdict.kind === 'leak');
+    const others = measured.filter(({ summary }) => summary.verdict.kind !== 'leak');
+    if (leaking.length !== 1 || !others.every(({ summary }) => summary.verdict.kind === 'no-leak')) return undefined;
+    const { name, summary } = leaking[0]!;
+    const own = this.tasksOf(trend, name);
+    if (own <= 0 || summary.growthStdErr === undefined) return undefined;
+    const charged = scaleFit(groupFit, trend.tasks / own);
+    return measuredAgrees({ perRun: summary.bytesPerRun, stdErr: summary.growthStdErr }, charged) ? name : undefined;
   }
 
   /** The leak of a group, in a row of its own: the worker leaks, and we say we cannot tell which task. */

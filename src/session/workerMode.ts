@@ -164,7 +164,7 @@ export class WorkerModeDriver implements SessionDriver {
       await session.recordCapture(target, capture.profile, progress);
       if (!this.sawTaskMarks && reason === 'window') {
         this.windows++;
-        const summary = session.tasks.addWorkerTask(WINDOW_TASK, target.id, capture.heapUsedAfterGc, 0);
+        const summary = session.tasks.addWorkerTask(WINDOW_TASK, target.id, capture.retainedAfterGc, 0);
         if (summary) session.taskUpdated(summary);
         this.extraNotes.add('No task marks were seen: fixed time windows stand in for tasks (see docs on marking tasks).');
       }

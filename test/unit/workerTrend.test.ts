@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { rng } from '../support/prng';
 import type { FrameCategory, RetainedSite } from '../../src/core/model';
 import { DEFAULT_FLOOR_BYTES } from '../../src/core/verdict';
 import {
@@ -17,18 +18,6 @@ import {
 const K = 1024;
 const M = 1024 * 1024;
 const FLOOR = DEFAULT_FLOOR_BYTES;
-
-/** Deterministic PRNG (mulberry32): the same seed gives the same series on every run. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const close = (actual: number, expected: number, tolerance: number, label = '') =>
   assert.ok(Math.abs(actual - expected) <= tolerance, `${label} expected ${expected} ± ${tolerance}, got ${actual}`);
