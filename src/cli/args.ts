@@ -38,6 +38,8 @@ Task options:
 Worker options:
   --duration <seconds>    stop after this long
   --max-tasks <n>         stop after n tasks finished
+  --memory-limit <MiB>    memory one worker child may use, for the recycling advice
+                          (default: the cgroup limit, else RAM divided among the children)
   --window <seconds>      without task marks, the length of the windows that stand in for tasks (default 10)
   --shell                 run the command through the shell (one string)
   --sample-every <k>      Python workers: trace one run in k of each task (default: within a 10% time budget)
@@ -113,6 +115,7 @@ export function parseArgs(argv: string[], cwd: string, isTty: boolean): ParsedCo
       case '--python': session.pythonPath = value(); break;
       case '--duration': session.durationSec = positiveInteger(value(), arg); break;
       case '--max-tasks': session.maxTasks = positiveInteger(value(), arg); break;
+      case '--memory-limit': session.memoryLimitBytes = positiveInteger(value(), arg) * 1024 * 1024; break;
       case '--window': session.windowMs = positiveInteger(value(), arg) * 1000; break;
       case '--shell': session.shell = true; break;
       case '--sample-every': session.pythonSampleEvery = positiveInteger(value(), arg); break;

@@ -5,7 +5,8 @@
 
 const NON_RECYCLING_POOLS = new Set(['solo', 'threads', 'gevent', 'eventlet']);
 
-function optionValue(argv: readonly string[], names: readonly string[]): string | undefined {
+/** The value of a Celery worker option on a command line (`--name value`, `--name=value`, `-c2`). */
+export function celeryOption(argv: readonly string[], names: readonly string[]): string | undefined {
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
     for (const name of names) {
@@ -25,9 +26,9 @@ export function isCeleryWorker(argv: readonly string[]): boolean {
 /** A sentence for the report, or undefined when the command line is not a Celery worker. */
 export function recyclingNote(argv: readonly string[]): string | undefined {
   if (!isCeleryWorker(argv)) return undefined;
-  const pool = optionValue(argv, ['--pool', '-P']) ?? 'prefork';
-  const maxTasks = optionValue(argv, ['--max-tasks-per-child']);
-  const maxMemory = optionValue(argv, ['--max-memory-per-child']);
+  const pool = celeryOption(argv, ['--pool', '-P']) ?? 'prefork';
+  const maxTasks = celeryOption(argv, ['--max-tasks-per-child']);
+  const maxMemory = celeryOption(argv, ['--max-memory-per-child']);
   const set = [maxTasks && `--max-tasks-per-child ${maxTasks}`, maxMemory && `--max-memory-per-child ${maxMemory} KiB`].filter(Boolean).join(' and ');
   if (NON_RECYCLING_POOLS.has(pool)) {
     return set

@@ -150,6 +150,8 @@ export function renderTextReport(report: TaskmemReport, options?: TextReportOpti
   if (report.verdict.evidence.length > 0) {
     lines.push(`Evidence: ${report.verdict.evidence.map(sanitizeText).join('; ')}`);
   }
+  const recycling = recyclingLines(report);
+  if (recycling.length > 0) lines.push('', 'Recycling', ...recycling.map((line) => `  ${sanitizeText(line)}`));
   if (report.notes.length > 0) {
     lines.push('', 'Notes');
     for (const note of report.notes) lines.push(`  - ${sanitizeText(note)}`);
@@ -204,6 +206,7 @@ export function renderMarkdownReport(report: TaskmemReport, options?: MarkdownRe
     out.push('');
   };
   bullets('Evidence', report.verdict.evidence);
+  bullets('Recycling', recyclingLines(report));
   bullets('Notes', report.notes);
   bullets('Warnings', report.warnings);
   out.push(
@@ -211,4 +214,17 @@ export function renderMarkdownReport(report: TaskmemReport, options?: MarkdownRe
       `taskmem ${md(report.tool.version)}</sub>`,
   );
   return `${out.join('\n')}\n`;
+}
+
+/** The recycling advisor's figures, limits to paste, warnings and what it does not fix. */
+function recyclingLines(report: TaskmemReport): string[] {
+  const advice = report.recycling;
+  if (!advice) return [];
+  const source = { setting: 'your limit', cgroup: 'cgroup limit per child', 'ram-per-child': 'RAM per child' }[advice.limitSource];
+  return [
+    `fresh child ${formatBytes(advice.freshRssBytes)}, growth ${formatBytes(advice.growthPerTaskBytes)} per task, worst task +${formatBytes(advice.worstTaskBytes)}, limit ${formatBytes(advice.limitBytes)} (${source})`,
+    ...advice.lines.map((line) => `paste: ${line}`),
+    ...advice.warnings.map((warning) => `warning: ${warning}`),
+    advice.note,
+  ];
 }

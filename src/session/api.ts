@@ -47,6 +47,8 @@ export interface SessionOptions {
   durationSec?: number;
   /** Worker mode: stop after this many finished tasks. */
   maxTasks?: number;
+  /** Memory one worker child may use, bytes, for the recycling advisor (else the cgroup limit, else RAM per child). */
+  memoryLimitBytes?: number;
   /** Worker mode without task marks: the length of the fixed windows that stand in for tasks. */
   windowMs?: number;
   /**

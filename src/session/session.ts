@@ -25,6 +25,8 @@ import { WorkerModeDriver } from './workerMode';
 import { HarnessDriver } from './harnessDriver';
 import { attachTargets } from './attach';
 import { DEFAULTS } from './defaults';
+import { recyclingAdvice } from './recyclingInputs';
+import type { RecyclingAdvice } from '../core/recyclingAdvisor';
 import type { SessionDriver } from './driver';
 
 
@@ -335,7 +337,21 @@ export class ProfilingSession implements ProfilingSessionApi {
       notes: [...this.notes, ...(this.driver?.notes() ?? [])],
       warnings: this.warnings,
       toolVersion: toolVersion(),
+      ...this.recycling(),
     });
+  }
+
+  /** Worker sessions with tasks: recycling limits from what was measured. */
+  private recycling(): { recycling?: RecyclingAdvice } {
+    if (this.options.mode !== 'worker') return {};
+    const statsByTarget = new Map([...this.stats.entries()].map(([id, series]) => [id, series.points()]));
+    const advice = recyclingAdvice({
+      argv: this.options.command ?? [],
+      tasks: this.tasks.summaries(),
+      statsByTarget,
+      ...(this.options.memoryLimitBytes !== undefined ? { memoryLimitBytes: this.options.memoryLimitBytes } : {}),
+    });
+    return advice ? { recycling: advice } : {};
   }
 
   statsPoints(): HeapStatsPoint[] {

@@ -117,6 +117,14 @@ describe('Python worker verdicts (real processes)', function () {
     it('3,000 tasks, a mix of both: the leaky task is a leak on its line, the clean one is not', async () => {
       const { report } = await runWorker(3000);
       assertVerdicts(report, 8);
+      // The recycling advisor: Celery's flags from the children's fresh RSS and the leak per task.
+      const recycling = report.recycling;
+      assert.ok(recycling, 'a worker session with tasks carries recycling advice');
+      assert.ok(recycling.freshRssBytes > 10 * 1024 * 1024 && recycling.freshRssBytes < recycling.limitBytes, JSON.stringify(recycling));
+      assert.ok(recycling.growthPerTaskBytes > 0, JSON.stringify(recycling));
+      assert.ok(recycling.maxTasksPerChild !== undefined && recycling.maxMemoryPerChildKiB !== undefined, JSON.stringify(recycling));
+      assert.ok(recycling.maxMemoryPerChildKiB * 1024 > recycling.freshRssBytes, JSON.stringify(recycling));
+      assert.ok(recycling.lines.some((line) => line.includes(`--max-tasks-per-child=${recycling.maxTasksPerChild}`)), recycling.lines.join('\n'));
     });
 
     it('a burst of 300 tasks: the leaky task concludes, the clean one is never a leak', async () => {
