@@ -10,6 +10,7 @@ import sys
 import threading
 import time
 import tracemalloc
+import types  # noqa: F401  (type comments)
 
 from . import jsonio
 from .sampling import BudgetSampler
@@ -46,7 +47,7 @@ class MainQueue(object):
     """Work for the main thread (deque + raw-lock signal: nothing allocated while it waits)."""
 
     def __init__(self):
-        self._items = collections.deque()
+        self._items = collections.deque()  # type: collections.deque
         self._signal = Signal()
 
     def put(self, item):
@@ -90,7 +91,7 @@ def _held_by_frames(frame, _getrefcount=sys.getrefcount):
     counted.  A frame's locals hold each value twice once ``f_locals`` is read (the variable and the
     frame's locals dict); references from a running expression (the value stack) are not seen, so
     such an object stays counted too."""
-    refs = {}  # id -> references found from frames and from held tuples
+    refs = {}  # type: dict  # id -> references found from frames and from held tuples
     objs = {}  # id -> object allocated while tracing, seen from a frame
     frames = []
     while frame is not None:
@@ -103,8 +104,9 @@ def _held_by_frames(frame, _getrefcount=sys.getrefcount):
             if type(v) is tuple or tracemalloc.get_object_traceback(v) is not None:
                 refs[id(v)] = refs.get(id(v), 0) + 2
                 objs[id(v)] = v
-    v = f = frames = None  # no references of ours left
-    held = {}
+    del frames[:]  # no references of ours left
+    v = f = None  # type: ignore[assignment]
+    held = {}  # type: dict
     level = list(objs)
     while level:
         nxt = []
@@ -138,8 +140,8 @@ def _older_collections():
 
 def _caller_code(frame):
     """The code of the first frame outside this agent and the signal dispatch that called it (a
-    ``send``): the caller that ran the task (Celery's tracer), or None.  Code objects only: a frame kept alive would keep its
-    locals alive."""
+    ``send``): the caller that ran the task (Celery's tracer), or None.  Code objects only: a frame
+    kept alive would keep its locals alive."""
     while frame is not None:
         code = frame.f_code
         if not code.co_filename.startswith(_AGENT_DIR) and code.co_name not in ("send", "send_robust"):
@@ -154,7 +156,7 @@ def _json_id(task_id):
     return jsonio.dumps(task_id)
 
 
-_statm = [None, None]  # [pid, fd]: /proc/self resolves at open time, so reopen after a fork
+_statm = [None, None]  # type: list  # [pid, fd]: /proc/self resolves at open time, so reopen after a fork
 
 
 def read_rss():
@@ -210,7 +212,7 @@ def looks_like_celery_worker(argv):
 
 
 def parse_recycling(argv):
-    out = {"maxTasksPerChild": None, "maxMemoryPerChild": None}
+    out = {"maxTasksPerChild": None, "maxMemoryPerChild": None}  # type: dict
     names = {"--max-tasks-per-child": "maxTasksPerChild", "--maxtasksperchild": "maxTasksPerChild",
              "--max-memory-per-child": "maxMemoryPerChild", "--maxmemperchild": "maxMemoryPerChild"}
     for i, a in enumerate(argv):
@@ -220,16 +222,18 @@ def parse_recycling(argv):
         if key in names:
             if value is None and i + 1 < len(argv):
                 value = argv[i + 1]
+            if value is None:
+                continue
             try:
                 out[names[key]] = int(value)
-            except (TypeError, ValueError):
+            except ValueError:
                 pass
     return out
 
 
 def in_subprocess_preexec():
     """True when os.fork hooks run inside subprocess's fork+exec (a ``preexec_fn`` child)."""
-    f = sys._getframe(1)
+    f = sys._getframe(1)  # type: types.FrameType | None
     while f is not None:
         if f.f_code.co_name == "_execute_child" and f.f_code.co_filename.endswith("subprocess.py"):
             return True
@@ -352,7 +356,8 @@ class Agent(object):
             text = jsonio.dumps(obj)
         except RecursionError:
             # A request id nested thousands deep cannot be echoed: answer without it.
-            text = jsonio.dumps({"id": None, "error": {"code": -32600, "message": "Invalid request: id nested too deep"}})
+            text = jsonio.dumps({"id": None,
+                                 "error": {"code": -32600, "message": "Invalid request: id nested too deep"}})
         conn.send_text(text)
 
     def emit(self, method, params):

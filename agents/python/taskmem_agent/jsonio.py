@@ -9,12 +9,10 @@ module and the heavy lifting in the C helpers (string escaping, the C scanner).
 import json
 import json.decoder
 import json.encoder
-import json.scanner
+import json.scanner  # type: ignore[import]  # no stub for it in Debian's mypy (1.0)
 
-try:
-    _escape = json.encoder.c_encode_basestring_ascii or json.encoder.encode_basestring_ascii
-except AttributeError:  # pragma: no cover
-    _escape = json.encoder.encode_basestring_ascii
+# The C helper when the interpreter has it; both are private names of json.encoder (hence getattr).
+_escape = getattr(json.encoder, "c_encode_basestring_ascii", None) or getattr(json.encoder, "encode_basestring_ascii")
 
 _decoder = json.decoder.JSONDecoder()
 _scan_once = json.scanner.make_scanner(_decoder)
@@ -77,7 +75,7 @@ def _enc(o, out):
 
 
 def dumps(o):
-    out = []
+    out = []  # type: list
     _enc(o, out)
     return "".join(out)
 

@@ -19,7 +19,7 @@ try:
     import _thread
     _allocate_lock = _thread.allocate_lock
 except ImportError:  # pragma: no cover
-    _allocate_lock = threading.Lock
+    _allocate_lock = threading.Lock  # type: ignore[assignment]  # the same lock, by another name
 
 GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 MAX_MESSAGE = 16 * 1024 * 1024
@@ -99,7 +99,7 @@ def parse_http_request(raw):
     parts = lines[0].split(" ")
     if len(parts) != 3 or not parts[2].startswith("HTTP/"):
         raise ValueError("bad request line")
-    headers = {}
+    headers = {}  # type: dict
     for line in lines[1:]:
         if not line:
             continue
@@ -194,7 +194,7 @@ class Connection(object):
     def __init__(self, server, sock):
         self.server = server
         self.sock = sock
-        self.out = collections.deque()
+        self.out = collections.deque()  # type: collections.deque
         self._wake = Signal()
         self.closed = False
         self._close_sent = False

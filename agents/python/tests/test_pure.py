@@ -166,14 +166,16 @@ class ProfileTests(unittest.TestCase):
 class MiscTests(unittest.TestCase):
     def test_json_roundtrip_and_errors(self):
         obj = {"id": 1, "result": {"a": [1, 2.5, None, True, False, "é\"\n"], "b": (1, 2)}}
-        self.assertEqual(jsonio.loads(jsonio.dumps(obj)), {"id": 1, "result": {"a": [1, 2.5, None, True, False, "é\"\n"], "b": [1, 2]}})
+        self.assertEqual(jsonio.loads(jsonio.dumps(obj)),
+                         {"id": 1, "result": {"a": [1, 2.5, None, True, False, "é\"\n"], "b": [1, 2]}})
         self.assertEqual(jsonio.dumps(float("nan")), "null")
         for bad in ("{x", "[1] 2", "", "   "):
             with self.assertRaises(ValueError):
                 jsonio.loads(bad)
 
     def test_recycling_flags(self):
-        self.assertEqual(parse_recycling(["celery", "worker", "--max-tasks-per-child", "50", "--max-memory-per-child=12000"]),
+        self.assertEqual(parse_recycling(["celery", "worker", "--max-tasks-per-child", "50",
+                                          "--max-memory-per-child=12000"]),
                          {"maxTasksPerChild": 50, "maxMemoryPerChild": 12000})
         self.assertEqual(parse_recycling(["celery", "worker"]), {"maxTasksPerChild": None, "maxMemoryPerChild": None})
 

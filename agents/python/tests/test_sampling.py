@@ -13,7 +13,7 @@ def simulate(names_cycle, n, dur, traced_factor=10.0, fixed=0.005, budget=0.1, g
     (the worker's own per-task work, outside the task).  -> (sampler, traced per name, wall)."""
     s = sampler or BudgetSampler(budget)
     now = 0.0
-    counts = {}
+    counts = {}  # type: dict
     for i in range(n):
         name = names_cycle[i % len(names_cycle)]
         d = dur(name)

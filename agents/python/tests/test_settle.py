@@ -60,13 +60,15 @@ def new_agent():
     a.attached = True
     a.sampling_on = True
     a.sample_every = 1  # trace every task
-    a.events = []
-    a.emit = lambda method, params: a.events.append((method, dict(params)))
+    events = []  # type: list
+    a.events = events  # type: ignore[attr-defined]
+    a.emit = lambda method, params: events.append((method, dict(params)))  # type: ignore[assignment]
     return a
 
 
 def kept_per_run(a, name):
-    return [p["retainedBytes"] for m, p in a.events if m == "Taskmem.taskFinished" and p["name"] == name and p["sampled"]]
+    return [p["retainedBytes"] for m, p in a.events
+            if m == "Taskmem.taskFinished" and p["name"] == name and p["sampled"]]
 
 
 class SettleTest(unittest.TestCase):
