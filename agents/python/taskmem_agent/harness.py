@@ -59,8 +59,7 @@ def _candidates(module):
     return names
 
 
-
-_libc_trim = []  # [function or None], resolved once
+_libc_trim = []  # type: list  # [function or None], resolved once
 
 
 def _resolve_malloc_trim():
@@ -87,6 +86,7 @@ def _malloc_trim():
         return False
     fn(0)
     return True
+
 
 class Harness(object):
     def __init__(self, agent):
