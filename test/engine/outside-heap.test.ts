@@ -15,6 +15,8 @@ const KEPT_PER_RUN = 64 * 1024;
 /** Node: the Buffer object on the heap and the array's slot; Python: RSS moves in 4 KiB pages. */
 const NODE_ROOM = 2 * 1024;
 const PAGE = 4096;
+/** buffer-worker.js keeps one 16 KiB Buffer per cache-thumbnail run. */
+const THUMBNAIL_BYTES = 16 * 1024;
 
 function describeTask(report: TaskmemReport): string {
   return report.tasks.map((t) => `${t.name}: ${t.verdict} (${t.memory ?? '-'}) ${Math.round(t.bytesPerRun)} B/run: ${t.summary}\n  ${t.evidence.join('\n  ')}`).join('\n');
@@ -47,6 +49,20 @@ describe('memory outside the heap (real processes)', function () {
       // Never a leak. V8 may still be warming up (a few dozen bytes per run for tens of runs), which
       // reads inconclusive at worst.
       assert.notEqual(task.verdict, 'leak', describeTask(task.report));
+    });
+  });
+
+  describe('Node worker, default settings', () => {
+    it('a paced queue worker: the task that keeps a 16 KiB Buffer per run leaks, the one that drops its Buffers does not', async () => {
+      const { report } = await runSession({ mode: 'worker', command: ['node', fixture('node', 'outside-heap', 'buffer-worker.js')] });
+      assert.match(report.endReason, /exited with code 0/, describeTask(report));
+      const cache = report.tasks.find((t) => t.name === 'cache-thumbnail');
+      const resize = report.tasks.find((t) => t.name === 'resize-image');
+      assert.ok(cache && resize, describeTask(report));
+      assert.equal(cache.verdict, 'leak', describeTask(report));
+      // 16 KiB of Buffer memory and a Map entry per run; a worker's split between names is looser than the harness.
+      assert.ok(cache.bytesPerRun >= 0.5 * THUMBNAIL_BYTES && cache.bytesPerRun <= 1.5 * THUMBNAIL_BYTES, describeTask(report));
+      assert.notEqual(resize.verdict, 'leak', describeTask(report));
     });
   });
 
