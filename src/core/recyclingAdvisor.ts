@@ -12,8 +12,8 @@ const KIB = 1024;
 const MIB = 1024 * KIB;
 /** Room kept under the memory limit for what the measurement did not see (other processes' pages, fragmentation). */
 const SAFETY_SHARE = 0.1;
-/** A fresh child within this factor of the per-child limit leaves no room to recycle by memory. */
-const FRESH_HEADROOM = 1.1;
+/** Recycling more often than every this many tasks spends a noticeable share of the time forking and warming up. */
+const FEW_TASKS = 10;
 
 export type LimitSource = 'setting' | 'cgroup' | 'ram-per-child';
 
@@ -68,7 +68,7 @@ export function adviseRecycling(input: RecyclingInput): RecyclingAdvice | undefi
   // Checked after a task ends: the child may then run its worst task before the next check.
   const memoryCap = limit * (1 - SAFETY_SHARE) - worst;
   let maxMemoryPerChildKiB: number | undefined;
-  if (memoryCap <= fresh * FRESH_HEADROOM) {
+  if (memoryCap <= fresh) {
     warnings.push(
       `A fresh child already uses ${formatBytes(fresh)} and its worst task adds ${formatBytes(worst)}, against ${formatBytes(limit)} per child (${LIMIT_SOURCE[input.limitSource]}): ` +
         'no --max-memory-per-child fits. A limit at or below a fresh child recycles every child after one task. Give each child more memory or run fewer children (-c).',
@@ -79,6 +79,9 @@ export function adviseRecycling(input: RecyclingInput): RecyclingAdvice | undefi
   let maxTasksPerChild: number | undefined;
   if (growth > 0 && maxMemoryPerChildKiB !== undefined) {
     maxTasksPerChild = Math.max(1, Math.floor((maxMemoryPerChildKiB * KIB - fresh) / growth));
+  }
+  if (maxTasksPerChild !== undefined && maxTasksPerChild < FEW_TASKS) {
+    warnings.push(`At this limit a child is replaced every ${maxTasksPerChild} task(s): forking and warming up a new child then costs a noticeable share of the worker's time. Fix the leak, or give each child more memory.`);
   }
   const current = input.current;
   if (current?.maxMemoryPerChildKiB !== undefined && current.maxMemoryPerChildKiB * KIB <= fresh) {

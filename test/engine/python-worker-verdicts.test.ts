@@ -9,6 +9,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { TaskmemReport } from '../../src/core/report';
+import { adviseRecycling } from '../../src/core/recyclingAdvisor';
 import { ProfilingSession } from '../../src/session/session';
 import { freePort, lineOf, sleep } from '../fixtures/python/session-kit';
 import { fixture, harness, runSession } from './helpers';
@@ -23,6 +24,33 @@ const CLEAN = 'shop.price_cart';
 function hasCelery(): boolean {
   if (!fs.existsSync(PYTHON) || !fs.existsSync(REDIS)) return false;
   return spawnSync(PYTHON, ['-c', 'import celery, redis'], { stdio: 'ignore', env: { ...process.env, PYTHONPATH: '' } }).status === 0;
+}
+
+/** Children of a process, from /proc (Linux). */
+function childPids(parent: number): number[] {
+  const pids: number[] = [];
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      // "pid (comm) state ppid ...": comm may hold spaces, so split after its closing parenthesis.
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === parent) pids.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return pids;
+}
+
+const PAGE_SIZE = Number(spawnSync('getconf', ['PAGESIZE'], { encoding: 'utf8' }).stdout.trim()) || 4096;
+
+/** Resident memory of a process, bytes; 0 when it is gone. */
+function rssOf(pid: number): number {
+  try {
+    return Number(fs.readFileSync(`/proc/${pid}/statm`, 'utf8').split(' ')[1]) * PAGE_SIZE;
+  } catch {
+    return 0;
+  }
 }
 
 function describeTasks(report: TaskmemReport): string {
@@ -114,8 +142,11 @@ describe('Python worker verdicts (real processes)', function () {
       assertTopSite(report, SHOP, '# LEAK');
     }
 
+    let longRun: TaskmemReport | undefined;
+
     it('3,000 tasks, a mix of both: the leaky task is a leak on its line, the clean one is not', async () => {
       const { report } = await runWorker(3000);
+      longRun = report;
       assertVerdicts(report, 8);
       // The recycling advisor: Celery's flags from the children's fresh RSS and the leak per task.
       const recycling = report.recycling;
@@ -125,6 +156,60 @@ describe('Python worker verdicts (real processes)', function () {
       assert.ok(recycling.maxTasksPerChild !== undefined && recycling.maxMemoryPerChildKiB !== undefined, JSON.stringify(recycling));
       assert.ok(recycling.maxMemoryPerChildKiB * 1024 > recycling.freshRssBytes, JSON.stringify(recycling));
       assert.ok(recycling.lines.some((line) => line.includes(`--max-tasks-per-child=${recycling.maxTasksPerChild}`)), recycling.lines.join('\n'));
+    });
+
+    it("recycling advice holds: plain Celery with the recommended limits keeps every child under the limit over 3,000 tasks; a limit a fresh child exceeds is refused", async () => {
+      assert.ok(longRun?.recycling, 'needs the 3,000-task session above');
+      const measured = longRun.recycling;
+      // A limit that binds within the run: room for the worst task and ~250 tasks of growth.
+      const limitBytes = Math.ceil((measured.freshRssBytes + measured.worstTaskBytes + 250 * measured.growthPerTaskBytes) / 0.9);
+      const inputs = { freshRssBytes: measured.freshRssBytes, growthPerTaskBytes: measured.growthPerTaskBytes, worstTaskBytes: measured.worstTaskBytes, supervisor: 'celery' as const, limitSource: 'setting' as const };
+      const advice = adviseRecycling({ ...inputs, limitBytes });
+      assert.ok(advice?.maxTasksPerChild !== undefined && advice.maxMemoryPerChildKiB !== undefined, JSON.stringify(advice));
+      const refused = adviseRecycling({ ...inputs, limitBytes: measured.freshRssBytes });
+      assert.equal(refused?.maxMemoryPerChildKiB, undefined);
+      assert.match(refused?.warnings[0] ?? '', /no --max-memory-per-child fits/);
+
+      // The same worker without the profiler, with the recommended flags; children's RSS sampled from /proc.
+      const worker = spawn(
+        PYTHON,
+        ['-m', 'celery', '-A', 'shop', 'worker', '-P', 'prefork', '-c', '2', '--loglevel', 'WARNING', `--max-tasks-per-child=${advice.maxTasksPerChild}`, `--max-memory-per-child=${advice.maxMemoryPerChildKiB}`],
+        { cwd: dir, env: { ...process.env, SHOP_BROKER: broker, PYTHONPATH: '' }, stdio: ['ignore', 'ignore', 'pipe'] },
+      );
+      let stderr = '';
+      worker.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      try {
+        const children = new Set<number>();
+        let peak = 0;
+        const sample = (): void => {
+          for (const pid of childPids(worker.pid!)) {
+            children.add(pid);
+            peak = Math.max(peak, rssOf(pid));
+          }
+        };
+        for (let i = 0; i < 300 && childPids(worker.pid!).length < 2; i++) await sleep(100);
+        const producer = spawnSync(PYTHON, ['send_orders.py', '3000'], { cwd: dir, env: { ...process.env, SHOP_BROKER: broker, PYTHONPATH: '' }, encoding: 'utf8' });
+        assert.equal(producer.status, 0, producer.stderr);
+        const deadline = Date.now() + 90_000;
+        let drainedAt: number | undefined;
+        while (Date.now() < deadline) {
+          sample();
+          const queued = Number(spawnSync('redis-cli', ['-u', broker, 'llen', 'celery'], { encoding: 'utf8' }).stdout.trim());
+          if (queued === 0) drainedAt ??= Date.now();
+          // Prefetched tasks finish within moments of the queue draining.
+          if (drainedAt !== undefined && Date.now() - drainedAt > 2000) break;
+          await sleep(25);
+        }
+        assert.ok(drainedAt !== undefined, `the queue did not drain\n${stderr}`);
+        const detail = `limit ${limitBytes} B, --max-tasks-per-child=${advice.maxTasksPerChild} --max-memory-per-child=${advice.maxMemoryPerChildKiB}, peak child RSS ${peak} B, ${children.size} children`;
+        console.log(`      ${detail}`);
+        assert.ok(peak > 0 && peak <= limitBytes, detail);
+        // 3,000 tasks over two children at that count: children were replaced, so the limits acted.
+        assert.ok(children.size > 2, detail);
+      } finally {
+        worker.kill('SIGKILL');
+        for (const pid of childPids(worker.pid!)) process.kill(pid, 'SIGKILL');
+      }
     });
 
     it('a burst of 300 tasks: the leaky task concludes, the clean one is never a leak', async () => {

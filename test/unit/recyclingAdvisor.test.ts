@@ -46,6 +46,12 @@ describe('recycling advisor', () => {
     assert.ok(advice.warnings.some((warning) => /grow past the limit/.test(warning)));
   });
 
+  it('warns when the limit recycles a child every few tasks', () => {
+    const advice = adviseRecycling({ ...base, limitBytes: (60 * M + 20 * M + 5 * 4 * K) / 0.9 })!;
+    assert.ok(advice.maxTasksPerChild !== undefined && advice.maxTasksPerChild < 10, JSON.stringify(advice));
+    assert.ok(advice.warnings.some((warning) => /replaced every \d+ task/.test(warning)), advice.warnings.join('\n'));
+  });
+
   it('recommends no task count when children do not grow, and says the limit is a safety net', () => {
     const advice = adviseRecycling({ ...base, growthPerTaskBytes: 0 })!;
     assert.equal(advice.maxTasksPerChild, undefined);
