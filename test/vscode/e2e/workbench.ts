@@ -35,6 +35,8 @@ export interface OpenOptions {
   settings?: Record<string, unknown>;
   /** Load this repository as the extension under development (default true). */
   extension?: boolean;
+  /** Install this .vsix instead (as a user would); the repository is then not loaded. */
+  vsix?: string;
   env?: StartOptions['env'];
   verbose?: boolean;
   keep?: boolean;
@@ -68,6 +70,7 @@ export class Workbench {
     const server = await startCodeServer({
       workspace: opts.workspace && path.resolve(REPO_ROOT, opts.workspace),
       settings: { 'workbench.colorTheme': theme, ...opts.settings },
+      installExtensions: opts.vsix ? [opts.vsix] : undefined,
       env: opts.env,
       verbose: opts.verbose,
       keep: opts.keep,
@@ -78,7 +81,7 @@ export class Workbench {
       browser = await launchBrowser(opts.viewport, light ? 'light' : 'dark');
       const wb = new Workbench(server, browser);
       const payload: Array<[string, string]> = [['skipWelcome', 'true']];
-      if (opts.extension !== false) payload.unshift(['extensionDevelopmentPath', server.remoteUri(REPO_ROOT)]);
+      if (opts.extension !== false && !opts.vsix) payload.unshift(['extensionDevelopmentPath', server.remoteUri(REPO_ROOT)]);
       await browser.page.goto(server.workbenchUrl(payload));
       await wb.waitReady(opts.timeoutMs ?? 60_000);
       return wb;

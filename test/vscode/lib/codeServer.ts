@@ -7,7 +7,7 @@
  * Everything started here is stopped by PID: code-server runs in its own process group, which is
  * killed as a whole together with any descendant that left the group (terminal shells).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as net from 'node:net';
@@ -86,6 +86,8 @@ export const THEMES = { dark: 'Default Dark Modern', light: 'Default Light Moder
 export interface StartOptions {
   /** Folder opened in the window (default: a fresh empty folder in the run's tmp dir). */
   workspace?: string;
+  /** .vsix files installed into the run's extensions dir before start (`--install-extension`). */
+  installExtensions?: string[];
   /** Merged over DEFAULT_SETTINGS into <user-data-dir>/User/settings.json. */
   settings?: Record<string, unknown>;
   /** Extra environment for code-server and the extension host it starts. */
@@ -228,6 +230,16 @@ export async function startCodeServer(opts: StartOptions = {}): Promise<CodeServ
       2,
     ),
   );
+  const xdg = { XDG_CONFIG_HOME: path.join(tmpDir, 'xdg-config'), XDG_DATA_HOME: path.join(tmpDir, 'xdg-data') };
+  for (const vsix of opts.installExtensions ?? []) {
+    const installed = spawnSync(process.execPath, [entry, '--extensions-dir', extensionsDir, '--user-data-dir', userDataDir, '--install-extension', vsix], {
+      cwd: tmpDir,
+      encoding: 'utf8',
+      timeout: 120_000,
+      env: { ...process.env, ...xdg, ...opts.env },
+    });
+    if (installed.status !== 0) throw new Error(`code-server --install-extension ${vsix} failed (exit ${installed.status}): ${installed.stderr || installed.stdout}`);
+  }
   const logFile = path.join(tmpDir, 'code-server.log');
   const logFd = fs.openSync(logFile, 'a');
   const port = await freePort();
