@@ -19,6 +19,8 @@ DEBIAN_PACKAGES=(
   chromium
   # the Python/Celery side of the profiler and its tests
   python3-celery python3-redis redis-server
+  # the allocator that `taskmem ab --vary jemalloc` preloads (test/engine/ab.test.ts)
+  libjemalloc2
   # checks of the Python agent (npm run lint:python)
   flake8 mypy
   # fetching: npm and code-server's nested installs, .ci/run's commit line

@@ -28,6 +28,7 @@ Usage:
   taskmem run [options] -- <command...>    profile a whole worker (node, npm, python, celery, a shell line)
   taskmem attach <ws-url | port> [options] attach to a running Node inspector
   taskmem attach --pid <pid>               open a Node process's inspector (SIGUSR1) and attach
+  taskmem ab --vary <change> -- <command>  run a worker as it is and with one change (allocator, limit), side by side
 
 Task options:
   --runs <n>              measured runs (default ${DEFAULTS.runs})

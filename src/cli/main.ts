@@ -8,6 +8,7 @@ import { formatBytes } from '../core/format';
 import { renderMarkdownReport, renderTextReport, type TaskmemReport } from '../core/report';
 import { toolVersion } from '../launch/assets';
 import { ProfilingSession } from '../session/session';
+import { AB_USAGE, parseAbArgs, renderAb, runAb } from './ab';
 import { parseArgs, USAGE, UsageError, type OutputOptions } from './args';
 
 const EXIT_FAILED = 1;
@@ -47,7 +48,37 @@ function writeOutputs(report: TaskmemReport, session: ProfilingSession, output: 
   }
 }
 
+async function abMain(argv: string[]): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(AB_USAGE + '\n');
+    return 0;
+  }
+  let plan;
+  try {
+    plan = parseAbArgs(argv, process.cwd());
+  } catch (error) {
+    if (error instanceof UsageError) {
+      process.stderr.write(`taskmem ab: ${error.message}\n(taskmem ab --help shows the usage)\n`);
+      return EXIT_USAGE;
+    }
+    throw error;
+  }
+  try {
+    const { runs, comparison } = await runAb(plan, (line) => process.stderr.write(line + '\n'));
+    if (plan.json) {
+      fs.mkdirSync(path.dirname(plan.json), { recursive: true });
+      fs.writeFileSync(plan.json, JSON.stringify({ change: plan.change, rounds: plan.rounds, runs, comparison }, null, 2) + '\n');
+    }
+    if (comparison) process.stdout.write(renderAb(comparison) + '\n');
+    return 0;
+  } catch (error) {
+    process.stderr.write(`taskmem ab: ${(error as Error).message}\n`);
+    return EXIT_FAILED;
+  }
+}
+
 async function main(argv: string[]): Promise<number> {
+  if (argv[0] === 'ab') return abMain(argv.slice(1));
   let parsed;
   try {
     parsed = parseArgs(argv, process.cwd(), Boolean(process.stdout.isTTY));

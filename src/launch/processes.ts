@@ -114,3 +114,20 @@ function isZombie(pid: number): boolean {
     return true;
   }
 }
+
+/** Resident memory of one process, bytes (Linux /proc, in kB there whatever the page size); 0 when it is gone. */
+export function residentBytes(pid: number): number {
+  try {
+    const match = /^VmRSS:\s+(\d+) kB$/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return match ? Number(match[1]) * 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** Resident memory of a process and all its descendants together, bytes. */
+export function treeResidentBytes(rootPid: number): number {
+  let total = residentBytes(rootPid);
+  for (const pid of descendantsOf([rootPid])) total += residentBytes(pid);
+  return total;
+}

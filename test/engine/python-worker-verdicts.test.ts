@@ -10,6 +10,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { TaskmemReport } from '../../src/core/report';
 import { adviseRecycling } from '../../src/core/recyclingAdvisor';
+import { descendantsOf, residentBytes } from '../../src/launch/processes';
 import { ProfilingSession } from '../../src/session/session';
 import { freePort, lineOf, sleep } from '../fixtures/python/session-kit';
 import { fixture, harness, runSession } from './helpers';
@@ -24,33 +25,6 @@ const CLEAN = 'shop.price_cart';
 function hasCelery(): boolean {
   if (!fs.existsSync(PYTHON) || !fs.existsSync(REDIS)) return false;
   return spawnSync(PYTHON, ['-c', 'import celery, redis'], { stdio: 'ignore', env: { ...process.env, PYTHONPATH: '' } }).status === 0;
-}
-
-/** Children of a process, from /proc (Linux). */
-function childPids(parent: number): number[] {
-  const pids: number[] = [];
-  for (const entry of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      // "pid (comm) state ppid ...": comm may hold spaces, so split after its closing parenthesis.
-      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
-      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === parent) pids.push(Number(entry));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return pids;
-}
-
-const PAGE_SIZE = Number(spawnSync('getconf', ['PAGESIZE'], { encoding: 'utf8' }).stdout.trim()) || 4096;
-
-/** Resident memory of a process, bytes; 0 when it is gone. */
-function rssOf(pid: number): number {
-  try {
-    return Number(fs.readFileSync(`/proc/${pid}/statm`, 'utf8').split(' ')[1]) * PAGE_SIZE;
-  } catch {
-    return 0;
-  }
 }
 
 function describeTasks(report: TaskmemReport): string {
@@ -182,12 +156,12 @@ describe('Python worker verdicts (real processes)', function () {
         const children = new Set<number>();
         let peak = 0;
         const sample = (): void => {
-          for (const pid of childPids(worker.pid!)) {
+          for (const pid of descendantsOf([worker.pid!])) {
             children.add(pid);
-            peak = Math.max(peak, rssOf(pid));
+            peak = Math.max(peak, residentBytes(pid));
           }
         };
-        for (let i = 0; i < 300 && childPids(worker.pid!).length < 2; i++) await sleep(100);
+        for (let i = 0; i < 300 && descendantsOf([worker.pid!]).length < 2; i++) await sleep(100);
         const producer = spawnSync(PYTHON, ['send_orders.py', '3000'], { cwd: dir, env: { ...process.env, SHOP_BROKER: broker, PYTHONPATH: '' }, encoding: 'utf8' });
         assert.equal(producer.status, 0, producer.stderr);
         const deadline = Date.now() + 90_000;
@@ -208,7 +182,7 @@ describe('Python worker verdicts (real processes)', function () {
         assert.ok(children.size > 2, detail);
       } finally {
         worker.kill('SIGKILL');
-        for (const pid of childPids(worker.pid!)) process.kill(pid, 'SIGKILL');
+        for (const pid of descendantsOf([worker.pid!])) process.kill(pid, 'SIGKILL');
       }
     });
 
