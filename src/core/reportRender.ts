@@ -222,7 +222,7 @@ function recyclingLines(report: TaskmemReport): string[] {
   if (!advice) return [];
   const source = { setting: 'your limit', cgroup: 'cgroup limit per child', 'ram-per-child': 'RAM per child' }[advice.limitSource];
   return [
-    `fresh child ${formatBytes(advice.freshRssBytes)}, growth ${formatBytes(advice.growthPerTaskBytes)} per task, worst task +${formatBytes(advice.worstTaskBytes)}, limit ${formatBytes(advice.limitBytes)} (${source})`,
+    `fresh child ${formatBytes(advice.freshRssBytes)}, the worker grows ${formatBytes(advice.growthPerTaskBytes)} per task, worst task +${formatBytes(advice.worstTaskBytes)}, limit ${formatBytes(advice.limitBytes)} (${source})`,
     ...advice.lines.map((line) => `paste: ${line}`),
     ...advice.warnings.map((warning) => `warning: ${warning}`),
     advice.note,

@@ -179,7 +179,10 @@ export class SessionManager implements SessionRegistry, vscode.Disposable {
     for (const mark of s.marks) panel.addMark(mark);
     for (const task of s.tasks.summaries()) panel.upsertTask(task);
     if (m.lastSites) panel.setSites(m.lastSites.sites);
-    if (s.tasks.summaries().length) panel.setVerdict(s.report().verdict);
+    if (s.tasks.summaries().length) {
+      const report = s.report();
+      panel.setVerdict(report.verdict, report.recycling);
+    }
     panel.setSessionState(s.state);
   }
 
@@ -219,7 +222,10 @@ export class SessionManager implements SessionRegistry, vscode.Disposable {
     if (m.verdictTimer || m.session.state === 'ended') return;
     m.verdictTimer = setTimeout(() => {
       m.verdictTimer = undefined;
-      if (m.session.state !== 'ended') m.panel?.setVerdict(m.session.report().verdict);
+      if (m.session.state !== 'ended') {
+        const report = m.session.report();
+        m.panel?.setVerdict(report.verdict, report.recycling);
+      }
     }, VERDICT_THROTTLE_MS);
   }
 
@@ -232,7 +238,7 @@ export class SessionManager implements SessionRegistry, vscode.Disposable {
       // The final rows replace the live ones: a row that stood for tasks judged together while the
       // sites were not known yet is gone once they name the task.
       panel.setTasks(m.session.taskSummaries());
-      if (report.tasks.length) panel.setVerdict(report.verdict);
+      if (report.tasks.length) panel.setVerdict(report.verdict, report.recycling);
       panel.setSessionState('ended');
     }
     const seconds = (report.durationMs / 1000).toFixed(1);

@@ -6,6 +6,7 @@
  * Webview → host: `ready`, `command`, `open-site`. Everything from the webview is validated with
  * `parseWebviewMessage` before it is acted on.
  */
+import type { RecyclingAdvice } from '../core/recyclingAdvisor';
 import { median } from '../core/robust';
 import type {
   HeapStatsPoint,
@@ -108,6 +109,8 @@ export interface PanelSnapshot {
   tasks: PanelTask[];
   sites: PanelSite[];
   verdict?: Verdict;
+  /** Worker sessions: recycling limits from what was measured (the report's `recycling`). */
+  recycling?: RecyclingAdvice;
   /** A one-line notice (warnings from the session), newest last. */
   warnings?: string[];
 }
@@ -122,7 +125,7 @@ export type HostMessage =
   | { type: 'targets'; targets: TargetInfo[] }
   | { type: 'tasks'; tasks: PanelTask[] }
   | { type: 'sites'; sites: PanelSite[] }
-  | { type: 'verdict'; verdict: Verdict | undefined }
+  | { type: 'verdict'; verdict: Verdict | undefined; recycling?: RecyclingAdvice }
   | { type: 'state'; state: PanelSessionState }
   | { type: 'warning'; message: string }
   | { type: 'reveal-site'; key: string };

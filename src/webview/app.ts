@@ -4,6 +4,7 @@
  * All text from the profiled program goes through `h()` (text nodes), never through innerHTML.
  */
 import type { HeapStatsPoint, SessionMark, TargetInfo, Verdict, VerdictKind } from '../core/model';
+import type { RecyclingAdvice } from '../core/recyclingAdvisor';
 import {
   PANEL_STATE_VERSION,
   isPersistedState,
@@ -20,6 +21,7 @@ import {
 import { MemoryChart, type ChartView } from './chart';
 import { clear, h, icon } from './dom';
 import { displayFunction, formatBytes, formatBytesPerRun, formatLocation, formatShare, shortPath, truncate } from './format';
+import { recyclingSection } from './recycling';
 import { columnsToPoints, extractTarget } from './series';
 
 export interface HostBridge {
@@ -61,6 +63,7 @@ export class PanelApp {
   private tasks: PanelTask[] = [];
   private sites: PanelSite[] = [];
   private verdict: Verdict | undefined;
+  private recycling: RecyclingAdvice | undefined;
   private warnings: string[] = [];
   private marks: SessionMark[] = [];
   private expanded = new Set<string>();
@@ -225,6 +228,7 @@ export class PanelApp {
         break;
       case 'verdict':
         this.verdict = msg.verdict;
+        this.recycling = msg.recycling;
         this.renderBanner();
         break;
       case 'state':
@@ -250,6 +254,7 @@ export class PanelApp {
     this.tasks = s.tasks ?? [];
     this.sites = s.sites ?? [];
     this.verdict = s.verdict;
+    this.recycling = s.recycling;
     this.warnings = s.warnings ?? [];
     this.marks = s.marks ?? [];
     this.chart.clearData();
@@ -337,6 +342,7 @@ export class PanelApp {
       for (const e of v.evidence) list.append(h('li', null, e));
       body.append(h('details', { class: 'evidence-details' }, h('summary', null, `Evidence (${v.evidence.length})`), list));
     }
+    if (this.recycling) body.append(recyclingSection(this.recycling));
     el.append(icon(look.icon, 'banner-icon'), body);
   }
 
@@ -546,6 +552,7 @@ export class PanelApp {
         tasks: this.tasks,
         sites: this.sites,
         verdict: this.verdict,
+        ...(this.recycling ? { recycling: this.recycling } : {}),
         warnings: this.warnings,
       },
       view: { follow: view.mode === 'follow', paused: view.paused, windowMinutes: this.windowMinutes, hidden: this.chart.getHidden() },

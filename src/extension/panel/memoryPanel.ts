@@ -6,6 +6,7 @@
  * what the webview sends and forwards commands to `PanelActions`. After a window reload VS Code
  * hands the webview's persisted state to `MemoryPanel.revive` (see `registerMemoryPanelSerializer`).
  */
+import type { RecyclingAdvice } from '../../core/recyclingAdvisor';
 import * as vscode from 'vscode';
 import type { HeapStatsPoint, RetainedSite, SessionMark, TargetInfo, TaskSummary, Verdict } from '../../core/model';
 import {
@@ -57,6 +58,7 @@ export class MemoryPanel implements vscode.Disposable {
   private tasks: PanelTask[] = [];
   private sites: PanelSite[] = [];
   private verdict: Verdict | undefined;
+  private recycling: RecyclingAdvice | undefined;
   private warnings: string[] = [];
   private ready = false;
   private disposed = false;
@@ -132,6 +134,7 @@ export class MemoryPanel implements vscode.Disposable {
     this.tasks = initial.tasks ?? [];
     this.sites = initial.sites ?? [];
     this.verdict = initial.verdict;
+    this.recycling = initial.recycling;
     this.warnings = initial.warnings ?? [];
     for (const cols of initial.stats ?? []) {
       for (let i = 0; i < cols.t.length; i++) {
@@ -234,9 +237,10 @@ export class MemoryPanel implements vscode.Disposable {
     this.queue({ type: 'sites', sites: this.sites });
   }
 
-  setVerdict(verdict: Verdict | undefined): void {
+  setVerdict(verdict: Verdict | undefined, recycling?: RecyclingAdvice): void {
     this.verdict = verdict;
-    this.queue({ type: 'verdict', verdict });
+    this.recycling = recycling;
+    this.queue({ type: 'verdict', verdict, ...(recycling ? { recycling } : {}) });
   }
 
   warn(message: string): void {
@@ -267,6 +271,7 @@ export class MemoryPanel implements vscode.Disposable {
       tasks: this.tasks,
       sites: this.sites,
       verdict: this.verdict,
+      ...(this.recycling ? { recycling: this.recycling } : {}),
       warnings: this.warnings,
     };
   }

@@ -60,6 +60,15 @@ describe('a worker with a small leak, through the UI (code-server + Chromium)', 
     const growth = (await taskRow(panel, 'ingest').locator('td.num').nth(2).textContent()) ?? '';
     const kib = Number(/\+(\d+(?:\.\d+)?) KiB\/run/.exec(growth)?.[1]);
     assert.ok(kib > 0.5 && kib < 3.8, `ingest growth ${growth}`);
+    // The recycling advisor: a Node worker gets pm2's and a pool's lines, with the figures they stand on.
+    const recycling = panel.locator('.banner details.recycling');
+    await recycling.waitFor({ timeout: 10_000 });
+    await recycling.locator('summary').click();
+    const advice = (await recycling.textContent()) ?? '';
+    assert.match(advice, /Recycling advice: a child every [\d,]+ tasks/, advice);
+    assert.match(advice, /max_memory_restart: '\d+M'/, advice);
+    assert.match(advice, /Fresh child \d.* the worker grows /, advice);
+    assert.match(advice, /does not fix the leak/, advice);
     await page.waitForTimeout(500);
     await wb!.screenshot('e2e-worker-verdict');
   });
