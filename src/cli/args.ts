@@ -44,6 +44,8 @@ Worker options:
   --window <seconds>      without task marks, the length of the windows that stand in for tasks (default 10)
   --shell                 run the command through the shell (one string)
   --sample-every <k>      Python workers: trace one run in k of each task (default: within a 10% time budget)
+  --malloc-trim           Python workers: call malloc_trim(0) after the session's full GCs and report how much
+                          RSS it returns (allocator high water); off by default, since it changes the process
   --gc-budget <percent>   Node workers: measure tasks (a full GC before and after) while GCs take at most
                           this share of the time (default 1; 100 measures every task)
 
@@ -120,6 +122,7 @@ export function parseArgs(argv: string[], cwd: string, isTty: boolean): ParsedCo
       case '--window': session.windowMs = positiveInteger(value(), arg) * 1000; break;
       case '--shell': session.shell = true; break;
       case '--sample-every': session.pythonSampleEvery = positiveInteger(value(), arg); break;
+      case '--malloc-trim': session.pythonMallocTrim = true; break;
       case '--gc-budget': {
         const percent = Number(value());
         if (!(percent > 0 && percent <= 100)) throw new UsageError(`--gc-budget takes a percentage above 0 and up to 100`);

@@ -31,6 +31,8 @@ export interface RunSettings {
   preciseAttribution: 'auto' | 'on' | 'off';
   pythonPath: string;
   pythonSampleEvery: number;
+  /** Python workers: malloc_trim(0) after the session's full GCs, to measure allocator high water. */
+  pythonMallocTrim: boolean;
   /** Node workers: the share of time (percent) the GCs around measured tasks may take; default 1. */
   taskGcBudgetPercent?: number;
 }
@@ -42,6 +44,7 @@ export function sessionOptionsFor(choice: ProfileChoice, settings: RunSettings):
   if (settings.preciseAttribution !== 'auto') options.preciseAttribution = settings.preciseAttribution === 'on';
   if (settings.pythonPath) options.pythonPath = settings.pythonPath;
   if (settings.pythonSampleEvery > 0) options.pythonSampleEvery = settings.pythonSampleEvery;
+  if (settings.pythonMallocTrim) options.pythonMallocTrim = true;
   if (settings.taskGcBudgetPercent !== undefined) options.taskGcBudget = settings.taskGcBudgetPercent / 100;
   switch (choice.kind) {
     case 'harness':

@@ -15,6 +15,7 @@ export const enum Setting {
   Warmup = 'warmup',
   PythonPath = 'pythonPath',
   PythonSampleEvery = 'pythonSampleEvery',
+  PythonMallocTrim = 'pythonMallocTrim',
   TaskGcBudgetPercent = 'taskGcBudgetPercent',
   AnnotationsEnabled = 'annotations.enabled',
 }
@@ -32,6 +33,7 @@ export const CONFIG_DEFAULTS: TaskMemoryConfig = {
   pythonPath: '',
   /** 0: the agent's time budget; K: one run in K of each task. */
   pythonSampleEvery: 0,
+  pythonMallocTrim: false,
   taskGcBudgetPercent: 1,
   annotationsEnabled: true,
 };
@@ -60,6 +62,7 @@ export function readConfig(scope?: vscode.ConfigurationScope): TaskMemoryConfig 
     warmup: integer(c.get(Setting.Warmup), d.warmup, 0, 1_000),
     pythonPath: typeof pythonPath === 'string' ? pythonPath.trim() : '',
     pythonSampleEvery: integer(c.get(Setting.PythonSampleEvery), d.pythonSampleEvery, 0, 1_000_000),
+    pythonMallocTrim: c.get<unknown>(Setting.PythonMallocTrim) === true,
     taskGcBudgetPercent: percent(c.get(Setting.TaskGcBudgetPercent), d.taskGcBudgetPercent ?? 1),
     annotationsEnabled: c.get<unknown>(Setting.AnnotationsEnabled) !== false,
   };

@@ -60,6 +60,8 @@ export interface SessionOptions {
   pythonPath?: string;
   /** Python worker mode: trace one task in K. */
   pythonSampleEvery?: number;
+  /** Python workers: malloc_trim(0) after each full GC the session runs, to measure allocator high water (opt-in). */
+  pythonMallocTrim?: boolean;
   /** Where the target's stdout/stderr go; default: passed through to ours. */
   onOutput?: (stream: 'stdout' | 'stderr', chunk: Buffer) => void;
 }

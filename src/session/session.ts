@@ -163,6 +163,7 @@ export class ProfilingSession implements ProfilingSessionApi {
       const target = await Target.connect(info, registration.url, {
         samplingIntervalBytes: this.samplingIntervalBytes,
         pythonSampleEvery: this.options.pythonSampleEvery,
+        ...(this.options.pythonMallocTrim && this.options.mode !== 'harness' ? { pythonMallocTrim: true } : {}),
         debuggerAlways: this.options.mode === 'harness',
       });
       await this.addTarget(target, registration.isHarness);

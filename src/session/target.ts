@@ -25,6 +25,8 @@ export interface TargetOptions {
   pythonSampleEvery?: number;
   /** Python: measure (gc.collect) after every task. */
   pythonGcPerTask?: boolean;
+  /** Python: malloc_trim(0) after the session's full GCs, to measure allocator high water (opt-in: it changes the process). */
+  pythonMallocTrim?: boolean;
 }
 
 export interface CaptureResult {
@@ -125,7 +127,8 @@ export class Target {
       this.client.on('Taskmem.taskCounts', (event) => this.taskCountsEmitter.fire(validCounts(event.counts)));
       this.client.on('Taskmem.checkpoint', (event) => this.fireCheckpoint(event));
       this.client.on('Taskmem.gc', (event) => this.gcEmitter.fire(event));
-      const configure: { sampleEvery?: number; gcPerTask?: boolean } = {};
+      const configure: { sampleEvery?: number; gcPerTask?: boolean; mallocTrim?: boolean } = {};
+      if (this.options.pythonMallocTrim) configure.mallocTrim = true;
       if (this.options.pythonSampleEvery !== undefined) configure.sampleEvery = this.options.pythonSampleEvery;
       if (this.options.pythonGcPerTask !== undefined) configure.gcPerTask = this.options.pythonGcPerTask;
       await this.client.send('Taskmem.configure', configure);
@@ -220,9 +223,16 @@ export class Target {
     return this.exclusive(() => this.readStats());
   }
 
+  /** Python with --malloc-trim: RSS that malloc_trim(0) returned after the session's full GCs. */
+  get mallocTrim(): PythonStats['mallocTrim'] {
+    return this.lastMallocTrim;
+  }
+  private lastMallocTrim: PythonStats['mallocTrim'];
+
   private async readStats(): Promise<StatsReading> {
     if (this.runtime === 'python') {
       const stats: PythonStats = await this.client.send('Taskmem.getStats');
+      this.lastMallocTrim = stats.mallocTrim ?? undefined;
       return {
         heapUsed: stats.tracing ? stats.tracedCurrent : 0,
         heapTotal: stats.tracing ? stats.tracedPeak : 0,

@@ -9,6 +9,7 @@ import type { SessionDriver } from './driver';
 import type { Target } from './target';
 import { DEFAULTS } from './defaults';
 import { recyclingNote } from '../core/recycling';
+import { mallocTrimNote, rssSplitNote } from '../core/memorySplit';
 
 /** Periodic retained captures cost a full GC: not more often than this. */
 const CAPTURE_INTERVAL_MS = 10_000;
@@ -69,6 +70,7 @@ export class WorkerModeDriver implements SessionDriver {
 
   watch(target: Target): void {
     const session = this.session;
+    this.watched.push(target);
     target.onCheckpoint((checkpoint) => {
       this.sawTaskMarks = true;
       this.scheduleEarlyCapture();
@@ -186,8 +188,30 @@ export class WorkerModeDriver implements SessionDriver {
     clearTimeout(timer);
   }
 
+  /** Every target watched, kept after it exits for what it measured last (malloc_trim). */
+  private readonly watched: Target[] = [];
+
+  /** Where RSS goes: Node's heap, outside it and the rest; Python's high water, when --malloc-trim measured it. */
+  private memoryNotes(): string[] {
+    const notes: string[] = [];
+    for (const target of this.watched) {
+      const title = `${target.info.title} (pid ${target.info.pid})`;
+      if (target.runtime === 'python') {
+        const trim = target.mallocTrim;
+        const note = trim ? mallocTrimNote(title, trim) : undefined;
+        if (note) notes.push(note);
+        continue;
+      }
+      const points = this.session.stats.get(target.id)?.points() ?? [];
+      const last = [...points].reverse().find((point) => point.rss !== undefined && point.external !== undefined);
+      const note = last ? rssSplitNote(title, last) : undefined;
+      if (note) notes.push(note);
+    }
+    return notes.slice(0, 8);
+  }
+
   notes(): string[] {
-    const notes = [...this.extraNotes];
+    const notes = [...this.extraNotes, ...this.memoryNotes()];
     const command = this.session.options.command ?? [];
     const recycling = recyclingNote(this.session.options.shell ? command.join(' ').split(/\s+/) : command);
     if (recycling) notes.push(recycling);

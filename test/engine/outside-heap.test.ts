@@ -63,6 +63,23 @@ describe('memory outside the heap (real processes)', function () {
       // 16 KiB of Buffer memory and a Map entry per run; a worker's split between names is looser than the harness.
       assert.ok(cache.bytesPerRun >= 0.5 * THUMBNAIL_BYTES && cache.bytesPerRun <= 1.5 * THUMBNAIL_BYTES, describeTask(report));
       assert.notEqual(resize.verdict, 'leak', describeTask(report));
+      // Where the worker's RSS goes: the V8 heap, outside it, and the rest.
+      assert.ok(report.notes.some((note) => /RSS .* at the last reading: V8 heap .*outside the heap .*\(Buffers and ArrayBuffers .*the rest /.test(note)), report.notes.join('\n'));
+    });
+  });
+
+  describe('Python worker with --malloc-trim', () => {
+    it("says how much RSS malloc_trim(0) returned after the session's full GCs (allocator high water, measured)", async () => {
+      const { report } = await runSession({ mode: 'worker', command: ['python3', fixture('python', 'native', 'arenas.py')], pythonMallocTrim: true, windowMs: 1000 });
+      assert.match(report.endReason, /exited with code 0/);
+      const note = report.notes.find((line) => line.includes('malloc_trim(0) after'));
+      assert.ok(note, report.notes.join('\n'));
+      assert.match(note, /after [1-9]\d* full GC\(s\) returned \d+(\.\d)? (B|KiB|MiB) of RSS in all/);
+    });
+
+    it('leaves the process alone without the flag', async () => {
+      const { report } = await runSession({ mode: 'worker', command: ['python3', fixture('python', 'native', 'arenas.py')], env: { ARENA_ROUNDS: '20' } });
+      assert.ok(!report.notes.some((line) => line.includes('malloc_trim')), report.notes.join('\n'));
     });
   });
 

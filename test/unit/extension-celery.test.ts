@@ -53,11 +53,12 @@ describe('extension/celery', () => {
     const run = withPythonInterpreter(prefork, '/v/bin/python');
     assert.ok(run.kind === 'worker');
     assert.deepEqual(run.command.slice(0, 4), ['/v/bin/python', '-m', 'celery', '-A']);
-    const settings: RunSettings = { runs: 10, warmup: 2, statsIntervalMs: 100, samplingIntervalBytes: 0, preciseAttribution: 'auto', pythonPath: '/v/bin/python', pythonSampleEvery: 4 };
+    const settings: RunSettings = { runs: 10, warmup: 2, statsIntervalMs: 100, samplingIntervalBytes: 0, preciseAttribution: 'auto', pythonPath: '/v/bin/python', pythonSampleEvery: 4, pythonMallocTrim: true };
     const options = sessionOptionsFor(run, settings);
     assert.equal(options.mode, 'worker');
     assert.equal(options.command?.[0], '/v/bin/python');
     assert.equal(options.pythonSampleEvery, 4);
+    assert.equal(options.pythonMallocTrim, true);
     assert.equal(options.pythonPath, '/v/bin/python');
   });
 

@@ -13,7 +13,7 @@ import {
   type RunSettings,
 } from '../../src/extension/choices';
 
-const settings: RunSettings = { runs: 12, warmup: 3, statsIntervalMs: 100, samplingIntervalBytes: 0, preciseAttribution: 'auto', pythonPath: '', pythonSampleEvery: 10 };
+const settings: RunSettings = { runs: 12, warmup: 3, statsIntervalMs: 100, samplingIntervalBytes: 0, preciseAttribution: 'auto', pythonPath: '', pythonSampleEvery: 10, pythonMallocTrim: false };
 
 describe('extension: profile choices', () => {
   it('turns a harness choice into harness options with runs, warm-up and mode defaults', () => {

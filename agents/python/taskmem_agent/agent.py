@@ -156,6 +156,35 @@ def _json_id(task_id):
     return jsonio.dumps(task_id)
 
 
+_libc_trim = []  # type: list  # [function or None], resolved once
+
+
+def resolve_malloc_trim():
+    """Looks malloc_trim up once, before tracing starts: importing ctypes allocates ~1 MB that a
+    traced run would otherwise keep."""
+    if not _libc_trim:
+        fn = None
+        try:
+            import ctypes
+            import ctypes.util
+            fn = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
+            fn.argtypes = [ctypes.c_size_t]
+            fn.restype = ctypes.c_int
+        except (OSError, AttributeError, ImportError):
+            fn = None
+        _libc_trim.append(fn)
+
+
+def malloc_trim():
+    """glibc's malloc_trim(0) through ctypes: True when it ran. Elsewhere (musl, macOS) False."""
+    resolve_malloc_trim()
+    fn = _libc_trim[0]
+    if fn is None:
+        return False
+    fn(0)
+    return True
+
+
 _statm = [None, None]  # type: list  # [pid, fd]: /proc/self resolves at open time, so reopen after a fork
 
 
@@ -266,6 +295,12 @@ class Agent(object):
         self.sampler = BudgetSampler(self.budget)
         self.nframe = 3
         self.gc_per_task = False
+        # Opt-in (it changes the process): malloc_trim(0) after the session's full GCs, to measure
+        # how much RSS is allocator high water.
+        self.malloc_trim_at_gc = False
+        self.trimmed_last = 0
+        self.trimmed_total = 0
+        self.trims = 0
         self.sampling_on = self.mode == "worker"  # per-task sampling (worker mode)
         self.sampling_interval = None
         # tracing state
@@ -416,6 +451,8 @@ class Agent(object):
             "mode": self.mode, "pid": os.getpid(),
             "recycling": dict(self.recycling, source=self.recycling_source),
             "celery": self.celery_hooked,
+            "mallocTrim": {"last": self.trimmed_last, "total": self.trimmed_total, "count": self.trims}
+            if self.malloc_trim_at_gc else None,
         }
 
     def gc_callback(self, phase, info):
@@ -645,6 +682,12 @@ class Agent(object):
 
     def m_collect_garbage(self, params, mid, conn):
         gc.collect()
+        if self.malloc_trim_at_gc:
+            before = read_rss()[0]
+            if malloc_trim():
+                self.trimmed_last = max(0, before - read_rss()[0])
+                self.trimmed_total += self.trimmed_last
+                self.trims += 1
         return {}
 
     def m_start_sampling(self, params, mid, conn):
@@ -691,6 +734,10 @@ class Agent(object):
             self.nframe = n
         if "gcPerTask" in params:
             self.gc_per_task = bool(params["gcPerTask"])
+        if "mallocTrim" in params:
+            self.malloc_trim_at_gc = bool(params["mallocTrim"])
+            if self.malloc_trim_at_gc:
+                resolve_malloc_trim()
         return {}
 
     METHODS = {

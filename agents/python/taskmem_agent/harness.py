@@ -14,7 +14,7 @@ import traceback
 import tracemalloc
 
 from . import install
-from .agent import CdpError, read_rss
+from .agent import CdpError, malloc_trim, read_rss, resolve_malloc_trim
 
 
 def _display(path):
@@ -57,35 +57,6 @@ def _candidates(module):
                 and getattr(value, "__module__", None) == module.__name__:
             names.append(name)  # functions, decorated functions (lru_cache...), classes
     return names
-
-
-_libc_trim = []  # type: list  # [function or None], resolved once
-
-
-def _resolve_malloc_trim():
-    """Looks malloc_trim up once, before tracing starts: importing ctypes allocates ~1 MB that a
-    traced run would otherwise keep."""
-    if not _libc_trim:
-        fn = None
-        try:
-            import ctypes
-            import ctypes.util
-            fn = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
-            fn.argtypes = [ctypes.c_size_t]
-            fn.restype = ctypes.c_int
-        except (OSError, AttributeError, ImportError):
-            fn = None
-        _libc_trim.append(fn)
-
-
-def _malloc_trim():
-    """glibc's malloc_trim(0) through ctypes: True when it ran. Elsewhere (musl, macOS) False."""
-    _resolve_malloc_trim()
-    fn = _libc_trim[0]
-    if fn is None:
-        return False
-    fn(0)
-    return True
 
 
 class Harness(object):
@@ -131,7 +102,7 @@ class Harness(object):
         if not callable(obj):
             raise CdpError(-32000, "%s: '%s' is a %s, not a function" % (shown, export, type(obj).__name__))
         self.fn = obj  # a Celery task object is called in-process: Task.__call__ runs .run, no broker
-        _resolve_malloc_trim()
+        resolve_malloc_trim()
         self.args = args
         self.label = export
         return {"ok": True, "celeryTask": _is_celery_task(obj), "module": modname}
@@ -170,7 +141,7 @@ class Harness(object):
         if measure:
             # What C code holds (extensions, ctypes, the allocator): RSS once malloc_trim(0) has
             # returned the allocator's free pages, less what tracemalloc traces and its own tables.
-            if _malloc_trim():
+            if malloc_trim():
                 trimmed_rss = read_rss()[0]
                 result["trimmedBytes"] = max(0, rss - trimmed_rss)
                 rss = trimmed_rss
