@@ -77,6 +77,10 @@ export class CdpConnection implements CdpClient {
   /** Frames that could not be understood; the connection stays up. */
   readonly onProtocolError = this.protocolErrorEmitter.event;
 
+  /** All events, including those for tunnelled sessions (`sessionId`). */
+  private readonly anyEventEmitter = new Emitter<ProtocolEvent>();
+  readonly onAnyEvent = this.anyEventEmitter.event;
+
   constructor(private readonly transport: Transport) {
     transport.onMessage((text) => this.receive(text));
     transport.onClose((reason) => this.handleClose(reason));
@@ -118,10 +122,6 @@ export class CdpConnection implements CdpClient {
     return { dispose: () => set?.delete(listener) };
   }
 
-  /** All events, including those for tunnelled sessions (`sessionId`). */
-  private readonly anyEventEmitter = new Emitter<ProtocolEvent>();
-  readonly onAnyEvent = this.anyEventEmitter.event;
-
   close(): void {
     this.transport.close();
   }
@@ -131,7 +131,7 @@ export class CdpConnection implements CdpClient {
     try {
       const parsed: unknown = JSON.parse(text);
       if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('not an object');
-      message = parsed as RawMessage;
+      message = parsed;
     } catch (error) {
       this.protocolErrorEmitter.fire(`unreadable frame (${(error as Error).message.slice(0, 200)}): ${String(text).slice(0, 80)}`);
       return;

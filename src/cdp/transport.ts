@@ -26,7 +26,7 @@ export class WebSocketTransport implements Transport {
   private constructor(private readonly socket: WebSocket) {
     socket.on('message', (data, isBinary) => {
       if (isBinary) return;
-      this.messageEmitter.fire(data.toString());
+      this.messageEmitter.fire(rawText(data));
     });
     socket.on('close', (code, reason) => this.closeEmitter.fire(`socket closed (${code}${reason.length ? ` ${reason.toString()}` : ''})`));
     socket.on('error', () => {
@@ -101,4 +101,11 @@ export class WorkerTransport implements Transport {
     for (const s of this.subscriptions) s.dispose();
     this.closeEmitter.fire(reason);
   }
+}
+
+/** A text frame's bytes as a string (ws hands over a Buffer, an ArrayBuffer or fragments). */
+export function rawText(data: WebSocket.RawData): string {
+  if (Buffer.isBuffer(data)) return data.toString('utf8');
+  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
+  return Buffer.from(data).toString('utf8');
 }

@@ -39,7 +39,7 @@ const JEMALLOC_PATHS = ['/usr/lib/x86_64-linux-gnu/libjemalloc.so.2', '/usr/lib/
 
 export function parseChange(text: string, exists: (file: string) => boolean = fs.existsSync): AbChange {
   const arena = /^arena-max=(\d+)$/.exec(text);
-  if (arena) return { label: `MALLOC_ARENA_MAX=${arena[1]}`, env: { MALLOC_ARENA_MAX: arena[1]! }, extraArgs: [] };
+  if (arena) return { label: `MALLOC_ARENA_MAX=${arena[1]}`, env: { MALLOC_ARENA_MAX: arena[1] }, extraArgs: [] };
   if (text === 'jemalloc') {
     const library = JEMALLOC_PATHS.find(exists);
     if (!library) throw new UsageError('jemalloc is not installed: apt-get install libjemalloc2 (or use env:LD_PRELOAD=/path/to/libjemalloc.so.2)');
@@ -47,7 +47,7 @@ export function parseChange(text: string, exists: (file: string) => boolean = fs
   }
   if (text === 'pymalloc=malloc') return { label: 'PYTHONMALLOC=malloc', env: { PYTHONMALLOC: 'malloc' }, extraArgs: [] };
   const env = /^env:([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(text);
-  if (env) return { label: `${env[1]}=${env[2]}`, env: { [env[1]!]: env[2]! }, extraArgs: [] };
+  if (env) return { label: `${env[1]}=${env[2]}`, env: { [env[1]]: env[2] }, extraArgs: [] };
   if (text.startsWith('arg:') && text.length > 4) return { label: `with ${text.slice(4)}`, env: {}, extraArgs: [text.slice(4)] };
   throw new UsageError(`--vary '${text}' is not a change: use arena-max=<n>, jemalloc, pymalloc=malloc, env:NAME=VALUE or arg:<argument>`);
 }
@@ -58,7 +58,7 @@ export function parseAbArgs(argv: readonly string[], cwd: string): AbPlan {
   let json: string | undefined;
   const rest: string[] = [];
   for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
+    const arg = argv[i];
     if (arg === '--') {
       rest.push(...argv.slice(i));
       break;

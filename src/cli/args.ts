@@ -101,7 +101,7 @@ export function parseArgs(argv: string[], cwd: string, isTty: boolean): ParsedCo
   const positional: string[] = [];
   let command: string[] | undefined;
   for (let i = 0; i < rest.length; i++) {
-    const arg = rest[i] as string;
+    const arg = rest[i];
     const value = () => takeValue(rest, i++, arg);
     switch (arg) {
       case '--': command = rest.slice(i + 1); i = rest.length; break;
@@ -148,7 +148,7 @@ export function parseArgs(argv: string[], cwd: string, isTty: boolean): ParsedCo
   }
   if (verb === 'task') {
     if (positional.length !== 1) throw new UsageError('taskmem task takes one <file>#<export>');
-    const { file, exportName } = parseTaskSpec(positional[0] as string, cwd);
+    const { file, exportName } = parseTaskSpec(positional[0], cwd);
     session.harness = { file, exportName, runs, warmup, args, runtime: runtimeFor(file) };
   } else if (verb === 'run') {
     const line = command ?? positional;

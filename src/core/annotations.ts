@@ -68,7 +68,7 @@ export interface AnnotationOptions {
 /** Comparable file key: forward slashes, lower-case drive letter. */
 export function fileKey(file: string): string {
   const slashes = file.replace(/\\/g, '/');
-  return /^[A-Za-z]:\//.test(slashes) ? slashes[0]!.toLowerCase() + slashes.slice(1) : slashes;
+  return /^[A-Za-z]:\//.test(slashes) ? slashes[0].toLowerCase() + slashes.slice(1) : slashes;
 }
 
 /** Groups sites by their file and caller marks by the caller's file, once per capture. */

@@ -102,8 +102,9 @@ export interface Assessment {
 }
 
 function assessSorted(sorted: TaskRun[], options?: VerdictOptions): Assessment {
-  let stdErr: number | undefined;
-  const verdict = (v: Verdict, perRun?: number): Assessment => ({ verdict: v, perRun, stdErr });
+  // The growth's standard error, known once the series is judged; every verdict below carries it.
+  const judged: { stdErr: number | undefined } = { stdErr: undefined };
+  const verdict = (v: Verdict, perRun?: number): Assessment => ({ verdict: v, perRun, stdErr: judged.stdErr });
   const { floor, minRuns, noise } = resolveOptions(options);
   const n = sorted.length;
   const ys = sorted.map((r) => r.retainedBytes);
@@ -128,9 +129,9 @@ function assessSorted(sorted: TaskRun[], options?: VerdictOptions): Assessment {
   const whole = segmentGrowth(xs, ys, floor, noise)!;
   // A later half of three runs cannot measure its own noise: few runs are judged whole.
   const current = later && later.points >= 4 ? later : whole;
-  stdErr = current.stdErr;
+  judged.stdErr = current.stdErr;
   const span = current === whole ? `over all ${plural(n, 'run')}` : `over the later runs of ${plural(n, 'run')}`;
-  const total = ys[n - 1]! - ys[0]!;
+  const total = ys[n - 1] - ys[0];
   const evidence = [
     `later half ${formatBytesPerRun(current.slope)} (Theil-Sen), typical run ${formatBytesPerRun(current.typical)}`,
     `${current.up} of the later runs grew, ${current.down} shrank`,
@@ -149,7 +150,7 @@ function assessSorted(sorted: TaskRun[], options?: VerdictOptions): Assessment {
   // Levelled off by an order of magnitude after a clear early rise: a cache that filled. A tiny
   // later growth is reported with it rather than turned into a leak or left undecided.
   const laterLevel = median(ys.slice(middle));
-  const rise = laterLevel - ys[0]!;
+  const rise = laterLevel - ys[0];
   const earlyRise =
     early !== undefined && early.steadyConfidence >= PLATEAU_CONFIDENCE && early.slope > floor && rise > Math.max(floor * n, WARM_UP_BYTES) && rise > 3 * current.spread;
   // How sure that the later runs grow at under a quarter of the early rate.
@@ -166,7 +167,7 @@ function assessSorted(sorted: TaskRun[], options?: VerdictOptions): Assessment {
       },
       current.slope,
     );
-  if (earlyRise && current.slope < 0.1 * early!.slope) return plateau();
+  if (earlyRise && current.slope < 0.1 * early.slope) return plateau();
 
   if (significant && !slowing) {
     return verdict({
@@ -184,7 +185,7 @@ function assessSorted(sorted: TaskRun[], options?: VerdictOptions): Assessment {
       confidence: 0,
       summary:
         `Retained heap grew by ${formatBytesPerRun(current.slope)} over the later runs, but growth is slowing ` +
-        `(${formatBytesPerRun(early!.slope)} then ${formatBytesPerRun(current.slope)}): it may be about to plateau.`,
+        `(${formatBytesPerRun(early.slope)} then ${formatBytesPerRun(current.slope)}): it may be about to plateau.`,
       advice: 'Measure more runs to see whether growth stops (a bounded cache) or goes on (a leak).',
       evidence,
     }, current.slope);

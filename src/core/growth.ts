@@ -22,8 +22,8 @@ export function fitGrowth(ys: readonly number[], xs?: readonly number[]): Growth
   let mx = 0;
   let my = 0;
   for (let i = 0; i < n; i++) {
-    mx += px[i]!;
-    my += py[i]!;
+    mx += px[i];
+    my += py[i];
   }
   mx /= n;
   my /= n;
@@ -33,19 +33,19 @@ export function fitGrowth(ys: readonly number[], xs?: readonly number[]): Growth
   let syy = 0;
   let maxAbsY = 0;
   for (let i = 0; i < n; i++) {
-    const dx = px[i]! - mx;
-    const dy = py[i]! - my;
+    const dx = px[i] - mx;
+    const dy = py[i] - my;
     sxx += dx * dx;
     sxy += dx * dy;
     syy += dy * dy;
-    maxAbsY = Math.max(maxAbsY, Math.abs(py[i]!));
+    maxAbsY = Math.max(maxAbsY, Math.abs(py[i]));
   }
   if (sxx === 0) return undefined;
   const slope = sxy / sxx;
   const intercept = my - slope * mx;
   let ssr = 0;
   for (let i = 0; i < n; i++) {
-    const r = py[i]! - (intercept + slope * px[i]!);
+    const r = py[i] - (intercept + slope * px[i]);
     ssr += r * r;
   }
   // Rounding leaves ~1e-7 residuals on exact lines of large numbers; that is zero for our purposes.
@@ -142,8 +142,8 @@ export function logGamma(z: number): number {
     12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7,
   ];
   const zz = z - 1;
-  let sum = c[0]!;
-  for (let i = 1; i < g + 2; i++) sum += c[i]! / (zz + i);
+  let sum = c[0];
+  for (let i = 1; i < g + 2; i++) sum += c[i] / (zz + i);
   const t = zz + g + 0.5;
   return 0.5 * Math.log(2 * Math.PI) + (zz + 0.5) * Math.log(t) - t + Math.log(sum);
 }

@@ -36,8 +36,8 @@ export function judgeNativeGrowth(series: readonly TaskRun[], options?: VerdictO
   );
   if (assessed.verdict.kind !== 'leak' || assessed.perRun === undefined) return undefined;
   const perRun = assessed.perRun;
-  const first = untraced[0]!.untracedBytes;
-  const last = untraced[untraced.length - 1]!.untracedBytes;
+  const first = untraced[0].untracedBytes;
+  const last = untraced[untraced.length - 1].untracedBytes;
   const trimmed = trimmedEvidence(series);
   return {
     perRun,

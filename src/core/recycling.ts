@@ -8,7 +8,7 @@ const NON_RECYCLING_POOLS = new Set(['solo', 'threads', 'gevent', 'eventlet']);
 /** The value of a Celery worker option on a command line (`--name value`, `--name=value`, `-c2`). */
 export function celeryOption(argv: readonly string[], names: readonly string[]): string | undefined {
   for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] as string;
+    const arg = argv[i];
     for (const name of names) {
       if (arg === name) return argv[i + 1];
       if (arg.startsWith(`${name}=`)) return arg.slice(name.length + 1);

@@ -15,10 +15,10 @@ const OUTLIER_DEVIATIONS = 5;
 export function collinearGroups(points: readonly Checkpoint[], names: readonly string[]): string[][] {
   const columns = names.map((name) => points.map((p) => p.counts[name] ?? 0));
   const parent = names.map((_, i) => i);
-  const find = (i: number): number => (parent[i] === i ? i : (parent[i] = find(parent[i]!)));
+  const find = (i: number): number => (parent[i] === i ? i : (parent[i] = find(parent[i])));
   for (let i = 0; i < names.length; i++) {
     for (let j = i + 1; j < names.length; j++) {
-      if (Math.abs(cosine(columns[i]!, columns[j]!)) > COLLINEAR) parent[find(i)] = find(j);
+      if (Math.abs(cosine(columns[i], columns[j])) > COLLINEAR) parent[find(i)] = find(j);
     }
   }
   const groups = new Map<number, string[]>();
@@ -40,9 +40,9 @@ function cosine(a: readonly number[], b: readonly number[]): number {
   let saa = 0;
   let sbb = 0;
   for (let i = 0; i < a.length; i++) {
-    sab += a[i]! * b[i]!;
-    saa += a[i]! ** 2;
-    sbb += b[i]! ** 2;
+    sab += a[i] * b[i];
+    saa += a[i] ** 2;
+    sbb += b[i] ** 2;
   }
   return saa === 0 || sbb === 0 ? 0 : sab / Math.sqrt(saa * sbb);
 }
@@ -63,35 +63,35 @@ export function multipleRegression(columns: readonly (readonly number[])[], y: r
   const xty = new Array<number>(p).fill(0);
   for (let i = 0; i < n; i++) {
     for (let a = 0; a < p; a++) {
-      const xa = columns[a]![i]! - means[a]!;
-      xty[a]! += xa * (y[i]! - my);
-      for (let b = a; b < p; b++) xtx[a]![b]! += xa * (columns[b]![i]! - means[b]!);
+      const xa = columns[a][i] - means[a];
+      xty[a] += xa * (y[i] - my);
+      for (let b = a; b < p; b++) xtx[a][b] += xa * (columns[b][i] - means[b]);
     }
   }
-  for (let a = 0; a < p; a++) for (let b = 0; b < a; b++) xtx[a]![b] = xtx[b]![a]!;
+  for (let a = 0; a < p; a++) for (let b = 0; b < a; b++) xtx[a][b] = xtx[b][a]!;
   const inverse = invert(xtx);
   if (!inverse) return undefined;
-  const coef = inverse.map((row) => row.reduce((s, v, j) => s + v * xty[j]!, 0));
-  const residuals = y.map((yi, i) => yi - my - coef.reduce((s, c, a) => s + c * (columns[a]![i]! - means[a]!), 0));
+  const coef = inverse.map((row) => row.reduce((s, v, j) => s + v * xty[j], 0));
+  const residuals = y.map((yi, i) => yi - my - coef.reduce((s, c, a) => s + c * (columns[a][i] - means[a]), 0));
   const ssr = residuals.reduce((s, r) => s + r * r, 0);
   const variance = ssr / df;
-  const classic = inverse.map((row, a) => Math.sqrt(Math.max(0, variance * row[a]!)));
+  const classic = inverse.map((row, a) => Math.sqrt(Math.max(0, variance * row[a])));
   // HC3 (heteroscedasticity-consistent) errors: rows differ in how many tasks they span and a few
   // single-task rows carry the split between names; the classic errors would trust them too much.
   const meat = Array.from({ length: p }, () => new Array<number>(p).fill(0));
   for (let i = 0; i < n; i++) {
-    const x = columns.map((col, a) => col[i]! - means[a]!);
+    const x = columns.map((col, a) => col[i] - means[a]);
     let leverage = 0;
-    for (let a = 0; a < p; a++) for (let b = 0; b < p; b++) leverage += x[a]! * inverse[a]![b]! * x[b]!;
-    const weight = residuals[i]! ** 2 / Math.max(1e-9, 1 - Math.min(leverage, 0.999)) ** 2;
-    for (let a = 0; a < p; a++) for (let b = 0; b < p; b++) meat[a]![b]! += weight * x[a]! * x[b]!;
+    for (let a = 0; a < p; a++) for (let b = 0; b < p; b++) leverage += x[a] * inverse[a][b] * x[b];
+    const weight = residuals[i] ** 2 / Math.max(1e-9, 1 - Math.min(leverage, 0.999)) ** 2;
+    for (let a = 0; a < p; a++) for (let b = 0; b < p; b++) meat[a][b] += weight * x[a] * x[b];
   }
   const robust = inverse.map((_, a) => {
     let v = 0;
-    for (let b = 0; b < p; b++) for (let c = 0; c < p; c++) v += inverse[a]![b]! * meat[b]![c]! * inverse[c]![a]!;
+    for (let b = 0; b < p; b++) for (let c = 0; c < p; c++) v += inverse[a][b] * meat[b][c] * inverse[c][a];
     return Math.sqrt(Math.max(0, v));
   });
-  return { coef, stdErr: classic.map((e, a) => Math.max(e, robust[a]!)), df, residuals };
+  return { coef, stdErr: classic.map((e, a) => Math.max(e, robust[a])), df, residuals };
 }
 
 /** Gauss-Jordan with partial pivoting; undefined for a singular matrix. */
@@ -100,16 +100,16 @@ function invert(matrix: readonly number[][]): number[][] | undefined {
   const a = matrix.map((row, i) => [...row, ...Array.from({ length: p }, (_, j) => (i === j ? 1 : 0))]);
   for (let col = 0; col < p; col++) {
     let pivot = col;
-    for (let r = col + 1; r < p; r++) if (Math.abs(a[r]![col]!) > Math.abs(a[pivot]![col]!)) pivot = r;
-    const scale = Math.max(...matrix.map((row) => Math.abs(row[col]!)));
-    if (!(Math.abs(a[pivot]![col]!) > 1e-12 * Math.max(1, scale))) return undefined;
-    [a[col], a[pivot]] = [a[pivot]!, a[col]!];
-    const lead = a[col]![col]!;
-    for (let j = 0; j < 2 * p; j++) a[col]![j]! /= lead;
+    for (let r = col + 1; r < p; r++) if (Math.abs(a[r][col]) > Math.abs(a[pivot][col])) pivot = r;
+    const scale = Math.max(...matrix.map((row) => Math.abs(row[col])));
+    if (!(Math.abs(a[pivot][col]) > 1e-12 * Math.max(1, scale))) return undefined;
+    [a[col], a[pivot]] = [a[pivot], a[col]];
+    const lead = a[col][col];
+    for (let j = 0; j < 2 * p; j++) a[col][j] /= lead;
     for (let r = 0; r < p; r++) {
       if (r === col) continue;
-      const factor = a[r]![col]!;
-      if (factor !== 0) for (let j = 0; j < 2 * p; j++) a[r]![j]! -= factor * a[col]![j]!;
+      const factor = a[r][col];
+      if (factor !== 0) for (let j = 0; j < 2 * p; j++) a[r][j] -= factor * a[col][j];
     }
   }
   return a.map((row) => row.slice(p));

@@ -24,8 +24,10 @@ export interface MarkdownReportOptions {
 }
 
 // CSI (ESC [ … final), OSC (ESC ] … BEL or ESC \), and two-character escapes.
+// eslint-disable-next-line no-control-regex -- matching control characters is the point: they are stripped from what a profiled program named
 const ANSI_SEQUENCE = /\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x9b[0-?]*[ -/]*[@-~]|\x1b[@-_]?/g;
 // Remaining C0/C1 controls, and bidirectional overrides that reorder what is displayed.
+// eslint-disable-next-line no-control-regex -- as above
 const CONTROL = /[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
 
 /** Plain, single-line text: no escape sequences, no control characters, no bidi overrides. */
@@ -87,8 +89,8 @@ function padRows(rows: string[][], rightAligned: ReadonlySet<number>): string[][
   for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
   return rows.map((row) =>
     row.map((cell, i) => {
-      if (rightAligned.has(i)) return cell.padStart(widths[i]!);
-      return i === row.length - 1 ? cell : cell.padEnd(widths[i]!);
+      if (rightAligned.has(i)) return cell.padStart(widths[i]);
+      return i === row.length - 1 ? cell : cell.padEnd(widths[i]);
     }),
   );
 }
@@ -111,9 +113,9 @@ export function renderTextReport(report: TaskmemReport, options?: TextReportOpti
       `${t.verdict} (${formatPercent(t.confidence)})`,
     ]);
     padRows(rows, new Set([1, 2])).forEach((cells, i) => {
-      const task = report.tasks[i]!;
+      const task = report.tasks[i];
       // Colour after padding so the widths stay right.
-      cells[3] = cells[3]!.replace(task.verdict, paint(COLOR[task.verdict], task.verdict));
+      cells[3] = cells[3].replace(task.verdict, paint(COLOR[task.verdict], task.verdict));
       lines.push(`  ${cells.join('  ')}`.trimEnd());
     });
   }

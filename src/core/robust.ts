@@ -9,7 +9,7 @@ export function median(values: readonly number[]): number {
   if (values.length === 0) return NaN;
   const sorted = [...values].sort((a, b) => a - b);
   const middle = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
 }
 
 /** Median absolute deviation, scaled to estimate a standard deviation for normal data. */
@@ -29,14 +29,14 @@ export function theilSen(xs: readonly number[], ys: readonly number[], maxPoints
   const py: number[] = [];
   for (let i = 0; i < n; i += step) {
     const index = Math.floor(i);
-    px.push(xs[index]!);
-    py.push(ys[index]!);
+    px.push(xs[index]);
+    py.push(ys[index]);
   }
   const slopes: number[] = [];
   for (let i = 0; i < px.length; i++) {
     for (let j = i + 1; j < px.length; j++) {
-      const dx = px[j]! - px[i]!;
-      if (dx !== 0) slopes.push((py[j]! - py[i]!) / dx);
+      const dx = px[j] - px[i];
+      if (dx !== 0) slopes.push((py[j] - py[i]) / dx);
     }
   }
   return slopes.length ? median(slopes) : NaN;
@@ -63,8 +63,8 @@ export function trimmedMeanTest(values: readonly number[], trim = 0.1): Location
   const g = Math.floor(trim * n);
   const kept = sorted.slice(g, n - g);
   const estimate = kept.reduce((sum, v) => sum + v, 0) / kept.length;
-  const low = sorted[g]!;
-  const high = sorted[n - g - 1]!;
+  const low = sorted[g];
+  const high = sorted[n - g - 1];
   const winsorized = sorted.map((v) => Math.min(high, Math.max(low, v)));
   const wMean = winsorized.reduce((sum, v) => sum + v, 0) / n;
   const wVar = winsorized.reduce((sum, v) => sum + (v - wMean) ** 2, 0) / (n - 1);
@@ -134,17 +134,17 @@ export function levelTrendWithoutSteps(xs: readonly number[], ys: readonly numbe
   const n = Math.min(xs.length, ys.length);
   if (n < 3) return undefined;
   const increments: number[] = [];
-  for (let i = 1; i < n; i++) increments.push((ys[i]! - ys[i - 1]!) / Math.max(1e-9, xs[i]! - xs[i - 1]!));
+  for (let i = 1; i < n; i++) increments.push((ys[i] - ys[i - 1]) / Math.max(1e-9, xs[i] - xs[i - 1]));
   const center = median(increments);
   const scale = madScale(increments, center);
   const isStep = (d: number) => (scale === 0 ? d !== center : Math.abs(d - center) > k * scale);
   const steps = increments.filter(isStep).length;
   const replace = steps > 0 && steps <= Math.max(1, maxStepShare * increments.length);
-  const levels = [ys[0]!];
+  const levels = [ys[0]];
   for (let i = 1; i < n; i++) {
-    const d = increments[i - 1]!;
+    const d = increments[i - 1];
     const used = replace && isStep(d) ? center : d;
-    levels.push(levels[i - 1]! + used * (xs[i]! - xs[i - 1]!));
+    levels.push(levels[i - 1] + used * (xs[i] - xs[i - 1]));
   }
   const fit = fitGrowth(levels, xs.slice(0, n));
   if (!fit) return undefined;

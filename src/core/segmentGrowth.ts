@@ -42,7 +42,7 @@ export function segmentGrowth(xs: readonly number[], ys: readonly number[], floo
   const n = Math.min(xs.length, ys.length);
   if (n < 3) return undefined;
   const increments: number[] = [];
-  for (let i = 1; i < n; i++) increments.push((ys[i]! - ys[i - 1]!) / Math.max(1e-9, xs[i]! - xs[i - 1]!));
+  for (let i = 1; i < n; i++) increments.push((ys[i] - ys[i - 1]) / Math.max(1e-9, xs[i] - xs[i - 1]));
   const slope = theilSen(xs, ys);
   const trimmed = trimmedMeanTest(increments);
   const level = noise === 'level' ? levelTrendWithoutSteps(xs, ys) : undefined;

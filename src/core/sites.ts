@@ -46,7 +46,7 @@ interface ResolvedFrame {
 interface NodeIndex {
   nodes: RawProfileNode[];
   parent: Int32Array;
-  indexOf(id: number): number | undefined;
+  indexOf: (id: number) => number | undefined;
 }
 
 /** Ids below this go to a dense array; others (hostile or odd profiles) to a Map. */
@@ -135,10 +135,10 @@ class FrameResolver {
     // Numbers and short ids, not one long string per node: 200k nodes share a few thousand frames.
     const scriptKey = scriptId === '' || scriptId === '0' ? `url:${url}` : scriptId;
     let byPosition = this.cache.get(scriptKey);
-    if (!byPosition) this.cache.set(scriptKey, (byPosition = new Map()));
+    if (!byPosition) this.cache.set(scriptKey, (byPosition = new Map<number, Map<string, ResolvedFrame>>()));
     const position = line * 1_000_003 + column;
     let byName = byPosition.get(position);
-    if (!byName) byPosition.set(position, (byName = new Map()));
+    if (!byName) byPosition.set(position, (byName = new Map<string, ResolvedFrame>()));
     const cached = byName.get(rawName);
     if (cached) return cached;
 
@@ -232,14 +232,14 @@ function* aggregateSteps(profile: RawSamplingProfile, options: AggregateOptions)
       if (minOrdinal !== undefined && !(ordinal !== undefined && ordinal > minOrdinal)) continue;
       const index = indexOf(sample.nodeId);
       if (index === undefined) continue;
-      bytes[index]! += sample.size;
-      counts[index]! += 1;
+      bytes[index] += sample.size;
+      counts[index] += 1;
     }
   } else {
     // No samples: selfSize is all we have, and it carries no ordinals to filter on.
     for (let i = 0; i < n; i++) {
       if ((i & (CHUNK - 1)) === CHUNK - 1) yield;
-      const size: unknown = nodes[i]!.selfSize;
+      const size: unknown = nodes[i].selfSize;
       if (validSize(size) && size > 0) {
         bytes[i] = size;
         counts[i] = 1;
@@ -256,16 +256,16 @@ function* aggregateSteps(profile: RawSamplingProfile, options: AggregateOptions)
   const callerOf = new Int32Array(n); // nearest user ancestor whose key differs (skips recursion), or -1
   for (let i = 0; i < n; i++) {
     if ((i & (CHUNK - 1)) === CHUNK - 1) yield;
-    const f = resolver.resolve(nodes[i]!);
+    const f = resolver.resolve(nodes[i]);
     frames[i] = f;
-    const p = parent[i]!;
+    const p = parent[i];
     const category = f.frame.category;
-    siteOf[i] = category === 'user' || category === 'dependency' ? i : p >= 0 ? siteOf[p]! : -1;
+    siteOf[i] = category === 'user' || category === 'dependency' ? i : p >= 0 ? siteOf[p] : -1;
     profilerOnPath[i] = category === 'profiler' || (p >= 0 && profilerOnPath[p] === 1) ? 1 : 0;
-    userAbove[i] = p < 0 ? -1 : frames[p]!.frame.category === 'user' ? p : userAbove[p]!;
-    const above = userAbove[i]!;
+    userAbove[i] = p < 0 ? -1 : frames[p].frame.category === 'user' ? p : userAbove[p];
+    const above = userAbove[i];
     // An ancestor with the same key has already skipped past that key itself.
-    callerOf[i] = above < 0 ? -1 : frames[above]!.key !== f.key ? above : callerOf[above]!;
+    callerOf[i] = above < 0 ? -1 : frames[above].key !== f.key ? above : callerOf[above];
   }
 
   const byCategory = emptyCategories();
@@ -273,17 +273,17 @@ function* aggregateSteps(profile: RawSamplingProfile, options: AggregateOptions)
   let totalBytes = 0;
   for (let i = 0; i < n; i++) {
     if ((i & (CHUNK - 1)) === CHUNK - 1) yield;
-    const c = counts[i]!;
+    const c = counts[i];
     if (c === 0) continue;
-    const b = bytes[i]!;
+    const b = bytes[i];
     totalBytes += b;
     sampleCount += c;
-    const s = siteOf[i]!;
+    const s = siteOf[i];
     if (s < 0) {
       byCategory[profilerOnPath[i] === 1 ? 'profiler' : 'runtime'] += b;
       continue;
     }
-    const resolved = frames[s]!;
+    const resolved = frames[s];
     let acc = accumulators.get(resolved.key);
     if (!acc) {
       acc = { resolved, bytes: 0, count: 0, groups: new Map() };
@@ -326,7 +326,7 @@ function* aggregateSteps(profile: RawSamplingProfile, options: AggregateOptions)
   const detailed = Math.min(sites.length, Math.max(0, options.maxDetailedSites ?? 500));
   let built = 0;
   for (let i = 0; i < detailed; i++) {
-    const site = sites[i]!;
+    const site = sites[i];
     const siteGroups = groupsBySite.get(site)!;
     built += siteGroups.size + maxStacks * 4;
     if (built >= CHUNK / 4) {
@@ -360,7 +360,7 @@ function buildStacks(
     const stackFrames: Frame[] = [];
     const keys: string[] = [];
     for (let i = siteNode; i >= 0 && stackFrames.length < maxDepth; i = parent[i]!) {
-      const f = frames[i]!;
+      const f = frames[i];
       // The profiler's own frames (the harness that called the task) are not the user's stack.
       if (f.pseudo || f.frame.category === 'profiler') continue;
       stackFrames.push(f.frame);
@@ -384,9 +384,9 @@ function buildCallers(
   if (maxCallers === 0) return [];
   const byLine = new Map<string, CallerLine>();
   for (const [siteNode, groupBytes] of groups) {
-    const c = callerOf[siteNode]!;
+    const c = callerOf[siteNode];
     if (c < 0) continue;
-    const f = frames[c]!.frame;
+    const f = frames[c].frame;
     const lineKey = `${f.file}:${f.line}`;
     const existing = byLine.get(lineKey);
     if (existing) existing.bytes += groupBytes;

@@ -24,23 +24,41 @@ function maskJs(text: string): string {
   const n = text.length;
   const blank = (c: string): string => (c === '\n' ? '\n' : ' ');
   while (i < n) {
-    const c = text[i]!;
+    const c = text[i];
     const next = text[i + 1];
     if (c === '/' && next === '/') {
-      while (i < n && text[i] !== '\n') out.push(' '), i++;
+      while (i < n && text[i] !== '\n') {
+        out.push(' ');
+        i++;
+      }
     } else if (c === '/' && next === '*') {
       out.push('  ');
       i += 2;
-      while (i < n && !(text[i] === '*' && text[i + 1] === '/')) out.push(blank(text[i]!)), i++;
-      if (i < n) out.push('  '), (i += 2);
+      while (i < n && !(text[i] === '*' && text[i + 1] === '/')) {
+        out.push(blank(text[i]));
+        i++;
+      }
+      if (i < n) {
+        out.push('  ');
+        i += 2;
+      }
     } else if (c === '"' || c === "'" || c === '`') {
       out.push(c);
       i++;
       while (i < n && text[i] !== c && (c === '`' || text[i] !== '\n')) {
-        if (text[i] === '\\' && i + 1 < n) out.push(' ', blank(text[i + 1]!)), (i += 2);
-        else out.push(blank(text[i]!)), i++;
+        if (text[i] === '\\' && i + 1 < n) {
+          out.push(' ', blank(text[i + 1]));
+          i += 2;
+        }
+        else {
+          out.push(blank(text[i]));
+          i++;
+        }
       }
-      if (i < n && text[i] === c) out.push(c), i++;
+      if (i < n && text[i] === c) {
+        out.push(c);
+        i++;
+      }
     } else {
       out.push(c);
       i++;
@@ -55,19 +73,31 @@ function maskPython(text: string): string {
   const n = text.length;
   const blank = (c: string): string => (c === '\n' ? '\n' : ' ');
   while (i < n) {
-    const c = text[i]!;
+    const c = text[i];
     if (c === '#') {
-      while (i < n && text[i] !== '\n') out.push(' '), i++;
+      while (i < n && text[i] !== '\n') {
+        out.push(' ');
+        i++;
+      }
     } else if (c === '"' || c === "'") {
       const triple = text.startsWith(c.repeat(3), i);
       const quote = triple ? c.repeat(3) : c;
       out.push(quote);
       i += quote.length;
       while (i < n && !text.startsWith(quote, i) && (triple || text[i] !== '\n')) {
-        if (text[i] === '\\' && i + 1 < n) out.push(' ', blank(text[i + 1]!)), (i += 2);
-        else out.push(blank(text[i]!)), i++;
+        if (text[i] === '\\' && i + 1 < n) {
+          out.push(' ', blank(text[i + 1]));
+          i += 2;
+        }
+        else {
+          out.push(blank(text[i]));
+          i++;
+        }
       }
-      if (text.startsWith(quote, i)) out.push(quote), (i += quote.length);
+      if (text.startsWith(quote, i)) {
+        out.push(quote);
+        i += quote.length;
+      }
     } else {
       out.push(c);
       i++;
@@ -88,7 +118,7 @@ function lineAt(starts: readonly number[], offset: number): number {
   let hi = starts.length - 1;
   while (lo < hi) {
     const mid = (lo + hi + 1) >> 1;
-    if (starts[mid]! <= offset) lo = mid;
+    if (starts[mid] <= offset) lo = mid;
     else hi = mid - 1;
   }
   return lo;
@@ -113,9 +143,9 @@ function findJs(text: string): TaskFunction[] {
   lines.forEach((raw, line) => {
     const text = raw.trim();
     const fn = declFn.exec(text);
-    if (fn) declared.set(fn[1]!, line);
+    if (fn) declared.set(fn[1], line);
     const c = declConst.exec(text);
-    if (c && FUNCTION_VALUE.test(c[2]!)) declared.set(c[1]!, line);
+    if (c && FUNCTION_VALUE.test(c[2])) declared.set(c[1], line);
   });
 
   const exportFn = new RegExp(`^\\s*export\\s+(default\\s+)?(?:async\\s+)?function\\s*\\*?\\s*(${ID})?`);
@@ -129,13 +159,13 @@ function findJs(text: string): TaskFunction[] {
       return;
     }
     const c = exportConst.exec(raw);
-    if (c && FUNCTION_VALUE.test(c[2]!)) return add(c[1]!, line);
+    if (c && FUNCTION_VALUE.test(c[2])) return add(c[1], line);
     const d = exportsDot.exec(raw);
     if (d) {
-      const value = d[2]!.trim();
+      const value = d[2].trim();
       const ref = new RegExp(`^(${ID})\\s*;?$`).exec(value);
-      if (FUNCTION_VALUE.test(d[2]!)) add(d[1]!, line);
-      else if (ref && declared.has(ref[1]!)) add(d[1]!, declared.get(ref[1]!)!);
+      if (FUNCTION_VALUE.test(d[2])) add(d[1], line);
+      else if (ref && declared.has(ref[1])) add(d[1], declared.get(ref[1])!);
     }
   });
 
@@ -150,11 +180,11 @@ function findJs(text: string): TaskFunction[] {
       const pair = new RegExp(`^(${ID})\\s*:([\\s\\S]*)$`).exec(item);
       const shorthand = new RegExp(`^(${ID})$`).exec(item);
       if (pair) {
-        const ref = new RegExp(`^\\s*(${ID})\\s*$`).exec(pair[2]!);
-        if (FUNCTION_VALUE.test(pair[2]!)) add(pair[1]!, line);
-        else if (ref && declared.has(ref[1]!)) add(pair[1]!, declared.get(ref[1]!)!);
-      } else if (method && method[1] !== 'function') add(method[1]!, line);
-      else if (shorthand && declared.has(shorthand[1]!)) add(shorthand[1]!, declared.get(shorthand[1]!)!);
+        const ref = new RegExp(`^\\s*(${ID})\\s*$`).exec(pair[2]);
+        if (FUNCTION_VALUE.test(pair[2])) add(pair[1], line);
+        else if (ref && declared.has(ref[1])) add(pair[1], declared.get(ref[1])!);
+      } else if (method && method[1] !== 'function') add(method[1], line);
+      else if (shorthand && declared.has(shorthand[1])) add(shorthand[1], declared.get(shorthand[1])!);
     }
   }
 
@@ -164,7 +194,7 @@ function findJs(text: string): TaskFunction[] {
     const open = m.index + m[0].length - 1;
     for (const prop of topLevelItems(masked, open, '{', '}')) {
       const spec = new RegExp(`^(${ID})(?:\\s+as\\s+(${ID}))?$`).exec(prop.text.trim());
-      if (spec && declared.has(spec[1]!)) add(spec[2] ?? spec[1]!, declared.get(spec[1]!)!);
+      if (spec && declared.has(spec[1])) add(spec[2] ?? spec[1], declared.get(spec[1])!);
     }
   }
   return [...found.values()].sort((a, b) => a.line - b.line || (a.name < b.name ? -1 : 1));
@@ -176,7 +206,7 @@ function topLevelItems(text: string, open: number, opener: string, closer: strin
   let depth = 0;
   let start = open + 1;
   for (let i = open; i < text.length; i++) {
-    const c = text[i]!;
+    const c = text[i];
     if (c === opener || c === '(' || c === '[' || (c === '{' && opener !== '{')) depth++;
     else if (c === closer || c === ')' || c === ']' || (c === '}' && closer !== '}')) {
       depth--;
@@ -202,7 +232,7 @@ function findPython(text: string): TaskFunction[] {
   let celery = false;
   let openParens = 0;
   for (let line = 0; line < lines.length; line++) {
-    const raw = lines[line]!;
+    const raw = lines[line];
     if (openParens > 0) {
       // continuation of a multi-line decorator call
       openParens += count(raw, '(') - count(raw, ')');
@@ -222,7 +252,7 @@ function findPython(text: string): TaskFunction[] {
     }
     const def = /^(?:async\s+)?def\s+([A-Za-z_]\w*)\s*\(/.exec(raw);
     if (def) {
-      const name = def[1]!;
+      const name = def[1];
       if ((celery || !name.startsWith('_')) && !seen.has(name)) {
         seen.add(name);
         found.push({ name, line: decoratorStart >= 0 ? decoratorStart : line, kind: celery ? 'celery-task' : 'function' });

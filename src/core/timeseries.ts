@@ -38,7 +38,7 @@ export function mergeStatsPoints(a: HeapStatsPoint, b: HeapStatsPoint): HeapStat
 
 function halve(points: readonly HeapStatsPoint[]): HeapStatsPoint[] {
   const out: HeapStatsPoint[] = [];
-  for (let i = 0; i + 1 < points.length; i += 2) out.push(mergeStatsPoints(points[i]!, points[i + 1]!));
+  for (let i = 0; i + 1 < points.length; i += 2) out.push(mergeStatsPoints(points[i], points[i + 1]));
   return out;
 }
 

@@ -35,12 +35,12 @@ export function judgeHighWater(rss: readonly number[], live: readonly number[], 
   const n = rss.length;
   if (n < 2 || live.length !== n) return undefined;
   if (![...rss, ...live].every(Number.isFinite)) return undefined;
-  const rssStart = rss[0]!;
+  const rssStart = rss[0];
   const rssPeak = Math.max(...rss);
-  const rssEnd = rss[n - 1]!;
+  const rssEnd = rss[n - 1];
   const rssRise = Math.max(rssPeak, rssEnd) - rssStart;
   if (rssRise <= Math.max(4 * MIB, noise)) return undefined;
-  const liveDelta = live[n - 1]! - live[0]!;
+  const liveDelta = live[n - 1] - live[0];
   const tolerance = Math.max(noise * n, 0.1 * rssRise);
   if (liveDelta > tolerance) return undefined;
   const liveShare = Math.max(0, liveDelta) / rssRise;
@@ -59,7 +59,7 @@ export function judgeHighWater(rss: readonly number[], live: readonly number[], 
     evidence: [
       `RSS ${formatBytes(rssStart)} → peak ${formatBytes(rssPeak)}, end ${formatBytes(rssEnd)}`,
       `RSS rise ${formatBytes(rssRise)}`,
-      `live ${formatBytes(live[0]!)} → ${formatBytes(live[n - 1]!)} (${formatBytes(liveDelta)})`,
+      `live ${formatBytes(live[0])} → ${formatBytes(live[n - 1])} (${formatBytes(liveDelta)})`,
       `${n} runs`,
     ],
   };
@@ -176,7 +176,7 @@ export function judgeOverall(tasks: readonly TaskSummary[]): Verdict {
     case 'leak':
       summary =
         culprits.length === 1
-          ? `${culprits[0]!.name} keeps ${perRun(culprits[0]!)}${WHERE[culprits[0]!.verdict.memory ?? 'heap']} (${projected(culprits[0]!.bytesPerRun)}): a leak.`
+          ? `${culprits[0].name} keeps ${perRun(culprits[0])}${WHERE[culprits[0].verdict.memory ?? 'heap']} (${projected(culprits[0].bytesPerRun)}): a leak.`
           : `${listNames(culprits.map((t) => `${t.name} (${formatBytesPerRun(t.bytesPerRun)}${WHERE[t.verdict.memory ?? 'heap']})`))} keep memory with every run: leaks.`;
       break;
     case 'allocator-high-water':
@@ -186,12 +186,12 @@ export function judgeOverall(tasks: readonly TaskSummary[]): Verdict {
       summary = `${listNames(names)}: retained memory rises, then levels off: a bounded cache, not a leak.`;
       break;
     case 'inconclusive':
-      summary = `Could not tell for ${listNames(names)}: ${culprits[0]!.verdict.summary}`;
+      summary = `Could not tell for ${listNames(names)}: ${culprits[0].verdict.summary}`;
       break;
     case 'no-leak':
       summary =
         tasks.length === 1
-          ? `${tasks[0]!.name} does not keep memory (${perRun(tasks[0]!)}): no leak.`
+          ? `${tasks[0].name} does not keep memory (${perRun(tasks[0])}): no leak.`
           : `None of the ${tasks.length} tasks keeps memory: no leak.`;
       break;
   }
@@ -199,7 +199,7 @@ export function judgeOverall(tasks: readonly TaskSummary[]): Verdict {
     kind: worst,
     confidence: Math.max(...culprits.map((t) => t.verdict.confidence)),
     summary,
-    advice: culprits[0]!.verdict.advice,
+    advice: culprits[0].verdict.advice,
     evidence: [
       // How the verdict firmed up as the worker ran ("leak suspected after 400 tasks, confirmed after 2,000").
       ...culprits.flatMap((t) => t.verdict.evidence.filter((e) => e.startsWith('leak suspected')).map((e) => `${t.name}: ${e}`)),

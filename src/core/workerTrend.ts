@@ -77,9 +77,9 @@ function fitTarget(points: readonly Checkpoint[]): TargetFit | undefined {
   const isEnd = (p: Checkpoint) => (p.phase === 'end' ? 1 : 0);
   for (let i = 1; i < points.length; i++) {
     const counts: Record<string, number> = {};
-    for (const name of names) counts[name] = (points[i]!.counts[name] ?? 0) - (points[i - 1]!.counts[name] ?? 0);
-    steps.push({ heap: points[i]!.heap - points[i - 1]!.heap, counts });
-    endShift.push(isEnd(points[i]!) - isEnd(points[i - 1]!));
+    for (const name of names) counts[name] = (points[i].counts[name] ?? 0) - (points[i - 1].counts[name] ?? 0);
+    steps.push({ heap: points[i].heap - points[i - 1].heap, counts });
+    endShift.push(isEnd(points[i]) - isEnd(points[i - 1]));
   }
   const groups = collinearGroups(steps, names);
   const column = (subset: readonly Checkpoint[], group: readonly string[]) => subset.map((p) => group.reduce((s, name) => s + (p.counts[name] ?? 0), 0));
@@ -92,7 +92,7 @@ function fitTarget(points: readonly Checkpoint[]): TargetFit | undefined {
       subset.map((p) => p.heap),
     );
     if (!fitted) return undefined;
-    const fits = groups.map((_, i) => ({ perTask: fitted.fit.coef[i]!, stdErr: fitted.fit.stdErr[i]!, df: fitted.fit.df }));
+    const fits = groups.map((_, i) => ({ perTask: fitted.fit.coef[i], stdErr: fitted.fit.stdErr[i], df: fitted.fit.df }));
     return { fits, outliers: fitted.outliers };
   };
   const whole = fitOn(steps);
@@ -100,7 +100,7 @@ function fitTarget(points: readonly Checkpoint[]): TargetFit | undefined {
   // Halves by tasks, not by checkpoints: checkpoints come thick in the first tasks (geometric
   // counts), where warm-up (module loading, compiling) dominates. The first 5% of the tasks are
   // warm-up and left out of the early half, so warm-up does not look like growth that stopped.
-  const total = names.reduce((sum, name) => sum + (points[points.length - 1]!.counts[name] ?? 0) - (points[0]!.counts[name] ?? 0), 0);
+  const total = names.reduce((sum, name) => sum + (points[points.length - 1].counts[name] ?? 0) - (points[0].counts[name] ?? 0), 0);
   let done = 0;
   const before: number[] = steps.map((step) => {
     const at = done;
@@ -115,7 +115,7 @@ function fitTarget(points: readonly Checkpoint[]): TargetFit | undefined {
   const judgeable = (fit: ReturnType<typeof fitOn>) => (fit && fit.fits.every((f) => f.df >= MIN_TREND_DF) ? fit : undefined);
   const early = middle - warm >= MIN_HALF_ROWS ? judgeable(fitOn(steps.slice(warm, middle), warm)) : undefined;
   const later = steps.length - middle >= MIN_HALF_ROWS ? judgeable(fitOn(steps.slice(middle), middle)) : undefined;
-  const last = points[points.length - 1]!;
+  const last = points[points.length - 1];
   return {
     groups,
     whole: whole.fits,
@@ -169,10 +169,10 @@ export function fitWorkerTrends(checkpointsByTarget: ReadonlyArray<readonly Chec
     fit.groups.forEach((names, i) => {
       const key = names.join('\u0000');
       const entry = byKey.get(key) ?? { names, whole: [], early: [], later: [], tasks: 0, checkpoints: 0, outliers: 0 };
-      entry.whole.push(fit.whole[i]!);
+      entry.whole.push(fit.whole[i]);
       entry.early.push(fit.early[i]);
       entry.later.push(fit.later[i]);
-      entry.tasks += fit.tasks[i]!;
+      entry.tasks += fit.tasks[i];
       entry.checkpoints += fit.checkpoints;
       entry.outliers += fit.outliers;
       byKey.set(key, entry);
@@ -316,5 +316,5 @@ export function attributeBySites(names: readonly string[], sites: readonly Retai
   const total = bytes.reduce((a, b) => a + b, 0);
   if (total <= 0) return undefined;
   const best = bytes.indexOf(Math.max(...bytes));
-  return bytes[best]! >= 0.8 * total ? names[best] : undefined;
+  return bytes[best] >= 0.8 * total ? names[best] : undefined;
 }

@@ -17,13 +17,19 @@ function codeOf(line: string): string {
   let out = '';
   let quote: string | undefined;
   for (let i = 0; i < line.length; i++) {
-    const c = line[i]!;
+    const c = line[i];
     if (quote) {
-      if (c === '\\') (out += '  '), i++;
-      else if (c === quote) (out += c), (quote = undefined);
-      else out += ' ';
-    } else if (c === '"' || c === "'") (out += c), (quote = c);
-    else if (c === '#') break;
+      if (c === '\\') {
+        out += '  ';
+        i++;
+      } else if (c === quote) {
+        out += c;
+        quote = undefined;
+      } else out += ' ';
+    } else if (c === '"' || c === "'") {
+      out += c;
+      quote = c;
+    } else if (c === '#') break;
     else out += c;
   }
   return out;

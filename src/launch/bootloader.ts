@@ -9,6 +9,11 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as crypto from 'node:crypto';
+import * as dc from 'node:diagnostics_channel';
+import * as inspector from 'node:inspector';
+import * as v8 from 'node:v8';
+import * as vm from 'node:vm';
+import { isMainThread } from 'node:worker_threads';
 import type { CheckpointReply } from '../cdp/extraProtocol';
 
 declare const globalThis: { __taskmemEmit?: (payload: string) => void; __taskmemCheckpoint?: () => CheckpointReply };
@@ -37,14 +42,12 @@ const START_ALLOWANCE_MS = 20;
 const CHECKPOINT_RATIO = 1.25;
 
 function installTaskMarks(gcBudget: number): void {
-  const dc: typeof import('node:diagnostics_channel') = require('node:diagnostics_channel');
   let collect: (() => void) | undefined;
   if (gcBudget > 0) {
     // Expose gc without touching the command line's flags.
-    require('node:v8').setFlagsFromString('--expose-gc');
-    collect = require('node:vm').runInNewContext('gc') as () => void;
+    v8.setFlagsFromString('--expose-gc');
+    collect = vm.runInNewContext('gc') as () => void;
   }
-  const v8: typeof import('node:v8') = require('node:v8');
   // Compiled code is V8's, not the task's: optimizing and deoptimizing a hot function moves
   // 200+ KiB in and out of code space between two runs.
   const counted = (name: string) => name !== 'code_space' && name !== 'code_large_object_space';
@@ -169,23 +172,21 @@ function main(): void {
   const dir = process.env.TASKMEM_IPC_DIR;
   const token = process.env.TASKMEM_TOKEN;
   if (!dir || !token) return;
-  const { isMainThread } = require('node:worker_threads') as typeof import('node:worker_threads');
   // Worker threads are reached through their parent's NodeWorker domain.
   if (!isMainThread) return;
   if (PACKAGE_MANAGER.test(process.argv[1] ?? '')) return;
 
   if (process.env.TASKMEM_PRECISE === '1') {
     // Refused in NODE_OPTIONS, accepted here: allocations are then credited to the function that made them.
-    require('node:v8').setFlagsFromString('--no-turbo-inlining');
+    v8.setFlagsFromString('--no-turbo-inlining');
   }
   // Bytecode flushing frees old functions' bytecode during the GCs we force, which shows up as
   // retained heap going down by 100+ KiB at random runs; measurements must not see it.
-  require('node:v8').setFlagsFromString('--no-flush-bytecode');
+  v8.setFlagsFromString('--no-flush-bytecode');
   // Buffers freed by a full GC are released on a background thread by default, so right after the GC
   // Node's count of ArrayBuffer memory still held up to ~700 KiB of dead Buffers at random
   // checkpoints. Swept in the GC itself, the count is exact after it.
-  require('node:v8').setFlagsFromString('--no-concurrent-array-buffer-sweeping');
-  const inspector = require('node:inspector') as typeof import('node:inspector');
+  v8.setFlagsFromString('--no-concurrent-array-buffer-sweeping');
   if (!inspector.url()) inspector.open(0, '127.0.0.1', false);
   const url = inspector.url();
   if (!url) return;

@@ -214,6 +214,7 @@ async function importTypeScript(file: string): Promise<ModuleExports> {
 async function loadJavaScript(file: string): Promise<ModuleExports> {
   if (file.endsWith('.mjs')) return (await import(pathToFileURL(file).href)) as ModuleExports;
   try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- the user's CommonJS module, loaded as Node would
     return require(file) as ModuleExports;
   } catch (error) {
     if ((error as { code?: string }).code === 'ERR_REQUIRE_ESM') return (await import(pathToFileURL(file).href)) as ModuleExports;

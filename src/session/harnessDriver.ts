@@ -27,6 +27,10 @@ export class HarnessDriver implements SessionDriver {
   private disposed = false;
   private readonly extraNotes: string[] = [];
 
+  /** Rejects when the harness process ends its JavaScript (process.exit in a task) while we wait on it. */
+  private contextGone: Promise<never> | undefined;
+  private signalExit: ((error: Error) => void) | undefined;
+
   constructor(private readonly session: ProfilingSession) {}
 
   private get spec(): HarnessSpec {
@@ -34,9 +38,6 @@ export class HarnessDriver implements SessionDriver {
     if (!spec) throw new Error('no harness spec');
     return spec;
   }
-
-  /** Rejects when the harness process ends its JavaScript (process.exit in a task) while we wait on it. */
-  private contextGone: Promise<never> | undefined;
 
   watch(target: Target): void {
     if (this.contextGone) return;
@@ -156,11 +157,11 @@ export class HarnessDriver implements SessionDriver {
     if (this.disposed) throw new Error('the session was stopped');
   }
 
-  async commandExited(how: string, _code: number | null): Promise<void> {
+  commandExited(how: string, _code: number | null): Promise<void> {
     this.exited = `the task process ${how}${this.runsDone ? ` after ${this.runsDone} measured runs` : this.harnessTarget ? '' : ' before it could be profiled (its output above says why)'}`;
     this.signalExit?.(new Error(this.exited));
+    return Promise.resolve();
   }
-  private signalExit: ((error: Error) => void) | undefined;
 
   async captureAll(_reason: string): Promise<void> {
     const target = this.harnessTarget;

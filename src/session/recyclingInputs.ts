@@ -41,8 +41,8 @@ export function recyclingAdvice(data: RecyclingSessionData): RecyclingAdvice | u
   for (const [, points] of children) {
     const rss = points.map((point) => point.rss).filter((v): v is number => v !== undefined && Number.isFinite(v) && v > 0);
     if (rss.length < 2) continue;
-    fresh.push(rss[0]!);
-    for (let i = 1; i < rss.length; i++) rises.push(rss[i]! - rss[i - 1]!);
+    fresh.push(rss[0]);
+    for (let i = 1; i < rss.length; i++) rises.push(rss[i] - rss[i - 1]);
   }
   if (fresh.length === 0 || data.tasks.length === 0) return undefined;
   let limit = data.memoryLimitBytes;

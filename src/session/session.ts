@@ -79,6 +79,9 @@ export class ProfilingSession implements ProfilingSessionApi {
   /** Per target: script URLs and function lines learnt from earlier captures, for frames whose code is gone. */
   private readonly frameMemories = new Map<string, FrameMemory>();
 
+  /** Why the session failed (bad input, a crash); undefined when it ended normally or was stopped. */
+  failureReason: string | undefined;
+
   constructor(readonly options: SessionOptions) {
     // The harness measures retained heap to ±1 KiB (getHeapUsage after a full GC, tracemalloc in
     // Python), so a smaller growth is still a real leak there; worker-mode figures are noisier.
@@ -279,9 +282,6 @@ export class ProfilingSession implements ProfilingSessionApi {
     if (!this.stopping) this.stopping = this.finish(reason, true);
     return this.stopping;
   }
-
-  /** Why the session failed (bad input, a crash); undefined when it ended normally or was stopped. */
-  failureReason: string | undefined;
 
   /** Ends the session because something went wrong; the data gathered so far is kept. */
   fail(reason: string): Promise<TaskmemReport> {

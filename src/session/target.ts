@@ -75,6 +75,10 @@ export class Target {
   private exited = false;
   /** Frames or events from the target that could not be understood; the connection stays up. */
   readonly onProtocolError: CdpConnection['onProtocolError'];
+  private queue: Promise<void> = Promise.resolve();
+  private lastMallocTrim: PythonStats['mallocTrim'];
+  private pollCount = 0;
+  private lastExternal: { external: number | undefined; arrayBuffers: number | undefined } | undefined;
 
   private constructor(
     readonly info: TargetInfo,
@@ -180,7 +184,7 @@ export class Target {
     const params = (typeof message.params === 'object' && message.params !== null ? message.params : {}) as Record<string, unknown>;
     const name = typeof params.name === 'string' ? params.name : 'task';
     if (message.method === 'Taskmem.taskStarted') this.taskStartedEmitter.fire({ ...params, name });
-    else if (message.method === 'Taskmem.taskFinished') this.taskFinishedEmitter.fire({ ...params, name } as TaskFinishedEvent);
+    else if (message.method === 'Taskmem.taskFinished') this.taskFinishedEmitter.fire({ ...params, name });
     else if (message.method === 'Taskmem.taskCounts') this.taskCountsEmitter.fire(validCounts(params.counts));
     else if (message.method === 'Taskmem.checkpoint') this.fireCheckpoint(params);
     else if (message.method === 'Taskmem.gc') this.gcEmitter.fire({ generation: Number(params.generation) || 0, durationMs: Number(params.durationMs) || 0 });
@@ -217,7 +221,6 @@ export class Target {
     );
     return result;
   }
-  private queue: Promise<void> = Promise.resolve();
 
   stats(): Promise<StatsReading> {
     return this.exclusive(() => this.readStats());
@@ -227,7 +230,6 @@ export class Target {
   get mallocTrim(): PythonStats['mallocTrim'] {
     return this.lastMallocTrim;
   }
-  private lastMallocTrim: PythonStats['mallocTrim'];
 
   private async readStats(): Promise<StatsReading> {
     if (this.runtime === 'python') {
@@ -257,8 +259,6 @@ export class Target {
     this.lastExternal = { external, arrayBuffers };
     return { heapUsed, heapTotal, rss: rssNow, external, arrayBuffers };
   }
-  private pollCount = 0;
-  private lastExternal: { external: number | undefined; arrayBuffers: number | undefined } | undefined;
 
   toPoint(t: number, reading: StatsReading): HeapStatsPoint {
     return { t, targetId: this.id, ...reading };
@@ -302,7 +302,7 @@ export class Target {
       if (toggleDebugger) await this.client.send('Debugger.enable', {});
       const result = await this.client.send('HeapProfiler.getSamplingProfile');
       if (toggleDebugger) await this.client.send('Debugger.disable').catch(() => undefined);
-      this.lastCapture = { profile: result.profile as unknown as RawSamplingProfile, retainedAfterGc: usage.heapUsed, ...(outsideHeap !== undefined ? { outsideHeapAfterGc: outsideHeap } : {}) };
+      this.lastCapture = { profile: result.profile, retainedAfterGc: usage.heapUsed, ...(outsideHeap !== undefined ? { outsideHeapAfterGc: outsideHeap } : {}) };
     }
     return this.lastCapture;
   }

@@ -27,6 +27,8 @@ interface Firming {
   confirmedAt?: number;
 }
 
+const noSites = (): readonly RetainedSite[] => [];
+
 export class TaskTracker {
   private readonly runs = new Map<string, TaskRun[]>();
   /** Cumulative bytes charged to each task name (worker mode). */
@@ -41,7 +43,7 @@ export class TaskTracker {
   private trendCache: TaskTrend[] | undefined;
   private readonly firming = new Map<string, Firming>();
   /** The current sites, to tell which of the names that run in step holds the memory. */
-  private sites: () => readonly RetainedSite[] = () => [];
+  private sites: () => readonly RetainedSite[] = noSites;
 
   constructor(private readonly verdictOptions: VerdictOptions = {}) {}
 
@@ -96,7 +98,7 @@ export class TaskTracker {
   /** A single name's tasks measured one by one give a verdict and a figure far from its trend's share. */
   private measuredDisagrees(trend: TaskTrend): boolean {
     if (trend.names.length !== 1) return false;
-    const measured = this.seriesSummary(trend.names[0]!);
+    const measured = this.seriesSummary(trend.names[0]);
     if (measured.verdict.kind === 'inconclusive' || measured.growthStdErr === undefined) return false;
     return !measuredAgrees({ perRun: measured.bytesPerRun, stdErr: measured.growthStdErr }, trend.later ?? trend.whole);
   }
@@ -294,7 +296,7 @@ export class TaskTracker {
     const leaking = measured.filter(({ summary }) => summary.verdict.kind === 'leak');
     const others = measured.filter(({ summary }) => summary.verdict.kind !== 'leak');
     if (leaking.length !== 1 || !others.every(({ summary }) => summary.verdict.kind === 'no-leak')) return undefined;
-    const { name, summary } = leaking[0]!;
+    const { name, summary } = leaking[0];
     const own = this.tasksOf(trend, name);
     if (own <= 0 || summary.growthStdErr === undefined) return undefined;
     const charged = scaleFit(groupFit, trend.tasks / own);

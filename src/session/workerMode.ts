@@ -36,8 +36,6 @@ export class WorkerModeDriver implements SessionDriver {
   /** Node task marks: how many tasks ended, and how many of them were measured. */
   private nodeTasks = { measured: 0, total: 0 };
 
-  constructor(private readonly session: ProfilingSession) {}
-
   private readonly earlyCaptures: NodeJS.Timeout[] = [];
   /** Sampled bytes of each target's last recorded capture. */
   private readonly sampledBytes = new Map<string, number>();
@@ -45,6 +43,11 @@ export class WorkerModeDriver implements SessionDriver {
   /** Task names whose trend changed since the views were last told (at most every UPDATE_MS). */
   private readonly pendingUpdates = new Set<string>();
   private updateTimer: NodeJS.Timeout | undefined;
+
+  /** Every target watched, kept after it exits for what it measured last (malloc_trim). */
+  private readonly watched: Target[] = [];
+
+  constructor(private readonly session: ProfilingSession) {}
 
   private scheduleUpdates(): void {
     if (this.updateTimer) return;
@@ -122,13 +125,14 @@ export class WorkerModeDriver implements SessionDriver {
     if (max !== undefined && this.session.tasks.finished >= max) void this.session.stop(`${max} tasks finished`);
   }
 
-  async run(): Promise<void> {
+  run(): Promise<void> {
     const session = this.session;
     const duration = session.options.durationSec;
     if (duration !== undefined && duration > 0) this.timers.push(setTimeout(() => void session.stop(`${duration} s elapsed`), duration * 1000));
     const windowMs = session.options.windowMs ?? DEFAULTS.windowMs;
     this.timers.push(setInterval(() => void this.tick(), Math.min(windowMs, CAPTURE_INTERVAL_MS)));
     for (const timer of this.timers) timer.unref?.();
+    return Promise.resolve();
   }
 
   private async tick(): Promise<void> {
@@ -187,9 +191,6 @@ export class WorkerModeDriver implements SessionDriver {
     await Promise.race([this.captureAll('final'), timeout]);
     clearTimeout(timer);
   }
-
-  /** Every target watched, kept after it exits for what it measured last (malloc_trim). */
-  private readonly watched: Target[] = [];
 
   /** Where RSS goes: Node's heap, outside it and the rest; Python's high water, when --malloc-trim measured it. */
   private memoryNotes(): string[] {

@@ -524,7 +524,7 @@ export class PanelApp {
     row.classList.remove('flash');
     void row.offsetWidth; // restart the animation
     row.classList.add('flash');
-    (row.querySelector('button.link') as HTMLElement | null)?.focus({ preventScroll: true });
+    row.querySelector<HTMLElement>('button.link')?.focus({ preventScroll: true });
   }
 
   private schedulePersist(): void {

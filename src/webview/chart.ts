@@ -270,7 +270,7 @@ export class MemoryChart {
     this.settingScale = true;
     try {
       u.batch(() => {
-        u.setData(data as uPlot.AlignedData, false);
+        u.setData(data, false);
         u.setScale('x', { min: range[0], max: range[1] });
       });
     } finally {
@@ -556,7 +556,7 @@ export class MemoryChart {
     let row = -1;
     let x = s.lastX;
     if (u && this.cursorIdx != null && u.data[0] && this.cursorIdx < u.data[0].length) {
-      x = u.data[0][this.cursorIdx] as number;
+      x = u.data[0][this.cursorIdx];
       row = Math.min(s.length - 1, lowerBound(s.x, s.length, x));
     }
     if (this.legendTime) this.legendTime.textContent = row >= 0 ? `at ${formatElapsed(Math.round(x * 10) / 10)}` : 'latest';

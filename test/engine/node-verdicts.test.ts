@@ -163,7 +163,7 @@ function itNeeds(title: string, labels: string[], fn: () => Promise<void>): void
 function selectedBy(argv: readonly string[]): ((fullTitle: string) => boolean) | undefined {
   if (argv.includes('-i') || argv.includes('--invert')) return undefined;
   for (let i = 0; i < argv.length; i++) {
-    const [flag, inline] = argv[i]!.split(/=(.*)/s, 2) as [string, string | undefined];
+    const [flag, inline] = argv[i].split(/=(.*)/s, 2) as [string, string | undefined];
     const value = inline ?? argv[i + 1];
     if (value === undefined) continue;
     if (flag === '-g' || flag === '--grep') return (title) => new RegExp(value).test(title);

@@ -45,7 +45,7 @@ describe('reliability: endpoints', function () {
     try {
       assert.equal(fs.statSync(channel.dir).mode & 0o777, 0o700);
       await waitFor(() => registrations.length === 1, 20_000, 'the registration');
-      const url = new URL(registrations[0]!.url);
+      const url = new URL(registrations[0].url);
       assert.equal(url.protocol, 'ws:');
       assert.equal(url.hostname, '127.0.0.1');
       // Node's inspector path is a v4 UUID (122 random bits, set by Node, not by us).
@@ -65,9 +65,9 @@ describe('reliability: endpoints', function () {
     const ipc = new Ipc();
     const procs = new Procs();
     try {
-      const proc = procs.spawn(pythons[0]!.exe, [path.join(fixtureDir, 'idle.py'), '30'], ipc.env({}, agentDir));
+      const proc = procs.spawn(pythons[0].exe, [path.join(fixtureDir, 'idle.py'), '30'], ipc.env({}, agentDir));
       const [reg] = await ipc.next(1);
-      const url = new URL(reg!.url);
+      const url = new URL(reg.url);
       const port = Number(url.port);
       assert.equal(url.hostname, '127.0.0.1');
       assert.ok(pathEntropyBits(url.pathname) >= 128, url.pathname);
@@ -84,7 +84,7 @@ describe('reliability: endpoints', function () {
         if (wrong === url.pathname) continue;
         assert.equal(await upgradeStatus(port, wrong, good), 404, `path ${wrong}`);
       }
-      const client = await Client.connect(reg!.url);
+      const client = await Client.connect(reg.url);
       await client.call('Runtime.enable');
       await client.close();
     } finally {
@@ -109,7 +109,7 @@ describe('reliability: endpoints', function () {
       await session.start();
       await waitFor(() => session.targets.length === 1, 20_000, 'the real target');
       // What a process under the session knows: the directory and the token, from its environment.
-      const environ = fs.readFileSync(`/proc/${session.targets[0]!.pid}/environ`, 'utf8').split('\0');
+      const environ = fs.readFileSync(`/proc/${session.targets[0].pid}/environ`, 'utf8').split('\0');
       const value = (name: string) => environ.find((e) => e.startsWith(`${name}=`))!.slice(name.length + 1);
       const dir = value('TASKMEM_IPC_DIR');
       const token = value('TASKMEM_TOKEN');

@@ -56,7 +56,7 @@ describe('reliability: faults (real processes)', function () {
     await waitFor(() => statsPoints(session) >= 5, 10_000, 'statistics');
     const before = { tasks: session.tasks.finished, points: statsPoints(session), sites: session.report().sites.length };
     assert.ok(before.sites > 0, 'a capture before the fault found sites');
-    process.kill(session.targets[0]!.pid, 'SIGKILL');
+    process.kill(session.targets[0].pid, 'SIGKILL');
     const report = await within(20_000, 'the session ending after the kill', session.done);
     assert.match(report.endReason, /killed by SIGKILL/);
     assert.ok(report.tasks.reduce((n, t) => n + t.runs, 0) >= Math.min(before.tasks, 1), 'tasks kept');
@@ -69,7 +69,7 @@ describe('reliability: faults (real processes)', function () {
     const { session } = await start({ mode: 'worker', command: [process.execPath, bigHeap], env: { OBJECTS: '1500000' } });
     await waitFor(() => session.targets.length >= 1 && session.tasks.finished >= 3, 60_000, 'the big heap to be built');
     await waitFor(() => statsPoints(session) >= 3, 10_000, 'statistics');
-    const pid = session.targets[0]!.pid;
+    const pid = session.targets[0].pid;
     const capture = session.captureNow();
     let captured = false;
     void capture.then(() => (captured = true));
@@ -87,7 +87,7 @@ describe('reliability: faults (real processes)', function () {
   it('target exits by itself while a capture is in flight', async () => {
     const { session } = await start({ mode: 'worker', command: [process.execPath, bigHeap], env: { OBJECTS: '1500000' } });
     await waitFor(() => session.targets.length >= 1 && session.tasks.finished >= 3, 60_000, 'the big heap to be built');
-    const pid = session.targets[0]!.pid;
+    const pid = session.targets[0].pid;
     const capture = session.captureNow();
     await sleep(50);
     process.kill(pid, 'SIGUSR2'); // the fixture calls process.exit(3) as soon as its JavaScript runs
@@ -106,19 +106,19 @@ describe('reliability: faults (real processes)', function () {
       env: { RUN_MS: '100' },
     });
     await waitFor(() => (session.report().tasks[0]?.runs ?? 0) >= 3, 60_000, 'three measured runs');
-    const runs = session.report().tasks[0]!.runs;
-    process.kill(session.targets[0]!.pid, 'SIGKILL');
+    const runs = session.report().tasks[0].runs;
+    process.kill(session.targets[0].pid, 'SIGKILL');
     const report = await within(20_000, 'the session ending', session.done);
     assert.match(report.endReason, /killed by SIGKILL/);
-    assert.ok(report.tasks[0]!.runs >= runs, `runs kept: ${report.tasks[0]?.runs}`);
+    assert.ok(report.tasks[0].runs >= runs, `runs kept: ${report.tasks[0]?.runs}`);
     assert.ok(report.sites.length > 0, 'sites from captures before the kill');
   });
 
   it('the inspector socket drops under a live process: the target is reported gone, the session goes on and stops cleanly', async () => {
     const { session, warnings } = await start({ mode: 'worker', command: [process.execPath, bigHeap], env: { OBJECTS: '1000', CLOSE_INSPECTOR_MS: '1500' } });
     await waitFor(() => session.targets.length >= 1, 20_000, 'the target');
-    await waitFor(() => session.targets[0]!.exitReason !== undefined, 20_000, 'the socket drop to be noticed');
-    const target = session.targets[0]!;
+    await waitFor(() => session.targets[0].exitReason !== undefined, 20_000, 'the socket drop to be noticed');
+    const target = session.targets[0];
     assert.match(target.exitReason!, /socket closed|closed/);
     assert.equal(session.state, 'running', 'the session goes on');
     assert.ok(isAlive(target.pid), 'the process itself still runs');
@@ -126,7 +126,7 @@ describe('reliability: faults (real processes)', function () {
     assert.ok(points > 0, 'statistics before the drop are kept');
     const report = await within(20_000, 'stopping', session.stop('stopped by test'));
     assert.equal(report.endReason, 'stopped by test');
-    assert.equal(report.targets[0]!.exitReason, target.exitReason, 'the report says why the target went away');
+    assert.equal(report.targets[0].exitReason, target.exitReason, 'the report says why the target went away');
     assert.ok(report.tasks.length >= 1, 'tasks before the drop are kept');
     await waitFor(() => !isAlive(target.pid), 5000, 'the launched process to be stopped');
     assert.ok(warnings.every((w) => typeof w === 'string'));
@@ -134,7 +134,7 @@ describe('reliability: faults (real processes)', function () {
 
   const pythons = probePythons();
   it('a Python fork child dies: the session goes on with the parent and says which target ended', async () => {
-    const { session } = await start({ mode: 'worker', command: [pythons[0]!.exe, path.join(repoRoot, 'test', 'fixtures', 'python', 'forker.py'), '5'] });
+    const { session } = await start({ mode: 'worker', command: [pythons[0].exe, path.join(repoRoot, 'test', 'fixtures', 'python', 'forker.py'), '5'] });
     await waitFor(() => session.targets.length >= 2, 20_000, 'parent and fork child');
     const child = session.targets.find((t) => /\(fork \d+ of \d+\)/.test(t.title))!;
     assert.ok(child, `targets: ${session.targets.map((t) => t.title).join(', ')}`);

@@ -10,6 +10,7 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { rawText } from '../../src/cdp/transport';
 import { CdpConnection, ConnectionClosedError, ProtocolError } from '../../src/cdp/connection';
 import type { Transport } from '../../src/cdp/transport';
 import { Emitter } from '../../src/core/events';
@@ -103,7 +104,7 @@ async function fakeTargetServer(): Promise<{ url: string; nextClient: () => Prom
     ws.on('error', () => undefined);
     // Answer every command with an empty result so initialize() completes.
     ws.on('message', (data) => {
-      const message = JSON.parse(data.toString()) as { id: number; method: string };
+      const message = JSON.parse(rawText(data)) as { id: number; method: string };
       if (message.method === 'Runtime.evaluate') ws.send(JSON.stringify({ id: message.id, result: { result: { value: [1, 2, 3, 4, 5] } } }));
       else ws.send(JSON.stringify({ id: message.id, result: {} }));
     });
@@ -148,12 +149,12 @@ function randomProfile(rng: Rng): unknown {
     nodes.push({ id: rng.pick<unknown>([i, i, i, 0, -1, 'x', NaN]), callFrame: frame, selfSize: size, children: [] });
   }
   for (let i = 1; i < count; i++) {
-    const parent = nodes[rng.int(i)]!;
+    const parent = nodes[rng.int(i)];
     const children = parent.children as unknown[];
     children.push(rng.next() < 0.05 ? rng.pick<unknown>([null, 3, 'child', parent]) : nodes[i]);
     if (rng.next() < 0.03) children.push(nodes[0]); // a cycle back to the head
   }
-  if (rng.next() < 0.05) nodes[0]!.children = 'not an array';
+  if (rng.next() < 0.05) nodes[0].children = 'not an array';
   const samples = Array.from({ length: rng.int(40) }, () =>
     rng.next() < 0.1 ? rng.pick<unknown>([null, 1, 'x', []]) : { nodeId: rng.pick<unknown>([rng.int(count + 3), -1, 'x', undefined]), size: rng.pick<unknown>([8, 1e308, 1e308, -1, NaN, Infinity, '8', 2 ** 62]), ordinal: rng.pick<unknown>([rng.int(100), NaN, -1, 'x']) },
   );
@@ -272,7 +273,7 @@ describe('reliability: fuzzing every parser of target input', function () {
     const deep = aggregateSites({ head, samples: [{ nodeId: 99_999, size: 64, ordinal: 1 }] } as unknown as RawSamplingProfile, { runtime: 'node' });
     checkAggregation(deep);
     assert.equal(deep.totalBytes, 64);
-    assert.ok(deep.sites[0]!.stacks[0]!.frames.length <= 64, 'stacks are capped');
+    assert.ok(deep.sites[0].stacks[0].frames.length <= 64, 'stacks are capped');
 
     const hugeName = 'x'.repeat(10 * 1024 * 1024);
     head = syntheticNode(0, '(root)', '', [syntheticNode(1, hugeName, '/app/a.js', [], 10), syntheticNode(2, 'big', '/app/b.js', [], 1e308), syntheticNode(3, 'big2', '/app/c.js', [], 1e308)]);
@@ -320,6 +321,7 @@ describe('reliability: fuzzing every parser of target input', function () {
     const store = new SourceMapStore();
     const reads: string[] = [];
     // Count what the store reads: it must read nothing (maps arrive as text; `sources` are labels).
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- the module object itself, to count its reads
     const mutableFs = require('node:fs') as { readFileSync: typeof fs.readFileSync };
     const realRead = mutableFs.readFileSync;
     mutableFs.readFileSync = ((file: fs.PathOrFileDescriptor, ...rest: unknown[]) => {
@@ -389,15 +391,15 @@ describe('reliability: fuzzing every parser of target input', function () {
   const pythons = probePythons();
   it('Python agent: 10,000 malformed handshakes, frames and messages over raw TCP; it stays up and answers', async function () {
     this.timeout(180_000);
-    const py = pythons[0]!;
+    const py = pythons[0];
     const ipc = new Ipc();
     const procs = new Procs();
     try {
       const proc = procs.spawn(py.exe, [path.join(fixtureDir, 'idle.py'), '170'], ipc.env({}, agentDir));
       const [reg] = await ipc.next(1);
-      const good = await attach(reg!);
+      const good = await attach(reg);
       await good.close();
-      const url = new URL(reg!.url);
+      const url = new URL(reg.url);
       const port = Number(url.port);
       const rng = new Rng(2024);
       const results = { handshake: 0, frames: 0, messages: 0 };
@@ -406,7 +408,6 @@ describe('reliability: fuzzing every parser of target input', function () {
         within(10_000, 'a raw exchange with the agent', new Promise<Buffer>((resolve) => {
           const socket = net.connect(port, '127.0.0.1');
           const chunks: Buffer[] = [];
-          let timer: NodeJS.Timeout | undefined;
           const done = () => {
             clearTimeout(timer);
             socket.destroy();
@@ -420,7 +421,7 @@ describe('reliability: fuzzing every parser of target input', function () {
           socket.on('close', done);
           // Half-close after the input: the agent sees the end at once instead of waiting for more.
           socket.end(payload);
-          timer = setTimeout(done, waitReply ? 3000 : 2000);
+          const timer = setTimeout(done, waitReply ? 3000 : 2000);
         }));
 
       const handshake = (pathName: string, headers: Record<string, string>): string =>
@@ -473,7 +474,7 @@ describe('reliability: fuzzing every parser of target input', function () {
           extra.push(b);
         }
         const key = crypto.randomBytes(4);
-        const body = Buffer.from(payload.map((byte, i) => byte ^ key[i % 4]!));
+        const body = Buffer.from(payload.map((byte, i) => byte ^ key[i % 4]));
         return Buffer.concat([Buffer.from(head), ...extra, ...(m ? [key] : []), m ? body : payload]);
       };
       const badFrames: Array<() => Buffer> = [
@@ -498,7 +499,7 @@ describe('reliability: fuzzing every parser of target input', function () {
       }
 
       // 3. Messages: non-JSON, wrong shapes, odd ids, deep nesting; each gets an error reply and the connection stays up.
-      const client = await Client.connect(reg!.url);
+      const client = await Client.connect(reg.url);
       const messages: string[] = [];
       for (let i = 0; i < N - results.handshake - results.frames; i++) {
         switch (rng.int(7)) {

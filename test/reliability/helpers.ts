@@ -21,7 +21,7 @@ export class Rng {
     return Math.floor(this.next() * max);
   }
   pick<T>(items: readonly T[]): T {
-    return items[this.int(items.length)]!;
+    return items[this.int(items.length)];
   }
   bytes(n: number): Buffer {
     const out = Buffer.alloc(n);
@@ -127,8 +127,8 @@ export function listenSockets(): ListenSocket[] {
     for (const line of text.split('\n').slice(1)) {
       const fields = line.trim().split(/\s+/);
       if (fields.length < 10 || fields[3] !== '0A') continue;
-      const [hexAddress, hexPort] = fields[1]!.split(':');
-      out.push({ address: decodeAddress(hexAddress!), port: parseInt(hexPort!, 16), inode: Number(fields[9]) });
+      const [hexAddress, hexPort] = fields[1].split(':');
+      out.push({ address: decodeAddress(hexAddress), port: parseInt(hexPort, 16), inode: Number(fields[9]) });
     }
   }
   return out;

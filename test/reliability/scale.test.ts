@@ -22,13 +22,13 @@ export function syntheticProfile(n: number, seed = 1): RawSamplingProfile {
   const samples: RawSample[] = [];
   for (let i = 1; i < n; i++) {
     // Mostly near recent nodes (deep chains), sometimes anywhere (wide).
-    const parent = nodes[rng.next() < 0.7 ? Math.max(0, i - 1 - rng.int(3)) : rng.int(i)]!;
+    const parent = nodes[rng.next() < 0.7 ? Math.max(0, i - 1 - rng.int(3)) : rng.int(i)];
     const node: RawProfileNode = { id: i, selfSize: 0, children: [], callFrame: frame(i) };
     parent.children.push(node);
     nodes.push(node);
     samples.push({ nodeId: i, size: 64 + (i % 7) * 8, ordinal: i });
   }
-  return { head: nodes[0]!, samples };
+  return { head: nodes[0], samples };
 }
 
 const collect = (): void => {
@@ -92,8 +92,8 @@ describe('reliability: scale', function () {
     const points = series.points();
     console.log(`      StatsSeries: ${series.length} points kept of ${DAY_POINTS}; ${(grown / 2 ** 20).toFixed(1)} MiB`);
     assert.ok(maxLength <= 72_001 && series.length <= 72_001, `length ${series.length}`);
-    assert.equal(points[0]!.t, 0);
-    assert.equal(points[points.length - 1]!.t, (DAY_POINTS - 1) * 100);
+    assert.equal(points[0].t, 0);
+    assert.equal(points[points.length - 1].t, (DAY_POINTS - 1) * 100);
     assert.ok(grown < 64 * 2 ** 20, `series holds ${grown} bytes`);
   });
 
@@ -109,11 +109,11 @@ describe('reliability: scale', function () {
     const [columns] = buffer.columns();
     console.log(`      HostStatsBuffer: ${buffer.size} rows kept of ${DAY_POINTS}; ${(grown / 2 ** 20).toFixed(1)} MiB`);
     assert.ok(Math.max(maxSize, buffer.size) <= 150_000, `rows ${buffer.size}`);
-    assert.equal(columns!.t[0], 0);
-    assert.equal(columns!.t[columns!.t.length - 1], (DAY_POINTS - 1) * 100);
+    assert.equal(columns.t[0], 0);
+    assert.equal(columns.t[columns.t.length - 1], (DAY_POINTS - 1) * 100);
     assert.ok(grown < 64 * 2 ** 20, `buffer holds ${grown} bytes`);
     // The peak of the day survives downsampling.
-    const peak = Math.max(...(columns!.values.heapUsed ?? []).map((v) => v ?? 0));
+    const peak = Math.max(...(columns.values.heapUsed ?? []).map((v) => v ?? 0));
     assert.equal(peak, 50e6 + 999 * 1e3);
   });
 });

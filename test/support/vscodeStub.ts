@@ -4,7 +4,7 @@
  * a panel whose webview records what the host posts and lets a test send it messages. Installed as
  * the module `vscode` for every later `require('vscode')`.
  */
-import Module = require('node:module');
+import Module from 'node:module';
 import * as path from 'node:path';
 
 type Listener<T> = (value: T) => unknown;
@@ -33,7 +33,7 @@ class Uri {
   }
   static parse(value: string): Uri {
     const match = /^([a-z-]+):\/\/(.*)$/i.exec(value);
-    return match ? new Uri(match[1]!, match[2]!) : new Uri('file', value);
+    return match ? new Uri(match[1], match[2]) : new Uri('file', value);
   }
   static joinPath(base: Uri, ...parts: string[]): Uri {
     return new Uri(base.scheme, path.posix.join(base.path, ...parts));
@@ -110,6 +110,7 @@ export const vscodeStub = {
 };
 
 const loader = Module as unknown as { _resolveFilename(request: string, ...rest: unknown[]): string };
+// eslint-disable-next-line @typescript-eslint/unbound-method -- called with Module's own `this` below
 const resolve = loader._resolveFilename;
 const STUB_ID = 'vscode-stub:vscode';
 loader._resolveFilename = function (request: string, ...rest: unknown[]): string {

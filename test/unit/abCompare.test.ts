@@ -20,18 +20,18 @@ describe('taskmem ab', () => {
   it('calls a difference clear only when the ranges do not overlap', () => {
     const clear = compareAb([run('A', 1, 100), run('B', 1, 60), run('B', 2, 62), run('A', 2, 98)], { a: 'as it is', b: 'jemalloc' })!;
     assert.ok(Math.abs(clear.finalRssRatio - 61 / 99) < 1e-9);
-    assert.match(clear.findings[0]!, /^RSS at the end: B is clearly lower/);
+    assert.match(clear.findings[0], /^RSS at the end: B is clearly lower/);
     const noisy = compareAb([run('A', 1, 100), run('B', 1, 90), run('B', 2, 120), run('A', 2, 80)], { a: 'as it is', b: 'jemalloc' })!;
-    assert.match(noisy.findings[0]!, /within the noise/);
+    assert.match(noisy.findings[0], /within the noise/);
   });
 
   it('compares throughput when every run counted tasks, else wall time', () => {
     const withTasks = compareAb([run('A', 1, 100, 10, 1000), run('B', 1, 100, 10, 2000)], { a: 'a', b: 'b' })!;
     assert.equal(withTasks.throughputRatio, 2);
-    assert.match(withTasks.findings[2]!, /^Throughput: B is clearly higher/);
+    assert.match(withTasks.findings[2], /^Throughput: B is clearly higher/);
     const withoutTasks = compareAb([run('A', 1, 100), run('B', 1, 100, 2)], { a: 'a', b: 'b' })!;
     assert.equal(withoutTasks.throughputRatio, undefined);
-    assert.match(withoutTasks.findings[2]!, /^Wall time: B is clearly higher.*worse/);
+    assert.match(withoutTasks.findings[2], /^Wall time: B is clearly higher.*worse/);
     assert.equal(compareAb([run('A', 1, 100)], { a: 'a', b: 'b' }), undefined);
   });
 

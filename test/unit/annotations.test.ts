@@ -81,7 +81,7 @@ describe('annotations: heat and texts', () => {
   });
 
   it('caller text', () => {
-    assert.equal(callerText([{ site: orders, caller: orders.callers[0]! }]), '→ 3.1 MiB via processOrder()');
+    assert.equal(callerText([{ site: orders, caller: orders.callers[0] }]), '→ 3.1 MiB via processOrder()');
   });
 });
 
@@ -96,16 +96,16 @@ describe('annotations: per-file models', () => {
   it('builds the site line (0-based) with heat, and caller marks merged per line', () => {
     const model = buildFileAnnotations([orders, enrich], '/ws/src/orders.ts');
     assert.equal(model.length, 1);
-    assert.equal(model[0]!.line, 9);
-    assert.equal(model[0]!.capturedLine, 10);
-    assert.equal(model[0]!.kind, 'site');
-    assert.equal(model[0]!.heat, 2);
+    assert.equal(model[0].line, 9);
+    assert.equal(model[0].capturedLine, 10);
+    assert.equal(model[0].kind, 'site');
+    assert.equal(model[0].heat, 2);
     const main = buildFileAnnotations(indexSitesByFile([orders, enrich]), '/ws/src/main.ts');
     assert.equal(main.length, 1);
-    assert.equal(main[0]!.kind, 'caller');
-    assert.equal(main[0]!.line, 6);
-    assert.equal(main[0]!.text, '→ 3.6 MiB via processOrder(), enrich()');
-    assert.equal(main[0]!.calls[0]!.site, orders);
+    assert.equal(main[0].kind, 'caller');
+    assert.equal(main[0].line, 6);
+    assert.equal(main[0].text, '→ 3.6 MiB via processOrder(), enrich()');
+    assert.equal(main[0].calls[0].site, orders);
   });
 
   it('a line that is both a site and a caller shows the site and lists the call in the hover', () => {
@@ -113,8 +113,8 @@ describe('annotations: per-file models', () => {
     const outer = site({ function: 'outer', file: '/a.js', line: 2 });
     const model = buildFileAnnotations([inner, outer], '/a.js');
     assert.deepEqual(model.map((a) => [a.line, a.kind]), [[1, 'site'], [4, 'site']]);
-    assert.equal(model[0]!.calls.length, 1);
-    assert.match(hoverMarkdown(model[0]!), /This line also calls into/);
+    assert.equal(model[0].calls.length, 1);
+    assert.match(hoverMarkdown(model[0]), /This line also calls into/);
   });
 
   it('honours minShare and callers:false; Windows paths compare by fileKey', () => {
@@ -127,9 +127,9 @@ describe('annotations: per-file models', () => {
 
   it('turns report sites back into sites', () => {
     const [s] = sitesFromReport([{ file: '/a.ts', line: 3, column: 1, function: 'f', retainedBytes: 10, bytesPerRun: null, share: 1, count: 1, category: 'user', precision: 'function', stack: [frame('f', '/a.ts', 3)], callers: [] }]);
-    assert.equal(s!.key, '/a.ts:3:f');
-    assert.equal(s!.bytesPerRun, undefined);
-    assert.equal(s!.stacks[0]!.frames.length, 1);
+    assert.equal(s.key, '/a.ts:3:f');
+    assert.equal(s.bytesPerRun, undefined);
+    assert.equal(s.stacks[0].frames.length, 1);
   });
 });
 
@@ -164,7 +164,7 @@ describe('annotations: edits', () => {
 describe('annotations: hover markdown', () => {
   it('shows the figures, the precision caveat, stack links and a trusted "Show in panel" link', () => {
     const [a] = buildFileAnnotations([orders], '/ws/src/orders.ts');
-    const md = hoverMarkdown(a!, { sessionId: 's1', cwd: '/ws', tasks: [{ name: 'processOrder', bytesPerRun: 41 * 1024, verdict: 'leak' }] });
+    const md = hoverMarkdown(a, { sessionId: 's1', cwd: '/ws', tasks: [{ name: 'processOrder', bytesPerRun: 41 * 1024, verdict: 'leak' }] });
     assert.match(md, /\*\*4\.2 MiB\*\* kept · 38% of retained memory · \+41\.0 KiB\/run/);
     assert.match(md, /V8 attributes per function/);
     assert.match(md, /10 heap samples/);
@@ -172,7 +172,7 @@ describe('annotations: hover markdown', () => {
     assert.ok(md.includes('src/orders.ts:10'));
     assert.ok(md.includes(`[Show in panel](${commandUri('taskMemory.showSiteInPanel', [orders.key, 's1'])}`));
     assert.match(md, /processOrder: \+41\.0 KiB\/run \(leak\)/);
-    const links = [...md.matchAll(/\]\((command:[^ )]+)/g)].map((m) => m[1]!.split('?')[0]);
+    const links = [...md.matchAll(/\]\((command:[^ )]+)/g)].map((m) => m[1].split('?')[0]);
     assert.deepEqual([...new Set(links)].sort(), ['command:taskMemory.revealSource', 'command:taskMemory.showSiteInPanel']);
   });
 
@@ -183,14 +183,14 @@ describe('annotations: hover markdown', () => {
       line: 1,
       stacks: [{ bytes: 1, frames: [frame('f', '/ws/f.js', 1), frame('run', '/ext/src/launch/harness.ts', 96), { ...frame('x', '/p.js', 1), category: 'profiler' }] }],
     });
-    const md = hoverMarkdown(buildFileAnnotations([s], '/ws/f.js')[0]!, { hiddenPaths: ['/ext/src/launch/'] });
+    const md = hoverMarkdown(buildFileAnnotations([s], '/ws/f.js')[0], { hiddenPaths: ['/ext/src/launch/'] });
     assert.match(md, /1\. \[f\]/);
     assert.doesNotMatch(md, /harness|\[x\]/);
   });
 
   it('Python line sites speak of blocks on this line', () => {
     const [a] = buildFileAnnotations([enrich], '/ws/src/enrich.py');
-    const md = hoverMarkdown(a!);
+    const md = hoverMarkdown(a);
     assert.match(md, /Allocated on this line in enrich\(\)/);
     assert.match(md, /10 live blocks/);
     assert.doesNotMatch(md, /V8/);
@@ -205,20 +205,20 @@ describe('annotations: hover markdown', () => {
       stacks: [{ bytes: 1, frames: [frame('](command:workbench.action.terminal.new)', file, 3)] }],
     });
     const [a] = buildFileAnnotations([evil], file);
-    const md = hoverMarkdown(a!, { tasks: [{ name: '<b>task</b>', bytesPerRun: 1, verdict: 'leak' }] });
+    const md = hoverMarkdown(a, { tasks: [{ name: '<b>task</b>', bytesPerRun: 1, verdict: 'leak' }] });
     assert.ok(!md.includes('<script>') && !md.includes('<img') && !md.includes('<b>'), md);
     assert.ok(!md.includes('[link]'), md);
     // a link can only start at an unescaped "](": all of those are ours
     for (const m of md.matchAll(/(?<!\\)\]\(/g)) assert.ok(md.startsWith('command:taskMemory.', m.index + 2), md.slice(m.index, m.index + 40));
     // every link destination is one of ours and contains no raw parentheses or spaces
-    for (const m of md.matchAll(/(?<!\\)\]\((command:[^\s)]*)/g)) assert.match(m[1]!, /^command:taskMemory\.(revealSource|showSiteInPanel)\?[^()\s]*$/);
+    for (const m of md.matchAll(/(?<!\\)\]\((command:[^\s)]*)/g)) assert.match(m[1], /^command:taskMemory\.(revealSource|showSiteInPanel)\?[^()\s]*$/);
     const uri = commandUri('taskMemory.revealSource', [file, 3]);
     assert.deepEqual(JSON.parse(decodeURIComponent(uri.slice(uri.indexOf('?') + 1))), [file, 3]);
   });
 
   it('says when the file changed since the capture', () => {
     const [a] = shiftAnnotations(buildFileAnnotations([orders], '/ws/src/orders.ts'), 0, 0, 2);
-    assert.equal(a!.line, 10);
-    assert.match(hoverMarkdown(a!), /file changed since the capture/);
+    assert.equal(a.line, 10);
+    assert.match(hoverMarkdown(a), /file changed since the capture/);
   });
 });

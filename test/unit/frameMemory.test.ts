@@ -101,7 +101,7 @@ describe('FrameMemory', () => {
     const memory = new FrameMemory();
     const p = profile(node('outer', '5', '/app/x.js', 10, 0, [node('outer', '5', '', -1, -1)]));
     assert.equal(memory.repair(p), 1);
-    const inner = p.head.children[0]!.children[0]!.callFrame;
+    const inner = p.head.children[0].children[0].callFrame;
     assert.equal(inner.url, '/app/x.js');
     assert.equal(inner.lineNumber, 10);
   });
@@ -119,7 +119,7 @@ describe('FrameMemory', () => {
     memory.repair(profile(node('', '42', WORKER, 30, 4, [], 10), node('', '42', WORKER, 55, 8, [], 10)));
     const atExit = profile(node('', '42', '', -1, -1, [], 10));
     memory.repair(atExit);
-    const frame = atExit.head.children[0]!.callFrame;
+    const frame = atExit.head.children[0].callFrame;
     assert.equal(frame.url, WORKER);
     assert.equal(frame.lineNumber, -1);
   });

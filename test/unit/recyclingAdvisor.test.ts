@@ -20,9 +20,9 @@ describe('recycling advisor', () => {
     // 500 MiB less 10% less the 20 MiB worst task.
     assert.equal(advice.maxMemoryPerChildKiB, Math.floor((500 * M * 0.9 - 20 * M) / K));
     // A child that starts at 60 MiB and grows 4 KiB per task reaches that after this many tasks.
-    assert.equal(advice.maxTasksPerChild, Math.floor((advice.maxMemoryPerChildKiB! * K - 60 * M) / (4 * K)));
+    assert.equal(advice.maxTasksPerChild, Math.floor((advice.maxMemoryPerChildKiB * K - 60 * M) / (4 * K)));
     // The limit is never reached within the recommended count, even with the worst task on top.
-    assert.ok(60 * M + advice.maxTasksPerChild! * 4 * K + 20 * M <= 500 * M);
+    assert.ok(60 * M + advice.maxTasksPerChild * 4 * K + 20 * M <= 500 * M);
     assert.ok(advice.lines.some((line) => line.startsWith('celery -A <app> worker --max-tasks-per-child=')));
     assert.ok(advice.lines.some((line) => /^worker_max_memory_per_child = \d+ {2}# KiB$/.test(line)));
     assert.match(advice.note, /does not fix the leak/);
@@ -33,7 +33,7 @@ describe('recycling advisor', () => {
     const advice = adviseRecycling({ ...base, limitBytes: 70 * M })!;
     assert.equal(advice.maxMemoryPerChildKiB, undefined);
     assert.equal(advice.maxTasksPerChild, undefined);
-    assert.match(advice.warnings[0]!, /no --max-memory-per-child fits/);
+    assert.match(advice.warnings[0], /no --max-memory-per-child fits/);
   });
 
   it("warns when the command line's own --max-memory-per-child is below a fresh child", () => {

@@ -51,12 +51,12 @@ describe('report', () => {
       assert.equal(r.verdict.kind, 'leak');
       assert.equal(r.verdict.summary, 'sendEmail keeps +41.0 KiB per run (+3.9 GiB per 100,000 runs): a leak.');
       assert.deepEqual(r.tasks.map((t) => [t.name, t.verdict, t.runs]), [['sendEmail', 'leak', 12], ['ping', 'no-leak', 12]]);
-      assert.equal(r.tasks[0]!.series.length, 12);
-      assert.ok(r.tasks[0]!.fit);
+      assert.equal(r.tasks[0].series.length, 12);
+      assert.ok(r.tasks[0].fit);
       assert.deepEqual(r.sites.map((s) => s.function), ['processOrder', 'evil\x1b[31mred\x1b]8;;http://x\x07link']);
-      const top = r.sites[0]!;
+      const top = r.sites[0];
       assert.equal(top.bytesPerRun, 41 * K);
-      assert.equal(r.sites[1]!.bytesPerRun, 0);
+      assert.equal(r.sites[1].bytesPerRun, 0);
       assert.deepEqual(top.stack.map((f) => f.function), ['processOrder', 'handle']);
       assert.deepEqual(top.callers.map((c) => c.function), ['handle']);
       assert.equal(r.grouped.runtime, 512 * K);
@@ -70,7 +70,7 @@ describe('report', () => {
     it('uses null for unknown site growth, and notes missing profiles and cut sites', () => {
       const noGrowth = input();
       noGrowth.aggregation!.sites.forEach((s) => delete s.bytesPerRun);
-      assert.equal(buildReport(noGrowth).sites[0]!.bytesPerRun, null);
+      assert.equal(buildReport(noGrowth).sites[0].bytesPerRun, null);
       const none = buildReport(input({ aggregation: undefined, startedAt: new Date(Number.NaN) }));
       assert.deepEqual(none.sites, []);
       assert.deepEqual(none.grouped, { user: 0, dependency: 0, runtime: 0, profiler: 0 });

@@ -173,7 +173,7 @@ describe('robust', () => {
 
     it('takes out a rare step down among noisy increments', () => {
       const xs = range(24);
-      const ys = xs.map((x) => 80_000_000 + 1000 * x + JITTER[x % JITTER.length]! * 50 - (x >= 12 ? 2_000_000 : 0));
+      const ys = xs.map((x) => 80_000_000 + 1000 * x + JITTER[x % JITTER.length] * 50 - (x >= 12 ? 2_000_000 : 0));
       const trend = levelTrendWithoutSteps(xs, ys)!;
       assert.equal(trend.steps, 1);
       close(trend.slope, 1000, 15, 'slope');
@@ -193,8 +193,8 @@ describe('robust', () => {
     it('divides increments by the x gaps', () => {
       const xs = [0, 2, 4, 10, 12, 14];
       const ys = xs.map((x) => 500 * x);
-      ys[4]! += 100_000;
-      ys[5]! += 100_000;
+      ys[4] += 100_000;
+      ys[5] += 100_000;
       const trend = levelTrendWithoutSteps(xs, ys)!;
       assert.equal(trend.steps, 1);
       close(trend.slope, 500, 1e-9);

@@ -15,16 +15,16 @@ describe('applySiteGrowth', () => {
       new Map([['grow', 3000], ['flat', 500], ['late', 300]]),
     ];
     applySiteGrowth(sites, captures);
-    assert.equal(sites[0]!.bytesPerRun, 1000);
-    assert.equal(sites[1]!.bytesPerRun, 0);
-    assert.equal(sites[2]!.bytesPerRun, 150); // 0, 0, 300
+    assert.equal(sites[0].bytesPerRun, 1000);
+    assert.equal(sites[1].bytesPerRun, 0);
+    assert.equal(sites[2].bytesPerRun, 150); // 0, 0, 300
   });
 
   it('leaves bytesPerRun undefined with fewer than 2 captures', () => {
     const sites = [site('a')];
     applySiteGrowth(sites, [new Map([['a', 10]])]);
-    assert.equal(sites[0]!.bytesPerRun, undefined);
+    assert.equal(sites[0].bytesPerRun, undefined);
     applySiteGrowth(sites, []);
-    assert.equal(sites[0]!.bytesPerRun, undefined);
+    assert.equal(sites[0].bytesPerRun, undefined);
   });
 });

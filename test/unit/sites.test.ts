@@ -66,7 +66,7 @@ describe('aggregateSites', () => {
         ['/app/node_modules/lodash/lodash.js:200:baseClone', 2000, 1, 'dependency'],
       ],
     );
-    const top = agg.sites[0]!;
+    const top = agg.sites[0];
     assert.equal(top.line, 42);
     assert.equal(top.column, 3);
     assert.equal(top.precision, 'function');
@@ -75,26 +75,26 @@ describe('aggregateSites', () => {
   });
 
   it('lists the heaviest stacks from the site outward, without pseudo frames', () => {
-    const top = aggregateSites(sampleProfile(), options).sites[0]!;
+    const top = aggregateSites(sampleProfile(), options).sites[0];
     assert.equal(top.stacks.length, 2);
-    assert.equal(top.stacks[0]!.bytes, 4000);
-    assert.deepEqual(top.stacks[0]!.frames.map((f) => f.function), ['processOrder', 'handle', 'main']);
-    assert.equal(top.stacks[1]!.bytes, 500);
-    assert.deepEqual(top.stacks[1]!.frames.map((f) => f.function), ['processOrder', 'main']);
-    assert.equal(aggregateSites(sampleProfile(), { ...options, maxStacksPerSite: 1 }).sites[0]!.stacks.length, 1);
+    assert.equal(top.stacks[0].bytes, 4000);
+    assert.deepEqual(top.stacks[0].frames.map((f) => f.function), ['processOrder', 'handle', 'main']);
+    assert.equal(top.stacks[1].bytes, 500);
+    assert.deepEqual(top.stacks[1].frames.map((f) => f.function), ['processOrder', 'main']);
+    assert.equal(aggregateSites(sampleProfile(), { ...options, maxStacksPerSite: 1 }).sites[0].stacks.length, 1);
   });
 
   it('names the user lines that call into a site', () => {
     const agg = aggregateSites(sampleProfile(), options);
-    assert.deepEqual(agg.sites[0]!.callers, [
+    assert.deepEqual(agg.sites[0].callers, [
       { function: 'handle', file: '/app/handler.js', line: 10, via: 'processOrder', bytes: 4000 },
       { function: 'main', file: '/app/main.js', line: 1, via: 'processOrder', bytes: 500 },
     ]);
     // A dependency site's caller is the user frame above the dependency frames.
-    assert.deepEqual(agg.sites[1]!.callers, [
+    assert.deepEqual(agg.sites[1].callers, [
       { function: 'handle', file: '/app/handler.js', line: 10, via: 'baseClone', bytes: 2000 },
     ]);
-    assert.equal(aggregateSites(sampleProfile(), { ...options, maxCallersPerSite: 1 }).sites[0]!.callers.length, 1);
+    assert.equal(aggregateSites(sampleProfile(), { ...options, maxCallersPerSite: 1 }).sites[0].callers.length, 1);
   });
 
   it('counts only samples after minOrdinalExclusive, but reports the highest ordinal seen', () => {
@@ -119,8 +119,8 @@ describe('aggregateSites', () => {
     assert.equal(agg.sampleCount, 3);
     assert.equal(agg.maxOrdinal, 0);
     assert.deepEqual(agg.sites.map((s) => s.key), ['/srv/app/mail.py:31:(anonymous)', '/srv/app/tasks.py:12:send_email']);
-    assert.equal(agg.sites[0]!.precision, 'line');
-    assert.deepEqual(agg.sites[1]!.callers, [{ function: '<module>', file: '/srv/app/tasks.py', line: 1, via: 'send_email', bytes: 1024 }]);
+    assert.equal(agg.sites[0].precision, 'line');
+    assert.deepEqual(agg.sites[1].callers, [{ function: '<module>', file: '/srv/app/tasks.py', line: 1, via: 'send_email', bytes: 1024 }]);
     assert.equal(agg.byCategory.runtime, 64);
   });
 
@@ -140,9 +140,9 @@ describe('aggregateSites', () => {
     ]);
     const agg = aggregateSites({ head, samples: [] }, { runtime: 'node', mapper });
     assert.equal(agg.sites.length, 1);
-    assert.equal(agg.sites[0]!.key, '/app/src/orders.ts:21:processOrder');
-    assert.equal(agg.sites[0]!.retainedBytes, 150);
-    assert.equal(agg.sites[0]!.column, 5);
+    assert.equal(agg.sites[0].key, '/app/src/orders.ts:21:processOrder');
+    assert.equal(agg.sites[0].retainedBytes, 150);
+    assert.equal(agg.sites[0].column, 5);
     assert.equal(calls, 2); // (root) is not mapped; the two processOrder nodes share one lookup
   });
 
@@ -162,7 +162,7 @@ describe('aggregateSites', () => {
     (head.children as unknown[]).push(null, 42, { id: 7 });
     const agg = aggregateSites({ head, samples: [] }, { runtime: 'node' });
     assert.deepEqual(agg.sites.map((s) => [s.function, s.retainedBytes]), [['b', 20], ['a', 10]]);
-    assert.deepEqual(agg.sites[0]!.callers.map((c) => c.function), ['a']);
+    assert.deepEqual(agg.sites[0].callers.map((c) => c.function), ['a']);
     const empty = aggregateSites({ head: undefined as unknown as RawProfileNode, samples: [] }, { runtime: 'node' });
     assert.equal(empty.totalBytes, 0);
     assert.equal(empty.sites.length, 0);
@@ -180,9 +180,9 @@ describe('aggregateSites', () => {
     const agg = aggregateSites({ head, samples }, { runtime: 'node', maxStackDepth: 10 });
     assert.ok(Date.now() - started < 20_000);
     assert.deepEqual(agg.sites.map((s) => [s.function, s.retainedBytes]), [['alloc', 4096], ['walk', 1536]]);
-    const walk = agg.sites[1]!;
+    const walk = agg.sites[1];
     assert.deepEqual(walk.callers.map((c) => [c.function, c.bytes]), [['main', 1536]]);
-    assert.equal(walk.stacks[0]!.frames.length, 10);
-    assert.deepEqual(agg.sites[0]!.callers.map((c) => c.function), ['walk']);
+    assert.equal(walk.stacks[0].frames.length, 10);
+    assert.deepEqual(agg.sites[0].callers.map((c) => c.function), ['walk']);
   });
 });

@@ -30,7 +30,7 @@ function compiled(): { js: string[]; map: string } {
 function where(js: string[], needle: string): { line: number; column: number } {
   const line = js.findIndex((l) => l.includes(needle));
   assert.ok(line >= 0, needle);
-  return { line, column: js[line]!.indexOf(needle) };
+  return { line, column: js[line].indexOf(needle) };
 }
 
 describe('SourceMapStore', () => {

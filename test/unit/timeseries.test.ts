@@ -23,10 +23,10 @@ describe('StatsSeries', () => {
     const pts = s.points();
     assert.equal(s.length, 6);
     assert.deepEqual(pts.map((p) => p.t), [0, 2, 4, 5, 6, 7]);
-    assert.equal(pts[0]!.heapUsed, 1000);
-    assert.equal(pts[0]!.heapTotal, 2000);
-    assert.equal(pts[1]!.heapUsed, 3);
-    assert.equal(pts[1]!.rss, 50);
+    assert.equal(pts[0].heapUsed, 1000);
+    assert.equal(pts[0].heapTotal, 2000);
+    assert.equal(pts[1].heapUsed, 3);
+    assert.equal(pts[1].rss, 50);
   });
 
   it('merges optional figures only when present', () => {
@@ -47,11 +47,11 @@ describe('StatsSeries', () => {
     assert.ok(maxLength <= 72_000, `max length ${maxLength}`);
     assert.equal(s.latest()?.t, (total - 1) * 100);
     const pts = s.points();
-    assert.equal(pts[0]!.t, 0);
-    assert.equal(pts[pts.length - 1]!.t, (total - 1) * 100);
+    assert.equal(pts[0].t, 0);
+    assert.equal(pts[pts.length - 1].t, (total - 1) * 100);
     let maxGap = 0;
     for (let i = 1; i < pts.length; i++) {
-      const gap = pts[i]!.t - pts[i - 1]!.t;
+      const gap = pts[i].t - pts[i - 1].t;
       assert.ok(gap > 0, 'chronological');
       maxGap = Math.max(maxGap, gap);
     }
@@ -59,14 +59,14 @@ describe('StatsSeries', () => {
     assert.ok(maxGap <= 3_200, `max gap ${maxGap} ms`);
     assert.ok(pts.some((p) => p.heapUsed === 999_999_999), 'the spike survives downsampling');
     // The last hour is still at full resolution.
-    assert.equal(pts[pts.length - 1]!.t - pts[pts.length - 2]!.t, 100);
+    assert.equal(pts[pts.length - 1].t - pts[pts.length - 2].t, 100);
   });
 
   it('clamps silly options so memory stays bounded', () => {
     const s = new StatsSeries({ recentCapacity: 10, maxTotal: 5 });
     for (let i = 0; i < 10_000; i++) s.push(point(i, i));
     assert.ok(s.length <= 10 + 2 + 1);
-    assert.equal(s.points()[0]!.t, 0);
+    assert.equal(s.points()[0].t, 0);
     s.clear();
     assert.equal(s.length, 0);
   });

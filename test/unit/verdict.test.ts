@@ -38,7 +38,7 @@ describe('verdict', () => {
     });
 
     it('a noisy leak is still a leak', () => {
-      const v = judgeTask(runs(series(12, (i) => 20 * M + 41 * K * i + JITTER[i]! * 30 * K)));
+      const v = judgeTask(runs(series(12, (i) => 20 * M + 41 * K * i + JITTER[i] * 30 * K)));
       assert.equal(v.kind, 'leak');
       assert.ok(v.confidence > 0.99);
     });
@@ -48,7 +48,7 @@ describe('verdict', () => {
     });
 
     it('a cache that fills then stops is a plateau', () => {
-      const v = judgeTask(runs(series(12, (i) => 20 * M + 100 * K * Math.min(i, 4) + JITTER[i]! * 2 * K)));
+      const v = judgeTask(runs(series(12, (i) => 20 * M + 100 * K * Math.min(i, 4) + JITTER[i] * 2 * K)));
       assert.equal(v.kind, 'plateau');
       assert.match(v.summary, /levelled off/);
       assert.match(v.advice, /bounded cache/);
@@ -56,7 +56,7 @@ describe('verdict', () => {
     });
 
     it('flat memory is no leak', () => {
-      const v = judgeTask(runs(series(12, (i) => 20 * M + JITTER[i]! * 4 * K)));
+      const v = judgeTask(runs(series(12, (i) => 20 * M + JITTER[i] * 4 * K)));
       assert.equal(v.kind, 'no-leak');
       // ±4 KiB between 12 runs: no growth to stand behind, and the bound says how much could hide.
       assert.match(v.summary, /no steady growth: \+410 B\/run .* \(at most \+1\.1 KiB\/run at 95%\)/);
@@ -100,12 +100,12 @@ describe('verdict', () => {
       const warm = series(150, (i) => 20 * M + (i > 0 ? 88 : 0) + (i > 5 ? 120 : 0) + (i > 11 ? 8448 : 0) + (i > 63 ? 616 : 0));
       assert.equal(judgeTask(runs(warm)).kind, 'no-leak');
       // A real library's pure function: flat, with ±1.5 MB accounting jumps now and then.
-      const jumps = series(200, (i) => 22 * M + (i >= 40 && i < 90 ? 1.5 * M : 0) + (i >= 150 ? 1.5 * M : 0) + JITTER[i % 12]! * 1024);
+      const jumps = series(200, (i) => 22 * M + (i >= 40 && i < 90 ? 1.5 * M : 0) + (i >= 150 ? 1.5 * M : 0) + JITTER[i % 12] * 1024);
       assert.notEqual(judgeTask(runs(jumps)).kind, 'leak');
     });
 
     it('wild swings are inconclusive', () => {
-      const v = judgeTask(runs(series(12, (i) => 20 * M + JITTER[i]! * 8 * M)));
+      const v = judgeTask(runs(series(12, (i) => 20 * M + JITTER[i] * 8 * M)));
       assert.equal(v.kind, 'inconclusive');
       assert.match(v.summary, /varies too much/);
       assert.match(v.advice, /--warmup/);
@@ -126,7 +126,7 @@ describe('verdict', () => {
   describe('judgeHighWater', () => {
     it('fires when RSS climbs and live memory returns', () => {
       const rss = series(10, (i) => 100 * M + 3 * M * i);
-      const live = series(10, (i) => 30 * M + JITTER[i]! * 64 * K);
+      const live = series(10, (i) => 30 * M + JITTER[i] * 64 * K);
       const v = judgeHighWater(rss, live);
       assert.ok(v);
       assert.equal(v.kind, 'allocator-high-water');
@@ -163,12 +163,12 @@ describe('verdict', () => {
     });
 
     it('prefers high water over no-leak when RSS is known', () => {
-      const ys = series(8, (i) => 10 * M + JITTER[i]! * K);
+      const ys = series(8, (i) => 10 * M + JITTER[i] * K);
       const s = summarizeTask('resize', runs(ys, series(8, (i) => 50 * M + 10 * M * i)));
       assert.equal(s.verdict.kind, 'allocator-high-water');
       // Without RSS on every run it cannot tell.
       const partial = runs(ys, series(8, (i) => 50 * M + 10 * M * i));
-      delete partial[3]!.rssBytes;
+      delete partial[3].rssBytes;
       assert.equal(summarizeTask('resize', partial).verdict.kind, 'no-leak');
     });
 

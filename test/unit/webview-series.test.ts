@@ -77,8 +77,8 @@ describe('webview decimate', () => {
   it('gives hidden series all-null columns', () => {
     const s = big();
     const d = decimate(s, s.firstX, s.lastX, 500, [true, false, true]);
-    assert.ok((d[2] as (number | null)[]).every((v) => v === null));
-    assert.ok((d[1] as (number | null)[]).some((v) => v !== null));
+    assert.ok((d[2]).every((v) => v === null));
+    assert.ok((d[1]).some((v) => v !== null));
   });
 
   it('never loops on bucket edges that rounding puts on a boundary', () => {

@@ -46,9 +46,9 @@ function worker(options: WorkerOptions): Checkpoint[] {
   const points: Checkpoint[] = [];
   const checkpoint = () => points.push({ heap: Math.round(retained + (random() * 2 - 1) * noise), counts: { ...counts } });
   const task = () => {
-    const name = names[Math.floor(random() * names.length)]!;
+    const name = names[Math.floor(random() * names.length)];
     retained += keep(name, finished);
-    counts[name]!++;
+    counts[name]++;
     finished++;
   };
   checkpoint();
@@ -95,36 +95,36 @@ describe('workerTrend', () => {
     const x2 = Array.from({ length: n }, (_, i) => (i * i) % 7);
 
     it('recovers exact coefficients with an intercept, on heap-sized figures', () => {
-      const y = x1.map((v, i) => 100 * M + 3 * v - 2 * x2[i]!);
+      const y = x1.map((v, i) => 100 * M + 3 * v - 2 * x2[i]);
       const fit = multipleRegression([x1, x2], y)!;
       assert.equal(fit.df, 17);
-      close(fit.coef[0]!, 3, 1e-6, 'coef 0');
-      close(fit.coef[1]!, -2, 1e-6, 'coef 1');
+      close(fit.coef[0], 3, 1e-6, 'coef 0');
+      close(fit.coef[1], -2, 1e-6, 'coef 1');
       assert.equal(fit.residuals.length, n);
       for (const r of fit.residuals) close(r, 0, 1e-5, 'residual');
       for (const e of fit.stdErr) close(e, 0, 1e-5, 'stdErr');
     });
 
     it('recovers exact coefficients through the origin', () => {
-      const y = x1.map((v, i) => 2000 * v + 7 * x2[i]!);
+      const y = x1.map((v, i) => 2000 * v + 7 * x2[i]);
       const fit = multipleRegression([x1, x2], y, false)!;
       assert.equal(fit.df, 18);
-      close(fit.coef[0]!, 2000, 1e-6, 'coef 0');
-      close(fit.coef[1]!, 7, 1e-6, 'coef 1');
+      close(fit.coef[0], 2000, 1e-6, 'coef 0');
+      close(fit.coef[1], 7, 1e-6, 'coef 1');
     });
 
     it('through the origin is not fooled into an intercept, with one it is', () => {
       const y = x1.map((v) => 1000 + 5 * v);
-      close(multipleRegression([x1], y)!.coef[0]!, 5, 1e-9);
-      assert.ok(multipleRegression([x1], y, false)!.coef[0]! > 50);
+      close(multipleRegression([x1], y)!.coef[0], 5, 1e-9);
+      assert.ok(multipleRegression([x1], y, false)!.coef[0] > 50);
     });
 
     it('gives errors that grow with the noise', () => {
       const jitter = [0.3, -0.8, 0.5, -0.1, 0.9, -0.6, 0.2, -0.4, 0.7, -0.9];
-      const y = x1.map((v, i) => 10 * v + 4 * x2[i]! + jitter[i % 10]! * 50);
+      const y = x1.map((v, i) => 10 * v + 4 * x2[i] + jitter[i % 10] * 50);
       const fit = multipleRegression([x1, x2], y)!;
-      close(fit.coef[0]!, 10, 5, 'coef 0');
-      close(fit.coef[1]!, 4, 20, 'coef 1');
+      close(fit.coef[0], 10, 5, 'coef 0');
+      close(fit.coef[1], 4, 20, 'coef 1');
       assert.ok(fit.stdErr.every((e) => e > 0 && Number.isFinite(e)), String(fit.stdErr));
     });
 
@@ -202,7 +202,7 @@ describe('workerTrend', () => {
     it('leaves out a V8 accounting step and still finds the leak', () => {
       const points = worker({ seed: 7, keep: leakInA });
       // The retained heap jumps by 1.5 MB at one checkpoint onwards (a large-object page).
-      for (let i = 50; i < points.length; i++) points[i] = { ...points[i]!, heap: points[i]!.heap + 1.5 * M };
+      for (let i = 50; i < points.length; i++) points[i] = { ...points[i], heap: points[i].heap + 1.5 * M };
       const a = byName(fitWorkerTrends([points]), 'A');
       assert.ok(a.outliers >= 1, String(a.outliers));
       close(a.whole.perTask, 2000, 0.05 * 2000, 'A whole');
@@ -250,11 +250,11 @@ describe('workerTrend', () => {
       }
       const trends = fitWorkerTrends([points]);
       assert.equal(trends.length, 1);
-      assert.deepEqual(trends[0]!.names, ['A', 'B']);
+      assert.deepEqual(trends[0].names, ['A', 'B']);
       // 2,000 B per pair: 1,000 B per task of the group.
-      close(trends[0]!.whole.perTask, 1000, 20);
-      assert.equal(trends[0]!.tasks, a + b);
-      const judged = judgeTrend(trends[0]!, FLOOR, ['B']);
+      close(trends[0].whole.perTask, 1000, 20);
+      assert.equal(trends[0].tasks, a + b);
+      const judged = judgeTrend(trends[0], FLOOR, ['B']);
       assert.equal(judged.verdict.kind, 'leak');
       assert.ok(judged.verdict.evidence.some((e) => e.startsWith('judged together with B')));
     });
@@ -274,8 +274,8 @@ describe('workerTrend', () => {
         trends.map((t) => t.names),
         [['A', 'B']],
       );
-      close(trends[0]!.whole.perTask, 1000, 20);
-      assert.equal(judgeTrend(trends[0]!, FLOOR, ['B']).verdict.kind, 'leak');
+      close(trends[0].whole.perTask, 1000, 20);
+      assert.equal(judgeTrend(trends[0], FLOOR, ['B']).verdict.kind, 'leak');
     });
 
     it('combines processes: tasks and checkpoints add up, the estimate stays', () => {
@@ -284,7 +284,7 @@ describe('workerTrend', () => {
       const trends = fitWorkerTrends([first, second]);
       const a = byName(trends, 'A');
       assert.equal(a.checkpoints, first.length + second.length);
-      assert.equal(a.tasks, first[first.length - 1]!.counts.A! + second[second.length - 1]!.counts.A!);
+      assert.equal(a.tasks, first[first.length - 1].counts.A + second[second.length - 1].counts.A);
       close(a.whole.perTask, 2000, 0.05 * 2000);
     });
 
@@ -302,8 +302,8 @@ describe('workerTrend', () => {
       const overall = fitOverallTrend([points])!;
       assert.deepEqual(overall.names, ['A', 'B']);
       close(overall.whole.perTask, 1500, 1e-6);
-      const last = points[points.length - 1]!;
-      assert.equal(overall.tasks, last.counts.A! + last.counts.B!);
+      const last = points[points.length - 1];
+      assert.equal(overall.tasks, last.counts.A + last.counts.B);
       assert.equal(overall.tasks, 60 * 201);
     });
 

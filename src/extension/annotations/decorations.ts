@@ -156,10 +156,10 @@ export function renderEditor(editor: vscode.TextEditor, model: readonly FileAnno
       range: new vscode.Range(end, end),
       renderOptions: { after: { contentText: `\u00a0${a.text}` } },
     };
-    if (a.kind === 'site') heat[a.heat]!.push(option);
+    if (a.kind === 'site') heat[a.heat].push(option);
     else callers.push(option);
   }
-  styles.heat.forEach((type, level) => editor.setDecorations(type, heat[level]!));
+  styles.heat.forEach((type, level) => editor.setDecorations(type, heat[level]));
   editor.setDecorations(styles.caller, callers);
 }
 

@@ -15,9 +15,7 @@ import {
   parseRunsWarmup,
   parseStoredChoice,
   taskCommand,
-  type NodeLaunchConfig,
   type ProfileChoice,
-  type TaskExecutionLike,
   usesPython,
   withPythonInterpreter,
 } from '../choices';
@@ -187,7 +185,7 @@ async function npmScriptPicks(): Promise<Pick[]> {
     const scripts = (manifest as { scripts?: Record<string, unknown> }).scripts ?? {};
     for (const choice of npmScriptChoices(manifest, folder.uri.fsPath)) {
       const name = choice.kind === 'worker' ? choice.command[2] : '';
-      picks.push({ label: `$(package) ${choice.label}`, description: String(scripts[name] ?? ''), detail: multiFolder() ? folder.name : undefined, choice });
+      picks.push({ label: `$(package) ${choice.label}`, description: typeof scripts[name] === 'string' ? scripts[name] : '', detail: multiFolder() ? folder.name : undefined, choice });
     }
   }
   return picks.length ? [{ label: 'npm scripts', kind: vscode.QuickPickItemKind.Separator }, ...picks] : [];
@@ -208,7 +206,7 @@ async function taskPicks(): Promise<Pick[]> {
     if (!isShell && !(execution instanceof vscode.ProcessExecution)) continue;
     const folder = typeof task.scope === 'object' && task.scope ? task.scope.uri.fsPath : vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
     if (!folder) continue;
-    const choice = taskCommand(execution as TaskExecutionLike, isShell, folder, `task: ${task.name}`);
+    const choice = taskCommand(execution, isShell, folder, `task: ${task.name}`);
     if (!choice || choice.kind !== 'worker') continue;
     picks.push({ label: `$(tools) ${task.name}`, description: `${task.source} · runs under the profiler: ${choice.command.join(' ')}`, choice });
   }
@@ -222,7 +220,7 @@ function launchConfigPicks(): Pick[] {
     const configs = vscode.workspace.getConfiguration('launch', folder.uri).get<unknown[]>('configurations') ?? [];
     for (const config of configs) {
       if (typeof config !== 'object' || config === null) continue;
-      const choice = launchConfigChoice(config as NodeLaunchConfig, { workspaceFolder: folder.uri.fsPath, file });
+      const choice = launchConfigChoice(config, { workspaceFolder: folder.uri.fsPath, file });
       if (typeof choice === 'string') continue;
       const command = choice.kind === 'worker' ? choice.command.join(' ') : '';
       picks.push({ label: `$(debug-alt) ${choice.label}`, description: `launch configuration · runs under the profiler: ${command}`, choice });
@@ -271,9 +269,20 @@ function pickTarget(last: ProfileChoice | undefined): Promise<Pick | undefined> 
     if (--pending === 0) quickPick.busy = false;
   };
   void npmScriptPicks().then((p) => ((groups.npm = p), render()), () => undefined).finally(done);
-  void taskPicks().then((p) => ((groups.tasks = p), render()), () => undefined).finally(done);
+  void taskPicks()
+    .then(
+      (picks) => {
+        groups.tasks = picks;
+        render();
+      },
+      () => undefined,
+    )
+    .finally(done);
   void activePython().then((python) => {
-    if (python && python !== guess) (groups.active = activeFilePicks(python)), render();
+    if (python && python !== guess) {
+      groups.active = activeFilePicks(python);
+      render();
+    }
   }, () => undefined).finally(done);
   return new Promise((resolve) => {
     let accepted: Pick | undefined;

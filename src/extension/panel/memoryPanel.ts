@@ -62,6 +62,53 @@ export class MemoryPanel implements vscode.Disposable {
   private warnings: string[] = [];
   private ready = false;
   private disposed = false;
+  private pendingReveal: string | undefined;
+
+  private constructor(
+    private readonly extensionUri: vscode.Uri,
+    private readonly panel: vscode.WebviewPanel,
+    initial: Partial<PanelSnapshot> & { session: PanelSessionInfo; state: PanelSessionState },
+    private actions: PanelActions | undefined,
+  ) {
+    this.session = initial.session;
+    this.state = initial.state;
+    this.targets = initial.targets ?? [];
+    this.marks = initial.marks ?? [];
+    this.tasks = initial.tasks ?? [];
+    this.sites = initial.sites ?? [];
+    this.verdict = initial.verdict;
+    this.recycling = initial.recycling;
+    this.warnings = initial.warnings ?? [];
+    for (const cols of initial.stats ?? []) {
+      for (let i = 0; i < cols.t.length; i++) {
+        const p: HeapStatsPoint = { t: cols.t[i], targetId: cols.targetId, heapUsed: NaN, heapTotal: NaN };
+        for (const [m, vals] of Object.entries(cols.values)) {
+          const v = vals?.[i];
+          if (typeof v === 'number') (p as unknown as Record<string, number>)[m] = v;
+        }
+        this.stats.add(p);
+      }
+    }
+
+    this.batcher = new MessageBatcher((messages) => this.postAll(messages), 100);
+    this.batcher.pause();
+    MemoryPanel.panels.set(this.session.id, this);
+
+    panel.title = MemoryPanel.tabTitle(this.session);
+    panel.webview.html = this.html();
+    this.disposables.push(
+      panel.onDidDispose(() => this.dispose()),
+      panel.webview.onDidReceiveMessage((raw) => this.onMessage(raw)),
+      panel.onDidChangeViewState((e) => {
+        // Without retainContextWhenHidden a hidden webview is torn down; it sends `ready` when shown.
+        if (!e.webviewPanel.visible) {
+          this.ready = false;
+          this.batcher.pause();
+          this.batcher.discard();
+        }
+      }),
+    );
+  }
 
   /** Opens the panel of `session` or reveals it when it is already open. */
   static show(
@@ -119,52 +166,6 @@ export class MemoryPanel implements vscode.Disposable {
 
   private static tabTitle(session: PanelSessionInfo): string {
     return `Memory: ${session.title}`;
-  }
-
-  private constructor(
-    private readonly extensionUri: vscode.Uri,
-    private readonly panel: vscode.WebviewPanel,
-    initial: Partial<PanelSnapshot> & { session: PanelSessionInfo; state: PanelSessionState },
-    private actions: PanelActions | undefined,
-  ) {
-    this.session = initial.session;
-    this.state = initial.state;
-    this.targets = initial.targets ?? [];
-    this.marks = initial.marks ?? [];
-    this.tasks = initial.tasks ?? [];
-    this.sites = initial.sites ?? [];
-    this.verdict = initial.verdict;
-    this.recycling = initial.recycling;
-    this.warnings = initial.warnings ?? [];
-    for (const cols of initial.stats ?? []) {
-      for (let i = 0; i < cols.t.length; i++) {
-        const p: HeapStatsPoint = { t: cols.t[i], targetId: cols.targetId, heapUsed: NaN, heapTotal: NaN };
-        for (const [m, vals] of Object.entries(cols.values)) {
-          const v = vals?.[i];
-          if (typeof v === 'number') (p as unknown as Record<string, number>)[m] = v;
-        }
-        this.stats.add(p);
-      }
-    }
-
-    this.batcher = new MessageBatcher((messages) => this.postAll(messages), 100);
-    this.batcher.pause();
-    MemoryPanel.panels.set(this.session.id, this);
-
-    panel.title = MemoryPanel.tabTitle(this.session);
-    panel.webview.html = this.html();
-    this.disposables.push(
-      panel.onDidDispose(() => this.dispose()),
-      panel.webview.onDidReceiveMessage((raw) => this.onMessage(raw)),
-      panel.onDidChangeViewState((e) => {
-        // Without retainContextWhenHidden a hidden webview is torn down; it sends `ready` when shown.
-        if (!e.webviewPanel.visible) {
-          this.ready = false;
-          this.batcher.pause();
-          this.batcher.discard();
-        }
-      }),
-    );
   }
 
   get sessionId(): string {
@@ -258,7 +259,6 @@ export class MemoryPanel implements vscode.Disposable {
       this.pendingReveal = key;
     }
   }
-  private pendingReveal: string | undefined;
 
   /** Everything the panel shows, with statistics thinned to `maxRows` per target. */
   snapshot(maxRows = INIT_MAX_ROWS): PanelSnapshot {
@@ -388,9 +388,10 @@ export function registerMemoryPanelSerializer(
   actionsFor?: (sessionId: string) => PanelActions | undefined,
 ): vscode.Disposable {
   return vscode.window.registerWebviewPanelSerializer(PANEL_VIEW_TYPE, {
-    async deserializeWebviewPanel(panel: vscode.WebviewPanel, state: unknown): Promise<void> {
+    deserializeWebviewPanel(panel: vscode.WebviewPanel, state: unknown): Promise<void> {
       const id = isPersistedState(state) ? state.snapshot.session.id : '';
       MemoryPanel.revive(extensionUri, panel, state, id ? actionsFor?.(id) : undefined);
+      return Promise.resolve();
     },
   });
 }

@@ -30,7 +30,7 @@ export interface OpenOptions {
   /** Folder to open, absolute or repo-relative (default: a fresh empty folder). */
   workspace?: string;
   /** 'light', 'dark' or a full theme name (written to settings.json before start). Default dark. */
-  theme?: ThemeKind | string;
+  theme?: string;
   /** More user settings. */
   settings?: Record<string, unknown>;
   /** Load this repository as the extension under development (default true). */
@@ -45,7 +45,7 @@ export interface OpenOptions {
   timeoutMs?: number;
 }
 
-function themeName(theme: ThemeKind | string): string {
+function themeName(theme: string): string {
   return theme in THEMES ? THEMES[theme as ThemeKind] : theme;
 }
 
@@ -209,7 +209,7 @@ export class Workbench {
   }
 
   /** Switches the colour theme through "Preferences: Color Theme" ('light', 'dark' or a theme name). */
-  async setTheme(theme: ThemeKind | string): Promise<void> {
+  async setTheme(theme: string): Promise<void> {
     const name = themeName(theme);
     const page = this.page;
     const themeClass = (): Promise<string> =>

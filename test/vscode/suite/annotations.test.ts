@@ -93,7 +93,7 @@ describe('Editor annotations', function () {
     assert.equal(mark.kind, 'site');
     assert.equal(mark.capturedLine, 10);
     assert.match(mark.text, /^▲ [\d.]+ (KiB|MiB) kept · [\d.<]+% .*· in processOrder\(\)$/);
-    assert.equal(mark.sites[0]!.precision, 'function');
+    assert.equal(mark.sites[0].precision, 'function');
   });
 
   it('hovers the decorated line with figures, trusted stack links and "Show in panel"', async () => {
