@@ -50,16 +50,16 @@ export function makeFixture(nodeCount = 200_000, seed = 42): Fixture {
   for (let i = 0; i < 15; i++) scripts.push({ id: String(200 + i), url: `${root}/node_modules/dep${i}/lib/index.js`, user: false, lines: 3000 });
   for (let i = 0; i < 10; i++) scripts.push({ id: String(300 + i), url: `node:internal/module${i}`, user: false, lines: 800 });
   const functions = Array.from({ length: 4000 }, (_, i) => {
-    const script = scripts[Math.floor(random() * scripts.length)]!;
+    const script = scripts[Math.floor(random() * scripts.length)];
     return { functionName: `fn${i}`, scriptId: script.id, url: script.url, lineNumber: Math.floor(random() * script.lines), columnNumber: Math.floor(random() * 40) };
   });
   const head: RawProfileNode = { callFrame: { functionName: '(root)', scriptId: '0', url: '', lineNumber: -1, columnNumber: -1 }, selfSize: 0, id: 1, children: [] };
   const all: Array<{ node: RawProfileNode; depth: number }> = [{ node: head, depth: 0 }];
   while (all.length < nodeCount) {
     // Prefer recent nodes: deep, bushy stacks as in real programs (depth up to ~60).
-    const pick = random() < 0.7 ? all[all.length - 1 - Math.floor(random() * Math.min(all.length, 50))]! : all[Math.floor(random() * all.length)]!;
-    const parent = pick.depth < 60 ? pick : all[Math.floor(random() * Math.min(all.length, 1000))]!;
-    const node: RawProfileNode = { callFrame: { ...functions[Math.floor(random() * functions.length)]! }, selfSize: 0, id: all.length + 1, children: [] };
+    const pick = random() < 0.7 ? all[all.length - 1 - Math.floor(random() * Math.min(all.length, 50))] : all[Math.floor(random() * all.length)];
+    const parent = pick.depth < 60 ? pick : all[Math.floor(random() * Math.min(all.length, 1000))];
+    const node: RawProfileNode = { callFrame: { ...functions[Math.floor(random() * functions.length)] }, selfSize: 0, id: all.length + 1, children: [] };
     parent.node.children.push(node);
     all.push({ node, depth: parent.depth + 1 });
   }
