@@ -7,7 +7,19 @@ import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
   {
-    ignores: ['dist/**', 'out/**', 'node_modules/**', 'bench/.build/**', 'bench/results/**', '.test-artifacts/**', 'agents/**', 'examples/**', '**/*.js', '**/*.mjs', '**/*.cjs'],
+    ignores: [
+      'dist/**',
+      'out/**',
+      'node_modules/**',
+      'bench/.build/**',
+      'bench/results/**',
+      '.test-artifacts/**',
+      'agents/**',
+      'examples/**',
+      '**/*.js',
+      '**/*.mjs',
+      '**/*.cjs',
+    ],
   },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,

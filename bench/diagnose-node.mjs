@@ -31,7 +31,14 @@ export const VARIANTS = [
   { name: 'attached + sampling 256 KiB', runtime: true, sampling: WORKER_SAMPLING },
   { name: '+ stats 10 Hz', runtime: true, sampling: WORKER_SAMPLING, statsMs: 100 },
   { name: '+ task marks, no measuring (unmeasured tasks only counted)', runtime: true, sampling: WORKER_SAMPLING, statsMs: 100, marks: true, gcBudget: 0 },
-  { name: '+ measured tasks within a 1% GC budget (= default worker setup)', runtime: true, sampling: WORKER_SAMPLING, statsMs: 100, marks: true, gcBudget: 0.01 },
+  {
+    name: '+ measured tasks within a 1% GC budget (= default worker setup)',
+    runtime: true,
+    sampling: WORKER_SAMPLING,
+    statsMs: 100,
+    marks: true,
+    gcBudget: 0.01,
+  },
   { name: 'default, but a 5% GC budget', runtime: true, sampling: WORKER_SAMPLING, statsMs: 100, marks: true, gcBudget: 0.05 },
   { name: 'default, but every task measured (--gc-budget 100)', runtime: true, sampling: WORKER_SAMPLING, statsMs: 100, marks: true, gcBudget: 1 },
 ];
@@ -76,7 +83,12 @@ async function runVariant(variant, workloadArgs) {
       if (variant.sampling) setup.push(client.send('HeapProfiler.enable'));
       if (variant.marks) setup.push(client.send('Runtime.addBinding', { name: '__taskmemEmit' }));
       await Promise.all(setup);
-      if (variant.sampling) await client.send('HeapProfiler.startSampling', { samplingInterval: variant.sampling, includeObjectsCollectedByMajorGC: false, includeObjectsCollectedByMinorGC: false });
+      if (variant.sampling)
+        await client.send('HeapProfiler.startSampling', {
+          samplingInterval: variant.sampling,
+          includeObjectsCollectedByMajorGC: false,
+          includeObjectsCollectedByMinorGC: false,
+        });
       await client.send('Runtime.runIfWaitingForDebugger');
       if (variant.statsMs) {
         const poll = async () => {

@@ -103,7 +103,10 @@ function pythonInterpreter() {
 async function interleaved(title, variants, rounds, measure) {
   const out = Object.fromEntries(variants.map((v) => [v.name, []]));
   for (let r = 0; r < rounds; r++) {
-    for (const name of roundOrder(variants.map((v) => v.name), r)) {
+    for (const name of roundOrder(
+      variants.map((v) => v.name),
+      r,
+    )) {
       const variant = variants.find((v) => v.name === name);
       out[name][r] = await measure(variant);
     }
@@ -120,7 +123,10 @@ async function nodeOverhead() {
   const rounds = QUICK ? 3 : 7;
   const workload = [join(here, 'workloads', 'alloc-heavy.js'), String(tasks)];
   const heapProfDir = join(scratch, 'heap-prof');
-  const profiled = (extra) => ({ command: NODE, args: [TASKMEM, 'run', '--quiet', '--no-color', ...extra, '--json', join(scratch, 'node-report.json'), '--', NODE, ...workload] });
+  const profiled = (extra) => ({
+    command: NODE,
+    args: [TASKMEM, 'run', '--quiet', '--no-color', ...extra, '--json', join(scratch, 'node-report.json'), '--', NODE, ...workload],
+  });
   const variants = [
     { name: 'bare', command: NODE, args: workload },
     { name: 'node --inspect (idle)', command: NODE, args: ['--inspect=127.0.0.1:0', ...workload] },
@@ -137,16 +143,39 @@ async function nodeOverhead() {
   });
   const data = { workload: `node ${rel(workload[0])} ${tasks}`, rounds, metric: 'task-loop time measured inside the worker (ms)', variants: {} };
   for (const v of variants) {
-    data.variants[v.name] = { loopMs: loop[v.name].map((x) => round(x, 1)), loop: summary(loop[v.name]), wallMs: summary(wall[v.name]), ratio: v.name === 'bare' ? null : pairedRatios(loop[v.name], loop.bare) };
+    data.variants[v.name] = {
+      loopMs: loop[v.name].map((x) => round(x, 1)),
+      loop: summary(loop[v.name]),
+      wallMs: summary(wall[v.name]),
+      ratio: v.name === 'bare' ? null : pairedRatios(loop[v.name], loop.bare),
+    };
   }
   details.nodeOverhead = data;
-  const baselines = ['node --inspect (idle)', 'node --heap-prof'].map((name) => `${name.replace('node ', '')} ${data.variants[name].ratio.median.toFixed(3)}`).join('; ');
+  const baselines = ['node --inspect (idle)', 'node --heap-prof']
+    .map((name) => `${name.replace('node ', '')} ${data.variants[name].ratio.median.toFixed(3)}`)
+    .join('; ');
   const fig = (name, figure, goal) => {
     const ratio = data.variants[name].ratio;
-    addRow({ id: name === 'taskmem run (defaults)' ? 'node-default' : 'node-leak-hunting', figure, value: ratio, goal, met: goal ? ratio.median <= goal.max : undefined, unit: '×', baselines: `bare ${data.variants.bare.loop.median.toFixed(0)} ms (ratio 1); ${baselines}`, spread: 'min–max of per-round paired ratios' });
+    addRow({
+      id: name === 'taskmem run (defaults)' ? 'node-default' : 'node-leak-hunting',
+      figure,
+      value: ratio,
+      goal,
+      met: goal ? ratio.median <= goal.max : undefined,
+      unit: '×',
+      baselines: `bare ${data.variants.bare.loop.median.toFixed(0)} ms (ratio 1); ${baselines}`,
+      spread: 'min–max of per-round paired ratios',
+    });
   };
-  fig('taskmem run (defaults)', `Node alloc-heavy worker, profiled / bare, defaults (stats 10 Hz, sampling 256 KiB, tasks measured within a 1% GC budget)`, { max: 1.03, text: '≤ 1.03' });
-  fig('taskmem run --sampling-interval 8192 --precise', `Node alloc-heavy worker, profiled / bare, leak hunting (--sampling-interval 8192 --precise)`, undefined);
+  fig('taskmem run (defaults)', `Node alloc-heavy worker, profiled / bare, defaults (stats 10 Hz, sampling 256 KiB, tasks measured within a 1% GC budget)`, {
+    max: 1.03,
+    text: '≤ 1.03',
+  });
+  fig(
+    'taskmem run --sampling-interval 8192 --precise',
+    `Node alloc-heavy worker, profiled / bare, leak hunting (--sampling-interval 8192 --precise)`,
+    undefined,
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -163,7 +192,19 @@ async function accuracy() {
   const site = [];
   for (let i = 0; i < repeats; i++) {
     const json = join(scratch, `accuracy-${i}.json`);
-    const result = await runCommand(NODE, [TASKMEM, 'task', `${file}#keepKnownBytes`, '--runs', String(runs), '--warmup', '2', '--quiet', '--no-color', '--json', json]);
+    const result = await runCommand(NODE, [
+      TASKMEM,
+      'task',
+      `${file}#keepKnownBytes`,
+      '--runs',
+      String(runs),
+      '--warmup',
+      '2',
+      '--quiet',
+      '--no-color',
+      '--json',
+      json,
+    ]);
     if (!existsSync(json)) throw new Error(`taskmem task failed: ${result.stderr.slice(-1000)}`);
     const report = JSON.parse(readFileSync(json, 'utf8'));
     task.push(report.tasks[0].bytesPerRun);
@@ -171,12 +212,33 @@ async function accuracy() {
     site.push(top && top.function === 'keepKnownBytes' ? top.bytesPerRun : NaN);
     log(`  accuracy: repeat ${i + 1}/${repeats} (interval ${report.settings.samplingIntervalBytes} B)`);
   }
-  const err = (values) => values.map((v) => Math.abs(v - truth) / truth * 100);
-  details.accuracy = { workload: `taskmem task ${rel(file)}#keepKnownBytes --runs ${runs} --warmup 2 (default interval)`, truthBytesPerRun: truth, control: { ...control.bench, relativeError: controlError }, repeats, taskBytesPerRun: task, topSiteBytesPerRun: site, taskErrorPct: err(task), siteErrorPct: err(site) };
-  for (const [id, label, values] of [['accuracy-task', 'reported bytesPerRun (task)', task], ['accuracy-site', "top site's bytesPerRun", site]]) {
+  const err = (values) => values.map((v) => (Math.abs(v - truth) / truth) * 100);
+  details.accuracy = {
+    workload: `taskmem task ${rel(file)}#keepKnownBytes --runs ${runs} --warmup 2 (default interval)`,
+    truthBytesPerRun: truth,
+    control: { ...control.bench, relativeError: controlError },
+    repeats,
+    taskBytesPerRun: task,
+    topSiteBytesPerRun: site,
+    taskErrorPct: err(task),
+    siteErrorPct: err(site),
+  };
+  for (const [id, label, values] of [
+    ['accuracy-task', 'reported bytesPerRun (task)', task],
+    ['accuracy-site', "top site's bytesPerRun", site],
+  ]) {
     const errors = err(values);
     const meanError = mean(errors);
-    addRow({ id, figure: `Retained-bytes accuracy: ${label} vs truth, mean absolute error over ${repeats} × ${runs} runs`, value: summary(errors), display: `${meanError.toFixed(2)} % mean (per repeat ${Math.min(...errors).toFixed(2)}–${Math.max(...errors).toFixed(2)} %)`, goal: { max: 5, text: '≤ 5 %' }, met: meanError <= 5, unit: ' %', baselines: `truth ${truth} B/run from V8 layout; control (bare heap delta) ${control.bench.bytesPerCall.toFixed(0)} B (${(controlError * 100).toFixed(3)} %)` });
+    addRow({
+      id,
+      figure: `Retained-bytes accuracy: ${label} vs truth, mean absolute error over ${repeats} × ${runs} runs`,
+      value: summary(errors),
+      display: `${meanError.toFixed(2)} % mean (per repeat ${Math.min(...errors).toFixed(2)}–${Math.max(...errors).toFixed(2)} %)`,
+      goal: { max: 5, text: '≤ 5 %' },
+      met: meanError <= 5,
+      unit: ' %',
+      baselines: `truth ${truth} B/run from V8 layout; control (bare heap delta) ${control.bench.bytesPerCall.toFixed(0)} B (${(controlError * 100).toFixed(3)} %)`,
+    });
   }
 }
 
@@ -201,9 +263,14 @@ async function python() {
   // 10 ms tasks gets a traced run depends on the machine's speed and load (before the sampler's
   // start-up allowance, CI's probe traced none and both Python figures were skipped).
   const probeJson = join(scratch, 'python-probe.json');
-  const probe = await runCommand(NODE, [TASKMEM, 'run', '--quiet', '--no-color', '--sample-every', '2', '--json', probeJson, '--', py, join(here, 'workloads', 'alloc_heavy.py'), '30', '300'], { timeoutMs: 60_000 }).catch((error) => ({ code: -1, stderr: String(error) }));
+  const probe = await runCommand(
+    NODE,
+    [TASKMEM, 'run', '--quiet', '--no-color', '--sample-every', '2', '--json', probeJson, '--', py, join(here, 'workloads', 'alloc_heavy.py'), '30', '300'],
+    { timeoutMs: 60_000 },
+  ).catch((error) => ({ code: -1, stderr: String(error) }));
   let reason;
-  if (probe.code !== 0 || !existsSync(probeJson)) reason = `taskmem run -- python3 failed (exit ${probe.code}): ${(probe.stderr || '').trim().split('\n').slice(-1)[0]}`;
+  if (probe.code !== 0 || !existsSync(probeJson))
+    reason = `taskmem run -- python3 failed (exit ${probe.code}): ${(probe.stderr || '').trim().split('\n').slice(-1)[0]}`;
   else if (!probe.bench) reason = 'the profiled Python workload printed no result';
   else {
     const report = JSON.parse(readFileSync(probeJson, 'utf8'));
@@ -217,7 +284,13 @@ async function python() {
   details.python = { interpreter: py, rounds, workloads: {} };
   for (const w of workloads) {
     if (reason) {
-      addRow({ id: w.id, figure: `${w.label}, profiled / bare, leak detection on (defaults)`, status: 'not measured', reason, goal: { max: 1.15, text: '≤ 1.15' } });
+      addRow({
+        id: w.id,
+        figure: `${w.label}, profiled / bare, leak detection on (defaults)`,
+        status: 'not measured',
+        reason,
+        goal: { max: 1.15, text: '≤ 1.15' },
+      });
       continue;
     }
     const env = { ...process.env };
@@ -225,16 +298,44 @@ async function python() {
     const variants = [
       { name: 'bare', command: py, args: w.args, env },
       { name: 'PYTHONTRACEMALLOC=1', command: py, args: w.args, env: { ...env, PYTHONTRACEMALLOC: '1' } },
-      { name: 'taskmem run (defaults)', command: NODE, args: [TASKMEM, 'run', '--quiet', '--no-color', '--json', join(scratch, 'python-report.json'), '--', py, ...w.args], env },
+      {
+        name: 'taskmem run (defaults)',
+        command: NODE,
+        args: [TASKMEM, 'run', '--quiet', '--no-color', '--json', join(scratch, 'python-report.json'), '--', py, ...w.args],
+        env,
+      },
       // Diagnosis: the same session with (practically) no task traced: what the agent costs without tracemalloc.
-      { name: 'taskmem run --sample-every 1000000', command: NODE, args: [TASKMEM, 'run', '--quiet', '--no-color', '--sample-every', '1000000', '--', py, ...w.args], env },
+      {
+        name: 'taskmem run --sample-every 1000000',
+        command: NODE,
+        args: [TASKMEM, 'run', '--quiet', '--no-color', '--sample-every', '1000000', '--', py, ...w.args],
+        env,
+      },
     ];
-    const loop = await interleaved(w.label, variants, rounds, async (v) => (await runBench(v.command, v.args, { env: v.env, timeoutMs: 300_000 })).bench.loopSec * 1000);
+    const loop = await interleaved(
+      w.label,
+      variants,
+      rounds,
+      async (v) => (await runBench(v.command, v.args, { env: v.env, timeoutMs: 300_000 })).bench.loopSec * 1000,
+    );
     const data = { workload: `${rel(w.args[0])} ${w.args.slice(1).join(' ')}`, variants: {} };
-    for (const v of variants) data.variants[v.name] = { loopMs: loop[v.name].map((x) => round(x, 1)), loop: summary(loop[v.name]), ratio: v.name === 'bare' ? null : pairedRatios(loop[v.name], loop.bare) };
+    for (const v of variants)
+      data.variants[v.name] = {
+        loopMs: loop[v.name].map((x) => round(x, 1)),
+        loop: summary(loop[v.name]),
+        ratio: v.name === 'bare' ? null : pairedRatios(loop[v.name], loop.bare),
+      };
     details.python.workloads[w.id] = data;
     const ratio = data.variants['taskmem run (defaults)'].ratio;
-    addRow({ id: w.id, figure: `${w.label}, profiled / bare, leak detection on (defaults: tasks traced within a 10% time budget)`, value: ratio, unit: '×', goal: { max: 1.15, text: '≤ 1.15' }, met: ratio.median <= 1.15, baselines: `bare ${data.variants.bare.loop.median.toFixed(0)} ms (ratio 1); PYTHONTRACEMALLOC=1 ${data.variants['PYTHONTRACEMALLOC=1'].ratio.median.toFixed(2)}; diagnosis: agent without tracing (--sample-every 1000000) ${data.variants['taskmem run --sample-every 1000000'].ratio.median.toFixed(2)}` });
+    addRow({
+      id: w.id,
+      figure: `${w.label}, profiled / bare, leak detection on (defaults: tasks traced within a 10% time budget)`,
+      value: ratio,
+      unit: '×',
+      goal: { max: 1.15, text: '≤ 1.15' },
+      met: ratio.median <= 1.15,
+      baselines: `bare ${data.variants.bare.loop.median.toFixed(0)} ms (ratio 1); PYTHONTRACEMALLOC=1 ${data.variants['PYTHONTRACEMALLOC=1'].ratio.median.toFixed(2)}; diagnosis: agent without tracing (--sample-every 1000000) ${data.variants['taskmem run --sample-every 1000000'].ratio.median.toFixed(2)}`,
+    });
   }
 }
 
@@ -260,11 +361,36 @@ async function analysis() {
       maps.push(t.mapsMs);
       aggregate.push(t.aggregateMs);
     };
-    if (r % 2) { b(); a(); } else { a(); b(); }
+    if (r % 2) {
+      b();
+      a();
+    } else {
+      a();
+      b();
+    }
   }
   const ratio = pairedRatios(total, parse);
-  details.analysis = { nodes: fixture.nodes, samples: fixture.samples, textMiB: round(fixture.text.length / 2 ** 20, 1), sourceMaps: fixture.maps.length, rounds, parseMs: summary(parse), analysisMs: summary(total), sourceMapsMs: summary(maps), aggregateMs: summary(aggregate), ratio };
-  addRow({ id: 'analysis', figure: `Analysis of a ${fixture.nodes / 1000}k-node profile (${fixture.samples} samples, ${fixture.maps.length} source maps): aggregateSites + SourceMapStore / JSON.parse`, value: ratio, unit: '×', goal: { max: 0.5, text: '≤ 0.5' }, met: ratio.median <= 0.5, baselines: `JSON.parse ${median(parse).toFixed(0)} ms of ${details.analysis.textMiB} MiB; analysis ${median(total).toFixed(0)} ms (maps ${median(maps).toFixed(0)}, aggregate ${median(aggregate).toFixed(0)})` });
+  details.analysis = {
+    nodes: fixture.nodes,
+    samples: fixture.samples,
+    textMiB: round(fixture.text.length / 2 ** 20, 1),
+    sourceMaps: fixture.maps.length,
+    rounds,
+    parseMs: summary(parse),
+    analysisMs: summary(total),
+    sourceMapsMs: summary(maps),
+    aggregateMs: summary(aggregate),
+    ratio,
+  };
+  addRow({
+    id: 'analysis',
+    figure: `Analysis of a ${fixture.nodes / 1000}k-node profile (${fixture.samples} samples, ${fixture.maps.length} source maps): aggregateSites + SourceMapStore / JSON.parse`,
+    value: ratio,
+    unit: '×',
+    goal: { max: 0.5, text: '≤ 0.5' },
+    met: ratio.median <= 0.5,
+    baselines: `JSON.parse ${median(parse).toFixed(0)} ms of ${details.analysis.textMiB} MiB; analysis ${median(total).toFixed(0)} ms (maps ${median(maps).toFixed(0)}, aggregate ${median(aggregate).toFixed(0)})`,
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -274,8 +400,18 @@ async function webview() {
   const { runWebviewBench } = await import('./webview/run.mjs');
   const result = await runWebviewBench({ quick: QUICK });
   details.webview = result;
-  const headline = Object.entries(result.scenarios ?? {}).map(([name, s]) => `${name} ${s.medianMs} ms`).join('; ');
-  addRow({ id: 'webview', figure: 'Webview: append + redraw, 36k points × 6 series, Chromium (median per frame)', value: { median: result.medianMs, min: NaN, max: NaN, n: result.frames }, display: `${result.medianMs} ms median, p95 ${result.p95Ms} ms (${result.frames} frames)`, goal: { max: 16, text: '≤ 16 ms' }, met: result.medianMs <= 16, baselines: `one frame 16 ms; ${headline}` });
+  const headline = Object.entries(result.scenarios ?? {})
+    .map(([name, s]) => `${name} ${s.medianMs} ms`)
+    .join('; ');
+  addRow({
+    id: 'webview',
+    figure: 'Webview: append + redraw, 36k points × 6 series, Chromium (median per frame)',
+    value: { median: result.medianMs, min: NaN, max: NaN, n: result.frames },
+    display: `${result.medianMs} ms median, p95 ${result.p95Ms} ms (${result.frames} frames)`,
+    goal: { max: 16, text: '≤ 16 ms' },
+    met: result.medianMs <= 16,
+    baselines: `one frame 16 ms; ${headline}`,
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -299,27 +435,43 @@ async function startup() {
       }).catch(reject);
     });
   const variants = [
-    { name: 'bare: spawn → first line', run: async () => {
-      // runCommand resolves on exit; kill the worker as soon as it has printed.
-      const { spawn } = await import('node:child_process');
-      return new Promise((res, rej) => {
-        const t0 = performance.now();
-        const child = spawn(NODE, workload, { stdio: ['ignore', 'pipe', 'ignore'] });
-        child.stdout.once('data', () => {
-          const ms = performance.now() - t0;
-          child.kill('SIGKILL');
-          res(ms);
+    {
+      name: 'bare: spawn → first line',
+      run: async () => {
+        // runCommand resolves on exit; kill the worker as soon as it has printed.
+        const { spawn } = await import('node:child_process');
+        return new Promise((res, rej) => {
+          const t0 = performance.now();
+          const child = spawn(NODE, workload, { stdio: ['ignore', 'pipe', 'ignore'] });
+          child.stdout.once('data', () => {
+            const ms = performance.now() - t0;
+            child.kill('SIGKILL');
+            res(ms);
+          });
+          child.on('error', rej);
         });
-        child.on('error', rej);
-      });
-    } },
+      },
+    },
     { name: 'profiled: start → first onStats', run: async () => (await bench.timeToFirstStats([NODE, ...workload], repo)).firstStatsMs },
   ];
   void bareOnce;
   const times = await interleaved('start-up', variants, rounds, (v) => v.run());
   const ratio = pairedRatios(times['profiled: start → first onStats'], times['bare: spawn → first line']);
-  details.startup = { workload: `node ${rel(workload[0])}`, rounds, bareMs: summary(times['bare: spawn → first line']), profiledMs: summary(times['profiled: start → first onStats']), ratio, note: `the first statistics poll runs ${100} ms after the target is attached (stats interval)` };
-  addRow({ id: 'startup', figure: 'Start-up: "Profile Task" (session start) → first chart point / bare start (spawn → first line)', value: ratio, unit: '×', baselines: `bare ${median(times['bare: spawn → first line']).toFixed(0)} ms; profiled ${median(times['profiled: start → first onStats']).toFixed(0)} ms (includes one 100 ms stats interval)` });
+  details.startup = {
+    workload: `node ${rel(workload[0])}`,
+    rounds,
+    bareMs: summary(times['bare: spawn → first line']),
+    profiledMs: summary(times['profiled: start → first onStats']),
+    ratio,
+    note: `the first statistics poll runs ${100} ms after the target is attached (stats interval)`,
+  };
+  addRow({
+    id: 'startup',
+    figure: 'Start-up: "Profile Task" (session start) → first chart point / bare start (spawn → first line)',
+    value: ratio,
+    unit: '×',
+    baselines: `bare ${median(times['bare: spawn → first line']).toFixed(0)} ms; profiled ${median(times['profiled: start → first onStats']).toFixed(0)} ms (includes one 100 ms stats interval)`,
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -330,10 +482,25 @@ async function extensionHost() {
   const result = await extensionHostHeap({ quick: QUICK, log });
   details.extensionHost = result;
   if (!result.measured) {
-    addRow({ id: 'exthost', figure: 'Extension host heap after 20 profiling sessions / before (code-server)', status: 'not measured', reason: result.reason, goal: { max: 1.05, text: '≤ 1.05' } });
+    addRow({
+      id: 'exthost',
+      figure: 'Extension host heap after 20 profiling sessions / before (code-server)',
+      status: 'not measured',
+      reason: result.reason,
+      goal: { max: 1.05, text: '≤ 1.05' },
+    });
     return;
   }
-  addRow({ id: 'exthost', figure: `Extension host heap after ${result.sessions} profiling sessions / before (code-server)`, value: result.ratio, display: result.display, unit: '×', goal: { max: 1.05, text: '≤ 1.05' }, met: result.ratio.median <= 1.05, baselines: result.baselines });
+  addRow({
+    id: 'exthost',
+    figure: `Extension host heap after ${result.sessions} profiling sessions / before (code-server)`,
+    value: result.ratio,
+    display: result.display,
+    unit: '×',
+    goal: { max: 1.05, text: '≤ 1.05' },
+    met: result.ratio.median <= 1.05,
+    baselines: result.baselines,
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -348,7 +515,9 @@ async function diagnosis() {
 
 function checksTable() {
   if (!checks.length) return '';
-  return ['| Check (fails the bench) | Result |', '|---|---|', ...checks.map((c) => `| ${c.name} | ${c.passed ? 'passed' : `**FAILED**: ${c.detail}`} |`)].join('\n');
+  return ['| Check (fails the bench) | Result |', '|---|---|', ...checks.map((c) => `| ${c.name} | ${c.passed ? 'passed' : `**FAILED**: ${c.detail}`} |`)].join(
+    '\n',
+  );
 }
 
 function table() {
@@ -363,7 +532,10 @@ function table() {
 function diagnosisTable() {
   const d = details.diagnosis;
   if (!d) return '';
-  const lines = [`| Default Node worker setup, piece by piece (${d.workload}, ${d.rounds} rounds) | task loop / bare, median (min–max) | CDP events per run |`, '|---|---|---|'];
+  const lines = [
+    `| Default Node worker setup, piece by piece (${d.workload}, ${d.rounds} rounds) | task loop / bare, median (min–max) | CDP events per run |`,
+    '|---|---|---|',
+  ];
   for (const v of d.variants) lines.push(`| ${v.name} | ${v.ratio ? fmtRange(v.ratio, 3, '×') : '1'} | ${v.eventsPerRun} |`);
   return lines.join('\n');
 }
@@ -426,7 +598,9 @@ writeFileSync(join(resultsDir, `bench-${stamp}.json`), text);
 writeFileSync(join(resultsDir, 'latest.json'), text);
 
 console.log(`\n## taskmem bench (${QUICK ? 'quick' : 'full'}, ${totalSec.toFixed(0)} s)\n`);
-console.log(`Machine: ${info.cpu}, ${info.cores} cores, ${info.memoryGiB} GiB RAM, ${info.os}; Node ${info.node} (V8 ${info.v8}); Python ${info.python}; load average ${info.loadAverageAtStart.join(' ')} at start, ${info.loadAverageAtEnd.join(' ')} at end (other processes share the machine: see the spread)\n`);
+console.log(
+  `Machine: ${info.cpu}, ${info.cores} cores, ${info.memoryGiB} GiB RAM, ${info.os}; Node ${info.node} (V8 ${info.v8}); Python ${info.python}; load average ${info.loadAverageAtStart.join(' ')} at start, ${info.loadAverageAtEnd.join(' ')} at end (other processes share the machine: see the spread)\n`,
+);
 console.log(markdown);
 console.log(`\nWritten: bench/results/bench-${stamp}.json, bench/results/latest.json`);
 // Exit 1 when a section threw, a figure could not be measured (quick mode measures every figure

@@ -42,7 +42,8 @@ async function taskmem(args, { scratch, tag, timeoutMs = 180_000 }) {
   const cut = args.includes('--') ? args.indexOf('--') : args.length;
   const full = [...args.slice(0, cut), '--quiet', '--no-color', '--json', json, ...args.slice(cut)];
   const result = await runCommand(NODE, [TASKMEM, ...full], { timeoutMs });
-  if (!existsSync(json)) throw new Error(`taskmem ${args.join(' ')} wrote no report (exit ${result.code}): ${result.stderr.trim().split('\n').slice(-3).join(' / ')}`);
+  if (!existsSync(json))
+    throw new Error(`taskmem ${args.join(' ')} wrote no report (exit ${result.code}): ${result.stderr.trim().split('\n').slice(-3).join(' / ')}`);
   return JSON.parse(readFileSync(json, 'utf8'));
 }
 
@@ -67,7 +68,10 @@ const taskOf = (report, name) => report.tasks?.find((t) => t.name === name);
 async function rounds(variants, count, run, log, title) {
   const out = Object.fromEntries(variants.map((v) => [v.key, []]));
   for (let r = 0; r < count; r++) {
-    for (const key of roundOrder(variants.map((v) => v.key), r)) {
+    for (const key of roundOrder(
+      variants.map((v) => v.key),
+      r,
+    )) {
       const variant = variants.find((v) => v.key === key);
       out[key][r] = await run(variant, r);
     }
@@ -90,15 +94,29 @@ export async function leakHarness({ quick, scratch, log, addRow, check }) {
   const ladder = quick ? [8, 32, 128, 512] : [8, 16, 32, 64, 128, 256, 512];
   const sessions = quick ? 1 : 3;
   const variants = [{ key: 0 }, ...ladder.map((k) => ({ key: k }))];
-  const outcomes = await rounds(variants, sessions, async ({ key }, r) => {
-    const report = await taskmem(['task', `${HARNESS_FIXTURE}#keepDoubles`, '--args', JSON.stringify([key]), '--runs', String(HARNESS_RUNS), '--warmup', '2'], { scratch, tag: `harness-${key}-${r}` });
-    const task = report.tasks?.[0];
-    return { verdict: task?.verdict ?? report.verdict?.kind, bytesPerRun: task?.bytesPerRun, confidence: task?.confidence, summary: report.verdict?.summary };
-  }, log, 'smallest leak, harness');
+  const outcomes = await rounds(
+    variants,
+    sessions,
+    async ({ key }, r) => {
+      const report = await taskmem(
+        ['task', `${HARNESS_FIXTURE}#keepDoubles`, '--args', JSON.stringify([key]), '--runs', String(HARNESS_RUNS), '--warmup', '2'],
+        { scratch, tag: `harness-${key}-${r}` },
+      );
+      const task = report.tasks?.[0];
+      return { verdict: task?.verdict ?? report.verdict?.kind, bytesPerRun: task?.bytesPerRun, confidence: task?.confidence, summary: report.verdict?.summary };
+    },
+    log,
+    'smallest leak, harness',
+  );
   const { k, consistent } = smallest(ladder, outcomes, (o) => o.verdict === 'leak');
   const control = outcomes[0];
   const controlLeaks = control.filter((o) => o.verdict === 'leak').length;
-  const perRung = ladder.map((x) => `${x} B: ${outcomes[x].filter((o) => o.verdict === 'leak').length}/${sessions} (${outcomes[x].map((o) => fmtSigned(o.bytesPerRun)).join(', ')}/run)`).join('; ');
+  const perRung = ladder
+    .map(
+      (x) =>
+        `${x} B: ${outcomes[x].filter((o) => o.verdict === 'leak').length}/${sessions} (${outcomes[x].map((o) => fmtSigned(o.bytesPerRun)).join(', ')}/run)`,
+    )
+    .join('; ');
   const data = {
     workload: `taskmem task ${HARNESS_FIXTURE.replace(repo + '/', '')}#keepDoubles --args '[K]' --runs ${HARNESS_RUNS} --warmup 2 (defaults)`,
     sessions,
@@ -115,7 +133,10 @@ export async function leakHarness({ quick, scratch, log, addRow, check }) {
     id: 'leak-harness',
     figure: `Smallest leak detected, harness: the smallest K (bytes of doubles kept per run) called \`leak\` in every one of ${sessions} session(s) of ${HARNESS_RUNS} runs (warm-up 2)`,
     value: summary(reported),
-    display: k === undefined ? `none of ${ladder.map(fmtB).join(', ')}` : `${fmtB(k)} (${keptBytes(k)} B kept per run in V8 objects; reported ${reported.map(fmtSigned).join(', ')}/run)${consistent ? '' : '; NOT every larger K was a leak'}`,
+    display:
+      k === undefined
+        ? `none of ${ladder.map(fmtB).join(', ')}`
+        : `${fmtB(k)} (${keptBytes(k)} B kept per run in V8 objects; reported ${reported.map(fmtSigned).join(', ')}/run)${consistent ? '' : '; NOT every larger K was a leak'}`,
     baselines: `K = 0 control: ${control.map((o) => o.verdict).join(', ')}; per K: leak in ${perRung}`,
   });
   addRow({
@@ -136,29 +157,39 @@ export async function leakWorker({ quick, scratch, log, addRow, check }) {
   const ladder = quick ? [128, 512, 2048] : [64, 128, 256, 512, 1024, 2048];
   const sessions = quick ? 1 : 3;
   const variants = [{ key: 0 }, ...ladder.map((k) => ({ key: k }))];
-  const outcomes = await rounds(variants, sessions, async ({ key }, r) => {
-    const report = await taskmem(['run', '--', NODE, WORKER_FIXTURE, String(key), String(WORKER_TASKS)], { scratch, tag: `worker-${key}-${r}` });
-    const a = taskOf(report, LEAKY);
-    const b = taskOf(report, CLEAN);
-    const f = firming(report, LEAKY);
-    return {
-      a: a?.verdict ?? 'absent',
-      b: b?.verdict ?? 'absent',
-      aBytesPerTask: a?.bytesPerRun,
-      bBytesPerTask: b?.bytesPerRun,
-      aTasks: a?.runs,
-      suspectedAt: f?.suspectedAt,
-      confirmedAt: f?.confirmedAt,
-      durationMs: report.durationMs,
-      summary: report.verdict?.summary,
-    };
-  }, log, 'smallest leak, worker');
+  const outcomes = await rounds(
+    variants,
+    sessions,
+    async ({ key }, r) => {
+      const report = await taskmem(['run', '--', NODE, WORKER_FIXTURE, String(key), String(WORKER_TASKS)], { scratch, tag: `worker-${key}-${r}` });
+      const a = taskOf(report, LEAKY);
+      const b = taskOf(report, CLEAN);
+      const f = firming(report, LEAKY);
+      return {
+        a: a?.verdict ?? 'absent',
+        b: b?.verdict ?? 'absent',
+        aBytesPerTask: a?.bytesPerRun,
+        bBytesPerTask: b?.bytesPerRun,
+        aTasks: a?.runs,
+        suspectedAt: f?.suspectedAt,
+        confirmedAt: f?.confirmedAt,
+        durationMs: report.durationMs,
+        summary: report.verdict?.summary,
+      };
+    },
+    log,
+    'smallest leak, worker',
+  );
   const { k, consistent } = smallest(ladder, outcomes, (o) => o.a === 'leak' && o.b !== 'leak');
   const all = Object.values(outcomes).flat();
   const bLeaks = all.filter((o) => o.b === 'leak').length;
   const zero = outcomes[0];
   const zeroLeaks = zero.filter((o) => o.a === 'leak' || o.b === 'leak').length;
-  const perRung = ladder.map((x) => `${x} B: ${outcomes[x].filter((o) => o.a === 'leak').length}/${sessions} (${outcomes[x].map((o) => fmtSigned(o.aBytesPerTask)).join(', ')}/task)`).join('; ');
+  const perRung = ladder
+    .map(
+      (x) => `${x} B: ${outcomes[x].filter((o) => o.a === 'leak').length}/${sessions} (${outcomes[x].map((o) => fmtSigned(o.aBytesPerTask)).join(', ')}/task)`,
+    )
+    .join('; ');
   const data = {
     workload: `taskmem run -- node ${WORKER_FIXTURE.replace(repo + '/', '')} K ${WORKER_TASKS} (defaults; ${LEAKY} keeps K bytes of doubles per task, ${CLEAN} keeps nothing; seeded 50/50 mix; paced 1 ms every 4 tasks)`,
     sessions,
@@ -175,7 +206,10 @@ export async function leakWorker({ quick, scratch, log, addRow, check }) {
     id: 'leak-worker',
     figure: `Smallest leak detected, worker: the smallest K (bytes of doubles kept per \`${LEAKY}\` task) with \`${LEAKY}\` = leak and \`${CLEAN}\` ≠ leak in every one of ${sessions} session(s) of ${WORKER_TASKS.toLocaleString('en-US')} tasks (defaults)`,
     value: summary(reported),
-    display: k === undefined ? `none of ${ladder.map(fmtB).join(', ')}` : `${fmtB(k)} (${keptBytes(k)} B kept per task in V8 objects; reported ${reported.map(fmtSigned).join(', ')}/task)${consistent ? '' : '; NOT every larger K was a leak'}`,
+    display:
+      k === undefined
+        ? `none of ${ladder.map(fmtB).join(', ')}`
+        : `${fmtB(k)} (${keptBytes(k)} B kept per task in V8 objects; reported ${reported.map(fmtSigned).join(', ')}/task)${consistent ? '' : '; NOT every larger K was a leak'}`,
     baselines: `per K: ${LEAKY} leak in ${perRung}; sessions ${median(durations).toFixed(1)} s median`,
   });
   addRow({
@@ -199,11 +233,26 @@ export async function verdictTasks({ quick, scratch, log, addRow, check }) {
   const sessions = quick ? 1 : 3;
   const outcomes = [];
   for (let r = 0; r < sessions; r++) {
-    const report = await taskmem(['run', '--duration', String(durationSec), '--', NODE, WORKER_FIXTURE, String(keep), '0'], { scratch, tag: `firming-${r}`, timeoutMs: (durationSec + 120) * 1000 });
+    const report = await taskmem(['run', '--duration', String(durationSec), '--', NODE, WORKER_FIXTURE, String(keep), '0'], {
+      scratch,
+      tag: `firming-${r}`,
+      timeoutMs: (durationSec + 120) * 1000,
+    });
     const a = taskOf(report, LEAKY);
     const b = taskOf(report, CLEAN);
     const f = firming(report, LEAKY);
-    outcomes.push({ a: a?.verdict ?? 'absent', b: b?.verdict ?? 'absent', aBytesPerTask: a?.bytesPerRun, aTasks: a?.runs, bTasks: b?.runs, suspectedAt: f?.suspectedAt ?? null, confirmedAt: f?.confirmedAt ?? null, evidence: f?.text ?? null, endReason: report.endReason, durationMs: report.durationMs });
+    outcomes.push({
+      a: a?.verdict ?? 'absent',
+      b: b?.verdict ?? 'absent',
+      aBytesPerTask: a?.bytesPerRun,
+      aTasks: a?.runs,
+      bTasks: b?.runs,
+      suspectedAt: f?.suspectedAt ?? null,
+      confirmedAt: f?.confirmedAt ?? null,
+      evidence: f?.text ?? null,
+      endReason: report.endReason,
+      durationMs: report.durationMs,
+    });
     log(`  tasks until the verdict: session ${r + 1}/${sessions}: ${f?.text ?? `no firming in the evidence (${LEAKY} ${a?.verdict})`}`);
   }
   const suspected = outcomes.map((o) => o.suspectedAt ?? NaN);
@@ -218,7 +267,10 @@ export async function verdictTasks({ quick, scratch, log, addRow, check }) {
     suspectedAt: summary(suspected),
     confirmedAt: summary(confirmed),
   };
-  const fmtN = (s) => (Number.isFinite(s.median) ? `${Math.round(s.median).toLocaleString('en-US')}${s.n > 1 ? ` (${Math.round(s.min).toLocaleString('en-US')}–${Math.round(s.max).toLocaleString('en-US')})` : ''}` : 'n/a');
+  const fmtN = (s) =>
+    Number.isFinite(s.median)
+      ? `${Math.round(s.median).toLocaleString('en-US')}${s.n > 1 ? ` (${Math.round(s.min).toLocaleString('en-US')}–${Math.round(s.max).toLocaleString('en-US')})` : ''}`
+      : 'n/a';
   addRow({
     id: 'verdict-tasks',
     figure: `Tasks until the verdict: worker leaking 2 KiB per \`${LEAKY}\` task (50/50 mix with \`${CLEAN}\`), running for good, \`--duration ${durationSec}\`, ${sessions} session(s): tasks finished when the leak was suspected / confirmed`,

@@ -13,7 +13,8 @@ function roundedRect(x, y, x0, y0, x1, y1, r) {
 }
 
 function distToSegment(px, py, ax, ay, bx, by) {
-  const dx = bx - ax, dy = by - ay;
+  const dx = bx - ax,
+    dy = by - ay;
   const t = Math.max(0, Math.min(1, ((px - ax) * dx + (py - ay) * dy) / (dx * dx + dy * dy)));
   return Math.hypot(px - (ax + t * dx), py - (ay + t * dy));
 }
@@ -25,8 +26,20 @@ const bars = [
   { x0: 70, x1: 86, top: 52 },
   { x0: 94, x1: 110, top: 34 },
 ];
-const barColor = (i) => [[56, 189, 248], [96, 165, 250], [251, 146, 60], [248, 113, 113]][i];
-const line = [[18, 86], [42, 72], [66, 56], [90, 40], [112, 24]];
+const barColor = (i) =>
+  [
+    [56, 189, 248],
+    [96, 165, 250],
+    [251, 146, 60],
+    [248, 113, 113],
+  ][i];
+const line = [
+  [18, 86],
+  [42, 72],
+  [66, 56],
+  [90, 40],
+  [112, 24],
+];
 
 /** Colour of one sample point, or null outside the tile. */
 function sample(x, y) {
@@ -48,12 +61,18 @@ const raw = Buffer.alloc(SIZE * (SIZE * 4 + 1));
 for (let py = 0; py < SIZE; py++) {
   raw[py * (SIZE * 4 + 1)] = 0; // filter: none
   for (let px = 0; px < SIZE; px++) {
-    let r = 0, g = 0, b = 0, a = 0;
+    let r = 0,
+      g = 0,
+      b = 0,
+      a = 0;
     for (let sy = 0; sy < SS; sy++) {
       for (let sx = 0; sx < SS; sx++) {
         const c = sample(px + (sx + 0.5) / SS, py + (sy + 0.5) / SS);
         if (!c) continue;
-        r += c[0]; g += c[1]; b += c[2]; a += 1;
+        r += c[0];
+        g += c[1];
+        b += c[2];
+        a += 1;
       }
     }
     const o = py * (SIZE * 4 + 1) + 1 + px * 4;

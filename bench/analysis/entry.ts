@@ -32,7 +32,12 @@ function rng(seed: number): () => number {
   };
 }
 
-interface Script { id: string; url: string; user: boolean; lines: number }
+interface Script {
+  id: string;
+  url: string;
+  user: boolean;
+  lines: number;
+}
 
 export interface Fixture {
   text: string;
@@ -51,9 +56,20 @@ export function makeFixture(nodeCount = 200_000, seed = 42): Fixture {
   for (let i = 0; i < 10; i++) scripts.push({ id: String(300 + i), url: `node:internal/module${i}`, user: false, lines: 800 });
   const functions = Array.from({ length: 4000 }, (_, i) => {
     const script = scripts[Math.floor(random() * scripts.length)];
-    return { functionName: `fn${i}`, scriptId: script.id, url: script.url, lineNumber: Math.floor(random() * script.lines), columnNumber: Math.floor(random() * 40) };
+    return {
+      functionName: `fn${i}`,
+      scriptId: script.id,
+      url: script.url,
+      lineNumber: Math.floor(random() * script.lines),
+      columnNumber: Math.floor(random() * 40),
+    };
   });
-  const head: RawProfileNode = { callFrame: { functionName: '(root)', scriptId: '0', url: '', lineNumber: -1, columnNumber: -1 }, selfSize: 0, id: 1, children: [] };
+  const head: RawProfileNode = {
+    callFrame: { functionName: '(root)', scriptId: '0', url: '', lineNumber: -1, columnNumber: -1 },
+    selfSize: 0,
+    id: 1,
+    children: [],
+  };
   const all: Array<{ node: RawProfileNode; depth: number }> = [{ node: head, depth: 0 }];
   while (all.length < nodeCount) {
     // Prefer recent nodes: deep, bushy stacks as in real programs (depth up to ~60).

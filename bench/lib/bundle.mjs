@@ -13,7 +13,16 @@ const require = createRequire(import.meta.url);
 export async function loadTs(entry) {
   mkdirSync(buildDir, { recursive: true });
   const outfile = join(buildDir, `${basename(dirname(entry))}-${basename(entry).replace(/\.ts$/, '.cjs')}`);
-  await esbuild.build({ entryPoints: [entry], outfile, bundle: true, platform: 'node', format: 'cjs', target: 'node20', sourcemap: false, logLevel: 'warning' });
+  await esbuild.build({
+    entryPoints: [entry],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    sourcemap: false,
+    logLevel: 'warning',
+  });
   delete require.cache[outfile];
   return require(outfile);
 }

@@ -54,7 +54,9 @@ export function parseBench(stdout) {
 export async function runBench(command, args, options) {
   const result = await runCommand(command, args, options);
   if (result.code !== 0 || !result.bench) {
-    throw new Error(`${command} ${args.join(' ')} exited with ${result.code}${result.bench ? '' : ' without a TASKMEM_BENCH line'}\nstdout: ${result.stdout.slice(-1500)}\nstderr: ${result.stderr.slice(-1500)}`);
+    throw new Error(
+      `${command} ${args.join(' ')} exited with ${result.code}${result.bench ? '' : ' without a TASKMEM_BENCH line'}\nstdout: ${result.stdout.slice(-1500)}\nstderr: ${result.stderr.slice(-1500)}`,
+    );
   }
   return result;
 }

@@ -11,9 +11,7 @@ function verdict(kind, confidence, summary, advice, evidence = []) {
 }
 
 export function leakSnapshot({ seconds = 600, python = false } = {}) {
-  const targets = [
-    { id: 'node-1', pid: 48213, runtime: 'node', title: 'node worker.js', argv: ['node', 'worker.js'] },
-  ];
+  const targets = [{ id: 'node-1', pid: 48213, runtime: 'node', title: 'node worker.js', argv: ['node', 'worker.js'] }];
   if (python) targets.push({ id: 'py-1', pid: 48290, ppid: 48213, runtime: 'python', title: 'celery worker', argv: ['celery', '-A', 'app', 'worker'] });
   const n = seconds * 10;
   const stats = [];
@@ -54,7 +52,11 @@ export function leakSnapshot({ seconds = 600, python = false } = {}) {
     0.94,
     'sendEmail keeps about 2.5 MiB more after every run, and the heap grows in a straight line (R² 0.98 over 120 runs).',
     'Open renderTemplate in templates/cache.ts: its cache of compiled templates is keyed by the message id and never evicted; bound it (an LRU) or key it by template name.',
-    ['Retained heap after GC grew from 31.2 MiB to 327 MiB over 120 runs', 'Slope 2.49 MiB/run ± 0.04 MiB', '78% of what sendEmail kept was allocated in renderTemplate'],
+    [
+      'Retained heap after GC grew from 31.2 MiB to 327 MiB over 120 runs',
+      'Slope 2.49 MiB/run ± 0.04 MiB',
+      '78% of what sendEmail kept was allocated in renderTemplate',
+    ],
   );
   const tasks = [
     { name: 'sendEmail', runs: 120, bytesPerRun: 2.49 * MiB, keptPerRun: 2.52 * MiB, rSquared: 0.98, verdict: leakVerdict },
@@ -64,7 +66,12 @@ export function leakSnapshot({ seconds = 600, python = false } = {}) {
       bytesPerRun: 12 * 1024,
       keptPerRun: 64 * 1024,
       rSquared: 0.41,
-      verdict: verdict('plateau', 0.81, 'resizeImage filled a cache of 24 MiB in the first 30 runs and has not grown since.', 'Nothing to fix unless 24 MiB is too much; cap the cache size if it is.'),
+      verdict: verdict(
+        'plateau',
+        0.81,
+        'resizeImage filled a cache of 24 MiB in the first 30 runs and has not grown since.',
+        'Nothing to fix unless 24 MiB is too much; cap the cache size if it is.',
+      ),
     },
     {
       name: 'syncInventory',
@@ -98,8 +105,14 @@ export function leakSnapshot({ seconds = 600, python = false } = {}) {
       f('runJob', 'src/worker.ts', 130),
       { function: 'processTicksAndRejections', file: 'node:internal/process/task_queues', line: 95, category: 'runtime' },
     ]),
-    site('attachListener', 'src/events/bus.ts', 19, 38.4 * MiB, 0.118, 0.31 * MiB, 'user', [f('attachListener', 'src/events/bus.ts', 19), f('sendEmail', 'src/jobs/sendEmail.ts', 23)]),
-    site(HOSTILE_IMG, 'src/plugins/evil.js', 7, 21 * MiB, 0.064, 0.17 * MiB, 'user', [f(HOSTILE_IMG, 'src/plugins/evil.js', 7), f(HOSTILE_SCRIPT, 'src/plugins/evil.js', 1)]),
+    site('attachListener', 'src/events/bus.ts', 19, 38.4 * MiB, 0.118, 0.31 * MiB, 'user', [
+      f('attachListener', 'src/events/bus.ts', 19),
+      f('sendEmail', 'src/jobs/sendEmail.ts', 23),
+    ]),
+    site(HOSTILE_IMG, 'src/plugins/evil.js', 7, 21 * MiB, 0.064, 0.17 * MiB, 'user', [
+      f(HOSTILE_IMG, 'src/plugins/evil.js', 7),
+      f(HOSTILE_SCRIPT, 'src/plugins/evil.js', 1),
+    ]),
     site('Parser.parse', 'mailparser/lib/parser.js', 311, 14.2 * MiB, 0.043, 0.02 * MiB, 'dependency'),
     site(HOSTILE_SCRIPT, 'src/plugins/</script>.js', 3, 9.7 * MiB, 0.03, 0, 'user'),
     site('resizeBuffer', 'src/images/resize.ts', 61, 6.1 * MiB, 0.019, 0.004 * MiB),

@@ -159,7 +159,8 @@ export async function renderPreviews() {
       if (check.csp.length) failures.push(`${themeName}: CSP violations: ${check.csp.join(', ')}`);
       if (!check.codiconFont) failures.push(`${themeName}: codicon font not loaded`);
       if (check.overflowX) failures.push(`${themeName}: horizontal overflow`);
-      if (!posted.length || posted[0].line !== 42 || !posted[0].file.endsWith('src/templates/cache.ts')) failures.push(`${themeName}: open-site not posted: ${JSON.stringify(posted)}`);
+      if (!posted.length || posted[0].line !== 42 || !posted[0].file.endsWith('src/templates/cache.ts'))
+        failures.push(`${themeName}: open-site not posted: ${JSON.stringify(posted)}`);
       if (errors.length) failures.push(`${themeName}: page errors: ${errors.join('; ')}`);
       await page.close();
     }
@@ -200,7 +201,8 @@ export async function renderPreviews() {
         rows: window.__taskmemPanel.chart.store.length,
       }));
       console.log(`persisted state ${Math.round(bytes / 1024)} KiB; after reload:`, JSON.stringify(restored));
-      if (restored.sites !== 8 || restored.tasks !== 3 || !restored.canvas || restored.rows < 100 || restored.state !== 'Restored') failures.push(`restore after reload failed: ${JSON.stringify(restored)}`);
+      if (restored.sites !== 8 || restored.tasks !== 3 || !restored.canvas || restored.rows < 100 || restored.state !== 'Restored')
+        failures.push(`restore after reload failed: ${JSON.stringify(restored)}`);
       if (errors.length) failures.push(`python: page errors: ${errors.join('; ')}`);
       await page.close();
     }

@@ -56,7 +56,14 @@ export async function runWebviewBench({ quick = false } = {}) {
     const frames = quick ? 60 : 200;
     const results = {};
     for (const s of scenarios) {
-      const r = await page.evaluate((o) => window.taskmemBench.run(o), { rows: s.rows, frames, width: 1200, height: 360, windowSec: s.windowSec, targets: s.targets });
+      const r = await page.evaluate((o) => window.taskmemBench.run(o), {
+        rows: s.rows,
+        frames,
+        width: 1200,
+        height: 360,
+        windowSec: s.windowSec,
+        targets: s.targets,
+      });
       const work = [...r.workMs].sort((a, b) => a - b);
       const fr = [...r.frameMs].sort((a, b) => a - b);
       results[s.name] = {

@@ -19,7 +19,13 @@ const recent = [];
 function makePayload(seed) {
   const records = [];
   for (let i = 0; i < RECORDS; i++) {
-    records.push({ id: seed * RECORDS + i, name: `customer-${(seed * 31 + i) % 997}`, tags: ['a', 'b', String(i % 7)], amount: (i * 13.7) % 1000, when: 1_700_000_000_000 + i * 1000 });
+    records.push({
+      id: seed * RECORDS + i,
+      name: `customer-${(seed * 31 + i) % 997}`,
+      tags: ['a', 'b', String(i % 7)],
+      amount: (i * 13.7) % 1000,
+      when: 1_700_000_000_000 + i * 1000,
+    });
   }
   return JSON.stringify(records);
 }

@@ -88,7 +88,9 @@ async function main() {
   }
   const loopMs = performance.now() - t0;
   const n = Math.floor(KEEP / 8);
-  process.stdout.write(`TASKMEM_BENCH ${JSON.stringify({ tasks: TASKS, counts, loopMs, expectedBytesPerTask: n > 0 ? 48 + 8 * n : 0, sink: Number.isFinite(sink) })}\n`);
+  process.stdout.write(
+    `TASKMEM_BENCH ${JSON.stringify({ tasks: TASKS, counts, loopMs, expectedBytesPerTask: n > 0 ? 48 + 8 * n : 0, sink: Number.isFinite(sink) })}\n`,
+  );
 }
 
 main();

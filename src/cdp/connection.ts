@@ -39,7 +39,10 @@ export class ProtocolError extends Error {
 }
 
 export class ConnectionClosedError extends Error {
-  constructor(readonly method: string, reason: string) {
+  constructor(
+    readonly method: string,
+    reason: string,
+  ) {
     super(`${method} was not answered: ${reason}`);
     this.name = 'ConnectionClosedError';
   }
@@ -144,7 +147,8 @@ export class CdpConnection implements CdpClient {
         // A broken target may send any JSON as the error: never let its shape leave the call pending.
         const error = (typeof message.error === 'object' && message.error !== null ? message.error : {}) as { code?: unknown; message?: unknown };
         const code = typeof error.code === 'number' ? error.code : -1;
-        const text = typeof error.message === 'string' && error.message !== '' ? error.message : `malformed error reply ${JSON.stringify(message.error).slice(0, 200)}`;
+        const text =
+          typeof error.message === 'string' && error.message !== '' ? error.message : `malformed error reply ${JSON.stringify(message.error).slice(0, 200)}`;
         call.reject(new ProtocolError(call.method, code, text, call.stack));
       } else {
         call.resolve(message.result ?? {});

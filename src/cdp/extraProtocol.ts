@@ -84,7 +84,10 @@ export interface ExtraCommands {
   'NodeWorker.sendMessageToWorker': { paramsType: [{ message: string; sessionId: string }]; returnType: Record<string, never> };
   'NodeWorker.detach': { paramsType: [{ sessionId: string }]; returnType: Record<string, never> };
   'Taskmem.getStats': { paramsType: []; returnType: PythonStats };
-  'Taskmem.configure': { paramsType: [{ sampleEvery?: number; budget?: number; nframe?: number; gcPerTask?: boolean; mallocTrim?: boolean }]; returnType: Record<string, never> };
+  'Taskmem.configure': {
+    paramsType: [{ sampleEvery?: number; budget?: number; nframe?: number; gcPerTask?: boolean; mallocTrim?: boolean }];
+    returnType: Record<string, never>;
+  };
   'Taskmem.loadHarness': { paramsType: [{ file: string; exportName: string; args: unknown[] }]; returnType: { ok: boolean } };
   'Taskmem.runTask': { paramsType: [{ index: number; measure: boolean }]; returnType: RunTaskResult };
   'Taskmem.exit': { paramsType: []; returnType: Record<string, never> };

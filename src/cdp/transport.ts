@@ -70,7 +70,10 @@ export class WorkerTransport implements Transport {
   private isClosed = false;
   private readonly subscriptions: Array<{ dispose(): void }> = [];
 
-  constructor(private readonly parent: CdpClient, private readonly sessionId: string) {
+  constructor(
+    private readonly parent: CdpClient,
+    private readonly sessionId: string,
+  ) {
     this.subscriptions.push(
       parent.on('NodeWorker.receivedMessageFromWorker', (params) => {
         if (params.sessionId === sessionId && typeof params.message === 'string') this.messageEmitter.fire(params.message);

@@ -35,7 +35,12 @@ export interface AbPlan {
   json?: string;
 }
 
-const JEMALLOC_PATHS = ['/usr/lib/x86_64-linux-gnu/libjemalloc.so.2', '/usr/lib/aarch64-linux-gnu/libjemalloc.so.2', '/usr/lib64/libjemalloc.so.2', '/usr/lib/libjemalloc.so.2'];
+const JEMALLOC_PATHS = [
+  '/usr/lib/x86_64-linux-gnu/libjemalloc.so.2',
+  '/usr/lib/aarch64-linux-gnu/libjemalloc.so.2',
+  '/usr/lib64/libjemalloc.so.2',
+  '/usr/lib/libjemalloc.so.2',
+];
 
 export function parseChange(text: string, exists: (file: string) => boolean = fs.existsSync): AbChange {
   const arena = /^arena-max=(\d+)$/.exec(text);
@@ -87,9 +92,18 @@ const SAMPLE_MS = 100;
  * One run, without the profiler: an allocator experiment must not be measured through tracemalloc
  * or the inspector, which allocate themselves. The process tree's RSS is sampled from /proc.
  */
-async function measureRun(session: SessionOptions, env: Record<string, string>, extraArgs: readonly string[]): Promise<{ finalRssBytes: number; peakRssBytes: number; durationMs: number; endReason: string; tail: string }> {
+async function measureRun(
+  session: SessionOptions,
+  env: Record<string, string>,
+  extraArgs: readonly string[],
+): Promise<{ finalRssBytes: number; peakRssBytes: number; durationMs: number; endReason: string; tail: string }> {
   const started = Date.now();
-  const child = spawnTree({ command: [...(session.command ?? []), ...extraArgs], shell: session.shell ?? false, cwd: session.cwd, env: { ...process.env, ...session.env, ...env } });
+  const child = spawnTree({
+    command: [...(session.command ?? []), ...extraArgs],
+    shell: session.shell ?? false,
+    cwd: session.cwd,
+    env: { ...process.env, ...session.env, ...env },
+  });
   let tail = '';
   const keep = (chunk: Buffer): void => {
     tail = (tail + chunk.toString()).slice(-2000);
@@ -136,7 +150,15 @@ export async function runAb(plan: AbPlan, log: (line: string) => void): Promise<
     log(`taskmem ab: run ${index + 1}/${schedule.length}: round ${round}, ${variant} (${label})…`);
     const measured = variant === 'A' ? await measureRun(plan.session, {}, []) : await measureRun(plan.session, plan.change.env, plan.change.extraArgs);
     if (measured.peakRssBytes <= 0) throw new Error(`run ${index + 1} (${variant}) measured nothing: ${measured.endReason}\n${measured.tail}`);
-    const run: AbRun = { variant, round, finalRssBytes: measured.finalRssBytes, peakRssBytes: measured.peakRssBytes, tasks: 0, durationMs: measured.durationMs, endReason: measured.endReason };
+    const run: AbRun = {
+      variant,
+      round,
+      finalRssBytes: measured.finalRssBytes,
+      peakRssBytes: measured.peakRssBytes,
+      tasks: 0,
+      durationMs: measured.durationMs,
+      endReason: measured.endReason,
+    };
     log(`  ${run.endReason}; RSS at the end ${formatBytes(run.finalRssBytes)}, peak ${formatBytes(run.peakRssBytes)}, ${formatDuration(run.durationMs)}`);
     runs.push(run);
   }
@@ -152,9 +174,19 @@ export function renderAb(comparison: AbComparison): string {
     row('Peak RSS', formatBytes(comparison.a.peakRss.median), formatBytes(comparison.b.peakRss.median), `${comparison.peakRssRatio.toFixed(2)}×`),
   ];
   if (comparison.a.throughput && comparison.b.throughput && comparison.throughputRatio !== undefined) {
-    lines.push(row('Tasks per second', comparison.a.throughput.median.toFixed(1), comparison.b.throughput.median.toFixed(1), `${comparison.throughputRatio.toFixed(2)}×`));
+    lines.push(
+      row(
+        'Tasks per second',
+        comparison.a.throughput.median.toFixed(1),
+        comparison.b.throughput.median.toFixed(1),
+        `${comparison.throughputRatio.toFixed(2)}×`,
+      ),
+    );
   }
-  lines.push(row('Wall time', formatDuration(comparison.a.duration.median), formatDuration(comparison.b.duration.median), `${comparison.durationRatio.toFixed(2)}×`), '');
+  lines.push(
+    row('Wall time', formatDuration(comparison.a.duration.median), formatDuration(comparison.b.duration.median), `${comparison.durationRatio.toFixed(2)}×`),
+    '',
+  );
   lines.push(...comparison.findings.map((finding) => `- ${finding}`));
   return lines.join('\n');
 }

@@ -16,10 +16,7 @@ export interface OutputOptions {
   maxSites: number;
 }
 
-export type ParsedCommand =
-  | { kind: 'help'; topic?: string }
-  | { kind: 'version' }
-  | { kind: 'profile'; session: SessionOptions; output: OutputOptions };
+export type ParsedCommand = { kind: 'help'; topic?: string } | { kind: 'version' } | { kind: 'profile'; session: SessionOptions; output: OutputOptions };
 
 export const USAGE = `taskmem: find which task keeps memory, which code allocated it, and whether it is a leak.
 
@@ -74,7 +71,8 @@ function takeValue(argv: string[], index: number, flag: string): string {
 
 function positiveInteger(text: string, flag: string, allowZero = false): number {
   const value = Number(text);
-  if (!Number.isInteger(value) || value < (allowZero ? 0 : 1)) throw new UsageError(`${flag} takes a whole number${allowZero ? '' : ' above 0'}, not '${text}'`);
+  if (!Number.isInteger(value) || value < (allowZero ? 0 : 1))
+    throw new UsageError(`${flag} takes a whole number${allowZero ? '' : ' above 0'}, not '${text}'`);
   return value;
 }
 
@@ -104,43 +102,94 @@ export function parseArgs(argv: string[], cwd: string, isTty: boolean): ParsedCo
     const arg = rest[i];
     const value = () => takeValue(rest, i++, arg);
     switch (arg) {
-      case '--': command = rest.slice(i + 1); i = rest.length; break;
-      case '--runs': runs = positiveInteger(value(), arg); break;
-      case '--warmup': warmup = positiveInteger(value(), arg, true); break;
+      case '--':
+        command = rest.slice(i + 1);
+        i = rest.length;
+        break;
+      case '--runs':
+        runs = positiveInteger(value(), arg);
+        break;
+      case '--warmup':
+        warmup = positiveInteger(value(), arg, true);
+        break;
       case '--args': {
         const text = value();
         let parsed: unknown;
-        try { parsed = JSON.parse(text); } catch { throw new UsageError(`--args is not valid JSON: ${text}`); }
+        try {
+          parsed = JSON.parse(text);
+        } catch {
+          throw new UsageError(`--args is not valid JSON: ${text}`);
+        }
         if (!Array.isArray(parsed)) throw new UsageError(`--args takes a JSON array of arguments, e.g. '[1, "a"]'`);
         args = parsed;
         break;
       }
-      case '--python': session.pythonPath = value(); break;
-      case '--duration': session.durationSec = positiveInteger(value(), arg); break;
-      case '--max-tasks': session.maxTasks = positiveInteger(value(), arg); break;
-      case '--memory-limit': session.memoryLimitBytes = positiveInteger(value(), arg) * 1024 * 1024; break;
-      case '--window': session.windowMs = positiveInteger(value(), arg) * 1000; break;
-      case '--shell': session.shell = true; break;
-      case '--sample-every': session.pythonSampleEvery = positiveInteger(value(), arg); break;
-      case '--malloc-trim': session.pythonMallocTrim = true; break;
+      case '--python':
+        session.pythonPath = value();
+        break;
+      case '--duration':
+        session.durationSec = positiveInteger(value(), arg);
+        break;
+      case '--max-tasks':
+        session.maxTasks = positiveInteger(value(), arg);
+        break;
+      case '--memory-limit':
+        session.memoryLimitBytes = positiveInteger(value(), arg) * 1024 * 1024;
+        break;
+      case '--window':
+        session.windowMs = positiveInteger(value(), arg) * 1000;
+        break;
+      case '--shell':
+        session.shell = true;
+        break;
+      case '--sample-every':
+        session.pythonSampleEvery = positiveInteger(value(), arg);
+        break;
+      case '--malloc-trim':
+        session.pythonMallocTrim = true;
+        break;
       case '--gc-budget': {
         const percent = Number(value());
         if (!(percent > 0 && percent <= 100)) throw new UsageError(`--gc-budget takes a percentage above 0 and up to 100`);
         session.taskGcBudget = percent / 100;
         break;
       }
-      case '--interval': session.statsIntervalMs = positiveInteger(value(), arg); break;
-      case '--sampling-interval': session.samplingIntervalBytes = positiveInteger(value(), arg); break;
-      case '--precise': session.preciseAttribution = true; break;
-      case '--no-precise': session.preciseAttribution = false; break;
-      case '--json': output.json = path.resolve(cwd, value()); break;
-      case '--heapprofile': output.heapprofile = path.resolve(cwd, value()); break;
-      case '--markdown': output.markdown = path.resolve(cwd, value()); break;
-      case '--fail-on-leak': output.failOnLeak = true; break;
-      case '--quiet': output.quiet = true; break;
-      case '--no-color': output.color = false; break;
-      case '--top': output.maxSites = positiveInteger(value(), arg); break;
-      case '--pid': session.attach = { pid: positiveInteger(value(), arg) }; break;
+      case '--interval':
+        session.statsIntervalMs = positiveInteger(value(), arg);
+        break;
+      case '--sampling-interval':
+        session.samplingIntervalBytes = positiveInteger(value(), arg);
+        break;
+      case '--precise':
+        session.preciseAttribution = true;
+        break;
+      case '--no-precise':
+        session.preciseAttribution = false;
+        break;
+      case '--json':
+        output.json = path.resolve(cwd, value());
+        break;
+      case '--heapprofile':
+        output.heapprofile = path.resolve(cwd, value());
+        break;
+      case '--markdown':
+        output.markdown = path.resolve(cwd, value());
+        break;
+      case '--fail-on-leak':
+        output.failOnLeak = true;
+        break;
+      case '--quiet':
+        output.quiet = true;
+        break;
+      case '--no-color':
+        output.color = false;
+        break;
+      case '--top':
+        output.maxSites = positiveInteger(value(), arg);
+        break;
+      case '--pid':
+        session.attach = { pid: positiveInteger(value(), arg) };
+        break;
       default:
         if (arg.startsWith('--')) throw new UsageError(`unknown option ${arg} (taskmem --help lists them)`);
         positional.push(arg);

@@ -82,10 +82,7 @@ export function compareAb(runs: readonly AbRun[], labels: { a: string; b: string
   if (!runs.some((run) => run.variant === 'A') || !runs.some((run) => run.variant === 'B')) return undefined;
   const a = summarize('A', labels.a, runs);
   const b = summarize('B', labels.b, runs);
-  const findings = [
-    finding('RSS at the end', a.finalRss, b.finalRss, formatBytes, true),
-    finding('Peak RSS', a.peakRss, b.peakRss, formatBytes, true),
-  ];
+  const findings = [finding('RSS at the end', a.finalRss, b.finalRss, formatBytes, true), finding('Peak RSS', a.peakRss, b.peakRss, formatBytes, true)];
   if (a.throughput && b.throughput) findings.push(finding('Throughput', a.throughput, b.throughput, (value) => `${value.toFixed(1)} tasks/s`, false));
   else findings.push(finding('Wall time', a.duration, b.duration, formatDuration, true));
   return {

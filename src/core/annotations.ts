@@ -282,7 +282,10 @@ export function hoverMarkdown(annotation: FileAnnotation, ctx: HoverContext = {}
     const figures = [`**${formatBytes(site.retainedBytes)}** kept`, `${formatPercent(site.share)} of retained memory`];
     if (site.bytesPerRun !== undefined && Number.isFinite(site.bytesPerRun)) figures.push(`${formatBytesPerRun(site.bytesPerRun)} over the captures`);
     md.push(figures.join(' · '), '');
-    md.push(`[Show in panel](${commandUri(HOVER_COMMANDS.showSite, ctx.sessionId ? [site.key, ctx.sessionId] : [site.key])} "Show this site in the Task Memory panel")`, '');
+    md.push(
+      `[Show in panel](${commandUri(HOVER_COMMANDS.showSite, ctx.sessionId ? [site.key, ctx.sessionId] : [site.key])} "Show this site in the Task Memory panel")`,
+      '',
+    );
     if (site.precision === 'function') {
       md.push(`Allocated in ${escapeMarkdown(site.function)}() — V8 attributes per function: this is the function's first line, not the allocating line.`, '');
       md.push(`${site.count.toLocaleString('en-US')} heap samples (scaled estimate)`, '');

@@ -51,9 +51,7 @@ const ADVICE: Record<VerdictKind, string> = {
     'Nothing to do for this task. If the process RSS still grows, look at allocator high water ' +
     '(freed memory the allocator keeps) and off-heap memory (Buffers, native modules).',
   'allocator-high-water': '',
-  inconclusive:
-    'Measure more runs (--runs), skip one-time setup with --warmup, and keep other work out of the ' +
-    'process while measuring.',
+  inconclusive: 'Measure more runs (--runs), skip one-time setup with --warmup, and keep other work out of the ' + 'process while measuring.',
 };
 
 interface Resolved {
@@ -152,7 +150,11 @@ function assessSorted(sorted: TaskRun[], options?: VerdictOptions): Assessment {
   const laterLevel = median(ys.slice(middle));
   const rise = laterLevel - ys[0];
   const earlyRise =
-    early !== undefined && early.steadyConfidence >= PLATEAU_CONFIDENCE && early.slope > floor && rise > Math.max(floor * n, WARM_UP_BYTES) && rise > 3 * current.spread;
+    early !== undefined &&
+    early.steadyConfidence >= PLATEAU_CONFIDENCE &&
+    early.slope > floor &&
+    rise > Math.max(floor * n, WARM_UP_BYTES) &&
+    rise > 3 * current.spread;
   // How sure that the later runs grow at under a quarter of the early rate.
   const plateau = (): Assessment =>
     verdict(
@@ -170,65 +172,84 @@ function assessSorted(sorted: TaskRun[], options?: VerdictOptions): Assessment {
   if (earlyRise && current.slope < 0.1 * early.slope) return plateau();
 
   if (significant && !slowing) {
-    return verdict({
-      kind: 'leak',
-      confidence: current.confidence,
-      summary: `Retained heap grows by ${formatProjection(current.slope)} (over ${plural(n, 'measured run')}).`,
-      advice: ADVICE.leak,
-      evidence,
-    }, current.slope);
+    return verdict(
+      {
+        kind: 'leak',
+        confidence: current.confidence,
+        summary: `Retained heap grows by ${formatProjection(current.slope)} (over ${plural(n, 'measured run')}).`,
+        advice: ADVICE.leak,
+        evidence,
+      },
+      current.slope,
+    );
   }
 
   if (significant && slowing) {
-    return verdict({
-      kind: 'inconclusive',
-      confidence: 0,
-      summary:
-        `Retained heap grew by ${formatBytesPerRun(current.slope)} over the later runs, but growth is slowing ` +
-        `(${formatBytesPerRun(early.slope)} then ${formatBytesPerRun(current.slope)}): it may be about to plateau.`,
-      advice: 'Measure more runs to see whether growth stops (a bounded cache) or goes on (a leak).',
-      evidence,
-    }, current.slope);
+    return verdict(
+      {
+        kind: 'inconclusive',
+        confidence: 0,
+        summary:
+          `Retained heap grew by ${formatBytesPerRun(current.slope)} over the later runs, but growth is slowing ` +
+          `(${formatBytesPerRun(early.slope)} then ${formatBytesPerRun(current.slope)}): it may be about to plateau.`,
+        advice: 'Measure more runs to see whether growth stops (a bounded cache) or goes on (a leak).',
+        evidence,
+      },
+      current.slope,
+    );
   }
 
   // Plateau: a clear rise over the first runs (most of them kept memory), then flat.
   if (earlyRise) return plateau();
 
   if (!Number.isFinite(current.upper95)) {
-    return verdict({
-      kind: 'inconclusive',
-      confidence: 0,
-      summary: `Only ${plural(n, 'measured run')}: too few to tell growth from noise (${formatBytesPerRun(current.slope)} so far).`,
-      advice: ADVICE.inconclusive,
-      evidence,
-    }, current.slope);
+    return verdict(
+      {
+        kind: 'inconclusive',
+        confidence: 0,
+        summary: `Only ${plural(n, 'measured run')}: too few to tell growth from noise (${formatBytesPerRun(current.slope)} so far).`,
+        advice: ADVICE.inconclusive,
+        evidence,
+      },
+      current.slope,
+    );
   }
 
   // No growth to stand behind. Say so only when the measurement rules out a growth that matters:
   // one that could double the process's memory (RSS where known, else the retained heap of a level
   // series) within 100 runs. A series of what each run kept has no level to compare with.
   const rss = sorted.map((r) => r.rssBytes);
-  const scale = rss.every((v): v is number => v !== undefined && Number.isFinite(v) && v > 0) ? median(rss) : noise === 'level' ? Math.abs(median(ys)) : Infinity;
+  const scale = rss.every((v): v is number => v !== undefined && Number.isFinite(v) && v > 0)
+    ? median(rss)
+    : noise === 'level'
+      ? Math.abs(median(ys))
+      : Infinity;
   if (current.flatConfidence < 0.95 && current.upper95 * 100 > scale) {
-    return verdict({
-      kind: 'inconclusive',
-      confidence: 0,
-      summary:
-        `Retained heap varies too much to tell: ${formatBytesPerRun(current.slope)} ${span}, ` +
-        `but it could be as much as ${formatBytesPerRun(current.upper95)} (runs differ by ±${formatBytes(current.spread)}).`,
-      advice: ADVICE.inconclusive,
-      evidence,
-    }, current.slope);
+    return verdict(
+      {
+        kind: 'inconclusive',
+        confidence: 0,
+        summary:
+          `Retained heap varies too much to tell: ${formatBytesPerRun(current.slope)} ${span}, ` +
+          `but it could be as much as ${formatBytesPerRun(current.upper95)} (runs differ by ±${formatBytes(current.spread)}).`,
+        advice: ADVICE.inconclusive,
+        evidence,
+      },
+      current.slope,
+    );
   }
   const within = current.slope <= floor;
-  return verdict({
-    kind: 'no-leak',
-    confidence: Math.max(current.flatConfidence, 1 - current.confidence),
-    summary: within
-      ? `Retained heap is flat: ${formatBytesPerRun(current.slope)} ${span}.`
-      : `Retained heap shows no steady growth: ${formatBytesPerRun(current.slope)} ${span} ` +
-        `is within its noise (at most ${formatBytesPerRun(Math.max(0, current.upper95))} at 95%).`,
-    advice: ADVICE['no-leak'],
-    evidence,
-  }, current.slope);
+  return verdict(
+    {
+      kind: 'no-leak',
+      confidence: Math.max(current.flatConfidence, 1 - current.confidence),
+      summary: within
+        ? `Retained heap is flat: ${formatBytesPerRun(current.slope)} ${span}.`
+        : `Retained heap shows no steady growth: ${formatBytesPerRun(current.slope)} ${span} ` +
+          `is within its noise (at most ${formatBytesPerRun(Math.max(0, current.upper95))} at 95%).`,
+      advice: ADVICE['no-leak'],
+      evidence,
+    },
+    current.slope,
+  );
 }

@@ -33,13 +33,7 @@ export interface ClassifyOptions {
 }
 
 /** V8's pseudo frames: no script behind them. */
-export const V8_PSEUDO_FRAMES: ReadonlySet<string> = new Set([
-  '(root)',
-  '(program)',
-  '(garbage collector)',
-  '(idle)',
-  '(V8 API)',
-]);
+export const V8_PSEUDO_FRAMES: ReadonlySet<string> = new Set(['(root)', '(program)', '(garbage collector)', '(idle)', '(V8 API)']);
 
 const DEPENDENCY_DIR = /(^|[\\/])(node_modules|site-packages|dist-packages)([\\/]|$)/;
 // CPython's standard library: …/lib/python3.11/… (POSIX) or …\Lib\… next to python.exe (Windows).

@@ -70,7 +70,9 @@ export function trimmedEvidence(series: readonly TaskRun[]): string | undefined 
 
 /** Node: how much of a leak's growth per run is outside the V8 heap (Buffers, ArrayBuffers), from the later half. */
 export function outsideHeapGrowth(series: readonly TaskRun[]): number | undefined {
-  const known = series.filter((run): run is TaskRun & { outsideHeapBytes: number } => run.outsideHeapBytes !== undefined && Number.isFinite(run.outsideHeapBytes));
+  const known = series.filter(
+    (run): run is TaskRun & { outsideHeapBytes: number } => run.outsideHeapBytes !== undefined && Number.isFinite(run.outsideHeapBytes),
+  );
   if (known.length < 4 || known.length !== series.length) return undefined;
   const later = known.slice(Math.floor((known.length - 1) / 2));
   return theilSen(

@@ -35,6 +35,7 @@ export function recyclingNote(argv: readonly string[]): string | undefined {
       ? `The ${pool} pool ignores ${set}: only the prefork pool recycles children, so this worker keeps whatever its tasks leak until it is restarted.`
       : `The ${pool} pool never recycles: whatever its tasks leak stays until the worker is restarted.`;
   }
-  if (!set) return 'The prefork pool recycles nothing here (no --max-tasks-per-child / --max-memory-per-child): a leaking task grows each child until it is restarted.';
+  if (!set)
+    return 'The prefork pool recycles nothing here (no --max-tasks-per-child / --max-memory-per-child): a leaking task grows each child until it is restarted.';
   return `Children are recycled (${set}): that bounds a leak's damage but hides it; fix the leaking task and keep recycling as a safety net.`;
 }

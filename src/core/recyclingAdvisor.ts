@@ -81,7 +81,9 @@ export function adviseRecycling(input: RecyclingInput): RecyclingAdvice | undefi
     maxTasksPerChild = Math.max(1, Math.floor((maxMemoryPerChildKiB * KIB - fresh) / growth));
   }
   if (maxTasksPerChild !== undefined && maxTasksPerChild < FEW_TASKS) {
-    warnings.push(`At this limit a child is replaced every ${maxTasksPerChild} task(s): forking and warming up a new child then costs a noticeable share of the worker's time. Fix the leak, or give each child more memory.`);
+    warnings.push(
+      `At this limit a child is replaced every ${maxTasksPerChild} task(s): forking and warming up a new child then costs a noticeable share of the worker's time. Fix the leak, or give each child more memory.`,
+    );
   }
   const current = input.current;
   if (current?.maxMemoryPerChildKiB !== undefined && current.maxMemoryPerChildKiB * KIB <= fresh) {
@@ -91,11 +93,18 @@ export function adviseRecycling(input: RecyclingInput): RecyclingAdvice | undefi
     );
   }
   if (current?.maxTasksPerChild !== undefined && maxTasksPerChild !== undefined && current.maxTasksPerChild > maxTasksPerChild) {
-    warnings.push(`--max-tasks-per-child ${current.maxTasksPerChild} lets a child grow past the limit: at ${formatBytesPerRun(growth).replace('/run', ' per task')} it reaches it after about ${maxTasksPerChild} tasks.`);
+    warnings.push(
+      `--max-tasks-per-child ${current.maxTasksPerChild} lets a child grow past the limit: at ${formatBytesPerRun(growth).replace('/run', ' per task')} it reaches it after about ${maxTasksPerChild} tasks.`,
+    );
   }
   if (maxTasksPerChild !== undefined || maxMemoryPerChildKiB !== undefined) {
     if (input.supervisor === 'celery') {
-      const flags = [maxTasksPerChild !== undefined ? `--max-tasks-per-child=${maxTasksPerChild}` : '', maxMemoryPerChildKiB !== undefined ? `--max-memory-per-child=${maxMemoryPerChildKiB}` : ''].filter(Boolean).join(' ');
+      const flags = [
+        maxTasksPerChild !== undefined ? `--max-tasks-per-child=${maxTasksPerChild}` : '',
+        maxMemoryPerChildKiB !== undefined ? `--max-memory-per-child=${maxMemoryPerChildKiB}` : '',
+      ]
+        .filter(Boolean)
+        .join(' ');
       lines.push(`celery -A <app> worker ${flags}`);
       if (maxTasksPerChild !== undefined) lines.push(`worker_max_tasks_per_child = ${maxTasksPerChild}`);
       if (maxMemoryPerChildKiB !== undefined) lines.push(`worker_max_memory_per_child = ${maxMemoryPerChildKiB}  # KiB`);

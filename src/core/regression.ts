@@ -52,7 +52,11 @@ function cosine(a: readonly number[], b: readonly number[]): number {
  * ~1e5; raw normal equations would lose the digits) or through the origin. Undefined when the
  * system is singular or has no degrees of freedom left.
  */
-export function multipleRegression(columns: readonly (readonly number[])[], y: readonly number[], intercept = true): { coef: number[]; stdErr: number[]; df: number; residuals: number[] } | undefined {
+export function multipleRegression(
+  columns: readonly (readonly number[])[],
+  y: readonly number[],
+  intercept = true,
+): { coef: number[]; stdErr: number[]; df: number; residuals: number[] } | undefined {
   const n = y.length;
   const p = columns.length;
   const df = n - p - (intercept ? 1 : 0);

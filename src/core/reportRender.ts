@@ -32,7 +32,10 @@ const CONTROL = /[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u20
 
 /** Plain, single-line text: no escape sequences, no control characters, no bidi overrides. */
 export function sanitizeText(text: string): string {
-  return String(text).replace(ANSI_SEQUENCE, '').replace(/[\t\n\r]+/g, ' ').replace(CONTROL, '');
+  return String(text)
+    .replace(ANSI_SEQUENCE, '')
+    .replace(/[\t\n\r]+/g, ' ')
+    .replace(CONTROL, '');
 }
 
 /** Sanitized, then safe inside a Markdown table cell: no HTML, links, emphasis, code or mentions. */
@@ -192,9 +195,7 @@ export function renderMarkdownReport(report: TaskmemReport, options?: MarkdownRe
     out.push('**Top retaining sites**', '');
     out.push('| Retained | Share | Per run | Function | Location |', '| ---: | ---: | ---: | --- | --- |');
     for (const s of report.sites.slice(0, maxSites)) {
-      out.push(
-        `| ${formatBytes(s.retainedBytes)} | ${formatPercent(s.share)} | ${perRun(s.bytesPerRun)} | ${md(s.function)} | ${md(location(s, cwd))} |`,
-      );
+      out.push(`| ${formatBytes(s.retainedBytes)} | ${formatPercent(s.share)} | ${perRun(s.bytesPerRun)} | ${md(s.function)} | ${md(location(s, cwd))} |`);
     }
     if (report.sites.length > maxSites) out.push('', `_${report.sites.length - maxSites} more sites in the JSON report._`);
     out.push('');

@@ -63,12 +63,12 @@ export function segmentGrowth(xs: readonly number[], ys: readonly number[], floo
   }
   const best = candidates.reduce((a, b) => (b.confidence > a.confidence ? b : a));
   const steadyConfidence = Math.max(typicalConfidence, levelConfidence);
-  const flatConfidence = level
-    ? oneSided(floor - level.slope, level.stdErr, level.df)
+  const flatConfidence = level ? oneSided(floor - level.slope, level.stdErr, level.df) : trimmed ? 1 - trimmed.confidenceAbove(floor) : 0;
+  const bound = level
+    ? { estimate: level.slope, stdErr: level.stdErr, df: level.df }
     : trimmed
-      ? 1 - trimmed.confidenceAbove(floor)
-      : 0;
-  const bound = level ? { estimate: level.slope, stdErr: level.stdErr, df: level.df } : trimmed ? { estimate: trimmed.estimate, stdErr: trimmed.stdErr, df: trimmed.n - 2 * Math.floor(0.1 * trimmed.n) - 1 } : undefined;
+      ? { estimate: trimmed.estimate, stdErr: trimmed.stdErr, df: trimmed.n - 2 * Math.floor(0.1 * trimmed.n) - 1 }
+      : undefined;
   const upper95 = bound ? bound.estimate + studentQuantile95(bound.df) * bound.stdErr : Infinity;
   return {
     slope,

@@ -100,7 +100,11 @@ function* indexNodes(head: unknown): Steps<NodeIndex> {
       }
     }
   }
-  return { nodes, parent: Int32Array.from(parents), indexOf: (id: number) => (id >= 0 && id < DENSE_IDS && Number.isInteger(id) ? denseIds[id] : idToIndex.get(id)) };
+  return {
+    nodes,
+    parent: Int32Array.from(parents),
+    indexOf: (id: number) => (id >= 0 && id < DENSE_IDS && Number.isInteger(id) ? denseIds[id] : idToIndex.get(id)),
+  };
 }
 
 /** Sizes beyond 2^53 bytes (8 PiB) are garbage from a broken target: they would turn every total into Infinity. */
@@ -125,8 +129,7 @@ class FrameResolver {
   constructor(private readonly options: AggregateOptions) {}
 
   resolve(node: RawProfileNode): ResolvedFrame {
-    const cf: Partial<RawProfileNode['callFrame']> =
-      typeof node.callFrame === 'object' && node.callFrame !== null ? node.callFrame : {};
+    const cf: Partial<RawProfileNode['callFrame']> = typeof node.callFrame === 'object' && node.callFrame !== null ? node.callFrame : {};
     const scriptId = String(cf.scriptId ?? '');
     const url = str(cf.url);
     const line = int(cf.lineNumber);

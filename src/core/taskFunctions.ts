@@ -49,8 +49,7 @@ function maskJs(text: string): string {
         if (text[i] === '\\' && i + 1 < n) {
           out.push(' ', blank(text[i + 1]));
           i += 2;
-        }
-        else {
+        } else {
           out.push(blank(text[i]));
           i++;
         }
@@ -88,8 +87,7 @@ function maskPython(text: string): string {
         if (text[i] === '\\' && i + 1 < n) {
           out.push(' ', blank(text[i + 1]));
           i += 2;
-        }
-        else {
+        } else {
           out.push(blank(text[i]));
           i++;
         }

@@ -105,7 +105,8 @@ export function summarizeTask(name: string, runs: readonly TaskRun[], options?: 
 /** Python only: a Node harness's RSS grows with the inspector and V8's reservations. */
 function highWaterOf(series: readonly TaskRun[], options?: VerdictOptions): Verdict | undefined {
   const rss = series.map((r) => r.rssBytes);
-  if (series.length === 0 || series.some((r) => r.runtime === 'node') || !rss.every((v): v is number => v !== undefined && Number.isFinite(v))) return undefined;
+  if (series.length === 0 || series.some((r) => r.runtime === 'node') || !rss.every((v): v is number => v !== undefined && Number.isFinite(v)))
+    return undefined;
   const highWater = judgeHighWater(
     rss,
     series.map((r) => r.retainedBytes),
@@ -170,7 +171,8 @@ export function judgeOverall(tasks: readonly TaskSummary[]): Verdict {
   const culprits = tasks.filter((t) => t.verdict.kind === worst).sort((a, b) => b.bytesPerRun - a.bytesPerRun);
   const names = culprits.map((t) => t.name);
   const perRun = (t: TaskSummary): string => formatBytesPerRun(t.bytesPerRun).replace('/run', ' per run');
-  const projected = (bytesPerRun: number): string => `${bytesPerRun > 0 ? '+' : ''}${formatBytes(bytesPerRun * PROJECTION_RUNS)} per ${PROJECTION_RUNS.toLocaleString('en-US')} runs`;
+  const projected = (bytesPerRun: number): string =>
+    `${bytesPerRun > 0 ? '+' : ''}${formatBytes(bytesPerRun * PROJECTION_RUNS)} per ${PROJECTION_RUNS.toLocaleString('en-US')} runs`;
   let summary: string;
   switch (worst) {
     case 'leak':

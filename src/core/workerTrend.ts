@@ -107,7 +107,10 @@ function fitTarget(points: readonly Checkpoint[]): TargetFit | undefined {
     done += names.reduce((sum, name) => sum + (step.counts[name] ?? 0), 0);
     return at;
   });
-  const warm = Math.max(0, before.findIndex((at) => at >= 0.05 * total));
+  const warm = Math.max(
+    0,
+    before.findIndex((at) => at >= 0.05 * total),
+  );
   let middle = before.findIndex((at) => at >= 0.5 * total);
   // A half needs rows enough to judge its own noise; where the checkpoints after half the tasks are
   // too few (a short run measures few tasks late), the rows after the warm-up are halved by count.
@@ -162,7 +165,18 @@ export function fitOverallTrend(checkpointsByTarget: ReadonlyArray<readonly Chec
 
 /** Trends per group of task names over all processes' checkpoints. */
 export function fitWorkerTrends(checkpointsByTarget: ReadonlyArray<readonly Checkpoint[]>): TaskTrend[] {
-  const byKey = new Map<string, { names: string[]; whole: GroupFit[]; early: Array<GroupFit | undefined>; later: Array<GroupFit | undefined>; tasks: number; checkpoints: number; outliers: number }>();
+  const byKey = new Map<
+    string,
+    {
+      names: string[];
+      whole: GroupFit[];
+      early: Array<GroupFit | undefined>;
+      later: Array<GroupFit | undefined>;
+      tasks: number;
+      checkpoints: number;
+      outliers: number;
+    }
+  >();
   for (const points of checkpointsByTarget) {
     const fit = fitTarget(points);
     if (!fit) continue;
@@ -184,7 +198,15 @@ export function fitWorkerTrends(checkpointsByTarget: ReadonlyArray<readonly Chec
     if (!whole) continue;
     const early = combine(entry.early);
     const later = combine(entry.later);
-    trends.push({ names: entry.names, whole, ...(early ? { early } : {}), ...(later ? { later } : {}), tasks: entry.tasks, checkpoints: entry.checkpoints, outliers: entry.outliers });
+    trends.push({
+      names: entry.names,
+      whole,
+      ...(early ? { early } : {}),
+      ...(later ? { later } : {}),
+      tasks: entry.tasks,
+      checkpoints: entry.checkpoints,
+      outliers: entry.outliers,
+    });
   }
   return trends;
 }
@@ -242,10 +264,18 @@ export function judgeTrend(trend: TaskTrend, floor: number, sharedWith: readonly
     `${formatPercent(confidence)} sure the growth is above ${formatBytes(floor)} per task`,
     tasks,
     ...(trend.outliers ? [`${trend.outliers} checkpoint(s) far off the trend (V8 accounting steps) left out`] : []),
-    ...(sharedWith.length ? [`judged together with ${sharedWith.join(', ')}: the checkpoints cannot split the growth between them precisely (tasks that run in step, or a steady mix)`] : []),
+    ...(sharedWith.length
+      ? [
+          `judged together with ${sharedWith.join(', ')}: the checkpoints cannot split the growth between them precisely (tasks that run in step, or a steady mix)`,
+        ]
+      : []),
   ];
   const perTask = current.perTask;
-  const slowing = trend.early !== undefined && earlyConfidence >= LEAK_CONFIDENCE && perTask < 0.5 * trend.early.perTask && oneSided(0.5 * trend.early.perTask - perTask, Math.hypot(current.stdErr, trend.early.stdErr / 2), current.df) >= LEAK_CONFIDENCE;
+  const slowing =
+    trend.early !== undefined &&
+    earlyConfidence >= LEAK_CONFIDENCE &&
+    perTask < 0.5 * trend.early.perTask &&
+    oneSided(0.5 * trend.early.perTask - perTask, Math.hypot(current.stdErr, trend.early.stdErr / 2), current.df) >= LEAK_CONFIDENCE;
   if (confidence >= LEAK_CONFIDENCE && !slowing) {
     return {
       perTask,
@@ -297,7 +327,11 @@ function comparable(name: string): string {
 
 /** Function names a task name may be implemented by (compared loosely): `shop.ingest` → ingest. */
 export function taskFunctionNames(task: string): string[] {
-  const last = task.split(/[.:#/\\\s]/).filter(Boolean).pop() ?? task;
+  const last =
+    task
+      .split(/[.:#/\\\s]/)
+      .filter(Boolean)
+      .pop() ?? task;
   return [...new Set([comparable(task), comparable(last)])].filter(Boolean);
 }
 
@@ -310,7 +344,10 @@ export function attributeBySites(names: readonly string[], sites: readonly Retai
   const bytes = names.map((name) => {
     const functions = new Set(taskFunctionNames(name));
     return growing
-      .filter((site) => functions.has(comparable(site.function)) || site.stacks.some((stack) => stack.frames.some((frame) => functions.has(comparable(frame.function)))))
+      .filter(
+        (site) =>
+          functions.has(comparable(site.function)) || site.stacks.some((stack) => stack.frames.some((frame) => functions.has(comparable(frame.function)))),
+      )
       .reduce((sum, site) => sum + site.retainedBytes, 0);
   });
   const total = bytes.reduce((a, b) => a + b, 0);

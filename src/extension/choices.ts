@@ -140,12 +140,7 @@ export interface TaskExecutionLike {
 }
 
 /** The command line of a task's execution, run in worker mode; undefined when it has none. */
-export function taskCommand(
-  execution: TaskExecutionLike,
-  isShell: boolean,
-  folder: string,
-  label: string,
-): ProfileChoice | undefined {
+export function taskCommand(execution: TaskExecutionLike, isShell: boolean, folder: string, label: string): ProfileChoice | undefined {
   const arg = (a: string | { value: string }): string => (typeof a === 'string' ? a : a.value);
   const cwd = execution.options?.cwd ? resolveVariables(execution.options.cwd, { workspaceFolder: folder }) : folder;
   const env = execution.options?.env ? stringRecord(execution.options.env) : undefined;
@@ -193,7 +188,9 @@ export function launchConfigChoice(config: NodeLaunchConfig, context: VariableCo
   const program = typeof config.program === 'string' ? resolve(config.program) : undefined;
   if (!program && typeof config.runtimeExecutable !== 'string') return `${name} has neither a program nor a runtimeExecutable`;
   const cwd = typeof config.cwd === 'string' ? path.resolve(context.workspaceFolder, resolve(config.cwd)) : context.workspaceFolder;
-  const env = isRecord(config.env) ? stringRecord(Object.fromEntries(Object.entries(config.env).map(([k, v]) => [k, typeof v === 'string' ? resolve(v) : v]))) : undefined;
+  const env = isRecord(config.env)
+    ? stringRecord(Object.fromEntries(Object.entries(config.env).map(([k, v]) => [k, typeof v === 'string' ? resolve(v) : v])))
+    : undefined;
   const command = [runtime, ...strings(config.runtimeArgs), ...(program ? [program] : []), ...strings(config.args)];
   return { kind: 'worker', label: name, command, shell: false, cwd, ...(env && Object.keys(env).length ? { env } : {}) };
 }

@@ -20,7 +20,9 @@ interface PythonExtensionApi {
   readonly ready?: Promise<void>;
   readonly environments?: {
     getActiveEnvironmentPath(resource?: vscode.Uri): { readonly id?: string; readonly path: string } | undefined;
-    resolveEnvironment(environment: { readonly id?: string; readonly path: string } | string): Promise<{ readonly executable?: { readonly uri?: vscode.Uri } } | undefined>;
+    resolveEnvironment(
+      environment: { readonly id?: string; readonly path: string } | string,
+    ): Promise<{ readonly executable?: { readonly uri?: vscode.Uri } } | undefined>;
   };
 }
 
@@ -106,31 +108,40 @@ export function checkPythonInterpreter(interpreter: PythonInterpreter): Promise<
       : `Set ${SETTING} to a Python ${MIN_PYTHON.join('.')}+ interpreter.`;
   const from = describeSource(interpreter.source);
   return new Promise((resolve, reject) => {
-    execFile(interpreter.path, ['-c', 'import sys; print(sys.version_info[:2])'], { timeout: VERSION_TIMEOUT_MS, windowsHide: true }, (error, stdout, stderr) => {
-      if (error) {
-        const code = (error as NodeJS.ErrnoException).code;
-        const why =
-          code === 'ENOENT'
-            ? 'was not found'
-            : code === 'EACCES'
-              ? 'is not executable'
-              : error.killed
-                ? `did not answer within ${VERSION_TIMEOUT_MS / 1000} s`
-                : `failed: ${(String(stderr).trim().split('\n').pop() ?? '') || error.message}`;
-        reject(new Error(`Python interpreter "${interpreter.path}" (${from}) ${why}. ${fix}`));
-        return;
-      }
-      const version = parseVersionOutput(String(stdout));
-      if (!version) {
-        reject(new Error(`"${interpreter.path}" (${from}) did not print a Python version; is it a Python interpreter? ${fix}`));
-        return;
-      }
-      if (version[0] < MIN_PYTHON[0] || (version[0] === MIN_PYTHON[0] && version[1] < MIN_PYTHON[1])) {
-        reject(new Error(`Python interpreter "${interpreter.path}" (${from}) is Python ${version.join('.')}; Task Memory needs ${MIN_PYTHON.join('.')} or newer. ${fix}`));
-        return;
-      }
-      resolve({ ...interpreter, version });
-    });
+    execFile(
+      interpreter.path,
+      ['-c', 'import sys; print(sys.version_info[:2])'],
+      { timeout: VERSION_TIMEOUT_MS, windowsHide: true },
+      (error, stdout, stderr) => {
+        if (error) {
+          const code = (error as NodeJS.ErrnoException).code;
+          const why =
+            code === 'ENOENT'
+              ? 'was not found'
+              : code === 'EACCES'
+                ? 'is not executable'
+                : error.killed
+                  ? `did not answer within ${VERSION_TIMEOUT_MS / 1000} s`
+                  : `failed: ${(String(stderr).trim().split('\n').pop() ?? '') || error.message}`;
+          reject(new Error(`Python interpreter "${interpreter.path}" (${from}) ${why}. ${fix}`));
+          return;
+        }
+        const version = parseVersionOutput(String(stdout));
+        if (!version) {
+          reject(new Error(`"${interpreter.path}" (${from}) did not print a Python version; is it a Python interpreter? ${fix}`));
+          return;
+        }
+        if (version[0] < MIN_PYTHON[0] || (version[0] === MIN_PYTHON[0] && version[1] < MIN_PYTHON[1])) {
+          reject(
+            new Error(
+              `Python interpreter "${interpreter.path}" (${from}) is Python ${version.join('.')}; Task Memory needs ${MIN_PYTHON.join('.')} or newer. ${fix}`,
+            ),
+          );
+          return;
+        }
+        resolve({ ...interpreter, version });
+      },
+    );
   });
 }
 

@@ -126,7 +126,11 @@ export class SessionManager implements SessionRegistry, vscode.Disposable {
       if (reveal) m.panel.reveal(false);
       return m.panel;
     }
-    const panel = MemoryPanel.show(this.extensionUri, { id: session.id, title: m.title, startedAt: m.startedAt, mode: session.options.mode }, this.actionsFactory?.(session));
+    const panel = MemoryPanel.show(
+      this.extensionUri,
+      { id: session.id, title: m.title, startedAt: m.startedAt, mode: session.options.mode },
+      this.actionsFactory?.(session),
+    );
     m.panel = panel;
     this.replay(m, panel);
     const closed = panel.onDidDispose(() => {

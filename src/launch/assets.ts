@@ -38,5 +38,4 @@ export const pythonAgentDir = (): string => path.join(packageRoot(), 'agents', '
 /** Frames under these paths are the profiler's own and are grouped, never shown as user sites. */
 // src/ too: the bundles' source maps send our own frames back to src/launch/*.ts.
 export const profilerPaths = (): string[] => ['dist', 'src'].map((dir) => path.join(packageRoot(), dir) + path.sep).concat(pythonAgentDir() + path.sep);
-export const toolVersion = (): string =>
-  (JSON.parse(fs.readFileSync(path.join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
+export const toolVersion = (): string => (JSON.parse(fs.readFileSync(path.join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;

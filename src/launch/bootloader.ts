@@ -99,9 +99,7 @@ function installTaskMarks(gcBudget: number): void {
     if (message.phase === 'start') {
       const scheduled = totalFinished >= nextCheckpointAt;
       const due =
-        collect !== undefined &&
-        open.size === 0 &&
-        (scheduled || gcSpentMs + lastPairMs <= gcBudget * (performance.now() - firstTaskAt) + START_ALLOWANCE_MS);
+        collect !== undefined && open.size === 0 && (scheduled || gcSpentMs + lastPairMs <= gcBudget * (performance.now() - firstTaskAt) + START_ALLOWANCE_MS);
       if (due) {
         if (scheduled) nextCheckpointAt = Math.ceil(Math.max(totalFinished, 1) * CHECKPOINT_RATIO);
         emit({ method: 'Taskmem.taskStarted', params: { name, id, t } });

@@ -76,7 +76,11 @@ function importEntry(projectRequire: ProjectRequire, name: string, subpath: stri
 
 /** A compiler's output next to the source (tsc without outDir): orders.ts → orders.js (+ its source map). */
 function compiledSibling(file: string): string | undefined {
-  const js = file.replace(/\.ts$/, '.js').replace(/\.mts$/, '.mjs').replace(/\.cts$/, '.cjs').replace(/\.tsx$/, '.js');
+  const js = file
+    .replace(/\.ts$/, '.js')
+    .replace(/\.mts$/, '.mjs')
+    .replace(/\.cts$/, '.cjs')
+    .replace(/\.tsx$/, '.js');
   return js !== file && fs.existsSync(js) ? js : undefined;
 }
 
@@ -158,7 +162,7 @@ const TYPESCRIPT_LOADERS: TypeScriptLoader[] = [
   },
   {
     // No loader installed: strip the types with the project's own compiler, module by module.
-    name: 'the project\'s TypeScript compiler',
+    name: "the project's TypeScript compiler",
     load(file, projectRequire) {
       const transpiler = projectTranspiler(projectRequire);
       if (!transpiler) return Promise.resolve(null);
@@ -196,7 +200,11 @@ async function importTypeScript(file: string): Promise<ModuleExports> {
       const err = error instanceof Error ? error : new Error(String(error));
       const version = loader.name === 'tsx' || loader.name === 'ts-node' ? packageVersion(projectRequire, loader.name) : '';
       // On one line: a compiler's diagnostics (ts-node's TSError) come after a first line that says only "Unable to compile".
-      const message = err.message.split('\n').map((line) => line.trim()).filter(Boolean).join(' ');
+      const message = err.message
+        .split('\n')
+        .map((line) => line.trim())
+        .filter(Boolean)
+        .join(' ');
       failures.push(`${loader.name}${version}: ${err.name}: ${message}`);
       firstError ??= Object.assign(new Error(`through ${loader.name}${version}: ${message}`), { name: err.name, stack: err.stack });
     }

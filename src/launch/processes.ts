@@ -18,7 +18,13 @@ export function spawnTree(request: SpawnRequest): ChildProcess {
   if (!file) throw new Error('no command to run');
   if (!fs.existsSync(request.cwd)) throw new Error(`the working directory ${request.cwd} does not exist`);
   const child = request.shell
-    ? spawn(request.command.join(' '), { shell: true, cwd: request.cwd, env: request.env, detached: process.platform !== 'win32', stdio: ['ignore', 'pipe', 'pipe'] })
+    ? spawn(request.command.join(' '), {
+        shell: true,
+        cwd: request.cwd,
+        env: request.env,
+        detached: process.platform !== 'win32',
+        stdio: ['ignore', 'pipe', 'pipe'],
+      })
     : spawn(file, args, { cwd: request.cwd, env: request.env, detached: process.platform !== 'win32', stdio: ['ignore', 'pipe', 'pipe'] });
   return child;
 }

@@ -62,7 +62,7 @@ export function listeningPorts(pid: number): number[] {
       const fields = line.trim().split(/\s+/);
       // local_address is HEXIP:HEXPORT, st 0A is LISTEN, field 9 is the inode.
       if (fields.length < 10 || fields[3] !== '0A' || !inodes.has(fields[9])) continue;
-      ports.push(parseInt((fields[1]).split(':')[1], 16));
+      ports.push(parseInt(fields[1].split(':')[1], 16));
     }
   }
   return ports;

@@ -144,10 +144,15 @@ export class HarnessDriver implements SessionDriver {
     } else {
       const call = target.evaluate<NodeRunResult>('globalThis.__taskmemHarness.run()');
       const nodeResult = this.contextGone ? await Promise.race([call, this.contextGone]) : await call;
-      result = { durationMs: nodeResult.durationMs, error: nodeResult.error ? { message: nodeResult.error.message, traceback: nodeResult.error.stack } : undefined };
+      result = {
+        durationMs: nodeResult.durationMs,
+        error: nodeResult.error ? { message: nodeResult.error.message, traceback: nodeResult.error.stack } : undefined,
+      };
     }
     if (result.error) {
-      throw new Error(`${this.spec.exportName} threw in run ${index + 1}: ${result.error.message}${result.error.traceback ? `\n${result.error.traceback}` : ''}`);
+      throw new Error(
+        `${this.spec.exportName} threw in run ${index + 1}: ${result.error.message}${result.error.traceback ? `\n${result.error.traceback}` : ''}`,
+      );
     }
     return result;
   }

@@ -29,7 +29,6 @@ import { recyclingAdvice } from './recyclingInputs';
 import type { RecyclingAdvice } from '../core/recyclingAdvisor';
 import type { SessionDriver } from './driver';
 
-
 export class ProfilingSession implements ProfilingSessionApi {
   readonly id = crypto.randomBytes(6).toString('hex');
   private readonly targetEmitter = new Emitter<TargetInfo>();
@@ -185,7 +184,8 @@ export class ProfilingSession implements ProfilingSessionApi {
     // A target that sends frames we cannot read is shown, a few times only: it must not flood the report.
     let protocolProblems = 0;
     target.onProtocolError((problem) => {
-      if (++protocolProblems <= 3) this.warn(`${target.info.title}: ${problem}${protocolProblems === 3 ? ' (further problems of this target are not shown)' : ''}`);
+      if (++protocolProblems <= 3)
+        this.warn(`${target.info.title}: ${problem}${protocolProblems === 3 ? ' (further problems of this target are not shown)' : ''}`);
     });
     this.driver?.watch(target);
     // Listeners are in place before initialize() lets the process run.
@@ -370,7 +370,8 @@ export class ProfilingSession implements ProfilingSessionApi {
 }
 
 /** Node's inspector announces itself on stderr in every process we open it in; that is ours, not the program's. */
-const INSPECTOR_CHATTER = /^(?:Debugger (?:listening|ending) on ws:\/\/\S+|For help, see: https:\/\/nodejs\.org\/en\/docs\/inspector|Debugger attached\.|Waiting for the debugger to disconnect\.\.\.)\r?\n/gm;
+const INSPECTOR_CHATTER =
+  /^(?:Debugger (?:listening|ending) on ws:\/\/\S+|For help, see: https:\/\/nodejs\.org\/en\/docs\/inspector|Debugger attached\.|Waiting for the debugger to disconnect\.\.\.)\r?\n/gm;
 
 function withoutInspectorChatter(chunk: Buffer): Buffer {
   const text = chunk.toString('utf8');

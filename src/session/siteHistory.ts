@@ -22,12 +22,26 @@ export class SiteHistory {
   constructor(private readonly profilerPaths: string[]) {}
 
   /** Aggregates one target's capture; `progress` is the run or task count it was taken at. */
-  add(targetId: string, runtime: RuntimeKind, profile: RawSamplingProfile, progress: number, mapper: SourceMapper | undefined, minOrdinalExclusive?: number): SiteAggregation {
+  add(
+    targetId: string,
+    runtime: RuntimeKind,
+    profile: RawSamplingProfile,
+    progress: number,
+    mapper: SourceMapper | undefined,
+    minOrdinalExclusive?: number,
+  ): SiteAggregation {
     return this.store(targetId, progress, aggregateSites(profile, { runtime, mapper, minOrdinalExclusive, profilerPaths: this.profilerPaths }));
   }
 
   /** `add` in time slices: a million-node profile must not stall the extension host. */
-  async addAsync(targetId: string, runtime: RuntimeKind, profile: RawSamplingProfile, progress: number, mapper: SourceMapper | undefined, minOrdinalExclusive?: number): Promise<SiteAggregation> {
+  async addAsync(
+    targetId: string,
+    runtime: RuntimeKind,
+    profile: RawSamplingProfile,
+    progress: number,
+    mapper: SourceMapper | undefined,
+    minOrdinalExclusive?: number,
+  ): Promise<SiteAggregation> {
     return this.store(targetId, progress, await aggregateSitesAsync(profile, { runtime, mapper, minOrdinalExclusive, profilerPaths: this.profilerPaths }));
   }
 
@@ -95,7 +109,10 @@ export class SiteHistory {
       for (const point of points) for (const key of point.bytes.keys()) keys.add(key);
       const xs = points.map((point) => point.progress);
       for (const key of keys) {
-        const fit = fitGrowth(points.map((point) => point.bytes.get(key) ?? 0), xs);
+        const fit = fitGrowth(
+          points.map((point) => point.bytes.get(key) ?? 0),
+          xs,
+        );
         if (fit && Number.isFinite(fit.slope)) growth.set(key, (growth.get(key) ?? 0) + fit.slope);
       }
     }

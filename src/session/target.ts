@@ -302,7 +302,11 @@ export class Target {
       if (toggleDebugger) await this.client.send('Debugger.enable', {});
       const result = await this.client.send('HeapProfiler.getSamplingProfile');
       if (toggleDebugger) await this.client.send('Debugger.disable').catch(() => undefined);
-      this.lastCapture = { profile: result.profile, retainedAfterGc: usage.heapUsed, ...(outsideHeap !== undefined ? { outsideHeapAfterGc: outsideHeap } : {}) };
+      this.lastCapture = {
+        profile: result.profile,
+        retainedAfterGc: usage.heapUsed,
+        ...(outsideHeap !== undefined ? { outsideHeapAfterGc: outsideHeap } : {}),
+      };
     }
     return this.lastCapture;
   }

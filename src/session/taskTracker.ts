@@ -10,7 +10,18 @@
 import type { RetainedSite, TaskRun, TaskSummary } from '../core/model';
 import { robustRunningTotals } from '../core/keptSeries';
 import { DEFAULT_FLOOR_BYTES, summarizeTask, type VerdictOptions } from '../core/verdict';
-import { attributeBySites, fitOverallTrend, fitWorkerTrends, growthConfidence, judgeTrend, measuredAgrees, measuredSeriesDecides, type Checkpoint, type GroupFit, type TaskTrend } from '../core/workerTrend';
+import {
+  attributeBySites,
+  fitOverallTrend,
+  fitWorkerTrends,
+  growthConfidence,
+  judgeTrend,
+  measuredAgrees,
+  measuredSeriesDecides,
+  type Checkpoint,
+  type GroupFit,
+  type TaskTrend,
+} from '../core/workerTrend';
 import { formatBytes, formatBytesPerRun } from '../core/format';
 
 /** Checkpoints kept per target; beyond it every second one is dropped (the trend keeps its span). */
@@ -190,7 +201,11 @@ export class TaskTracker {
     const trendErr = trendFit.stdErr;
     // A group's trend is per task of any of its names, so only a name's own trend can be compared.
     const comparable = trend.names.length === 1 ? trendFit : { ...trendFit, perTask: measured.bytesPerRun };
-    if (measured.verdict.kind !== 'inconclusive' && measured.growthStdErr !== undefined && measuredSeriesDecides({ perRun: measured.bytesPerRun, stdErr: measured.growthStdErr }, comparable)) {
+    if (
+      measured.verdict.kind !== 'inconclusive' &&
+      measured.growthStdErr !== undefined &&
+      measuredSeriesDecides({ perRun: measured.bytesPerRun, stdErr: measured.growthStdErr }, comparable)
+    ) {
       measured.verdict.evidence.push(
         `${measured.runs} task(s) measured one by one decide (±${formatBytes(measured.growthStdErr)} per task); the trend of ${trend.checkpoints} checkpoints says ${formatBytesPerRun((trend.later ?? trend.whole).perTask).replace('/run', '/task')} ± ${formatBytes(trendErr)}`,
       );
@@ -214,7 +229,9 @@ export class TaskTracker {
           confidence: 0,
           summary: `The worker grows (see "${TaskTracker.groupName(trend.names)}"), but nothing tells whether this task or ${sharedWith.join(', ')} keeps it.`,
           advice: 'Call this task on its own with `taskmem task`, or sample finer (--sampling-interval 32768) so the sites can tell.',
-          evidence: [`judged together with ${sharedWith.join(', ')}: the checkpoints cannot split the growth between them precisely, and no growing site is on one task's stacks`],
+          evidence: [
+            `judged together with ${sharedWith.join(', ')}: the checkpoints cannot split the growth between them precisely, and no growing site is on one task's stacks`,
+          ],
         };
         return { ...measured, runs: this.tasksOf(trend, name), sampledRuns: measured.runs, bytesPerRun: 0, verdict };
       } else {
@@ -240,7 +257,8 @@ export class TaskTracker {
           (firming.confirmedAt !== undefined ? `, confirmed after ${firming.confirmedAt.toLocaleString('en-US')}` : ''),
       );
     }
-    if (measured.runs > 0) verdict.evidence.push(`${measured.runs} task(s) measured one by one: ${formatBytesPerRun(measured.bytesPerRun).replace('/run', '/task')} (supporting)`);
+    if (measured.runs > 0)
+      verdict.evidence.push(`${measured.runs} task(s) measured one by one: ${formatBytesPerRun(measured.bytesPerRun).replace('/run', '/task')} (supporting)`);
     return { ...measured, runs: this.tasksOf(trend, name), sampledRuns: measured.runs, bytesPerRun: perTask, verdict };
   }
 
@@ -262,8 +280,15 @@ export class TaskTracker {
     // after): under 1 KiB per task, a Python worker figure is the method's, not the task's.
     const python = runs.length > 0 && runs.every((run) => run.targetId?.startsWith('python:'));
     const floorBytes = python ? Math.max(PYTHON_WORKER_FLOOR_BYTES, this.floor) : this.floor;
-    const summary = summarizeTask(name, runs.map((run, index) => ({ ...run, retainedBytes: totals[index] ?? 0, rssBytes: undefined })), { ...this.verdictOptions, floorBytes, noise: 'increment' });
-    if (replaced) summary.verdict.evidence.push(`${replaced} of ${runs.length} runs were far off their neighbours (V8 large-object accounting) and count as their neighbours' median`);
+    const summary = summarizeTask(
+      name,
+      runs.map((run, index) => ({ ...run, retainedBytes: totals[index] ?? 0, rssBytes: undefined })),
+      { ...this.verdictOptions, floorBytes, noise: 'increment' },
+    );
+    if (replaced)
+      summary.verdict.evidence.push(
+        `${replaced} of ${runs.length} runs were far off their neighbours (V8 large-object accounting) and count as their neighbours' median`,
+      );
     return summary;
   }
 
@@ -279,7 +304,9 @@ export class TaskTracker {
 
   /** Groups of names whose worker grows while neither the checkpoints nor the sites name one of them. */
   private unresolvedGroups(): TaskTrend[] {
-    return this.trends().filter((trend) => trend.names.length > 1 && judgeTrend(trend, this.floor).verdict.kind === 'leak' && this.holderOf(trend) === undefined);
+    return this.trends().filter(
+      (trend) => trend.names.length > 1 && judgeTrend(trend, this.floor).verdict.kind === 'leak' && this.holderOf(trend) === undefined,
+    );
   }
 
   /**

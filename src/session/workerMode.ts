@@ -228,15 +228,24 @@ export class WorkerModeDriver implements SessionDriver {
         `Node tasks: ${this.nodeTasks.measured} of ${this.nodeTasks.total} were measured between two full GCs, as often as the GCs could take at most ${budget}% of the time (--gc-budget); for more measured runs, run longer or raise the budget.`,
       );
     }
-    if (!(this.session.options.preciseAttribution ?? this.session.options.mode === 'harness') && this.session.targets.some((target) => target.runtime === 'node')) {
-      notes.push('Node: precise attribution is off (TurboFan inlining kept), so a site may hold the allocations of small functions inlined into it; for the exact allocating function, run with --precise (setting taskMemory.preciseAttribution: on).');
+    if (
+      !(this.session.options.preciseAttribution ?? this.session.options.mode === 'harness') &&
+      this.session.targets.some((target) => target.runtime === 'node')
+    ) {
+      notes.push(
+        'Node: precise attribution is off (TurboFan inlining kept), so a site may hold the allocations of small functions inlined into it; for the exact allocating function, run with --precise (setting taskMemory.preciseAttribution: on).',
+      );
     }
     if (this.session.targets.some((target) => target.runtime === 'python') && this.sawTaskMarks) {
-      notes.push('Python workers: a task\'s figure is what its sampled runs kept (traced after gc.collect()); memory that a later task frees is not subtracted.');
+      notes.push(
+        "Python workers: a task's figure is what its sampled runs kept (traced after gc.collect()); memory that a later task frees is not subtracted.",
+      );
     }
     for (const [targetId, info] of this.sampledInfo) {
       if (info.sampled < info.total) {
-        notes.push(`${targetId}: sites come from ${info.sampled} traced task(s) of ${info.total} (about one in ${Math.round(info.total / Math.max(1, info.sampled))}, as the sampling allowed); bytes are what those tasks kept, not scaled.`);
+        notes.push(
+          `${targetId}: sites come from ${info.sampled} traced task(s) of ${info.total} (about one in ${Math.round(info.total / Math.max(1, info.sampled))}, as the sampling allowed); bytes are what those tasks kept, not scaled.`,
+        );
       }
     }
     return notes;

@@ -8,14 +8,7 @@
  */
 import type { RecyclingAdvice } from '../core/recyclingAdvisor';
 import { median } from '../core/robust';
-import type {
-  HeapStatsPoint,
-  RetainedSite,
-  SessionMark,
-  TargetInfo,
-  TaskSummary,
-  Verdict,
-} from '../core/model';
+import type { HeapStatsPoint, RetainedSite, SessionMark, TargetInfo, TaskSummary, Verdict } from '../core/model';
 
 export type { HeapStatsPoint, SessionMark, TargetInfo, Verdict };
 
@@ -88,16 +81,7 @@ export interface PanelStatsColumns {
 }
 
 /** Metrics the chart can show; every one is optional on a point except heapUsed/heapTotal. */
-export const STATS_METRICS = [
-  'heapUsed',
-  'heapTotal',
-  'rss',
-  'external',
-  'arrayBuffers',
-  'tracedBytes',
-  'allocatedBlocks',
-  'gcCollections',
-] as const;
+export const STATS_METRICS = ['heapUsed', 'heapTotal', 'rss', 'external', 'arrayBuffers', 'tracedBytes', 'allocatedBlocks', 'gcCollections'] as const;
 export type StatsMetric = (typeof STATS_METRICS)[number];
 
 export interface PanelSnapshot {
@@ -136,10 +120,7 @@ export type HostMessage =
 export type PanelCommand = 'stop' | 'capture' | 'gc' | 'export' | 'pause' | 'follow';
 export const PANEL_COMMANDS: readonly PanelCommand[] = ['stop', 'capture', 'gc', 'export', 'pause', 'follow'];
 
-export type WebviewMessage =
-  | { type: 'ready' }
-  | { type: 'command'; command: PanelCommand }
-  | { type: 'open-site'; file: string; line: number };
+export type WebviewMessage = { type: 'ready' } | { type: 'command'; command: PanelCommand } | { type: 'open-site'; file: string; line: number };
 
 /** What the webview persists with `setState` (restored by VS Code after a reload). */
 export interface PersistedWebviewState {
@@ -160,12 +141,7 @@ export function parseWebviewMessage(raw: unknown): WebviewMessage | undefined {
         ? { type: 'command', command: m.command as PanelCommand }
         : undefined;
     case 'open-site':
-      return typeof m.file === 'string' &&
-        m.file.length > 0 &&
-        m.file.length < 4096 &&
-        typeof m.line === 'number' &&
-        Number.isInteger(m.line) &&
-        m.line >= 1
+      return typeof m.file === 'string' && m.file.length > 0 && m.file.length < 4096 && typeof m.line === 'number' && Number.isInteger(m.line) && m.line >= 1
         ? { type: 'open-site', file: m.file, line: m.line }
         : undefined;
     default:

@@ -114,7 +114,12 @@ export class PanelApp {
       this.chart.setPaused(paused);
       this.send({ type: 'command', command: paused ? 'pause' : 'follow' });
     });
-    const follow = h('button', { type: 'button', class: 'btn btn-small', title: 'Follow the newest data (double-click the chart does the same)' }, icon('pinned'), h('span', null, 'Follow'));
+    const follow = h(
+      'button',
+      { type: 'button', class: 'btn btn-small', title: 'Follow the newest data (double-click the chart does the same)' },
+      icon('pinned'),
+      h('span', null, 'Follow'),
+    );
     follow.addEventListener('click', () => {
       this.chart.follow();
       this.send({ type: 'command', command: 'follow' });
@@ -166,11 +171,21 @@ export class PanelApp {
         chartBox,
         h('p', { class: 'hint' }, 'Drag across the chart to zoom, double-click to follow again. Vertical lines mark GC, task start/end and captures.'),
       ),
-      h('section', { class: 'card', 'aria-labelledby': 'tasks-heading' }, h('div', { class: 'card-head' }, h('h2', { id: 'tasks-heading' }, 'Tasks ', taskCount)), tasks),
+      h(
+        'section',
+        { class: 'card', 'aria-labelledby': 'tasks-heading' },
+        h('div', { class: 'card-head' }, h('h2', { id: 'tasks-heading' }, 'Tasks ', taskCount)),
+        tasks,
+      ),
       h(
         'section',
         { class: 'card', 'aria-labelledby': 'sites-heading' },
-        h('div', { class: 'card-head' }, h('h2', { id: 'sites-heading' }, 'Top retaining sites ', siteCount), h('span', { class: 'card-note' }, 'still reachable after a full GC')),
+        h(
+          'div',
+          { class: 'card-head' },
+          h('h2', { id: 'sites-heading' }, 'Top retaining sites ', siteCount),
+          h('span', { class: 'card-note' }, 'still reachable after a full GC'),
+        ),
         sites,
       ),
     );
@@ -322,7 +337,13 @@ export class PanelApp {
         h(
           'div',
           { class: 'banner-body' },
-          h('p', { class: 'banner-summary' }, this.state === 'ended' || this.state === 'restored' ? 'No verdict: the session ended before enough runs were measured.' : 'Measuring… a verdict appears after a few measured runs.'),
+          h(
+            'p',
+            { class: 'banner-summary' },
+            this.state === 'ended' || this.state === 'restored'
+              ? 'No verdict: the session ended before enough runs were measured.'
+              : 'Measuring… a verdict appears after a few measured runs.',
+          ),
           h('p', { class: 'banner-advice' }, 'Each finished task adds a point; warm-up runs are left out because the first runs also load code.'),
         ),
       );
@@ -380,8 +401,25 @@ export class PanelApp {
           null,
           h('th', { scope: 'col' }, 'Task'),
           h('th', { scope: 'col', class: 'num' }, 'Runs'),
-          h('th', { scope: 'col', class: 'num', title: 'Median bytes a measured run allocated and still kept after a full GC (workers: tasks measured one by one, supporting evidence)' }, 'Kept / run'),
-          h('th', { scope: 'col', class: 'num', title: 'Growth of retained memory per run: over the later runs (harness), or from the trend of the retained heap after each full GC against the tasks finished (workers)' }, 'Growth'),
+          h(
+            'th',
+            {
+              scope: 'col',
+              class: 'num',
+              title: 'Median bytes a measured run allocated and still kept after a full GC (workers: tasks measured one by one, supporting evidence)',
+            },
+            'Kept / run',
+          ),
+          h(
+            'th',
+            {
+              scope: 'col',
+              class: 'num',
+              title:
+                'Growth of retained memory per run: over the later runs (harness), or from the trend of the retained heap after each full GC against the tasks finished (workers)',
+            },
+            'Growth',
+          ),
           h('th', { scope: 'col' }, 'Verdict'),
         ),
       ),
@@ -389,7 +427,10 @@ export class PanelApp {
     const body = h('tbody');
     const sorted = [...this.tasks].sort((a, b) => b.bytesPerRun - a.bytesPerRun);
     for (const t of sorted) {
-      const runs = t.sampledRuns !== undefined && t.sampledRuns !== t.runs ? `${t.runs.toLocaleString('en-US')} (${t.sampledRuns} measured)` : t.runs.toLocaleString('en-US');
+      const runs =
+        t.sampledRuns !== undefined && t.sampledRuns !== t.runs
+          ? `${t.runs.toLocaleString('en-US')} (${t.sampledRuns} measured)`
+          : t.runs.toLocaleString('en-US');
       body.append(
         h(
           'tr',
@@ -466,7 +507,9 @@ export class PanelApp {
           { class: 'name', title: fn },
           h('code', null, truncate(fn, 60)),
           s.category !== 'user' ? h('span', { class: `chip chip-${s.category}` }, s.category) : null,
-          s.precision === 'function' ? h('span', { class: 'chip chip-precision', title: 'Node attributes allocations per function: the line is where the function starts' }, 'fn') : null,
+          s.precision === 'function'
+            ? h('span', { class: 'chip chip-precision', title: 'Node attributes allocations per function: the line is where the function starts' }, 'fn')
+            : null,
         ),
         h('td', { class: 'loc' }, this.locationLink(s.file, s.line)),
         h('td', { class: 'num' }, formatBytes(s.retainedBytes)),

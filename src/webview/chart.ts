@@ -122,7 +122,12 @@ export class MemoryChart {
     this.hidden = new Set(opts.hidden ?? []);
     this.view = { mode: 'follow', paused: false, windowSec: opts.windowSec ?? 300 };
     this.plotEl = h('div', { class: 'chart-plot' });
-    this.emptyEl = h('div', { class: 'empty chart-empty', role: 'status' }, h('span', { class: 'codicon codicon-loading codicon-modifier-spin', 'aria-hidden': 'true' }), ' Waiting for the first statistics…');
+    this.emptyEl = h(
+      'div',
+      { class: 'empty chart-empty', role: 'status' },
+      h('span', { class: 'codicon codicon-loading codicon-modifier-spin', 'aria-hidden': 'true' }),
+      ' Waiting for the first statistics…',
+    );
     root.append(this.plotEl, this.emptyEl);
     if (typeof ResizeObserver !== 'undefined' && opts.width === undefined) {
       this.resizeObserver = new ResizeObserver(() => this.resize());
@@ -358,7 +363,14 @@ export class MemoryChart {
     if (hasBytes) axes.push(axis({ scale: 'bytes', values: (_u, splits) => splits.map(formatBytesAxis), size: 72, incrs: BYTE_INCRS, space: 36 }));
     if (hasCount)
       axes.push(
-        axis({ scale: 'count', side: 1, values: (_u, splits) => splits.map((v) => formatCount(v)), size: 56, space: 36, grid: { show: !hasBytes, stroke: this.colors.grid, width: 1 } }),
+        axis({
+          scale: 'count',
+          side: 1,
+          values: (_u, splits) => splits.map((v) => formatCount(v)),
+          size: 56,
+          space: 36,
+          grid: { show: !hasBytes, stroke: this.colors.grid, width: 1 },
+        }),
       );
     const { width, height } = this.size();
     const opts: uPlot.Options = {
@@ -540,7 +552,12 @@ export class MemoryChart {
         const id = `mark:${mk.kind}`;
         const on = !this.hidden.has(id);
         const sw = h('span', { class: `mark-swatch mark-${mk.kind}`, 'aria-hidden': 'true' });
-        const btn = h('button', { class: 'legend-item legend-mark', type: 'button', 'aria-pressed': String(on), title: `${on ? 'Hide' : 'Show'} ${mk.label} marks` }, sw, h('span', { class: 'legend-label' }, mk.label));
+        const btn = h(
+          'button',
+          { class: 'legend-item legend-mark', type: 'button', 'aria-pressed': String(on), title: `${on ? 'Hide' : 'Show'} ${mk.label} marks` },
+          sw,
+          h('span', { class: 'legend-label' }, mk.label),
+        );
         btn.addEventListener('click', () => this.toggle(id));
         marksGroup.append(btn);
       }

@@ -124,7 +124,11 @@ export class SeriesStore {
   appendMany(points: readonly HeapStatsPoint[]): void {
     if (points.length > 1) {
       let sorted = true;
-      for (let i = 1; i < points.length; i++) if (points[i].t < points[i - 1].t) { sorted = false; break; }
+      for (let i = 1; i < points.length; i++)
+        if (points[i].t < points[i - 1].t) {
+          sorted = false;
+          break;
+        }
       if (!sorted) points = [...points].sort((a, b) => a.t - b.t);
     }
     if (this.length + points.length > this.capacity) this.grow(this.length + points.length);
@@ -245,12 +249,23 @@ export function decimate(store: SeriesStore, x0: number, x1: number, buckets: nu
       let xi = -1;
       for (let i = a; i < z; i++) {
         const v = col[i];
-        if (v < mn) { mn = v; mi = i; } // NaN compares false: skipped
-        if (v > mx) { mx = v; xi = i; }
+        if (v < mn) {
+          mn = v;
+          mi = i;
+        } // NaN compares false: skipped
+        if (v > mx) {
+          mx = v;
+          xi = i;
+        }
       }
       if (mi >= 0) {
-        if (mi <= xi) { o[k] = mn; o[k + 1] = mx; }
-        else { o[k] = mx; o[k + 1] = mn; }
+        if (mi <= xi) {
+          o[k] = mn;
+          o[k + 1] = mx;
+        } else {
+          o[k] = mx;
+          o[k + 1] = mn;
+        }
       }
       k += 2;
     }

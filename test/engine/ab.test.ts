@@ -19,7 +19,11 @@ describe('taskmem ab (real processes)', function () {
   it('runs A and B interleaved (jemalloc in B), and compares RSS with its spread', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'taskmem-ab-'));
     const json = path.join(dir, 'ab.json');
-    const result = spawnSync(process.execPath, [cli, 'ab', '--vary', 'jemalloc', '--rounds', '2', '--json', json, '--', 'python3', ARENAS], { cwd: repoRoot, encoding: 'utf8', timeout: 110_000 });
+    const result = spawnSync(process.execPath, [cli, 'ab', '--vary', 'jemalloc', '--rounds', '2', '--json', json, '--', 'python3', ARENAS], {
+      cwd: repoRoot,
+      encoding: 'utf8',
+      timeout: 110_000,
+    });
     assert.equal(result.status, 0, `${result.stdout}\n${result.stderr}`);
     const written = JSON.parse(fs.readFileSync(json, 'utf8')) as { runs: AbRun[]; comparison: AbComparison };
     // Interleaved: A B, then B A.

@@ -60,7 +60,11 @@ describe('Celery worker on redis (real processes)', function () {
     // The master and both children report in before tasks are queued.
     for (let i = 0; i < 200 && session.targets.length < 3; i++) await sleep(100);
     assert.ok(session.targets.length >= 3, `targets: ${session.targets.map((t) => t.title).join(', ')}\n${output}`);
-    const producer = spawnSync(PYTHON, ['send_tasks.py', String(tasksEach)], { cwd: appDir, env: { ...process.env, CELERY_BROKER_URL: broker, PYTHONPATH: '' }, encoding: 'utf8' });
+    const producer = spawnSync(PYTHON, ['send_tasks.py', String(tasksEach)], {
+      cwd: appDir,
+      env: { ...process.env, CELERY_BROKER_URL: broker, PYTHONPATH: '' },
+      encoding: 'utf8',
+    });
     assert.equal(producer.status, 0, producer.stderr);
     const timer = setTimeout(() => void session.stop('test timeout'), 60_000);
     const report = await session.done;
@@ -83,6 +87,9 @@ describe('Celery worker on redis (real processes)', function () {
     assert.match(source[top.line - 1] ?? '', /\* 2000/, `line ${top.line}: ${source[top.line - 1]}`);
     const children = report.targets.filter((target) => /child/.test(target.title));
     assert.ok(children.length >= 2, `children: ${report.targets.map((t) => t.title).join(', ')}`);
-    assert.ok(report.notes.some((note) => /sampled|traced/.test(note)), report.notes.join('\n'));
+    assert.ok(
+      report.notes.some((note) => /sampled|traced/.test(note)),
+      report.notes.join('\n'),
+    );
   });
 });

@@ -28,17 +28,43 @@ describe('taskmem CLI (real processes)', function () {
     const json = path.join(dir, 'report.json');
     const heap = path.join(dir, 'retained.heapprofile');
     const markdown = path.join(dir, 'summary.md');
-    const run = taskmem(['task', 'examples/node/leaky-worker.js#handleJob', '--runs', '8', '--warmup', '1', '--json', json, '--heapprofile', heap, '--markdown', markdown, '--fail-on-leak', '--no-color']);
+    const run = taskmem([
+      'task',
+      'examples/node/leaky-worker.js#handleJob',
+      '--runs',
+      '8',
+      '--warmup',
+      '1',
+      '--json',
+      json,
+      '--heapprofile',
+      heap,
+      '--markdown',
+      markdown,
+      '--fail-on-leak',
+      '--no-color',
+    ]);
     assert.equal(run.status, 3, run.stderr);
     assert.match(run.stdout, /^LEAK: handleJob keeps \+\d/m);
     assert.match(run.stdout, /enrichOrder\s+examples\/node\/leaky-worker\.js:8/);
-    const report = JSON.parse(fs.readFileSync(json, 'utf8')) as { schemaVersion: number; verdict: { kind: string }; tasks: Array<{ name: string; runs: number; bytesPerRun: number; verdict: string }>; sites: Array<{ file: string; line: number; function: string; retainedBytes: number; bytesPerRun: number | null }> };
+    const report = JSON.parse(fs.readFileSync(json, 'utf8')) as {
+      schemaVersion: number;
+      verdict: { kind: string };
+      tasks: Array<{ name: string; runs: number; bytesPerRun: number; verdict: string }>;
+      sites: Array<{ file: string; line: number; function: string; retainedBytes: number; bytesPerRun: number | null }>;
+    };
     assert.equal(report.schemaVersion, 1);
     assert.equal(report.verdict.kind, 'leak');
-    assert.deepEqual(Object.keys(report.tasks[0] ?? {}).filter((k) => ['name', 'runs', 'bytesPerRun', 'verdict'].includes(k)).sort(), ['bytesPerRun', 'name', 'runs', 'verdict']);
+    assert.deepEqual(
+      Object.keys(report.tasks[0] ?? {})
+        .filter((k) => ['name', 'runs', 'bytesPerRun', 'verdict'].includes(k))
+        .sort(),
+      ['bytesPerRun', 'name', 'runs', 'verdict'],
+    );
     assert.equal(report.sites[0]?.file, example('node', 'leaky-worker.js'));
     assert.equal(report.sites[0]?.line, 8);
-    for (let i = 1; i < report.sites.length; i++) assert.ok((report.sites[i - 1]?.retainedBytes ?? 0) >= (report.sites[i]?.retainedBytes ?? 0), 'sites sorted by retained bytes');
+    for (let i = 1; i < report.sites.length; i++)
+      assert.ok((report.sites[i - 1]?.retainedBytes ?? 0) >= (report.sites[i]?.retainedBytes ?? 0), 'sites sorted by retained bytes');
     const profile = JSON.parse(fs.readFileSync(heap, 'utf8')) as { head: { children: unknown[] }; samples: unknown[] };
     assert.ok(Array.isArray(profile.head.children) && Array.isArray(profile.samples), 'a DevTools sampling heap profile');
     assert.match(fs.readFileSync(markdown, 'utf8'), /enrichOrder/);

@@ -80,11 +80,31 @@ describe('the installed CLI in projects outside the repository', function () {
   after(() => fs.rmSync(root, { recursive: true, force: true }));
 
   it('packs dist/, bin/ and the Python agent, and no sources, tests, bench or CI files', () => {
-    const listing = execFileSync('tar', ['-tzf', tarball], { encoding: 'utf8' }).trim().split('\n').map((line) => line.replace(/^package\//, ''));
-    const allowed = [/^package\.json$/, /^README\.md$/, /^LICENSE$/, /^CHANGELOG\.md$/, /^bin\/taskmem\.js$/, /^dist\/[\w-]+\.(js|css)$/, /^agents\/python\/sitecustomize\.py$/, /^agents\/python\/taskmem_agent\/\w+\.py$/, /^media\//];
+    const listing = execFileSync('tar', ['-tzf', tarball], { encoding: 'utf8' })
+      .trim()
+      .split('\n')
+      .map((line) => line.replace(/^package\//, ''));
+    const allowed = [
+      /^package\.json$/,
+      /^README\.md$/,
+      /^LICENSE$/,
+      /^CHANGELOG\.md$/,
+      /^bin\/taskmem\.js$/,
+      /^dist\/[\w-]+\.(js|css)$/,
+      /^agents\/python\/sitecustomize\.py$/,
+      /^agents\/python\/taskmem_agent\/\w+\.py$/,
+      /^media\//,
+    ];
     const unexpected = listing.filter((file) => !allowed.some((pattern) => pattern.test(file)));
     assert.deepEqual(unexpected, [], 'files outside the allowed patterns');
-    for (const needed of ['dist/cli.js', 'dist/harness.js', 'dist/bootloader.js', 'bin/taskmem.js', 'agents/python/sitecustomize.py', 'agents/python/taskmem_agent/agent.py']) {
+    for (const needed of [
+      'dist/cli.js',
+      'dist/harness.js',
+      'dist/bootloader.js',
+      'bin/taskmem.js',
+      'agents/python/sitecustomize.py',
+      'agents/python/taskmem_agent/agent.py',
+    ]) {
       assert.ok(listing.includes(needed), `${needed} is in the tarball`);
     }
     const manifest = JSON.parse(fs.readFileSync(path.join(root, 'node_modules', 'task-memory-profiler', 'package.json'), 'utf8')) as { dependencies?: object };
@@ -116,14 +136,14 @@ describe('the installed CLI in projects outside the repository', function () {
     assertLeakAt(run(dir, 'tasks.py#import_rows'), 'import_rows', /tasks\.py:5/);
   });
 
-  it('TypeScript through the project\'s tsx', () => {
+  it("TypeScript through the project's tsx", () => {
     const dir = path.join(root, 'ts-tsx');
     writeFiles(dir, { 'package.json': JSON.stringify({ name: 'tsx-app', private: true }), 'orders.ts': ORDERS_TS });
     npmInstall(dir, [`tsx@${repoVersion('tsx', '4')}`]);
     assertLeakAt(run(dir, 'orders.ts#processOrder'), 'processOrder', /processOrder\s+orders\.ts:9/);
   });
 
-  it('TypeScript through the project\'s ts-node', () => {
+  it("TypeScript through the project's ts-node", () => {
     const dir = path.join(root, 'ts-node');
     writeFiles(dir, {
       'package.json': JSON.stringify({ name: 'ts-node-app', private: true }),
@@ -137,11 +157,15 @@ describe('the installed CLI in projects outside the repository', function () {
   it('TypeScript with only tsc output and its source map beside the source', () => {
     const dir = path.join(root, 'ts-tsc');
     writeFiles(dir, { 'package.json': JSON.stringify({ name: 'tsc-app', private: true }), 'orders.ts': ORDERS_TS });
-    execFileSync(process.execPath, [path.join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc'), '--sourceMap', '--target', 'es2022', '--module', 'commonjs', 'orders.ts'], { cwd: dir });
+    execFileSync(
+      process.execPath,
+      [path.join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc'), '--sourceMap', '--target', 'es2022', '--module', 'commonjs', 'orders.ts'],
+      { cwd: dir },
+    );
     assertLeakAt(run(dir, 'orders.ts#processOrder'), 'processOrder', /processOrder\s+orders\.ts:9/);
   });
 
-  it('TypeScript with no loader and no output: the project\'s typescript strips the types', () => {
+  it("TypeScript with no loader and no output: the project's typescript strips the types", () => {
     const dir = path.join(root, 'ts-typescript');
     writeFiles(dir, { 'package.json': JSON.stringify({ name: 'typescript-app', private: true }), 'orders.ts': ORDERS_TS });
     npmInstall(dir, [`typescript@${repoVersion('typescript', '5')}`]);
@@ -156,7 +180,7 @@ describe('the installed CLI in projects outside the repository', function () {
     assert.match(result.stderr, /orders\.ts is TypeScript, but its project has no tsx, ts-node or typescript .*npm install -D tsx/);
   });
 
-  it('a loader that fails shows its own error, not another loader\'s', () => {
+  it("a loader that fails shows its own error, not another loader's", () => {
     const dir = path.join(root, 'ts-tsx');
     writeFiles(dir, { 'broken.ts': 'import { rows } from "./missing-module";\nexport function load(): number {\n  return rows.length;\n}\n' });
     const result = run(dir, 'broken.ts#load');

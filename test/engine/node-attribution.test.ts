@@ -15,13 +15,25 @@ describe('worker-mode attribution: the leaking function, not its caller (real V8
   it('names the small allocating function as the top user site with --precise, 3 runs in a row', async () => {
     const tops: string[] = [];
     for (let run = 0; run < 3; run++) {
-      const { report } = await runSession({ mode: 'worker', command: [process.execPath, fixture('node', 'inlined-worker.js')], durationSec: 8, preciseAttribution: true });
+      const { report } = await runSession({
+        mode: 'worker',
+        command: [process.execPath, fixture('node', 'inlined-worker.js')],
+        durationSec: 8,
+        preciseAttribution: true,
+      });
       assert.equal(report.settings.preciseAttribution, true, 'precise attribution on');
       const user = report.sites.filter((site) => site.category === 'user');
       assert.ok(user.length > 0, `run ${run + 1}: no user site (${report.sites.map((s) => s.function).join(', ')})`);
       const top = user[0];
       tops.push(`${top.function}:${top.line}`);
-      assert.equal(top.function, 'rememberReading', `run ${run + 1}: top user sites ${user.slice(0, 3).map((s) => `${s.function} ${(s.share * 100).toFixed(0)}%`).join(', ')}`);
+      assert.equal(
+        top.function,
+        'rememberReading',
+        `run ${run + 1}: top user sites ${user
+          .slice(0, 3)
+          .map((s) => `${s.function} ${(s.share * 100).toFixed(0)}%`)
+          .join(', ')}`,
+      );
       assert.ok(top.file.endsWith('inlined-worker.js'), top.file);
       assert.ok(!report.notes.some((note) => /inlined/.test(note)), 'no inlining note when precise attribution is on');
     }
@@ -31,6 +43,9 @@ describe('worker-mode attribution: the leaking function, not its caller (real V8
   it('says with the worker defaults that a site may hold inlined callees', async () => {
     const { report } = await runSession({ mode: 'worker', command: [process.execPath, fixture('node', 'inlined-worker.js')], durationSec: 4 });
     assert.equal(report.settings.preciseAttribution, false);
-    assert.ok(report.notes.some((note) => /inlined/.test(note)), `notes: ${report.notes.join(' | ')}`);
+    assert.ok(
+      report.notes.some((note) => /inlined/.test(note)),
+      `notes: ${report.notes.join(' | ')}`,
+    );
   });
 });

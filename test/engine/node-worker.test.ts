@@ -24,7 +24,13 @@ describe('node worker mode and process trees (real processes)', function () {
   this.timeout(60_000);
 
   it('names the leaking task from diagnostics_channel marks and clears the clean one', async () => {
-    const { report } = await runSession({ mode: 'worker', command: [process.execPath, example('node', 'queue-worker.js')], maxTasks: 40, taskGcBudget: 1, env: { JOB_INTERVAL_MS: '5' } });
+    const { report } = await runSession({
+      mode: 'worker',
+      command: [process.execPath, example('node', 'queue-worker.js')],
+      maxTasks: 40,
+      taskGcBudget: 1,
+      env: { JOB_INTERVAL_MS: '5' },
+    });
     assert.equal(report.endReason, '40 tasks finished');
     const byName = new Map(report.tasks.map((task) => [task.name, task]));
     const email = byName.get('sendEmail');
@@ -41,7 +47,12 @@ describe('node worker mode and process trees (real processes)', function () {
   });
 
   it('follows a child process the task starts, and stopping kills the whole tree', async () => {
-    const session = new ProfilingSession({ mode: 'harness', cwd: repoRoot, harness: harness(fixture('node', 'spawns-child.js'), 'work', 200, 0), onOutput: () => undefined });
+    const session = new ProfilingSession({
+      mode: 'harness',
+      cwd: repoRoot,
+      harness: harness(fixture('node', 'spawns-child.js'), 'work', 200, 0),
+      onOutput: () => undefined,
+    });
     await session.start();
     await waitFor(() => session.targets.length >= 2, 20_000);
     const pids = session.targets.map((target) => target.pid);
@@ -53,7 +64,11 @@ describe('node worker mode and process trees (real processes)', function () {
   });
 
   it('profiles a worker thread as a target of its own', async () => {
-    const { report } = await runSession({ mode: 'worker', command: [process.execPath, fixture('node', 'with-worker-thread.js')], env: { LIFETIME_MS: '2500' } });
+    const { report } = await runSession({
+      mode: 'worker',
+      command: [process.execPath, fixture('node', 'with-worker-thread.js')],
+      env: { LIFETIME_MS: '2500' },
+    });
     const worker = report.targets.find((target) => target.parentId !== undefined);
     assert.ok(worker, `targets: ${report.targets.map((t) => t.id).join(', ')}`);
     assertNodeExit(report.endReason, 0, 'a worker thread target');
@@ -72,7 +87,12 @@ describe('node worker mode and process trees (real processes)', function () {
   });
 
   it('stops a command that never ends, with no orphans and within the grace period', async () => {
-    const session = new ProfilingSession({ mode: 'worker', cwd: repoRoot, command: ['sh', '-c', `"${process.execPath}" "${fixture('node', 'forever.js')}" & "${process.execPath}" "${fixture('node', 'forever.js')}"; wait`], onOutput: () => undefined });
+    const session = new ProfilingSession({
+      mode: 'worker',
+      cwd: repoRoot,
+      command: ['sh', '-c', `"${process.execPath}" "${fixture('node', 'forever.js')}" & "${process.execPath}" "${fixture('node', 'forever.js')}"; wait`],
+      onOutput: () => undefined,
+    });
     await session.start();
     await waitFor(() => session.targets.length >= 2, 20_000);
     const pids = session.targets.map((target) => target.pid);

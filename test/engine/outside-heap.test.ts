@@ -19,7 +19,9 @@ const PAGE = 4096;
 const THUMBNAIL_BYTES = 16 * 1024;
 
 function describeTask(report: TaskmemReport): string {
-  return report.tasks.map((t) => `${t.name}: ${t.verdict} (${t.memory ?? '-'}) ${Math.round(t.bytesPerRun)} B/run: ${t.summary}\n  ${t.evidence.join('\n  ')}`).join('\n');
+  return report.tasks
+    .map((t) => `${t.name}: ${t.verdict} (${t.memory ?? '-'}) ${Math.round(t.bytesPerRun)} B/run: ${t.summary}\n  ${t.evidence.join('\n  ')}`)
+    .join('\n');
 }
 
 async function profile(file: string, exportName: string, runs: number): Promise<TaskmemReport['tasks'][number] & { report: TaskmemReport }> {
@@ -64,13 +66,21 @@ describe('memory outside the heap (real processes)', function () {
       assert.ok(cache.bytesPerRun >= 0.5 * THUMBNAIL_BYTES && cache.bytesPerRun <= 1.5 * THUMBNAIL_BYTES, describeTask(report));
       assert.notEqual(resize.verdict, 'leak', describeTask(report));
       // Where the worker's RSS goes: the V8 heap, outside it, and the rest.
-      assert.ok(report.notes.some((note) => /RSS .* at the last reading: V8 heap .*outside the heap .*\(Buffers and ArrayBuffers .*the rest /.test(note)), report.notes.join('\n'));
+      assert.ok(
+        report.notes.some((note) => /RSS .* at the last reading: V8 heap .*outside the heap .*\(Buffers and ArrayBuffers .*the rest /.test(note)),
+        report.notes.join('\n'),
+      );
     });
   });
 
   describe('Python worker with --malloc-trim', () => {
     it("says how much RSS malloc_trim(0) returned after the session's full GCs (allocator high water, measured)", async () => {
-      const { report } = await runSession({ mode: 'worker', command: ['python3', fixture('python', 'native', 'arenas.py')], pythonMallocTrim: true, windowMs: 1000 });
+      const { report } = await runSession({
+        mode: 'worker',
+        command: ['python3', fixture('python', 'native', 'arenas.py')],
+        pythonMallocTrim: true,
+        windowMs: 1000,
+      });
       assert.match(report.endReason, /exited with code 0/);
       const note = report.notes.find((line) => line.includes('malloc_trim(0) after'));
       assert.ok(note, report.notes.join('\n'));
@@ -90,7 +100,10 @@ describe('memory outside the heap (real processes)', function () {
       assert.equal(task.memory, 'native', describeTask(task.report));
       assert.ok(Math.abs(task.bytesPerRun - KEPT_PER_RUN) <= PAGE, describeTask(task.report));
       assert.match(task.report.verdict.summary, /in native memory/);
-      assert.ok(task.series.every((run) => typeof run.untracedBytes === 'number'), 'every run carries RSS after malloc_trim less the traces');
+      assert.ok(
+        task.series.every((run) => typeof run.untracedBytes === 'number'),
+        'every run carries RSS after malloc_trim less the traces',
+      );
     });
 
     it('thumbnail_freed: the same C memory, freed, is never a leak', async () => {

@@ -50,7 +50,17 @@ const ALLOWED = [
 ];
 
 /** What must be there for the extension to run: its entry point, what it injects, what the panel loads. */
-const REQUIRED = ['extension/dist/extension.js', 'extension/dist/cli.js', 'extension/dist/bootloader.js', 'extension/dist/harness.js', 'extension/dist/webview.js', 'extension/dist/webview.css', 'extension/media/icon.png', 'extension/agents/python/sitecustomize.py', 'extension/agents/python/taskmem_agent/agent.py'];
+const REQUIRED = [
+  'extension/dist/extension.js',
+  'extension/dist/cli.js',
+  'extension/dist/bootloader.js',
+  'extension/dist/harness.js',
+  'extension/dist/webview.js',
+  'extension/dist/webview.css',
+  'extension/media/icon.png',
+  'extension/agents/python/sitecustomize.py',
+  'extension/agents/python/taskmem_agent/agent.py',
+];
 
 describe('the .vsix (npm run package)', function () {
   this.timeout(180_000);
@@ -63,7 +73,12 @@ describe('the .vsix (npm run package)', function () {
   it('builds with no prompt and no warning and holds only what the extension runs, at the size of those files', () => {
     const vsix = path.join(dir, 'task-memory-profiler.vsix');
     // `npm run package` is `vsce package --no-dependencies`; --out keeps the test's file out of the repository.
-    const result = spawnSync('npm', ['run', 'package', '--', '--out', vsix], { cwd: repoRoot, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 150_000 });
+    const result = spawnSync('npm', ['run', 'package', '--', '--out', vsix], {
+      cwd: repoRoot,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: 150_000,
+    });
     const output = `${result.stdout}\n${result.stderr}`;
     assert.equal(result.status, 0, output);
     // vsce's warnings print as " WARNING ", its prompts end in [y/N] (stdin is closed: a prompt fails).
@@ -71,13 +86,29 @@ describe('the .vsix (npm run package)', function () {
 
     const entries = zipEntries(vsix);
     const names = entries.map((entry) => entry.name);
-    assert.deepEqual(names.filter((name) => !ALLOWED.some((pattern) => pattern.test(name))), [], 'entries outside the allowed patterns');
-    assert.deepEqual(names.filter((name) => /\.map$|\.ts$|\/tests?\/|__pycache__|\.pyc$/.test(name)), [], 'no source maps, TypeScript sources, tests or bytecode');
+    assert.deepEqual(
+      names.filter((name) => !ALLOWED.some((pattern) => pattern.test(name))),
+      [],
+      'entries outside the allowed patterns',
+    );
+    assert.deepEqual(
+      names.filter((name) => /\.map$|\.ts$|\/tests?\/|__pycache__|\.pyc$/.test(name)),
+      [],
+      'no source maps, TypeScript sources, tests or bytecode',
+    );
     for (const file of REQUIRED) assert.ok(names.includes(file), `${file} is packaged`);
 
     // Every file under extension/ except the two that vsce rewrites is the file on disk, byte for byte in size.
     const rewritten = new Set(['extension/package.json', 'extension/readme.md']);
-    const onDisk = (name: string): string => path.join(repoRoot, name.replace(/^extension\//, '').replace(/^LICENSE\.txt$/, 'LICENSE').replace(/^changelog\.md$/, 'CHANGELOG.md').replace(/^readme\.md$/, 'README.md'));
+    const onDisk = (name: string): string =>
+      path.join(
+        repoRoot,
+        name
+          .replace(/^extension\//, '')
+          .replace(/^LICENSE\.txt$/, 'LICENSE')
+          .replace(/^changelog\.md$/, 'CHANGELOG.md')
+          .replace(/^readme\.md$/, 'README.md'),
+      );
     let contentBytes = 0;
     for (const entry of entries.filter((e) => e.name.startsWith('extension/'))) {
       const diskSize = fs.statSync(onDisk(entry.name)).size;

@@ -63,7 +63,8 @@ describe('python agent: Celery worker on redis', function () {
   this.timeout(60000);
   if (!celeryAvailable()) {
     // .ci/run installs them; a machine without them fails here rather than skipping quietly.
-    it('has Celery and redis-server to test with', () => assert.fail(`needs ${PY} with celery + redis, and ${REDIS} (apt-get install python3-celery python3-redis redis-server)`));
+    it('has Celery and redis-server to test with', () =>
+      assert.fail(`needs ${PY} with celery + redis, and ${REDIS} (apt-get install python3-celery python3-redis redis-server)`));
     return;
   }
 
@@ -98,20 +99,42 @@ describe('python agent: Celery worker on redis', function () {
   function startWorker(pool: string[], queue: string): Proc {
     return procs.spawn(
       PY,
-      ['-m', 'celery', '-A', 'celeryapp', 'worker', ...pool, '-Q', queue, '--loglevel', 'WARNING',
-        '--without-heartbeat', '--without-mingle', '--without-gossip', '--max-tasks-per-child', '100', '-n', `${queue}@%h`],
+      [
+        '-m',
+        'celery',
+        '-A',
+        'celeryapp',
+        'worker',
+        ...pool,
+        '-Q',
+        queue,
+        '--loglevel',
+        'WARNING',
+        '--without-heartbeat',
+        '--without-mingle',
+        '--without-gossip',
+        '--max-tasks-per-child',
+        '100',
+        '-n',
+        `${queue}@%h`,
+      ],
       ipc.env({ TASKMEM_TEST_BROKER: broker() }),
       fixtureDir,
     );
   }
 
   async function produce(queue: string, leaky: number, clean: number): Promise<void> {
-    const p = procs.spawn(PY, ['producer.py', String(leaky), String(clean)], {
-      ...process.env,
-      PYTHONPATH: '',
-      TASKMEM_TEST_BROKER: broker(),
-      TASKMEM_TEST_QUEUE: queue,
-    }, fixtureDir);
+    const p = procs.spawn(
+      PY,
+      ['producer.py', String(leaky), String(clean)],
+      {
+        ...process.env,
+        PYTHONPATH: '',
+        TASKMEM_TEST_BROKER: broker(),
+        TASKMEM_TEST_QUEUE: queue,
+      },
+      fixtureDir,
+    );
     const code = await p.exited;
     assert.strictEqual(code, 0, `producer failed: ${p.stderr}`);
   }
@@ -137,7 +160,10 @@ describe('python agent: Celery worker on redis', function () {
       const done = finished(t);
       // taskStarted only for sampled tasks (chart marks); every task has its taskFinished.
       const started = t.client.eventsOf('Taskmem.taskStarted');
-      assert.deepStrictEqual(started.map((e) => e.id), done.filter((f) => f.sampled).map((f) => f.id));
+      assert.deepStrictEqual(
+        started.map((e) => e.id),
+        done.filter((f) => f.sampled).map((f) => f.id),
+      );
       for (const f of done) {
         assert.ok(f.name === LEAKY || f.name === CLEAN, f.name);
         assert.ok(typeof f.id === 'string' && f.durationMs >= 0 && f.rss > 0);
@@ -151,7 +177,8 @@ describe('python agent: Celery worker on redis', function () {
       }
       const leakySampled = done.filter((f): f is SampledTaskFinished => f.name === LEAKY && f.sampled);
       for (const f of leakySampled) assert.ok(f.retainedBytes >= 200 * 1024 && f.retainedBytes < 260 * 1024, `leaky kept ${f.retainedBytes}`);
-      for (const f of done.filter((f): f is SampledTaskFinished => f.name === CLEAN && f.sampled)) assert.ok(f.retainedBytes < 32 * 1024, `clean kept ${f.retainedBytes}`);
+      for (const f of done.filter((f): f is SampledTaskFinished => f.name === CLEAN && f.sampled))
+        assert.ok(f.retainedBytes < 32 * 1024, `clean kept ${f.retainedBytes}`);
 
       const stats = await t.client.call('Taskmem.getStats');
       assert.strictEqual(stats.mode, 'worker');
@@ -240,8 +267,13 @@ describe('python agent: Celery worker on redis', function () {
       await sleep(400);
     }
     const sampled = done().filter((f) => f.sampled);
-    for (const name of [LEAKY, CLEAN]) assert.ok(sampled.some((f) => f.name === name), `${name} never sampled`);
-    for (const f of sampled.filter((f) => f.name === LEAKY)) assert.ok(f.retainedBytes >= 200 * 1024 && f.retainedBytes < 260 * 1024, `leaky kept ${f.retainedBytes}`);
+    for (const name of [LEAKY, CLEAN])
+      assert.ok(
+        sampled.some((f) => f.name === name),
+        `${name} never sampled`,
+      );
+    for (const f of sampled.filter((f) => f.name === LEAKY))
+      assert.ok(f.retainedBytes >= 200 * 1024 && f.retainedBytes < 260 * 1024, `leaky kept ${f.retainedBytes}`);
     const stats = await client.call('Taskmem.getStats');
     assert.strictEqual(stats.tasksFinished, 40);
     assert.strictEqual(stats.sampledTasks, sampled.length);

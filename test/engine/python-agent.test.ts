@@ -59,7 +59,10 @@ describe('python agent', function () {
         assert.strictEqual(reg.pid, p.child.pid);
         assert.strictEqual(reg.isHarness, false);
         assert.match(reg.url, /^ws:\/\/127\.0\.0\.1:\d+\/[0-9a-f]{32}$/);
-        assert.ok(reg.argv.some((a) => a.endsWith('idle.py')), reg.argv.join(' '));
+        assert.ok(
+          reg.argv.some((a) => a.endsWith('idle.py')),
+          reg.argv.join(' '),
+        );
         assert.ok(!fs.readdirSync(ipc.dir).some((f) => f.endsWith('.tmp')));
 
         // The program is blocked until released.
@@ -193,7 +196,10 @@ describe('python agent', function () {
           assert.ok(top.selfSize >= 6 * kept, `self ${top.selfSize}`);
           assert.ok(!sites.some((s) => s.url.includes('taskmem_agent')), 'no agent frames');
           assert.ok(!sites.some((s) => s.stack.some((f) => f.includes('taskmem_agent') || f.includes('<frozen'))));
-          assert.deepStrictEqual(profile.samples.filter((s) => s.ordinal !== 0), []);
+          assert.deepStrictEqual(
+            profile.samples.filter((s) => s.ordinal !== 0),
+            [],
+          );
           await c.call('Taskmem.exit');
         });
 
@@ -216,9 +222,7 @@ describe('python agent', function () {
           const burst = await runs(c, 'burst.py', 2, 5);
           const bGrowth = burst[burst.length - 1].retainedBytes - burst[0].retainedBytes;
           const blocks = burst.map((r) => r.allocatedBlocks);
-          console.log(
-            `      burst growth: ${bGrowth} B, blocks ${blocks.join(', ')}, rss ${burst.map((r) => (r.rss / 1048576).toFixed(1)).join(', ')} MiB`,
-          );
+          console.log(`      burst growth: ${bGrowth} B, blocks ${blocks.join(', ')}, rss ${burst.map((r) => (r.rss / 1048576).toFixed(1)).join(', ')} MiB`);
           assert.ok(Math.abs(bGrowth) < 16 * 1024, `burst grew ${bGrowth}`);
           assert.ok(Math.abs(blocks[blocks.length - 1] - blocks[0]) < 2000, `blocks ${blocks.join(',')}`);
           await c.call('Taskmem.exit');
@@ -226,20 +230,14 @@ describe('python agent', function () {
 
         it('reports import failures, missing functions and task errors without dying', async () => {
           const { c } = await harness();
-          await assert.rejects(
-            c.call('Taskmem.loadHarness', { file: path.join(fixtureDir, 'broken.py'), exportName: 'handle', args: [] }),
-            (e: CdpError) => {
-              assert.match(e.message, /^test\/fixtures\/python\/broken\.py failed to import: RuntimeError: broken fixture: cannot import me/);
-              return true;
-            },
-          );
-          await assert.rejects(
-            c.call('Taskmem.loadHarness', { file: path.join(fixtureDir, 'cache.py'), exportName: 'handle2', args: [] }),
-            (e: CdpError) => {
-              assert.strictEqual(e.message, "test/fixtures/python/cache.py has no function 'handle2' (found: handle, render)");
-              return true;
-            },
-          );
+          await assert.rejects(c.call('Taskmem.loadHarness', { file: path.join(fixtureDir, 'broken.py'), exportName: 'handle', args: [] }), (e: CdpError) => {
+            assert.match(e.message, /^test\/fixtures\/python\/broken\.py failed to import: RuntimeError: broken fixture: cannot import me/);
+            return true;
+          });
+          await assert.rejects(c.call('Taskmem.loadHarness', { file: path.join(fixtureDir, 'cache.py'), exportName: 'handle2', args: [] }), (e: CdpError) => {
+            assert.strictEqual(e.message, "test/fixtures/python/cache.py has no function 'handle2' (found: handle, render)");
+            return true;
+          });
           await c.call('Taskmem.loadHarness', { file: path.join(fixtureDir, 'raises.py'), exportName: 'handle', args: [] });
           const r = await c.call('Taskmem.runTask', { index: 0, measure: true });
           assert.ok(r.error, 'the task error is reported');
@@ -248,7 +246,10 @@ describe('python agent', function () {
           // Still alive and usable.
           const ok = await runs(c, 'leaky.py', 0, 1);
           assert.ok(ok[0].retainedBytes > 0 && !ok[0].error);
-          await assert.rejects(c.call('Taskmem.runTask', { index: 0, measure: false }).then(() => c.call('Nope.nope')), /wasn't found/);
+          await assert.rejects(
+            c.call('Taskmem.runTask', { index: 0, measure: false }).then(() => c.call('Nope.nope')),
+            /wasn't found/,
+          );
           await c.call('Taskmem.exit');
         });
 
@@ -283,9 +284,7 @@ describe('python agent', function () {
 
       it('subprocess children register too, but a preexec_fn fork does not', async () => {
         const script =
-          'import subprocess,sys\n' +
-          'subprocess.run([sys.executable, "-c", "print(1)"], preexec_fn=lambda: None, check=True)\n' +
-          'print("done")\n';
+          'import subprocess,sys\n' + 'subprocess.run([sys.executable, "-c", "print(1)"], preexec_fn=lambda: None, check=True)\n' + 'print("done")\n';
         const p = procs.spawn(py.exe, ['-c', script], ipc.env());
         const [top] = await ipc.next(1);
         const c = await attach(top);

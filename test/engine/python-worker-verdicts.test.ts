@@ -129,15 +129,24 @@ describe('Python worker verdicts (real processes)', function () {
       assert.ok(recycling.growthPerTaskBytes > 0, JSON.stringify(recycling));
       assert.ok(recycling.maxTasksPerChild !== undefined && recycling.maxMemoryPerChildKiB !== undefined, JSON.stringify(recycling));
       assert.ok(recycling.maxMemoryPerChildKiB * 1024 > recycling.freshRssBytes, JSON.stringify(recycling));
-      assert.ok(recycling.lines.some((line) => line.includes(`--max-tasks-per-child=${recycling.maxTasksPerChild}`)), recycling.lines.join('\n'));
+      assert.ok(
+        recycling.lines.some((line) => line.includes(`--max-tasks-per-child=${recycling.maxTasksPerChild}`)),
+        recycling.lines.join('\n'),
+      );
     });
 
-    it("recycling advice holds: plain Celery with the recommended limits keeps every child under the limit over 3,000 tasks; a limit a fresh child exceeds is refused", async () => {
+    it('recycling advice holds: plain Celery with the recommended limits keeps every child under the limit over 3,000 tasks; a limit a fresh child exceeds is refused', async () => {
       assert.ok(longRun?.recycling, 'needs the 3,000-task session above');
       const measured = longRun.recycling;
       // A limit that binds within the run: room for the worst task and ~250 tasks of growth.
       const limitBytes = Math.ceil((measured.freshRssBytes + measured.worstTaskBytes + 250 * measured.growthPerTaskBytes) / 0.9);
-      const inputs = { freshRssBytes: measured.freshRssBytes, growthPerTaskBytes: measured.growthPerTaskBytes, worstTaskBytes: measured.worstTaskBytes, supervisor: 'celery' as const, limitSource: 'setting' as const };
+      const inputs = {
+        freshRssBytes: measured.freshRssBytes,
+        growthPerTaskBytes: measured.growthPerTaskBytes,
+        worstTaskBytes: measured.worstTaskBytes,
+        supervisor: 'celery' as const,
+        limitSource: 'setting' as const,
+      };
       const advice = adviseRecycling({ ...inputs, limitBytes });
       assert.ok(advice?.maxTasksPerChild !== undefined && advice.maxMemoryPerChildKiB !== undefined, JSON.stringify(advice));
       const refused = adviseRecycling({ ...inputs, limitBytes: measured.freshRssBytes });
@@ -147,7 +156,21 @@ describe('Python worker verdicts (real processes)', function () {
       // The same worker without the profiler, with the recommended flags; children's RSS sampled from /proc.
       const worker = spawn(
         PYTHON,
-        ['-m', 'celery', '-A', 'shop', 'worker', '-P', 'prefork', '-c', '2', '--loglevel', 'WARNING', `--max-tasks-per-child=${advice.maxTasksPerChild}`, `--max-memory-per-child=${advice.maxMemoryPerChildKiB}`],
+        [
+          '-m',
+          'celery',
+          '-A',
+          'shop',
+          'worker',
+          '-P',
+          'prefork',
+          '-c',
+          '2',
+          '--loglevel',
+          'WARNING',
+          `--max-tasks-per-child=${advice.maxTasksPerChild}`,
+          `--max-memory-per-child=${advice.maxMemoryPerChildKiB}`,
+        ],
         { cwd: dir, env: { ...process.env, SHOP_BROKER: broker, PYTHONPATH: '' }, stdio: ['ignore', 'ignore', 'pipe'] },
       );
       let stderr = '';
@@ -162,7 +185,11 @@ describe('Python worker verdicts (real processes)', function () {
           }
         };
         for (let i = 0; i < 300 && descendantsOf([worker.pid!]).length < 2; i++) await sleep(100);
-        const producer = spawnSync(PYTHON, ['send_orders.py', '3000'], { cwd: dir, env: { ...process.env, SHOP_BROKER: broker, PYTHONPATH: '' }, encoding: 'utf8' });
+        const producer = spawnSync(PYTHON, ['send_orders.py', '3000'], {
+          cwd: dir,
+          env: { ...process.env, SHOP_BROKER: broker, PYTHONPATH: '' },
+          encoding: 'utf8',
+        });
         assert.equal(producer.status, 0, producer.stderr);
         const deadline = Date.now() + 90_000;
         let drainedAt: number | undefined;

@@ -41,7 +41,11 @@ describe('reliability: endpoints', function () {
     channel.onRegistration((r) => registrations.push(r));
     channel.start();
     const env = profilingEnvironment(process.env, channel.environment(), { preciseAttribution: false, taskGcBudget: 0 });
-    const child = spawn(process.execPath, [path.join(repoRoot, 'test', 'fixtures', 'node', 'forever.js')], { env: { ...env, TASKMEM_WAIT_MS: '20000' }, stdio: 'ignore', detached: true });
+    const child = spawn(process.execPath, [path.join(repoRoot, 'test', 'fixtures', 'node', 'forever.js')], {
+      env: { ...env, TASKMEM_WAIT_MS: '20000' },
+      stdio: 'ignore',
+      detached: true,
+    });
     try {
       assert.equal(fs.statSync(channel.dir).mode & 0o777, 0o700);
       await waitFor(() => registrations.length === 1, 20_000, 'the registration');
@@ -72,9 +76,19 @@ describe('reliability: endpoints', function () {
       assert.equal(url.hostname, '127.0.0.1');
       assert.ok(pathEntropyBits(url.pathname) >= 128, url.pathname);
       const sockets = listenSocketsOf(proc.child.pid!);
-      assert.deepEqual(sockets.map((s) => `${s.address}:${s.port}`), [`127.0.0.1:${port}`]);
+      assert.deepEqual(
+        sockets.map((s) => `${s.address}:${s.port}`),
+        [`127.0.0.1:${port}`],
+      );
       const good = { Host: `127.0.0.1:${port}` };
-      for (const host of ['evil.example', `evil.example:${port}`, `attacker.127.0.0.1.nip.io:${port}`, `127.0.0.1:${port + 1}`, `localhost.:${port}`, `[::1]:${port}`]) {
+      for (const host of [
+        'evil.example',
+        `evil.example:${port}`,
+        `attacker.127.0.0.1.nip.io:${port}`,
+        `127.0.0.1:${port + 1}`,
+        `localhost.:${port}`,
+        `[::1]:${port}`,
+      ]) {
         assert.equal(await upgradeStatus(port, url.pathname, { Host: host }), 403, `Host ${host}`);
       }
       for (const origin of ['http://evil.example', `http://127.0.0.1:${port}`, 'null', 'vscode-webview://abc']) {
@@ -103,7 +117,12 @@ describe('reliability: endpoints', function () {
     await new Promise<void>((resolve) => listener.listen(0, '0.0.0.0', () => resolve()));
     const port = (listener.address() as net.AddressInfo).port;
     const warnings: string[] = [];
-    const session = new ProfilingSession({ mode: 'worker', cwd: repoRoot, command: [process.execPath, path.join(repoRoot, 'test', 'fixtures', 'node', 'forever.js')], onOutput: () => undefined });
+    const session = new ProfilingSession({
+      mode: 'worker',
+      cwd: repoRoot,
+      command: [process.execPath, path.join(repoRoot, 'test', 'fixtures', 'node', 'forever.js')],
+      onOutput: () => undefined,
+    });
     session.onWarning((w) => warnings.push(w));
     try {
       await session.start();
@@ -129,9 +148,19 @@ describe('reliability: endpoints', function () {
       await sleep(500);
       assert.equal(attempts, 0, 'no connection was attempted');
       assert.equal(session.targets.length, 1, 'no target was added');
-      assert.ok(warnings.some((w) => /1-wrongtoken.*wrong token/.test(w)), warnings.join(' | '));
-      assert.ok(warnings.some((w) => /3-external.*not a loopback/.test(w)), warnings.join(' | '));
-      assert.deepEqual(fs.readdirSync(dir).filter((f) => f.endsWith('.json')), [], 'ignored files are removed');
+      assert.ok(
+        warnings.some((w) => /1-wrongtoken.*wrong token/.test(w)),
+        warnings.join(' | '),
+      );
+      assert.ok(
+        warnings.some((w) => /3-external.*not a loopback/.test(w)),
+        warnings.join(' | '),
+      );
+      assert.deepEqual(
+        fs.readdirSync(dir).filter((f) => f.endsWith('.json')),
+        [],
+        'ignored files are removed',
+      );
     } finally {
       await within(15_000, 'stop', session.stop());
       listener.close();

@@ -27,7 +27,13 @@ async function start(options: Omit<SessionOptions, 'cwd' | 'onOutput'>): Promise
   let output = '';
   const warnings: string[] = [];
   // Fine sampling: these workers run for seconds, not hours, and the tests check that sites survive.
-  const session = new ProfilingSession({ cwd: repoRoot, statsIntervalMs: 50, samplingIntervalBytes: 16 * 1024, ...options, onOutput: (_s, chunk) => void (output += chunk.toString()) });
+  const session = new ProfilingSession({
+    cwd: repoRoot,
+    statsIntervalMs: 50,
+    samplingIntervalBytes: 16 * 1024,
+    ...options,
+    onOutput: (_s, chunk) => void (output += chunk.toString()),
+  });
   started.push(session);
   session.onWarning((w) => warnings.push(w));
   await session.start();
@@ -62,7 +68,10 @@ describe('reliability: faults (real processes)', function () {
     assert.ok(report.tasks.reduce((n, t) => n + t.runs, 0) >= Math.min(before.tasks, 1), 'tasks kept');
     assert.ok(report.sites.length >= 1, 'sites kept');
     assert.ok(statsPoints(session) >= before.points, 'series kept');
-    assert.ok(report.warnings.some((w) => /SIGKILL/.test(w)), `warnings: ${report.warnings.join(' | ')}`);
+    assert.ok(
+      report.warnings.some((w) => /SIGKILL/.test(w)),
+      `warnings: ${report.warnings.join(' | ')}`,
+    );
   });
 
   it('target SIGKILLed while a retained capture of a big heap is in flight', async () => {
@@ -141,7 +150,11 @@ describe('reliability: faults (real processes)', function () {
     await waitFor(() => statsPoints(session) >= 4, 10_000, 'statistics');
     process.kill(child.pid, 'SIGKILL');
     await waitFor(() => child.exitReason !== undefined, 10_000, 'the child to be reported gone');
-    assert.equal(session.state, 'running', `the session goes on for the parent (ended: ${session.report().endReason}; ${session.report().warnings.join(' | ')})`);
+    assert.equal(
+      session.state,
+      'running',
+      `the session goes on for the parent (ended: ${session.report().endReason}; ${session.report().warnings.join(' | ')})`,
+    );
     const parent = session.targets.find((t) => t !== child)!;
     assert.equal(parent.exitReason, undefined);
     const pointsBefore = session.stats.get(parent.id)?.length ?? 0;

@@ -46,16 +46,41 @@ class FakeTransport implements Transport {
 function randomJsonValue(rng: Rng, depth = 0): unknown {
   const kind = rng.int(depth > 3 ? 6 : 9);
   switch (kind) {
-    case 0: return null;
-    case 1: return rng.pick([0, -1, 1.5, 1e308, -1e308, 2 ** 53 + 1, Number.MAX_SAFE_INTEGER]);
-    case 2: return rng.string(20);
-    case 3: return rng.next() < 0.5;
-    case 4: return rng.pick(['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'Runtime.bindingCalled']);
-    case 5: return {};
-    case 6: return Array.from({ length: rng.int(4) }, () => randomJsonValue(rng, depth + 1));
+    case 0:
+      return null;
+    case 1:
+      return rng.pick([0, -1, 1.5, 1e308, -1e308, 2 ** 53 + 1, Number.MAX_SAFE_INTEGER]);
+    case 2:
+      return rng.string(20);
+    case 3:
+      return rng.next() < 0.5;
+    case 4:
+      return rng.pick(['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'Runtime.bindingCalled']);
+    case 5:
+      return {};
+    case 6:
+      return Array.from({ length: rng.int(4) }, () => randomJsonValue(rng, depth + 1));
     default: {
       const o: Record<string, unknown> = {};
-      for (let i = rng.int(4); i > 0; i--) o[rng.pick(['id', 'method', 'params', 'result', 'error', 'code', 'message', 'sessionId', 'context', 'auxData', 'name', 'payload', 'workerInfo', rng.string(6)])] = randomJsonValue(rng, depth + 1);
+      for (let i = rng.int(4); i > 0; i--)
+        o[
+          rng.pick([
+            'id',
+            'method',
+            'params',
+            'result',
+            'error',
+            'code',
+            'message',
+            'sessionId',
+            'context',
+            'auxData',
+            'name',
+            'payload',
+            'workerInfo',
+            rng.string(6),
+          ])
+        ] = randomJsonValue(rng, depth + 1);
       return o;
     }
   }
@@ -79,17 +104,27 @@ const EVENT_METHODS = [
 /** A frame a hostile or broken target could send: raw junk, wrong shapes, replies to real or unknown ids. */
 function randomFrame(rng: Rng, pendingIds: number[], eventsOnly = false): string {
   switch (eventsOnly ? rng.pick([0, 1, 2, 5, 6]) : rng.int(8)) {
-    case 0: return rng.bytes(rng.int(64)).toString('latin1');
-    case 1: return rng.string(40);
-    case 2: return JSON.stringify(randomJsonValue(rng));
-    case 3: return JSON.stringify({ id: pendingIds.length ? rng.pick(pendingIds) : rng.int(100), error: randomJsonValue(rng) });
-    case 4: return JSON.stringify({ id: pendingIds.length ? rng.pick(pendingIds) : rng.int(100), result: randomJsonValue(rng) });
+    case 0:
+      return rng.bytes(rng.int(64)).toString('latin1');
+    case 1:
+      return rng.string(40);
+    case 2:
+      return JSON.stringify(randomJsonValue(rng));
+    case 3:
+      return JSON.stringify({ id: pendingIds.length ? rng.pick(pendingIds) : rng.int(100), error: randomJsonValue(rng) });
+    case 4:
+      return JSON.stringify({ id: pendingIds.length ? rng.pick(pendingIds) : rng.int(100), result: randomJsonValue(rng) });
     case 5: {
-      const payload = rng.next() < 0.5 ? rng.pick(['null', '1', '"x"', '[]', '{"method":"Taskmem.taskFinished","params":null}', '{"method":"Taskmem.gc","params":{"generation":{}}}']) : JSON.stringify(randomJsonValue(rng));
+      const payload =
+        rng.next() < 0.5
+          ? rng.pick(['null', '1', '"x"', '[]', '{"method":"Taskmem.taskFinished","params":null}', '{"method":"Taskmem.gc","params":{"generation":{}}}'])
+          : JSON.stringify(randomJsonValue(rng));
       return JSON.stringify({ method: 'Runtime.bindingCalled', params: { name: '__taskmemEmit', payload: rng.next() < 0.8 ? payload : randomJsonValue(rng) } });
     }
-    case 6: return JSON.stringify({ method: rng.pick(EVENT_METHODS), params: randomJsonValue(rng) });
-    default: return `{"id":${rng.pick(['1e999', '-0', '"1"', 'null', '1.5', '[1]'])},"result":{}}`;
+    case 6:
+      return JSON.stringify({ method: rng.pick(EVENT_METHODS), params: randomJsonValue(rng) });
+    default:
+      return `{"id":${rng.pick(['1e999', '-0', '"1"', 'null', '1.5', '[1]'])},"result":{}}`;
   }
 }
 
@@ -115,10 +150,11 @@ async function fakeTargetServer(): Promise<{ url: string; nextClient: () => Prom
   return {
     url: `ws://127.0.0.1:${address.port}/${crypto.randomBytes(16).toString('hex')}`,
     nextClient: () => new Promise((resolve) => (clients.length ? resolve(clients.shift()!) : waiters.push(resolve))),
-    close: () => new Promise((resolve) => {
-      for (const ws of server.clients) ws.terminate();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise((resolve) => {
+        for (const ws of server.clients) ws.terminate();
+        server.close(() => resolve());
+      }),
   };
 }
 
@@ -140,7 +176,13 @@ function randomProfile(rng: Rng): unknown {
   for (let i = 0; i < count; i++) {
     const size = rng.pick<unknown>([1, 100, 1e308, -5, NaN, Infinity, '12', null, 2 ** 60, 0]);
     const frame = rng.pick<unknown>([
-      { functionName: rng.string(10), scriptId: String(rng.int(4)), url: rng.pick(['/app/a.js', 'file:///app/b.js', '', 'node:internal/x', 'ws://x', '../../../../etc/passwd', rng.string(10)]), lineNumber: rng.pick<unknown>([0, -1, NaN, 1e9, '3']), columnNumber: rng.int(40) },
+      {
+        functionName: rng.string(10),
+        scriptId: String(rng.int(4)),
+        url: rng.pick(['/app/a.js', 'file:///app/b.js', '', 'node:internal/x', 'ws://x', '../../../../etc/passwd', rng.string(10)]),
+        lineNumber: rng.pick<unknown>([0, -1, NaN, 1e9, '3']),
+        columnNumber: rng.int(40),
+      },
       null,
       'frame',
       {},
@@ -156,7 +198,13 @@ function randomProfile(rng: Rng): unknown {
   }
   if (rng.next() < 0.05) nodes[0].children = 'not an array';
   const samples = Array.from({ length: rng.int(40) }, () =>
-    rng.next() < 0.1 ? rng.pick<unknown>([null, 1, 'x', []]) : { nodeId: rng.pick<unknown>([rng.int(count + 3), -1, 'x', undefined]), size: rng.pick<unknown>([8, 1e308, 1e308, -1, NaN, Infinity, '8', 2 ** 62]), ordinal: rng.pick<unknown>([rng.int(100), NaN, -1, 'x']) },
+    rng.next() < 0.1
+      ? rng.pick<unknown>([null, 1, 'x', []])
+      : {
+          nodeId: rng.pick<unknown>([rng.int(count + 3), -1, 'x', undefined]),
+          size: rng.pick<unknown>([8, 1e308, 1e308, -1, NaN, Infinity, '8', 2 ** 62]),
+          ordinal: rng.pick<unknown>([rng.int(100), NaN, -1, 'x']),
+        },
   );
   const shapes: unknown[] = [
     { head: nodes[0], samples },
@@ -210,7 +258,10 @@ describe('reliability: fuzzing every parser of target input', function () {
     transport.close();
     await within(5000, 'settling every call', Promise.all(settled));
     assert.ok(problems.length > 0, 'unreadable frames are reported');
-    assert.ok(problems.every((p) => typeof p === 'string' && p.length < 2000), 'problem messages are short strings');
+    assert.ok(
+      problems.every((p) => typeof p === 'string' && p.length < 2000),
+      'problem messages are short strings',
+    );
     assert.ok(problems.some((p) => /unreadable frame/.test(p)));
     await assert.rejects(connection.sendRaw('Runtime.enable'), ConnectionClosedError);
   });
@@ -222,11 +273,15 @@ describe('reliability: fuzzing every parser of target input', function () {
       const connection = new CdpConnection(transport);
       const call = connection.sendRaw('HeapProfiler.collectGarbage');
       transport.deliver(JSON.stringify({ id: 1, error: shape }));
-      await within(1000, `error reply ${JSON.stringify(shape)}`, assert.rejects(call, (error: unknown) => {
-        assert.ok(error instanceof ProtocolError, String(error));
-        assert.match(error.message, /^HeapProfiler\.collectGarbage failed: ./);
-        return true;
-      }));
+      await within(
+        1000,
+        `error reply ${JSON.stringify(shape)}`,
+        assert.rejects(call, (error: unknown) => {
+          assert.ok(error instanceof ProtocolError, String(error));
+          assert.match(error.message, /^HeapProfiler\.collectGarbage failed: ./);
+          return true;
+        }),
+      );
     }
   });
 
@@ -257,7 +312,10 @@ describe('reliability: fuzzing every parser of target input', function () {
     for (let i = 0; i < N; i++) {
       const profile = randomProfile(rng) as RawSamplingProfile;
       let result: ReturnType<typeof aggregateSites> | undefined;
-      assert.doesNotThrow(() => (result = aggregateSites(profile, { runtime: rng.next() < 0.5 ? 'node' : 'python', minOrdinalExclusive: rng.next() < 0.3 ? 5 : undefined })), `profile ${i}`);
+      assert.doesNotThrow(
+        () => (result = aggregateSites(profile, { runtime: rng.next() < 0.5 ? 'node' : 'python', minOrdinalExclusive: rng.next() < 0.3 ? 5 : undefined })),
+        `profile ${i}`,
+      );
       checkAggregation(result!);
     }
   });
@@ -276,11 +334,22 @@ describe('reliability: fuzzing every parser of target input', function () {
     assert.ok(deep.sites[0].stacks[0].frames.length <= 64, 'stacks are capped');
 
     const hugeName = 'x'.repeat(10 * 1024 * 1024);
-    head = syntheticNode(0, '(root)', '', [syntheticNode(1, hugeName, '/app/a.js', [], 10), syntheticNode(2, 'big', '/app/b.js', [], 1e308), syntheticNode(3, 'big2', '/app/c.js', [], 1e308)]);
+    head = syntheticNode(0, '(root)', '', [
+      syntheticNode(1, hugeName, '/app/a.js', [], 10),
+      syntheticNode(2, 'big', '/app/b.js', [], 1e308),
+      syntheticNode(3, 'big2', '/app/c.js', [], 1e308),
+    ]);
     const absurd = aggregateSites({ head, samples: [] } as unknown as RawSamplingProfile, { runtime: 'node' });
     checkAggregation(absurd);
     const withSamples = aggregateSites(
-      { head, samples: [{ nodeId: 2, size: 1e308, ordinal: 1 }, { nodeId: 3, size: 1e308, ordinal: 2 }, { nodeId: 1, size: 5, ordinal: 3 }] } as unknown as RawSamplingProfile,
+      {
+        head,
+        samples: [
+          { nodeId: 2, size: 1e308, ordinal: 1 },
+          { nodeId: 3, size: 1e308, ordinal: 2 },
+          { nodeId: 1, size: 5, ordinal: 3 },
+        ],
+      } as unknown as RawSamplingProfile,
       { runtime: 'node' },
     );
     checkAggregation(withSamples);
@@ -289,7 +358,22 @@ describe('reliability: fuzzing every parser of target input', function () {
   it('parseRegistration: 10,000 malformed registrations return a message, never throw or accept a non-loopback URL', () => {
     const rng = new Rng(7);
     const token = crypto.randomBytes(16).toString('hex');
-    const urls = ['ws://127.0.0.1:9229/x', 'ws://evil.example:9229/x', 'ws://127.0.0.1.evil.example/x', 'ws://localhost@evil.example/x', 'wss://127.0.0.1/x', 'http://127.0.0.1/x', 'ws://0.0.0.0:1/x', 'ws://[::ffff:7f00:1]/x', 'ws://2130706433/x', 'ws://user:pw@127.0.0.1:1/x', 'javascript:alert(1)', '', 'ws://', 'ws://127.0.0.1:99999/x'];
+    const urls = [
+      'ws://127.0.0.1:9229/x',
+      'ws://evil.example:9229/x',
+      'ws://127.0.0.1.evil.example/x',
+      'ws://localhost@evil.example/x',
+      'wss://127.0.0.1/x',
+      'http://127.0.0.1/x',
+      'ws://0.0.0.0:1/x',
+      'ws://[::ffff:7f00:1]/x',
+      'ws://2130706433/x',
+      'ws://user:pw@127.0.0.1:1/x',
+      'javascript:alert(1)',
+      '',
+      'ws://',
+      'ws://127.0.0.1:99999/x',
+    ];
     for (let i = 0; i < N; i++) {
       const record: Record<string, unknown> = {
         token: rng.pick<unknown>([token, token.toUpperCase(), token.slice(1), '', null, 5, token + 'x']),
@@ -332,18 +416,53 @@ describe('reliability: fuzzing every parser of target input', function () {
       for (let i = 0; i < N; i++) {
         const kind = rng.int(6);
         const text =
-          kind === 0 ? rng.string(60)
-          : kind === 1 ? JSON.stringify(randomJsonValue(rng))
-          : kind === 2 ? JSON.stringify({ version: 3, sources: [rng.pick(['../../../../etc/passwd', '/etc/shadow', 'file:///etc/passwd', 'webpack:///./a.ts', rng.string(8)])], names: rng.pick<unknown>([[], null, 'x']), mappings: rng.pick([rng.string(30), 'AAAA;;;AACA,CAAC', '////', 'gggggggggggg']) })
-          : kind === 3 ? JSON.stringify({ version: 3, sections: rng.pick<unknown>([[{ offset: { line: 0, column: 0 }, map: { version: 3, sources: [], mappings: '' } }], [{}], [null], [{ offset: {}, map: 5 }]]) })
-          : kind === 4 ? validMapText(['../../../../etc/passwd'])
-          : JSON.stringify({ version: rng.pick<unknown>([2, 4, '3', null]), sources: [], mappings: '' });
+          kind === 0
+            ? rng.string(60)
+            : kind === 1
+              ? JSON.stringify(randomJsonValue(rng))
+              : kind === 2
+                ? JSON.stringify({
+                    version: 3,
+                    sources: [rng.pick(['../../../../etc/passwd', '/etc/shadow', 'file:///etc/passwd', 'webpack:///./a.ts', rng.string(8)])],
+                    names: rng.pick<unknown>([[], null, 'x']),
+                    mappings: rng.pick([rng.string(30), 'AAAA;;;AACA,CAAC', '////', 'gggggggggggg']),
+                  })
+                : kind === 3
+                  ? JSON.stringify({
+                      version: 3,
+                      sections: rng.pick<unknown>([
+                        [{ offset: { line: 0, column: 0 }, map: { version: 3, sources: [], mappings: '' } }],
+                        [{}],
+                        [null],
+                        [{ offset: {}, map: 5 }],
+                      ]),
+                    })
+                  : kind === 4
+                    ? validMapText(['../../../../etc/passwd'])
+                    : JSON.stringify({ version: rng.pick<unknown>([2, 4, '3', null]), sources: [], mappings: '' });
         const id = `s${i % 50}`;
         let problem: string | undefined;
-        assert.doesNotThrow(() => (problem = store.add(id, rng.pick(['/app/out.js', 'file:///app/out.js', '', 'C:\\x\\out.js']), text, rng.pick(['/app/out.js.map', 'file:///app/out.js.map', '\\\\share\\x.map', 'not a url']))), text.slice(0, 200));
+        assert.doesNotThrow(
+          () =>
+            (problem = store.add(
+              id,
+              rng.pick(['/app/out.js', 'file:///app/out.js', '', 'C:\\x\\out.js']),
+              text,
+              rng.pick(['/app/out.js.map', 'file:///app/out.js.map', '\\\\share\\x.map', 'not a url']),
+            )),
+          text.slice(0, 200),
+        );
         if (problem !== undefined) assert.ok(typeof problem === 'string' && problem.length > 0 && problem.length < 1000, `problem: ${problem.slice(0, 300)}`);
         assert.doesNotThrow(() => store.original(id, '/app/out.js', rng.pick([0, 1, -1, NaN, 1e9]), rng.pick([0, 5, -3, NaN, Infinity])));
-        const dataUrl = rng.pick([`data:application/json;base64,${rng.bytes(rng.int(40)).toString('base64')}`, `data:,${rng.string(20)}`, 'data:application/json;base64,%%%%', `data:;base64,${Buffer.from(text).toString('base64')}`, 'data:', rng.string(20), 'data:x,%E0%A4%A']);
+        const dataUrl = rng.pick([
+          `data:application/json;base64,${rng.bytes(rng.int(40)).toString('base64')}`,
+          `data:,${rng.string(20)}`,
+          'data:application/json;base64,%%%%',
+          `data:;base64,${Buffer.from(text).toString('base64')}`,
+          'data:',
+          rng.string(20),
+          'data:x,%E0%A4%A',
+        ]);
         let decoded: string | undefined;
         assert.doesNotThrow(() => (decoded = decodeDataUrl(dataUrl)));
         assert.ok(decoded === undefined || typeof decoded === 'string');
@@ -368,7 +487,18 @@ describe('reliability: fuzzing every parser of target input', function () {
       const { execFileSync } = await import('node:child_process');
       execFileSync('mkfifo', [fifo]);
       const script = path.join(dir, 'app', 'out.js');
-      const profile = { head: syntheticNode(0, '(root)', '', [1, 2, 3, 4, 5].map((id) => ({ ...syntheticNode(id, 'f', script, [], 8), callFrame: { functionName: 'f', scriptId: String(id), url: script, lineNumber: 0, columnNumber: 0 } }))), samples: [] } as unknown as RawSamplingProfile;
+      const profile = {
+        head: syntheticNode(
+          0,
+          '(root)',
+          '',
+          [1, 2, 3, 4, 5].map((id) => ({
+            ...syntheticNode(id, 'f', script, [], 8),
+            callFrame: { functionName: 'f', scriptId: String(id), url: script, lineNumber: 0, columnNumber: 0 },
+          })),
+        ),
+        samples: [],
+      } as unknown as RawSamplingProfile;
       const scripts = new Map([
         ['1', { url: script, sourceMapURL: '/dev/zero' }],
         ['2', { url: script, sourceMapURL: '../pipe.map' }],
@@ -377,7 +507,11 @@ describe('reliability: fuzzing every parser of target input', function () {
         ['5', { url: script, sourceMapURL: 'http://127.0.0.1:1/x.map' }],
       ]);
       const loader = new SourceMapLoader();
-      const warnings = await within(5000, 'loading hostile source map references', Promise.resolve().then(() => loader.loadFor(profile, scripts, 't')));
+      const warnings = await within(
+        5000,
+        'loading hostile source map references',
+        Promise.resolve().then(() => loader.loadFor(profile, scripts, 't')),
+      );
       for (const warning of warnings) {
         assert.ok(!warning.includes('hunter2') && !warning.includes('root:'), `a warning shows file content: ${warning}`);
         assert.ok(warning.length < 500, warning);
@@ -405,28 +539,38 @@ describe('reliability: fuzzing every parser of target input', function () {
       const results = { handshake: 0, frames: 0, messages: 0 };
 
       const exchange = (payload: Buffer, waitReply: boolean): Promise<Buffer> =>
-        within(10_000, 'a raw exchange with the agent', new Promise<Buffer>((resolve) => {
-          const socket = net.connect(port, '127.0.0.1');
-          const chunks: Buffer[] = [];
-          const done = () => {
-            clearTimeout(timer);
-            socket.destroy();
-            resolve(Buffer.concat(chunks));
-          };
-          socket.on('data', (chunk) => {
-            chunks.push(chunk);
-            if (!waitReply) done();
-          });
-          socket.on('error', done);
-          socket.on('close', done);
-          // Half-close after the input: the agent sees the end at once instead of waiting for more.
-          socket.end(payload);
-          const timer = setTimeout(done, waitReply ? 3000 : 2000);
-        }));
+        within(
+          10_000,
+          'a raw exchange with the agent',
+          new Promise<Buffer>((resolve) => {
+            const socket = net.connect(port, '127.0.0.1');
+            const chunks: Buffer[] = [];
+            const done = () => {
+              clearTimeout(timer);
+              socket.destroy();
+              resolve(Buffer.concat(chunks));
+            };
+            socket.on('data', (chunk) => {
+              chunks.push(chunk);
+              if (!waitReply) done();
+            });
+            socket.on('error', done);
+            socket.on('close', done);
+            // Half-close after the input: the agent sees the end at once instead of waiting for more.
+            socket.end(payload);
+            const timer = setTimeout(done, waitReply ? 3000 : 2000);
+          }),
+        );
 
       const handshake = (pathName: string, headers: Record<string, string>): string =>
         [`GET ${pathName} HTTP/1.1`, ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`), '', ''].join('\r\n');
-      const goodHeaders = () => ({ Host: `127.0.0.1:${port}`, Upgrade: 'websocket', Connection: 'Upgrade', 'Sec-WebSocket-Version': '13', 'Sec-WebSocket-Key': crypto.randomBytes(16).toString('base64') });
+      const goodHeaders = () => ({
+        Host: `127.0.0.1:${port}`,
+        Upgrade: 'websocket',
+        Connection: 'Upgrade',
+        'Sec-WebSocket-Version': '13',
+        'Sec-WebSocket-Key': crypto.randomBytes(16).toString('base64'),
+      });
 
       // 1. Bad handshakes: several at once, each must get an HTTP refusal (or a close), never 101.
       const badHandshakes: Buffer[] = [];
@@ -434,14 +578,32 @@ describe('reliability: fuzzing every parser of target input', function () {
         const headers: Record<string, string> = goodHeaders();
         let target = url.pathname;
         switch (rng.int(8)) {
-          case 0: headers.Host = rng.pick(['evil.example', `evil.example:${port}`, `127.0.0.1:${port + 1}`, '', `LOCALHOST.evil:${port}`]); break;
-          case 1: headers.Origin = rng.pick(['http://evil.example', 'null', `http://127.0.0.1:${port}`]); break;
-          case 2: target = rng.pick(['/', '/json/list', url.pathname + 'x', url.pathname.slice(0, -1), '/' + '0'.repeat(32), '*']); break;
-          case 3: badHandshakes.push(rng.bytes(1 + rng.int(200))); continue;
-          case 4: badHandshakes.push(Buffer.from(`GET ${url.pathname} HTTP/1.1\r\n${'X: y\r\n'.repeat(3000)}\r\n`)); continue;
-          case 5: badHandshakes.push(Buffer.from(`${rng.string(30)}\r\n\r\n`)); continue;
-          case 6: headers['Sec-WebSocket-Version'] = rng.pick(['8', 'x', '']); target = rng.next() < 0.5 ? target : '/nope'; if (target === url.pathname) headers.Host = 'evil'; break;
-          default: headers.Origin = 'vscode-webview://x'; break;
+          case 0:
+            headers.Host = rng.pick(['evil.example', `evil.example:${port}`, `127.0.0.1:${port + 1}`, '', `LOCALHOST.evil:${port}`]);
+            break;
+          case 1:
+            headers.Origin = rng.pick(['http://evil.example', 'null', `http://127.0.0.1:${port}`]);
+            break;
+          case 2:
+            target = rng.pick(['/', '/json/list', url.pathname + 'x', url.pathname.slice(0, -1), '/' + '0'.repeat(32), '*']);
+            break;
+          case 3:
+            badHandshakes.push(rng.bytes(1 + rng.int(200)));
+            continue;
+          case 4:
+            badHandshakes.push(Buffer.from(`GET ${url.pathname} HTTP/1.1\r\n${'X: y\r\n'.repeat(3000)}\r\n`));
+            continue;
+          case 5:
+            badHandshakes.push(Buffer.from(`${rng.string(30)}\r\n\r\n`));
+            continue;
+          case 6:
+            headers['Sec-WebSocket-Version'] = rng.pick(['8', 'x', '']);
+            target = rng.next() < 0.5 ? target : '/nope';
+            if (target === url.pathname) headers.Host = 'evil';
+            break;
+          default:
+            headers.Origin = 'vscode-webview://x';
+            break;
         }
         badHandshakes.push(Buffer.from(handshake(target, headers), 'latin1'));
       }
@@ -459,7 +621,7 @@ describe('reliability: fuzzing every parser of target input', function () {
       const mask = (payload: Buffer, opcode: number, options: { fin?: boolean; masked?: boolean; length?: bigint; rsv?: number } = {}): Buffer => {
         const head: number[] = [((options.fin ?? true) ? 0x80 : 0) | (options.rsv ?? 0) | opcode];
         const length = options.length ?? BigInt(payload.length);
-        const m = options.masked ?? true ? 0x80 : 0;
+        const m = (options.masked ?? true) ? 0x80 : 0;
         const extra: Buffer[] = [];
         if (length < 126n) head.push(m | Number(length));
         else if (length < 65536n) {
@@ -494,7 +656,10 @@ describe('reliability: fuzzing every parser of target input', function () {
         const frame = rng.pick(badFrames)();
         const upgrade = Buffer.from(handshake(url.pathname, goodHeaders()), 'latin1');
         const reply = await exchange(Buffer.concat([upgrade, frame]), true);
-        assert.ok(reply.toString('latin1').startsWith('HTTP/1.1 101'), `upgrade ${i} refused: ${reply.toString('latin1').slice(0, 60)}; agent alive: ${proc.exitCode === null}; stderr: ${proc.stderr.slice(0, 2000)}`);
+        assert.ok(
+          reply.toString('latin1').startsWith('HTTP/1.1 101'),
+          `upgrade ${i} refused: ${reply.toString('latin1').slice(0, 60)}; agent alive: ${proc.exitCode === null}; stderr: ${proc.stderr.slice(0, 2000)}`,
+        );
         results.frames++;
       }
 
@@ -503,13 +668,42 @@ describe('reliability: fuzzing every parser of target input', function () {
       const messages: string[] = [];
       for (let i = 0; i < N - results.handshake - results.frames; i++) {
         switch (rng.int(7)) {
-          case 0: messages.push(rng.string(40)); break;
-          case 1: messages.push(JSON.stringify(randomJsonValue(rng))); break;
-          case 2: messages.push(JSON.stringify({ id: 1_000_000 + i, method: rng.pick(['Runtime.getHeapUsage', 'Taskmem.configure', 'HeapProfiler.startSampling', 'HeapProfiler.getSamplingProfile', 'Nope.nope', '']), params: randomJsonValue(rng) })); break;
-          case 3: messages.push(JSON.stringify({ id: randomJsonValue(rng), method: 'Runtime.getHeapUsage' })); break;
-          case 4: messages.push(`{"id":${1_000_000 + i},"method":"Taskmem.configure","params":{"sampleEvery":${rng.pick(['"x"', '-1', '1e999', '[1]', 'null', '1.5'])},"nframe":${rng.pick(['0', '1000', '"3"', '{}'])}}}`); break;
-          case 5: messages.push(`{"id":${rng.pick(['[', '{"a":'])}${'['.repeat(rng.pick([100, 5000, 100_000]))}`); break;
-          default: messages.push(`{"id":${'['.repeat(rng.pick([50, 500, 900]))}1${']'.repeat(rng.pick([50, 500, 900]))},"method":"x"}`); break;
+          case 0:
+            messages.push(rng.string(40));
+            break;
+          case 1:
+            messages.push(JSON.stringify(randomJsonValue(rng)));
+            break;
+          case 2:
+            messages.push(
+              JSON.stringify({
+                id: 1_000_000 + i,
+                method: rng.pick([
+                  'Runtime.getHeapUsage',
+                  'Taskmem.configure',
+                  'HeapProfiler.startSampling',
+                  'HeapProfiler.getSamplingProfile',
+                  'Nope.nope',
+                  '',
+                ]),
+                params: randomJsonValue(rng),
+              }),
+            );
+            break;
+          case 3:
+            messages.push(JSON.stringify({ id: randomJsonValue(rng), method: 'Runtime.getHeapUsage' }));
+            break;
+          case 4:
+            messages.push(
+              `{"id":${1_000_000 + i},"method":"Taskmem.configure","params":{"sampleEvery":${rng.pick(['"x"', '-1', '1e999', '[1]', 'null', '1.5'])},"nframe":${rng.pick(['0', '1000', '"3"', '{}'])}}}`,
+            );
+            break;
+          case 5:
+            messages.push(`{"id":${rng.pick(['[', '{"a":'])}${'['.repeat(rng.pick([100, 5000, 100_000]))}`);
+            break;
+          default:
+            messages.push(`{"id":${'['.repeat(rng.pick([50, 500, 900]))}1${']'.repeat(rng.pick([50, 500, 900]))},"method":"x"}`);
+            break;
         }
       }
       for (const [i, text] of messages.entries()) {

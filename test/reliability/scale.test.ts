@@ -17,7 +17,13 @@ import { Rng, trapUnhandled } from './helpers';
 /** A wide and deep synthetic profile: `n` nodes over 300 files and 5,000 functions, one sample each. */
 export function syntheticProfile(n: number, seed = 1): RawSamplingProfile {
   const rng = new Rng(seed);
-  const frame = (i: number) => ({ functionName: i === 0 ? '(root)' : `f${i % 5000}`, scriptId: String(i % 300), url: i === 0 ? '' : `/app/src/m${i % 300}.js`, lineNumber: i % 400, columnNumber: 2 });
+  const frame = (i: number) => ({
+    functionName: i === 0 ? '(root)' : `f${i % 5000}`,
+    scriptId: String(i % 300),
+    url: i === 0 ? '' : `/app/src/m${i % 300}.js`,
+    lineNumber: i % 400,
+    columnNumber: 2,
+  });
   const nodes: RawProfileNode[] = [{ id: 0, selfSize: 0, children: [], callFrame: frame(0) }];
   const samples: RawSample[] = [];
   for (let i = 1; i < n; i++) {
@@ -73,7 +79,9 @@ describe('reliability: scale', function () {
     histogram.disable();
     clearInterval(ticker);
     const longestStallMs = histogram.max / 1e6;
-    console.log(`      1M nodes: ${result.sites.length} sites in ${(elapsed / 1000).toFixed(1)} s; longest event-loop stall ${longestStallMs.toFixed(0)} ms; ${ticks} timer ticks ran meanwhile`);
+    console.log(
+      `      1M nodes: ${result.sites.length} sites in ${(elapsed / 1000).toFixed(1)} s; longest event-loop stall ${longestStallMs.toFixed(0)} ms; ${ticks} timer ticks ran meanwhile`,
+    );
     assert.equal(result.sampleCount, 999_999);
     assert.ok(ticks > 0, 'timers ran while the profile was analysed');
     // Slices are 20 ms; a major GC of the ~1 GB heap the test builds can add a few hundred ms.

@@ -19,7 +19,11 @@ async function cycle(): Promise<CycleResult> {
   const session = new ProfilingSession({ mode: 'worker', cwd: repoRoot, command: [process.execPath, tree], statsIntervalMs: 200, onOutput: () => undefined });
   await session.start();
   // The parent, its child process, and their worker threads (three).
-  await waitFor(() => session.targets.filter((t) => t.parentId === undefined).length >= 2 && session.targets.filter((t) => t.parentId !== undefined).length >= 3, 20_000, 'the whole tree to be profiled');
+  await waitFor(
+    () => session.targets.filter((t) => t.parentId === undefined).length >= 2 && session.targets.filter((t) => t.parentId !== undefined).length >= 3,
+    20_000,
+    'the whole tree to be profiled',
+  );
   const pids = [...new Set(session.targets.map((t) => t.pid))];
   const ports = pids.flatMap((pid) => listenSocketsOf(pid).map((s) => s.port));
   await within(15_000, 'stop', session.stop('cycle'));

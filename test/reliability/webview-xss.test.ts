@@ -42,10 +42,19 @@ describe('reliability: hostile names in the panel (real program, real panel, Chr
     assert.ok(fs.existsSync(chromiumPath), `${chromiumPath} is needed (apt-get install chromium)`);
     // 1. The engine: a harness session on the hostile program.
     const file = path.join(FIXTURE_DIR, HOSTILE_FILE);
-    const session = new ProfilingSession({ mode: 'harness', cwd: repoRoot, harness: { file, exportName: 'run', runs: 4, warmup: 1, args: [], runtime: 'node' }, onOutput: () => undefined });
+    const session = new ProfilingSession({
+      mode: 'harness',
+      cwd: repoRoot,
+      harness: { file, exportName: 'run', runs: 4, warmup: 1, args: [], runtime: 'node' },
+      onOutput: () => undefined,
+    });
     // The production panel host (src/extension/panel), wired to the session the way the extension's
     // session manager wires it: its `init` message is what the test sends to the page below.
-    const panel = MemoryPanel.show(vscodeStub.Uri.file(repoRoot) as never, { id: session.id, title: `${HOSTILE_FILE}#run`, startedAt: Date.now(), mode: 'harness' }, undefined);
+    const panel = MemoryPanel.show(
+      vscodeStub.Uri.file(repoRoot) as never,
+      { id: session.id, title: `${HOSTILE_FILE}#run`, startedAt: Date.now(), mode: 'harness' },
+      undefined,
+    );
     session.onStats((p) => panel.addStats(p));
     session.onMark((mark) => panel.addMark(mark));
     session.onTask((task) => panel.upsertTask(task));
@@ -61,7 +70,10 @@ describe('reliability: hostile names in the panel (real program, real panel, Chr
     assert.ok(aggregation, 'sites were captured');
     const shown = aggregation.sites.map((s) => s.function);
     for (const name of HOSTILE_NAMES) assert.ok(shown.includes(name), `V8 names the site ${name} (sites: ${shown.join(', ')})`);
-    assert.ok(aggregation.sites.some((s) => s.file.endsWith(HOSTILE_FILE)), 'the hostile file path is a site file');
+    assert.ok(
+      aggregation.sites.some((s) => s.file.endsWith(HOSTILE_FILE)),
+      'the hostile file path is a site file',
+    );
 
     // 2. The panel protocol: what the session manager does when the session ends, then the `init`
     // the host posts when the webview says `ready`.
@@ -90,23 +102,30 @@ describe('reliability: hostile names in the panel (real program, real panel, Chr
       for (const toggle of await page.locator('tr.site-row .icon-btn').all()) await toggle.click().catch(() => undefined);
       await preview.settlePanel(page);
       await page.waitForTimeout(300);
-      const check = await page.evaluate(([names, globals, file]) => {
-        const w = window as unknown as Record<string, unknown>;
-        const all = Array.from(document.querySelectorAll('*'));
-        const csp = document.querySelector('meta[http-equiv="Content-Security-Policy"]')?.getAttribute('content') ?? '';
-        return {
-          ran: globals.filter((g) => w[g] !== undefined),
-          imgs: document.querySelectorAll('#app img, #app svg image').length,
-          scripts: document.querySelectorAll('#app script').length,
-          svgWithOnload: Array.from(document.querySelectorAll('svg')).filter((e) => e.hasAttribute('onload')).length,
-          inlineHandlers: all.flatMap((e) => Array.from(e.attributes).filter((a) => /^on/i.test(a.name)).map((a) => `${e.tagName}[${a.name}]`)),
-          shown: names.filter((n) => document.body.textContent?.includes(n)),
-          fileShown: document.body.textContent?.includes(file) ?? false,
-          csp,
-          scriptNonces: Array.from(document.scripts).map((s) => s.nonce),
-          violations: (w.__csp as string[]) ?? [],
-        };
-      }, [HOSTILE_NAMES, PWN_GLOBALS, HOSTILE_FILE] as const);
+      const check = await page.evaluate(
+        ([names, globals, file]) => {
+          const w = window as unknown as Record<string, unknown>;
+          const all = Array.from(document.querySelectorAll('*'));
+          const csp = document.querySelector('meta[http-equiv="Content-Security-Policy"]')?.getAttribute('content') ?? '';
+          return {
+            ran: globals.filter((g) => w[g] !== undefined),
+            imgs: document.querySelectorAll('#app img, #app svg image').length,
+            scripts: document.querySelectorAll('#app script').length,
+            svgWithOnload: Array.from(document.querySelectorAll('svg')).filter((e) => e.hasAttribute('onload')).length,
+            inlineHandlers: all.flatMap((e) =>
+              Array.from(e.attributes)
+                .filter((a) => /^on/i.test(a.name))
+                .map((a) => `${e.tagName}[${a.name}]`),
+            ),
+            shown: names.filter((n) => document.body.textContent?.includes(n)),
+            fileShown: document.body.textContent?.includes(file) ?? false,
+            csp,
+            scriptNonces: Array.from(document.scripts).map((s) => s.nonce),
+            violations: (w.__csp as string[]) ?? [],
+          };
+        },
+        [HOSTILE_NAMES, PWN_GLOBALS, HOSTILE_FILE] as const,
+      );
       assert.deepEqual(check.ran, [], 'a script from the data ran');
       assert.equal(check.imgs + check.scripts + check.svgWithOnload, 0, 'data became elements');
       assert.deepEqual(check.inlineHandlers, [], 'no inline event handlers');
@@ -116,7 +135,10 @@ describe('reliability: hostile names in the panel (real program, real panel, Chr
       const nonce = /script-src 'nonce-([A-Za-z0-9+/_=-]+)'/.exec(check.csp)?.[1];
       assert.ok(nonce && nonce.length >= 16, `script-src has a nonce: ${check.csp}`);
       assert.ok(!/unsafe-inline|unsafe-eval/.test(check.csp), check.csp);
-      assert.ok(check.scriptNonces.every((n) => n === nonce), 'every script carries the nonce');
+      assert.ok(
+        check.scriptNonces.every((n) => n === nonce),
+        'every script carries the nonce',
+      );
       assert.deepEqual(check.violations, [], 'no CSP violations');
       assert.deepEqual(errors, [], 'no page errors');
       await page.close();

@@ -50,7 +50,14 @@ class Uri {
 export interface StubWebviewPanel {
   title: string;
   visible: boolean;
-  webview: { html: string; options: unknown; cspSource: string; posted: unknown[]; asWebviewUri(uri: Uri): Uri; postMessage(message: unknown): Promise<boolean> };
+  webview: {
+    html: string;
+    options: unknown;
+    cspSource: string;
+    posted: unknown[];
+    asWebviewUri(uri: Uri): Uri;
+    postMessage(message: unknown): Promise<boolean>;
+  };
   /** Delivers a message as if the webview had sent it. */
   receive(message: unknown): void;
 }

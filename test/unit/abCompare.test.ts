@@ -6,7 +6,15 @@ import { UsageError } from '../../src/cli/args';
 const M = 1024 * 1024;
 
 function run(variant: 'A' | 'B', round: number, finalMiB: number, seconds = 1, tasks = 0): AbRun {
-  return { variant, round, finalRssBytes: finalMiB * M, peakRssBytes: (finalMiB + 5) * M, tasks, durationMs: seconds * 1000, endReason: 'the command exited with code 0' };
+  return {
+    variant,
+    round,
+    finalRssBytes: finalMiB * M,
+    peakRssBytes: (finalMiB + 5) * M,
+    tasks,
+    durationMs: seconds * 1000,
+    endReason: 'the command exited with code 0',
+  };
 }
 
 describe('taskmem ab', () => {
@@ -41,7 +49,10 @@ describe('taskmem ab', () => {
     assert.deepEqual(parseChange('env:FOO=bar baz').env, { FOO: 'bar baz' });
     assert.deepEqual(parseChange('arg:--max-tasks-per-child=100').extraArgs, ['--max-tasks-per-child=100']);
     assert.equal(parseChange('jemalloc', (file) => file === '/usr/lib64/libjemalloc.so.2').env.LD_PRELOAD, '/usr/lib64/libjemalloc.so.2');
-    assert.throws(() => parseChange('jemalloc', () => false), (error: Error) => error instanceof UsageError && /apt-get install libjemalloc2/.test(error.message));
+    assert.throws(
+      () => parseChange('jemalloc', () => false),
+      (error: Error) => error instanceof UsageError && /apt-get install libjemalloc2/.test(error.message),
+    );
     assert.throws(() => parseChange('tcmalloc'), UsageError);
   });
 

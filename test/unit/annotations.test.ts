@@ -112,7 +112,13 @@ describe('annotations: per-file models', () => {
     const inner = site({ function: 'inner', file: '/a.js', line: 5, callers: [{ function: 'outer', file: '/a.js', line: 2, via: 'inner', bytes: 100 }] });
     const outer = site({ function: 'outer', file: '/a.js', line: 2 });
     const model = buildFileAnnotations([inner, outer], '/a.js');
-    assert.deepEqual(model.map((a) => [a.line, a.kind]), [[1, 'site'], [4, 'site']]);
+    assert.deepEqual(
+      model.map((a) => [a.line, a.kind]),
+      [
+        [1, 'site'],
+        [4, 'site'],
+      ],
+    );
     assert.equal(model[0].calls.length, 1);
     assert.match(hoverMarkdown(model[0]), /This line also calls into/);
   });
@@ -126,7 +132,22 @@ describe('annotations: per-file models', () => {
   });
 
   it('turns report sites back into sites', () => {
-    const [s] = sitesFromReport([{ file: '/a.ts', line: 3, column: 1, function: 'f', retainedBytes: 10, bytesPerRun: null, share: 1, count: 1, category: 'user', precision: 'function', stack: [frame('f', '/a.ts', 3)], callers: [] }]);
+    const [s] = sitesFromReport([
+      {
+        file: '/a.ts',
+        line: 3,
+        column: 1,
+        function: 'f',
+        retainedBytes: 10,
+        bytesPerRun: null,
+        share: 1,
+        count: 1,
+        category: 'user',
+        precision: 'function',
+        stack: [frame('f', '/a.ts', 3)],
+        callers: [],
+      },
+    ]);
     assert.equal(s.key, '/a.ts:3:f');
     assert.equal(s.bytesPerRun, undefined);
     assert.equal(s.stacks[0].frames.length, 1);
@@ -146,7 +167,13 @@ describe('annotations: edits', () => {
   });
 
   it('reduces text changes to whole lines: Enter at the end or start of a line keeps that line', () => {
-    const change = (startLine: number, startCharacter: number, endLine: number, endCharacter: number, text: string) => ({ startLine, startCharacter, endLine, endCharacter, text });
+    const change = (startLine: number, startCharacter: number, endLine: number, endCharacter: number, text: string) => ({
+      startLine,
+      startCharacter,
+      endLine,
+      endCharacter,
+      text,
+    });
     assert.deepEqual(lineEdit(change(9, 3, 9, 3, 'x')), { start: 9, end: 9, newLineCount: 1 });
     assert.deepEqual(lineEdit(change(9, 40, 9, 40, '\n  '), true), { start: 10, end: 9, newLineCount: 1 });
     assert.deepEqual(lineEdit(change(9, 0, 9, 0, '\n')), { start: 9, end: 8, newLineCount: 1 });
@@ -176,12 +203,14 @@ describe('annotations: hover markdown', () => {
     assert.deepEqual([...new Set(links)].sort(), ['command:taskMemory.revealSource', 'command:taskMemory.showSiteInPanel']);
   });
 
-  it('leaves the profiler\'s own frames (the harness) out of stacks', () => {
+  it("leaves the profiler's own frames (the harness) out of stacks", () => {
     const s = site({
       function: 'f',
       file: '/ws/f.js',
       line: 1,
-      stacks: [{ bytes: 1, frames: [frame('f', '/ws/f.js', 1), frame('run', '/ext/src/launch/harness.ts', 96), { ...frame('x', '/p.js', 1), category: 'profiler' }] }],
+      stacks: [
+        { bytes: 1, frames: [frame('f', '/ws/f.js', 1), frame('run', '/ext/src/launch/harness.ts', 96), { ...frame('x', '/p.js', 1), category: 'profiler' }] },
+      ],
     });
     const md = hoverMarkdown(buildFileAnnotations([s], '/ws/f.js')[0], { hiddenPaths: ['/ext/src/launch/'] });
     assert.match(md, /1\. \[f\]/);

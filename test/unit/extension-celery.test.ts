@@ -26,8 +26,32 @@ describe('extension/celery', () => {
   });
 
   it('builds the worker command and label for prefork and solo', () => {
-    assert.deepEqual(celeryWorkerCommand('python3', 'tasks', 'prefork'), ['python3', '-m', 'celery', '-A', 'tasks', 'worker', '-P', 'prefork', '-c', '2', '--loglevel', 'INFO']);
-    assert.deepEqual(celeryWorkerCommand('/v/bin/python', 'tasks', 'solo'), ['/v/bin/python', '-m', 'celery', '-A', 'tasks', 'worker', '-P', 'solo', '--loglevel', 'INFO']);
+    assert.deepEqual(celeryWorkerCommand('python3', 'tasks', 'prefork'), [
+      'python3',
+      '-m',
+      'celery',
+      '-A',
+      'tasks',
+      'worker',
+      '-P',
+      'prefork',
+      '-c',
+      '2',
+      '--loglevel',
+      'INFO',
+    ]);
+    assert.deepEqual(celeryWorkerCommand('/v/bin/python', 'tasks', 'solo'), [
+      '/v/bin/python',
+      '-m',
+      'celery',
+      '-A',
+      'tasks',
+      'worker',
+      '-P',
+      'solo',
+      '--loglevel',
+      'INFO',
+    ]);
     assert.equal(celeryWorkerLabel('tasks', 'prefork'), 'celery -A tasks worker -P prefork -c 2');
     assert.equal(celeryWorkerLabel('tasks', 'solo'), 'celery -A tasks worker -P solo');
   });
@@ -53,7 +77,16 @@ describe('extension/celery', () => {
     const run = withPythonInterpreter(prefork, '/v/bin/python');
     assert.ok(run.kind === 'worker');
     assert.deepEqual(run.command.slice(0, 4), ['/v/bin/python', '-m', 'celery', '-A']);
-    const settings: RunSettings = { runs: 10, warmup: 2, statsIntervalMs: 100, samplingIntervalBytes: 0, preciseAttribution: 'auto', pythonPath: '/v/bin/python', pythonSampleEvery: 4, pythonMallocTrim: true };
+    const settings: RunSettings = {
+      runs: 10,
+      warmup: 2,
+      statsIntervalMs: 100,
+      samplingIntervalBytes: 0,
+      preciseAttribution: 'auto',
+      pythonPath: '/v/bin/python',
+      pythonSampleEvery: 4,
+      pythonMallocTrim: true,
+    };
     const options = sessionOptionsFor(run, settings);
     assert.equal(options.mode, 'worker');
     assert.equal(options.command?.[0], '/v/bin/python');

@@ -13,7 +13,16 @@ import {
   type RunSettings,
 } from '../../src/extension/choices';
 
-const settings: RunSettings = { runs: 12, warmup: 3, statsIntervalMs: 100, samplingIntervalBytes: 0, preciseAttribution: 'auto', pythonPath: '', pythonSampleEvery: 10, pythonMallocTrim: false };
+const settings: RunSettings = {
+  runs: 12,
+  warmup: 3,
+  statsIntervalMs: 100,
+  samplingIntervalBytes: 0,
+  preciseAttribution: 'auto',
+  pythonPath: '',
+  pythonSampleEvery: 10,
+  pythonMallocTrim: false,
+};
 
 describe('extension: profile choices', () => {
   it('turns a harness choice into harness options with runs, warm-up and mode defaults', () => {
@@ -37,7 +46,10 @@ describe('extension: profile choices', () => {
   });
 
   it('worker and attach choices', () => {
-    const worker = sessionOptionsFor({ kind: 'worker', label: 'npm run start', command: ['npm', 'run', 'start'], shell: false, cwd: '/w', env: { A: '1' } }, settings);
+    const worker = sessionOptionsFor(
+      { kind: 'worker', label: 'npm run start', command: ['npm', 'run', 'start'], shell: false, cwd: '/w', env: { A: '1' } },
+      settings,
+    );
     assert.deepEqual([worker.mode, worker.command, worker.shell, worker.env], ['worker', ['npm', 'run', 'start'], false, { A: '1' }]);
     const attach = sessionOptionsFor({ kind: 'attach', label: 'attach 9229', attach: { port: 9229 }, cwd: '/w' }, settings);
     assert.deepEqual([attach.mode, attach.attach], ['attach', { port: 9229 }]);
@@ -59,7 +71,13 @@ describe('extension: profile choices', () => {
 
   it('lists npm scripts as `npm run <name>` workers', () => {
     const choices = npmScriptChoices({ scripts: { start: 'node server.js', test: 'mocha', bad: 3 } }, '/w');
-    assert.deepEqual(choices.map((c) => c.kind === 'worker' && c.command), [['npm', 'run', 'start'], ['npm', 'run', 'test']]);
+    assert.deepEqual(
+      choices.map((c) => c.kind === 'worker' && c.command),
+      [
+        ['npm', 'run', 'start'],
+        ['npm', 'run', 'test'],
+      ],
+    );
     assert.deepEqual(npmScriptChoices({}, '/w'), []);
     assert.deepEqual(npmScriptChoices('nope', '/w'), []);
   });

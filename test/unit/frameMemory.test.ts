@@ -3,7 +3,15 @@ import { FrameMemory } from '../../src/core/frameMemory';
 import type { RawCallFrame, RawProfileNode, RawSamplingProfile } from '../../src/core/model';
 
 let nextId = 1;
-function node(functionName: string, scriptId: string, url: string, lineNumber: number, columnNumber: number, children: RawProfileNode[] = [], selfSize = 0): RawProfileNode {
+function node(
+  functionName: string,
+  scriptId: string,
+  url: string,
+  lineNumber: number,
+  columnNumber: number,
+  children: RawProfileNode[] = [],
+  selfSize = 0,
+): RawProfileNode {
   return { callFrame: { functionName, scriptId, url, lineNumber, columnNumber }, selfSize, id: nextId++, children };
 }
 function profile(...children: RawProfileNode[]): RawSamplingProfile {
@@ -24,10 +32,7 @@ const WORKER = 'file:///app/worker.js';
 /** A capture taken while the worker ran: every frame has its script. */
 function liveProfile(): RawSamplingProfile {
   return profile(
-    node('main', '42', WORKER, 3, 0, [
-      node('recordShipment', '42', WORKER, 17, 2, [], 4096),
-      node('flush', '43', 'file:///app/queue.js', 8, 0, [], 512),
-    ]),
+    node('main', '42', WORKER, 3, 0, [node('recordShipment', '42', WORKER, 17, 2, [], 4096), node('flush', '43', 'file:///app/queue.js', 8, 0, [], 512)]),
   );
 }
 
@@ -85,10 +90,12 @@ describe('FrameMemory', () => {
 
   it('learns url from scriptParsed (learnScripts with a Map), skipping empty urls', () => {
     const memory = new FrameMemory();
-    memory.learnScripts(new Map([
-      ['7', { url: '/app/jobs.js' }],
-      ['8', { url: '' }],
-    ]));
+    memory.learnScripts(
+      new Map([
+        ['7', { url: '/app/jobs.js' }],
+        ['8', { url: '' }],
+      ]),
+    );
     const p = profile(node('job', '7', '', -1, -1), node('evalCode', '8', '', -1, -1));
     assert.equal(memory.repair(p), 1);
     assert.equal(frameOf(p, 'job').url, '/app/jobs.js');
@@ -114,7 +121,7 @@ describe('FrameMemory', () => {
     assert.equal(frameOf(later, 'f').url, '/app/y.js');
     assert.equal(frameOf(later, 'f').lineNumber, -1);
   });
-  it('gives anonymous functions their file but never another anonymous function\'s line', () => {
+  it("gives anonymous functions their file but never another anonymous function's line", () => {
     const memory = new FrameMemory();
     memory.repair(profile(node('', '42', WORKER, 30, 4, [], 10), node('', '42', WORKER, 55, 8, [], 10)));
     const atExit = profile(node('', '42', '', -1, -1, [], 10));

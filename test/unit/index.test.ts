@@ -4,11 +4,26 @@ import * as core from '../../src/core/index';
 describe('core index', () => {
   it('re-exports the public API that other layers build on', () => {
     for (const name of [
-      'formatBytes', 'formatBytesPerRun', 'formatPercent', 'formatDuration',
-      'urlToPath', 'classifyFrame', 'fitGrowth', 'tStatistic', 'confidenceFromT',
-      'judgeTask', 'judgeHighWater', 'summarizeTask', 'judgeOverall',
-      'aggregateSites', 'siteBytesByKey', 'applySiteGrowth', 'decodeDataUrl',
-      'buildReport', 'renderTextReport', 'renderMarkdownReport',
+      'formatBytes',
+      'formatBytesPerRun',
+      'formatPercent',
+      'formatDuration',
+      'urlToPath',
+      'classifyFrame',
+      'fitGrowth',
+      'tStatistic',
+      'confidenceFromT',
+      'judgeTask',
+      'judgeHighWater',
+      'summarizeTask',
+      'judgeOverall',
+      'aggregateSites',
+      'siteBytesByKey',
+      'applySiteGrowth',
+      'decodeDataUrl',
+      'buildReport',
+      'renderTextReport',
+      'renderMarkdownReport',
     ] as const) {
       assert.equal(typeof core[name], 'function', name);
     }

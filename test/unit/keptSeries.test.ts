@@ -7,7 +7,7 @@ describe('robustRunningTotals', () => {
     const { totals, replaced } = robustRunningTotals(kept);
     assert.equal(replaced, 2);
     assert.equal(totals.length, kept.length);
-    const perRun = (totals[totals.length - 1]) / kept.length;
+    const perRun = totals[totals.length - 1] / kept.length;
     assert.ok(Math.abs(perRun - 28_000) < 300, `per run ${perRun}`);
   });
 

@@ -13,7 +13,15 @@ function pythonRuns(untraced: (i: number) => number, n = 40, seed = 1): TaskRun[
   return Array.from({ length: n }, (_, i) => {
     const native = Math.round(untraced(i) / 4096) * 4096;
     const traced = 20 * K + Math.round((random() - 0.5) * 200);
-    return { index: i, retainedBytes: traced, untracedBytes: native, rssBytes: 30 * M + native + traced, trimmedBytes: 8 * M, durationMs: 1, runtime: 'python' };
+    return {
+      index: i,
+      retainedBytes: traced,
+      untracedBytes: native,
+      rssBytes: 30 * M + native + traced,
+      trimmedBytes: 8 * M,
+      durationMs: 1,
+      runtime: 'python',
+    };
   });
 }
 
@@ -54,7 +62,10 @@ describe('memory outside the heap', () => {
 
   describe('summarizeTask with native memory', () => {
     it('turns "allocator high water, not a leak" into a native leak when RSS after malloc_trim keeps growing', () => {
-      const summary = summarizeTask('thumbnail_leak', pythonRuns((i) => 25 * M + i * 64 * K));
+      const summary = summarizeTask(
+        'thumbnail_leak',
+        pythonRuns((i) => 25 * M + i * 64 * K),
+      );
       assert.equal(summary.verdict.kind, 'leak');
       assert.equal(summary.verdict.memory, 'native');
       assert.match(summary.verdict.summary, /Native memory grows/);
@@ -66,13 +77,22 @@ describe('memory outside the heap', () => {
       const runs = pythonRuns(() => 25 * M).map((run, i) => ({ ...run, rssBytes: 30 * M + Math.min(i, 3) * 3 * M }));
       const summary = summarizeTask('parse_burst', runs);
       assert.equal(summary.verdict.kind, 'allocator-high-water');
-      assert.ok(summary.verdict.evidence.some((line) => /malloc_trim\(0\) returned a median 8\.0 MiB/.test(line)), summary.verdict.evidence.join('\n'));
+      assert.ok(
+        summary.verdict.evidence.some((line) => /malloc_trim\(0\) returned a median 8\.0 MiB/.test(line)),
+        summary.verdict.evidence.join('\n'),
+      );
     });
   });
 
   describe('outsideHeapGrowth (Node: Buffers and ArrayBuffers)', () => {
     const nodeRuns = (outside: (i: number) => number): TaskRun[] =>
-      Array.from({ length: 30 }, (_, i) => ({ index: i, retainedBytes: 5 * M + i * 400 + outside(i), outsideHeapBytes: outside(i), durationMs: 1, runtime: 'node' }));
+      Array.from({ length: 30 }, (_, i) => ({
+        index: i,
+        retainedBytes: 5 * M + i * 400 + outside(i),
+        outsideHeapBytes: outside(i),
+        durationMs: 1,
+        runtime: 'node',
+      }));
 
     it('says a Buffer leak lives outside the V8 heap', () => {
       const runs = nodeRuns((i) => 100 * K + i * 64 * K);
@@ -84,7 +104,13 @@ describe('memory outside the heap', () => {
     });
 
     it('calls a leak of heap objects a heap leak, though some Buffer memory is around', () => {
-      const runs = Array.from({ length: 30 }, (_, i): TaskRun => ({ index: i, retainedBytes: 5 * M + i * 2 * K + 100 * K, outsideHeapBytes: 100 * K, durationMs: 1, runtime: 'node' }));
+      const runs = Array.from({ length: 30 }, (_, i): TaskRun => ({
+        index: i,
+        retainedBytes: 5 * M + i * 2 * K + 100 * K,
+        outsideHeapBytes: 100 * K,
+        durationMs: 1,
+        runtime: 'node',
+      }));
       const summary = summarizeTask('recordShipment', runs);
       assert.equal(summary.verdict.kind, 'leak');
       assert.equal(summary.verdict.memory, 'heap');

@@ -10,7 +10,10 @@ describe('recyclingNote', () => {
   it('says the solo pool ignores --max-tasks-per-child, in both option spellings', () => {
     const note = recyclingNote(['/usr/bin/python3', '-m', 'celery', '-A', 'proj', 'worker', '-P', 'solo', '--max-tasks-per-child', '100']);
     assert.match(note ?? '', /solo pool ignores --max-tasks-per-child 100/);
-    assert.match(recyclingNote(['celery', 'worker', '--pool=threads', '--max-memory-per-child=200000']) ?? '', /threads pool ignores --max-memory-per-child 200000 KiB/);
+    assert.match(
+      recyclingNote(['celery', 'worker', '--pool=threads', '--max-memory-per-child=200000']) ?? '',
+      /threads pool ignores --max-memory-per-child 200000 KiB/,
+    );
     assert.match(recyclingNote(['celery', 'worker', '-Pgevent']) ?? '', /gevent pool never recycles/);
   });
 

@@ -38,7 +38,10 @@ describe('recycling advisor', () => {
 
   it("warns when the command line's own --max-memory-per-child is below a fresh child", () => {
     const advice = adviseRecycling({ ...base, current: { maxMemoryPerChildKiB: 50_000 } })!;
-    assert.ok(advice.warnings.some((warning) => /every child is replaced after its first task/.test(warning)), advice.warnings.join('\n'));
+    assert.ok(
+      advice.warnings.some((warning) => /every child is replaced after its first task/.test(warning)),
+      advice.warnings.join('\n'),
+    );
   });
 
   it('warns when the command line lets a child run more tasks than fit', () => {
@@ -49,7 +52,10 @@ describe('recycling advisor', () => {
   it('warns when the limit recycles a child every few tasks', () => {
     const advice = adviseRecycling({ ...base, limitBytes: (60 * M + 20 * M + 5 * 4 * K) / 0.9 })!;
     assert.ok(advice.maxTasksPerChild !== undefined && advice.maxTasksPerChild < 10, JSON.stringify(advice));
-    assert.ok(advice.warnings.some((warning) => /replaced every \d+ task/.test(warning)), advice.warnings.join('\n'));
+    assert.ok(
+      advice.warnings.some((warning) => /replaced every \d+ task/.test(warning)),
+      advice.warnings.join('\n'),
+    );
   });
 
   it('recommends no task count when children do not grow, and says the limit is a safety net', () => {
@@ -79,8 +85,14 @@ describe('recycling advisor', () => {
   });
 
   it('reads the cgroup v2 limit, and treats "max" and v1 "unlimited" as no limit', () => {
-    assert.equal(cgroupMemoryLimit((file) => (file.endsWith('memory.max') ? '1073741824\n' : '')), 1073741824);
-    assert.equal(cgroupMemoryLimit((file) => (file.endsWith('memory.max') ? 'max\n' : '9223372036854771712\n')), undefined);
+    assert.equal(
+      cgroupMemoryLimit((file) => (file.endsWith('memory.max') ? '1073741824\n' : '')),
+      1073741824,
+    );
+    assert.equal(
+      cgroupMemoryLimit((file) => (file.endsWith('memory.max') ? 'max\n' : '9223372036854771712\n')),
+      undefined,
+    );
     assert.equal(
       cgroupMemoryLimit((file) => {
         if (file.endsWith('memory.max')) throw new Error('ENOENT');

@@ -30,7 +30,16 @@ function input(overrides: Partial<ReportInput> = {}): ReportInput {
     startedAt: Date.UTC(2025, 0, 2, 3, 4, 5),
     durationMs: 12_345,
     endReason: 'completed',
-    tasks: [summarizeTask('sendEmail', runs(12, (i) => 20 * M + 41 * K * i)), summarizeTask('ping', runs(12, () => 5 * M))],
+    tasks: [
+      summarizeTask(
+        'sendEmail',
+        runs(12, (i) => 20 * M + 41 * K * i),
+      ),
+      summarizeTask(
+        'ping',
+        runs(12, () => 5 * M),
+      ),
+    ],
     aggregation,
     targets: [{ id: 'T1', pid: 123, runtime: 'node', title: 'node worker.js', argv: ['node', 'worker.js'] }],
     settings: { runs: 12, warmup: 2, preciseAttribution: true },
@@ -50,15 +59,30 @@ describe('report', () => {
       assert.equal(r.startedAt, '2025-01-02T03:04:05.000Z');
       assert.equal(r.verdict.kind, 'leak');
       assert.equal(r.verdict.summary, 'sendEmail keeps +41.0 KiB per run (+3.9 GiB per 100,000 runs): a leak.');
-      assert.deepEqual(r.tasks.map((t) => [t.name, t.verdict, t.runs]), [['sendEmail', 'leak', 12], ['ping', 'no-leak', 12]]);
+      assert.deepEqual(
+        r.tasks.map((t) => [t.name, t.verdict, t.runs]),
+        [
+          ['sendEmail', 'leak', 12],
+          ['ping', 'no-leak', 12],
+        ],
+      );
       assert.equal(r.tasks[0].series.length, 12);
       assert.ok(r.tasks[0].fit);
-      assert.deepEqual(r.sites.map((s) => s.function), ['processOrder', 'evil\x1b[31mred\x1b]8;;http://x\x07link']);
+      assert.deepEqual(
+        r.sites.map((s) => s.function),
+        ['processOrder', 'evil\x1b[31mred\x1b]8;;http://x\x07link'],
+      );
       const top = r.sites[0];
       assert.equal(top.bytesPerRun, 41 * K);
       assert.equal(r.sites[1].bytesPerRun, 0);
-      assert.deepEqual(top.stack.map((f) => f.function), ['processOrder', 'handle']);
-      assert.deepEqual(top.callers.map((c) => c.function), ['handle']);
+      assert.deepEqual(
+        top.stack.map((f) => f.function),
+        ['processOrder', 'handle'],
+      );
+      assert.deepEqual(
+        top.callers.map((c) => c.function),
+        ['handle'],
+      );
       assert.equal(r.grouped.runtime, 512 * K);
       assert.equal(r.grouped.user, 4404019 + M);
       assert.deepEqual(r.notes, ['Site figures are sampled estimates.']);
@@ -93,8 +117,14 @@ describe('report', () => {
       const text = renderTextReport(report, { cwd: '/srv/app' });
       const lines = text.split('\n');
       assert.equal(lines[0], 'LEAK: sendEmail keeps +41.0 KiB per run (+3.9 GiB per 100,000 runs): a leak.');
-      assert.ok(lines.some((l) => /^ {2}sendEmail +12 runs +\+41\.0 KiB\/run +leak \(100%\)$/.test(l)), text);
-      assert.ok(lines.some((l) => /^ {2}ping +12 runs +±0 B\/run +no-leak/.test(l)), text);
+      assert.ok(
+        lines.some((l) => /^ {2}sendEmail +12 runs +\+41\.0 KiB\/run +leak \(100%\)$/.test(l)),
+        text,
+      );
+      assert.ok(
+        lines.some((l) => /^ {2}ping +12 runs +±0 B\/run +no-leak/.test(l)),
+        text,
+      );
       assert.ok(lines.includes('Top retaining sites'));
       assert.ok(lines.includes('  4.2 MiB  74%  +41.0 KiB/run  processOrder  src/orders.ts:42'), text);
       assert.ok(lines.some((l) => l.startsWith('  Not listed: runtime 512.0 KiB')));
@@ -117,7 +147,16 @@ describe('report', () => {
       assert.ok(text.includes('\x1b[32mno-leak\x1b[0m'));
       // The only escapes are ours: strip known SGR codes and nothing control-like remains.
       assert.ok(!/[\x00-\x09\x0b-\x1f]/.test(text.replace(/\x1b\[[0-9;]*m/g, '')));
-      const plateau = buildReport(input({ tasks: [summarizeTask('warm', runs(12, (i) => 100 * K * Math.min(i, 4)))] }));
+      const plateau = buildReport(
+        input({
+          tasks: [
+            summarizeTask(
+              'warm',
+              runs(12, (i) => 100 * K * Math.min(i, 4)),
+            ),
+          ],
+        }),
+      );
       assert.ok(renderTextReport(plateau, { color: true }).startsWith('\x1b[33m\x1b[1mPLATEAU'));
     });
 

@@ -50,7 +50,13 @@ describe('robust', () => {
 
     it('is exact on a long line after thinning', () => {
       const xs = range(2000);
-      assert.equal(theilSen(xs, xs.map((x) => 7 - 2 * x)), -2);
+      assert.equal(
+        theilSen(
+          xs,
+          xs.map((x) => 7 - 2 * x),
+        ),
+        -2,
+      );
     });
 
     it('is NaN with fewer than two points or no spread in x', () => {

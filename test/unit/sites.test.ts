@@ -78,9 +78,15 @@ describe('aggregateSites', () => {
     const top = aggregateSites(sampleProfile(), options).sites[0];
     assert.equal(top.stacks.length, 2);
     assert.equal(top.stacks[0].bytes, 4000);
-    assert.deepEqual(top.stacks[0].frames.map((f) => f.function), ['processOrder', 'handle', 'main']);
+    assert.deepEqual(
+      top.stacks[0].frames.map((f) => f.function),
+      ['processOrder', 'handle', 'main'],
+    );
     assert.equal(top.stacks[1].bytes, 500);
-    assert.deepEqual(top.stacks[1].frames.map((f) => f.function), ['processOrder', 'main']);
+    assert.deepEqual(
+      top.stacks[1].frames.map((f) => f.function),
+      ['processOrder', 'main'],
+    );
     assert.equal(aggregateSites(sampleProfile(), { ...options, maxStacksPerSite: 1 }).sites[0].stacks.length, 1);
   });
 
@@ -91,9 +97,7 @@ describe('aggregateSites', () => {
       { function: 'main', file: '/app/main.js', line: 1, via: 'processOrder', bytes: 500 },
     ]);
     // A dependency site's caller is the user frame above the dependency frames.
-    assert.deepEqual(agg.sites[1].callers, [
-      { function: 'handle', file: '/app/handler.js', line: 10, via: 'baseClone', bytes: 2000 },
-    ]);
+    assert.deepEqual(agg.sites[1].callers, [{ function: 'handle', file: '/app/handler.js', line: 10, via: 'baseClone', bytes: 2000 }]);
     assert.equal(aggregateSites(sampleProfile(), { ...options, maxCallersPerSite: 1 }).sites[0].callers.length, 1);
   });
 
@@ -102,15 +106,16 @@ describe('aggregateSites', () => {
     assert.equal(agg.sampleCount, 5);
     assert.equal(agg.totalBytes, 500 + 1000 + 700 + 300 + 100);
     assert.equal(agg.maxOrdinal, 11);
-    assert.deepEqual(agg.sites.map((s) => s.retainedBytes), [1500]);
+    assert.deepEqual(
+      agg.sites.map((s) => s.retainedBytes),
+      [1500],
+    );
     assert.deepEqual(siteBytesByKey(agg), new Map([['/app/orders.js:42:processOrder', 1500]]));
   });
 
   it('falls back to selfSize without samples (Python: line precision, <module> kept)', () => {
     const head = node(1, '(root)', '', -1, [
-      node(2, '<module>', '/srv/app/tasks.py', 0, [
-        node(3, 'send_email', '/srv/app/tasks.py', 11, [node(4, '', '/srv/app/mail.py', 30, [], 4096)], 1024),
-      ]),
+      node(2, '<module>', '/srv/app/tasks.py', 0, [node(3, 'send_email', '/srv/app/tasks.py', 11, [node(4, '', '/srv/app/mail.py', 30, [], 4096)], 1024)]),
       node(5, 'decode', '/usr/lib/python3.11/json/decoder.py', 336, [], 64),
       node(6, 'f', '/srv/app/x.py', 1, [], Number.POSITIVE_INFINITY),
     ]);
@@ -118,7 +123,10 @@ describe('aggregateSites', () => {
     assert.equal(agg.totalBytes, 4096 + 1024 + 64);
     assert.equal(agg.sampleCount, 3);
     assert.equal(agg.maxOrdinal, 0);
-    assert.deepEqual(agg.sites.map((s) => s.key), ['/srv/app/mail.py:31:(anonymous)', '/srv/app/tasks.py:12:send_email']);
+    assert.deepEqual(
+      agg.sites.map((s) => s.key),
+      ['/srv/app/mail.py:31:(anonymous)', '/srv/app/tasks.py:12:send_email'],
+    );
     assert.equal(agg.sites[0].precision, 'line');
     assert.deepEqual(agg.sites[1].callers, [{ function: '<module>', file: '/srv/app/tasks.py', line: 1, via: 'send_email', bytes: 1024 }]);
     assert.equal(agg.byCategory.runtime, 64);
@@ -149,8 +157,14 @@ describe('aggregateSites', () => {
   it('sorts ties by key and gives shares that add up', () => {
     const head = node(1, '(root)', '', -1, [node(2, 'b', '/b.js', 0, [], 10), node(3, 'a', '/a.js', 0, [], 10)]);
     const agg = aggregateSites({ head, samples: [] }, { runtime: 'node' });
-    assert.deepEqual(agg.sites.map((s) => s.function), ['a', 'b']);
-    assert.equal(agg.sites.reduce((sum, s) => sum + s.share, 0), 1);
+    assert.deepEqual(
+      agg.sites.map((s) => s.function),
+      ['a', 'b'],
+    );
+    assert.equal(
+      agg.sites.reduce((sum, s) => sum + s.share, 0),
+      1,
+    );
   });
 
   it('survives cycles, duplicate ids and junk without hanging', () => {
@@ -161,8 +175,17 @@ describe('aggregateSites', () => {
     const head = node(1, '(root)', '', -1, [a, dup]);
     (head.children as unknown[]).push(null, 42, { id: 7 });
     const agg = aggregateSites({ head, samples: [] }, { runtime: 'node' });
-    assert.deepEqual(agg.sites.map((s) => [s.function, s.retainedBytes]), [['b', 20], ['a', 10]]);
-    assert.deepEqual(agg.sites[0].callers.map((c) => c.function), ['a']);
+    assert.deepEqual(
+      agg.sites.map((s) => [s.function, s.retainedBytes]),
+      [
+        ['b', 20],
+        ['a', 10],
+      ],
+    );
+    assert.deepEqual(
+      agg.sites[0].callers.map((c) => c.function),
+      ['a'],
+    );
     const empty = aggregateSites({ head: undefined as unknown as RawProfileNode, samples: [] }, { runtime: 'node' });
     assert.equal(empty.totalBytes, 0);
     assert.equal(empty.sites.length, 0);
@@ -179,10 +202,22 @@ describe('aggregateSites', () => {
     const started = Date.now();
     const agg = aggregateSites({ head, samples }, { runtime: 'node', maxStackDepth: 10 });
     assert.ok(Date.now() - started < 20_000);
-    assert.deepEqual(agg.sites.map((s) => [s.function, s.retainedBytes]), [['alloc', 4096], ['walk', 1536]]);
+    assert.deepEqual(
+      agg.sites.map((s) => [s.function, s.retainedBytes]),
+      [
+        ['alloc', 4096],
+        ['walk', 1536],
+      ],
+    );
     const walk = agg.sites[1];
-    assert.deepEqual(walk.callers.map((c) => [c.function, c.bytes]), [['main', 1536]]);
+    assert.deepEqual(
+      walk.callers.map((c) => [c.function, c.bytes]),
+      [['main', 1536]],
+    );
     assert.equal(walk.stacks[0].frames.length, 10);
-    assert.deepEqual(agg.sites[0].callers.map((c) => c.function), ['walk']);
+    assert.deepEqual(
+      agg.sites[0].callers.map((c) => c.function),
+      ['walk'],
+    );
   });
 });

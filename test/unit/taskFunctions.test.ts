@@ -1,16 +1,36 @@
 import assert from 'node:assert/strict';
 import { findTaskFunctions, taskLanguage, taskLanguageOfFile } from '../../src/core/taskFunctions';
 
-const names = (text: string, lang: 'javascript' | 'typescript' | 'python'): string[] => findTaskFunctions(text, lang).map((f) => `${f.name}@${f.line}:${f.kind}`);
+const names = (text: string, lang: 'javascript' | 'typescript' | 'python'): string[] =>
+  findTaskFunctions(text, lang).map((f) => `${f.name}@${f.line}:${f.kind}`);
 
 describe('findTaskFunctions (JavaScript / TypeScript)', () => {
   it('finds export function, export async function and generators, 0-based lines', () => {
-    const text = ['// tasks', 'export function processOrder(): number {', '  return 1;', '}', 'export async function sync() {}', 'export function* gen() {}'].join('\n');
+    const text = [
+      '// tasks',
+      'export function processOrder(): number {',
+      '  return 1;',
+      '}',
+      'export async function sync() {}',
+      'export function* gen() {}',
+    ].join('\n');
     assert.deepEqual(names(text, 'typescript'), ['processOrder@1:function', 'sync@4:function', 'gen@5:function']);
   });
 
   it('finds the orders.ts example on line index 9', () => {
-    const text = ['// x', 'interface Order {', '  id: number;', '  lines: string[];', '}', '', 'const auditLog: Order[] = [];', 'let nextId = 0;', '', 'export function processOrder(): number {', '}'].join('\n');
+    const text = [
+      '// x',
+      'interface Order {',
+      '  id: number;',
+      '  lines: string[];',
+      '}',
+      '',
+      'const auditLog: Order[] = [];',
+      'let nextId = 0;',
+      '',
+      'export function processOrder(): number {',
+      '}',
+    ].join('\n');
     assert.deepEqual(findTaskFunctions(text, 'typescript'), [{ name: 'processOrder', line: 9, kind: 'function' }]);
   });
 
@@ -29,7 +49,13 @@ describe('findTaskFunctions (JavaScript / TypeScript)', () => {
   });
 
   it('finds exports.x = function and module.exports.x = …, references to declared functions', () => {
-    const text = ['function handle(job) {}', 'exports.run = function (job) {};', 'module.exports.handleJob = async (job) => job;', 'exports.handle = handle;', 'exports.limit = 10;'].join('\n');
+    const text = [
+      'function handle(job) {}',
+      'exports.run = function (job) {};',
+      'module.exports.handleJob = async (job) => job;',
+      'exports.handle = handle;',
+      'exports.limit = 10;',
+    ].join('\n');
     assert.deepEqual(names(text, 'javascript'), ['handle@0:function', 'run@1:function', 'handleJob@2:function']);
   });
 
@@ -81,7 +107,24 @@ describe('findTaskFunctions (JavaScript / TypeScript)', () => {
 
 describe('findTaskFunctions (Python)', () => {
   it('finds module-level defs, skips private ones, methods and nested defs', () => {
-    const text = ['import os', '', 'def handle(job):', '    def inner():', '        pass', '    return 1', '', 'async def fetch():', '    pass', '', 'def _private():', '    pass', '', 'class Worker:', '    def run(self):', '        pass'].join('\n');
+    const text = [
+      'import os',
+      '',
+      'def handle(job):',
+      '    def inner():',
+      '        pass',
+      '    return 1',
+      '',
+      'async def fetch():',
+      '    pass',
+      '',
+      'def _private():',
+      '    pass',
+      '',
+      'class Worker:',
+      '    def run(self):',
+      '        pass',
+    ].join('\n');
     assert.deepEqual(names(text, 'python'), ['handle@2:function', 'fetch@7:function']);
   });
 
@@ -111,11 +154,28 @@ describe('findTaskFunctions (Python)', () => {
       'def _hidden_task():',
       '    pass',
     ].join('\n');
-    assert.deepEqual(names(text, 'python'), ['add@1:celery-task', 'process@5:celery-task', 'retrying@9:celery-task', 'cached@16:function', '_hidden_task@20:celery-task']);
+    assert.deepEqual(names(text, 'python'), [
+      'add@1:celery-task',
+      'process@5:celery-task',
+      'retrying@9:celery-task',
+      'cached@16:function',
+      '_hidden_task@20:celery-task',
+    ]);
   });
 
   it('ignores defs inside docstrings and comments', () => {
-    const text = ['"""', 'def in_docstring():', '    pass', '"""', '# def commented():', "x = '''", "def in_string(): pass", "'''", 'def real():', '    pass'].join('\n');
+    const text = [
+      '"""',
+      'def in_docstring():',
+      '    pass',
+      '"""',
+      '# def commented():',
+      "x = '''",
+      'def in_string(): pass',
+      "'''",
+      'def real():',
+      '    pass',
+    ].join('\n');
     assert.deepEqual(names(text, 'python'), ['real@8:function']);
   });
 });

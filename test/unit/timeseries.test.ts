@@ -12,7 +12,10 @@ describe('StatsSeries', () => {
     assert.equal(s.latest(), undefined);
     for (let i = 0; i < 50; i++) s.push(point(i * 100, i));
     assert.equal(s.length, 50);
-    assert.deepEqual(s.points().map((p) => p.t), Array.from({ length: 50 }, (_, i) => i * 100));
+    assert.deepEqual(
+      s.points().map((p) => p.t),
+      Array.from({ length: 50 }, (_, i) => i * 100),
+    );
     assert.equal(s.latest()?.t, 4900);
   });
 
@@ -22,7 +25,10 @@ describe('StatsSeries', () => {
     // The first 4 points became 2: [t0 max(0,1000)] and [t2 max(2,3), rss 50].
     const pts = s.points();
     assert.equal(s.length, 6);
-    assert.deepEqual(pts.map((p) => p.t), [0, 2, 4, 5, 6, 7]);
+    assert.deepEqual(
+      pts.map((p) => p.t),
+      [0, 2, 4, 5, 6, 7],
+    );
     assert.equal(pts[0].heapUsed, 1000);
     assert.equal(pts[0].heapTotal, 2000);
     assert.equal(pts[1].heapUsed, 3);
@@ -57,7 +63,10 @@ describe('StatsSeries', () => {
     }
     // Even resolution: 828,000 older points in <= 36,000 buckets of 32 points, 3.2 s each.
     assert.ok(maxGap <= 3_200, `max gap ${maxGap} ms`);
-    assert.ok(pts.some((p) => p.heapUsed === 999_999_999), 'the spike survives downsampling');
+    assert.ok(
+      pts.some((p) => p.heapUsed === 999_999_999),
+      'the spike survives downsampling',
+    );
     // The last hour is still at full resolution.
     assert.equal(pts[pts.length - 1].t - pts[pts.length - 2].t, 100);
   });

@@ -32,7 +32,10 @@ describe('verdict', () => {
       assert.equal(v.summary, 'Retained heap grows by +41.0 KiB per run: +3.9 GiB per 100,000 runs (over 12 measured runs).');
       assert.ok(v.confidence >= 0.99);
       assert.match(v.advice, /listeners/);
-      assert.ok(v.evidence.some((e) => e.startsWith('later half +41.0 KiB/run (Theil-Sen), typical run +41.0 KiB/run')), v.evidence.join('\n'));
+      assert.ok(
+        v.evidence.some((e) => e.startsWith('later half +41.0 KiB/run (Theil-Sen), typical run +41.0 KiB/run')),
+        v.evidence.join('\n'),
+      );
       assert.ok(v.evidence.includes('12 runs'));
       assert.ok(v.evidence.includes('first half +41.0 KiB/run'));
     });
@@ -154,7 +157,13 @@ describe('verdict', () => {
   describe('summarizeTask', () => {
     it('fits retained bytes and keeps a leak verdict even when RSS also climbs', () => {
       const ys = series(8, (i) => 10 * M + 100 * K * i);
-      const s = summarizeTask('sendEmail', runs(ys, series(8, (i) => 50 * M + 10 * M * i)));
+      const s = summarizeTask(
+        'sendEmail',
+        runs(
+          ys,
+          series(8, (i) => 50 * M + 10 * M * i),
+        ),
+      );
       assert.equal(s.name, 'sendEmail');
       assert.equal(s.runs, 8);
       assert.ok(Math.abs(s.bytesPerRun - 100 * K) < 1e-6);
@@ -164,10 +173,19 @@ describe('verdict', () => {
 
     it('prefers high water over no-leak when RSS is known', () => {
       const ys = series(8, (i) => 10 * M + JITTER[i] * K);
-      const s = summarizeTask('resize', runs(ys, series(8, (i) => 50 * M + 10 * M * i)));
+      const s = summarizeTask(
+        'resize',
+        runs(
+          ys,
+          series(8, (i) => 50 * M + 10 * M * i),
+        ),
+      );
       assert.equal(s.verdict.kind, 'allocator-high-water');
       // Without RSS on every run it cannot tell.
-      const partial = runs(ys, series(8, (i) => 50 * M + 10 * M * i));
+      const partial = runs(
+        ys,
+        series(8, (i) => 50 * M + 10 * M * i),
+      );
       delete partial[3].rssBytes;
       assert.equal(summarizeTask('resize', partial).verdict.kind, 'no-leak');
     });

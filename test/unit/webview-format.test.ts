@@ -1,5 +1,15 @@
 import * as assert from 'node:assert/strict';
-import { displayFunction, formatBytes, formatBytesPerRun, formatCount, formatElapsed, formatLocation, formatShare, shortPath, truncate } from '../../src/webview/format';
+import {
+  displayFunction,
+  formatBytes,
+  formatBytesPerRun,
+  formatCount,
+  formatElapsed,
+  formatLocation,
+  formatShare,
+  shortPath,
+  truncate,
+} from '../../src/webview/format';
 
 describe('webview format', () => {
   it('formats bytes in binary units', () => {

@@ -57,7 +57,16 @@ describe('webview protocol', () => {
     const frame = { function: 'f', file: '/a.ts', line: 1, column: 1, category: 'user' as const };
     const site = toPanelSite(
       {
-        key: 'k', function: 'f', file: '/a.ts', line: 1, column: 1, category: 'user', precision: 'function', retainedBytes: 5, count: 1, share: 1,
+        key: 'k',
+        function: 'f',
+        file: '/a.ts',
+        line: 1,
+        column: 1,
+        category: 'user',
+        precision: 'function',
+        retainedBytes: 5,
+        count: 1,
+        share: 1,
         stacks: Array.from({ length: 5 }, () => ({ bytes: 1, frames: Array.from({ length: 40 }, () => frame) })),
         callers: [],
       },
@@ -73,7 +82,14 @@ describe('webview protocol', () => {
 describe('webview panel html', () => {
   it('has a strict CSP with a nonce and no inline code', () => {
     const nonce = makeNonce();
-    const html = buildPanelHtml({ cspSource: 'https://x.vscode-cdn.net', nonce, scriptUri: 'https://x/dist/webview.js', styleUri: 'https://x/dist/webview.css', codiconUri: 'https://x/media/codicons/codicon.css', title: '<img src=x onerror=alert(1)>' });
+    const html = buildPanelHtml({
+      cspSource: 'https://x.vscode-cdn.net',
+      nonce,
+      scriptUri: 'https://x/dist/webview.js',
+      styleUri: 'https://x/dist/webview.css',
+      codiconUri: 'https://x/media/codicons/codicon.css',
+      title: '<img src=x onerror=alert(1)>',
+    });
     assert.match(html, /default-src 'none'/);
     assert.match(html, new RegExp(`script-src 'nonce-${nonce}'`));
     assert.doesNotMatch(html, /unsafe-inline|unsafe-eval/);
@@ -98,8 +114,14 @@ describe('webview message batcher', () => {
     const queue: { at: number; fn: () => void; id: number }[] = [];
     let id = 0;
     const timers: BatcherTimers = {
-      setTimeout: (fn, ms) => { queue.push({ at: now + ms, fn, id: ++id }); return id; },
-      clearTimeout: (h) => { const i = queue.findIndex((q) => q.id === h); if (i >= 0) queue.splice(i, 1); },
+      setTimeout: (fn, ms) => {
+        queue.push({ at: now + ms, fn, id: ++id });
+        return id;
+      },
+      clearTimeout: (h) => {
+        const i = queue.findIndex((q) => q.id === h);
+        if (i >= 0) queue.splice(i, 1);
+      },
       now: () => now,
     };
     const advance = (ms: number): void => {
@@ -125,7 +147,10 @@ describe('webview message batcher', () => {
     advance(200);
     const statsMessages = posts.flat().filter((m) => m.type === 'stats');
     assert.ok(statsMessages.length <= 11, `${statsMessages.length} stats messages in 1 s`);
-    assert.equal(statsMessages.reduce((n, m) => n + (m.type === 'stats' ? m.points.length : 0), 0), 1000);
+    assert.equal(
+      statsMessages.reduce((n, m) => n + (m.type === 'stats' ? m.points.length : 0), 0),
+      1000,
+    );
     for (const batch of posts) assert.ok(batch.filter((m) => m.type === 'state').length <= 1);
   });
 

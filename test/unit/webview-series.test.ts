@@ -35,7 +35,10 @@ describe('webview SeriesStore', () => {
   it('respects the accept filter (e.g. no heapTotal for Python targets)', () => {
     const s = new SeriesStore(0.05, 16, (_t, m) => m !== 'heapTotal');
     s.append(pt(0, 'a', 1));
-    assert.deepEqual(s.keys.map((k) => k.metric), ['heapUsed']);
+    assert.deepEqual(
+      s.keys.map((k) => k.metric),
+      ['heapUsed'],
+    );
   });
 });
 
@@ -77,8 +80,8 @@ describe('webview decimate', () => {
   it('gives hidden series all-null columns', () => {
     const s = big();
     const d = decimate(s, s.firstX, s.lastX, 500, [true, false, true]);
-    assert.ok((d[2]).every((v) => v === null));
-    assert.ok((d[1]).some((v) => v !== null));
+    assert.ok(d[2].every((v) => v === null));
+    assert.ok(d[1].some((v) => v !== null));
   });
 
   it('never loops on bucket edges that rounding puts on a boundary', () => {

@@ -125,7 +125,10 @@ describe('workerTrend', () => {
       const fit = multipleRegression([x1, x2], y)!;
       close(fit.coef[0], 10, 5, 'coef 0');
       close(fit.coef[1], 4, 20, 'coef 1');
-      assert.ok(fit.stdErr.every((e) => e > 0 && Number.isFinite(e)), String(fit.stdErr));
+      assert.ok(
+        fit.stdErr.every((e) => e > 0 && Number.isFinite(e)),
+        String(fit.stdErr),
+      );
     });
 
     it('is undefined for singular data or no degrees of freedom', () => {
@@ -148,10 +151,7 @@ describe('workerTrend', () => {
         { heap: 0, counts: { A: 4, B: 8, C: 2 } },
       ];
       const groups = collinearGroups(points, ['C', 'B', 'A']);
-      assert.deepEqual(
-        groups.map((g) => g.join(',')).sort(),
-        ['A,B', 'C'],
-      );
+      assert.deepEqual(groups.map((g) => g.join(',')).sort(), ['A,B', 'C']);
     });
 
     it('groups names whose counts are constant over the rows: proportional through the origin', () => {
@@ -264,7 +264,7 @@ describe('workerTrend', () => {
       const points: Checkpoint[] = [];
       let heap = 40 * M;
       for (let s = 0; s <= 40; s++) {
-        points.push({ heap: heap + ((s * 37) % 11 - 5) * 300, counts: { A: 100 * s, B: 100 * s } });
+        points.push({ heap: heap + (((s * 37) % 11) - 5) * 300, counts: { A: 100 * s, B: 100 * s } });
         heap += 100 * 2000;
       }
       // The worker as a whole: exactly 1,000 B per task.
@@ -289,7 +289,15 @@ describe('workerTrend', () => {
     });
 
     it('needs three checkpoints and a name whose count moved', () => {
-      assert.deepEqual(fitWorkerTrends([[{ heap: 1, counts: { A: 1 } }, { heap: 2, counts: { A: 2 } }]]), []);
+      assert.deepEqual(
+        fitWorkerTrends([
+          [
+            { heap: 1, counts: { A: 1 } },
+            { heap: 2, counts: { A: 2 } },
+          ],
+        ]),
+        [],
+      );
       const still: Checkpoint[] = [1, 2, 3, 4].map((heap) => ({ heap, counts: { A: 5 } }));
       assert.deepEqual(fitWorkerTrends([still]), []);
     });

@@ -67,11 +67,7 @@ async function main(): Promise<number> {
     ];
     await page.goto(server.workbenchUrl(payload));
     console.log('workbench loaded; running the suite in the extension host');
-    exitCode = await withTimeout(
-      `the extension-host suite (--timeout ${args.timeoutMs / 1000})`,
-      args.timeoutMs,
-      Promise.race([exited, server.exited]),
-    );
+    exitCode = await withTimeout(`the extension-host suite (--timeout ${args.timeoutMs / 1000})`, args.timeoutMs, Promise.race([exited, server.exited]));
     suite.stopTail();
     await page.waitForTimeout(500);
     const shot = artifactPath('vscode-suite.png');

@@ -125,7 +125,13 @@ export class AnnotationModel {
     const list = this.edits.get(key) ?? [];
     let model = this.modelFor(document.uri.fsPath);
     for (const change of changes) {
-      const text = { startLine: change.range.start.line, startCharacter: change.range.start.character, endLine: change.range.end.line, endCharacter: change.range.end.character, text: change.text };
+      const text = {
+        startLine: change.range.start.line,
+        startCharacter: change.range.start.character,
+        endLine: change.range.end.line,
+        endCharacter: change.range.end.character,
+        text: change.text,
+      };
       const edit = lineEdit(text, changes.length === 1 && insertedAtLineEnd(document, change));
       list.push(edit);
       model = shiftAnnotations(model, edit.start, edit.end, edit.newLineCount);

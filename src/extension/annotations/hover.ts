@@ -13,7 +13,12 @@ export interface HoverSource {
   readonly tasks: readonly TaskFigure[];
 }
 
-export function annotationHover(annotation: FileAnnotation, source: Omit<HoverSource, 'modelFor'>, cwd?: string, hiddenPaths?: readonly string[]): vscode.MarkdownString {
+export function annotationHover(
+  annotation: FileAnnotation,
+  source: Omit<HoverSource, 'modelFor'>,
+  cwd?: string,
+  hiddenPaths?: readonly string[],
+): vscode.MarkdownString {
   const md = new vscode.MarkdownString(hoverMarkdown(annotation, { sessionId: source.sessionId, tasks: source.tasks, cwd, hiddenPaths }));
   md.isTrusted = { enabledCommands: [HOVER_COMMANDS.reveal, HOVER_COMMANDS.showSite] };
   md.supportHtml = false;

@@ -27,7 +27,10 @@ export class ActiveSessionData implements vscode.Disposable {
   private readonly taskFigures = new Map<string, TaskFigure>();
 
   constructor(registry: SessionRegistry) {
-    this.disposables.push(this.changeEmitter, registry.onDidChangeActive((session) => this.follow(session)));
+    this.disposables.push(
+      this.changeEmitter,
+      registry.onDidChangeActive((session) => this.follow(session)),
+    );
     this.follow(registry.active);
   }
 

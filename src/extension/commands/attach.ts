@@ -11,7 +11,8 @@ export async function attachToProcess(ctx: CommandContext, arg?: unknown): Promi
   if (text === undefined) {
     text = await vscode.window.showInputBox({
       title: 'Task Memory: attach to a process',
-      prompt: 'A Node or Python inspector on this machine: ws://127.0.0.1:PORT/ID, http://127.0.0.1:PORT, a port, or "pid 1234" for a Node process (its inspector is opened on port 9229).',
+      prompt:
+        'A Node or Python inspector on this machine: ws://127.0.0.1:PORT/ID, http://127.0.0.1:PORT, a port, or "pid 1234" for a Node process (its inspector is opened on port 9229).',
       placeHolder: '9229   ·   ws://127.0.0.1:9229/…   ·   pid 1234',
       validateInput: (value) => {
         const parsed = parseAttachInput(value);

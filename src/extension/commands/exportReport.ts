@@ -14,8 +14,18 @@ interface FormatInfo {
 }
 
 const FORMATS: Record<ExportFormat, FormatInfo> = {
-  json: { label: 'JSON report', detail: 'Tasks, verdicts, retaining sites and targets (taskmem report schema)', extension: 'json', filter: 'Task Memory report' },
-  heapprofile: { label: 'Heap profile (.heapprofile)', detail: 'The last retained sampling profile: open it in Chrome DevTools → Memory', extension: 'heapprofile', filter: 'Heap profile' },
+  json: {
+    label: 'JSON report',
+    detail: 'Tasks, verdicts, retaining sites and targets (taskmem report schema)',
+    extension: 'json',
+    filter: 'Task Memory report',
+  },
+  heapprofile: {
+    label: 'Heap profile (.heapprofile)',
+    detail: 'The last retained sampling profile: open it in Chrome DevTools → Memory',
+    extension: 'heapprofile',
+    filter: 'Heap profile',
+  },
   markdown: { label: 'Markdown summary', detail: 'Verdict, tasks and top sites, for an issue or a pull request', extension: 'md', filter: 'Markdown' },
 };
 
@@ -58,7 +68,11 @@ export async function exportReport(session: ProfilingSessionApi, title: string, 
   if (target) {
     uri = vscode.Uri.file(path.resolve(session.options.cwd, target));
   } else {
-    const base = title.replace(/[^\w.#-]+/g, '-').replace(/#/g, '-').replace(/^-+|-+$/g, '') || 'taskmem';
+    const base =
+      title
+        .replace(/[^\w.#-]+/g, '-')
+        .replace(/#/g, '-')
+        .replace(/^-+|-+$/g, '') || 'taskmem';
     uri = await vscode.window.showSaveDialog({
       title: `Export ${info.label}`,
       defaultUri: vscode.Uri.file(path.join(session.options.cwd, `${base}.${info.extension}`)),

@@ -48,7 +48,8 @@ async function askRuns(ctx: CommandContext, scope: vscode.Uri): Promise<{ runs: 
   const current = rememberedRuns(ctx, scope);
   const text = await vscode.window.showInputBox({
     title: 'Task Memory: runs',
-    prompt: 'Measured runs, warm-up runs. Each measured run is followed by a full GC and a retained capture; warm-up runs load code and fill caches and are not measured.',
+    prompt:
+      'Measured runs, warm-up runs. Each measured run is followed by a full GC and a retained capture; warm-up runs load code and fill caches and are not measured.',
     value: `${current.runs}, ${current.warmup}`,
     validateInput: (value) => {
       const parsed = parseRunsWarmup(value, current.warmup);
@@ -185,7 +186,12 @@ async function npmScriptPicks(): Promise<Pick[]> {
     const scripts = (manifest as { scripts?: Record<string, unknown> }).scripts ?? {};
     for (const choice of npmScriptChoices(manifest, folder.uri.fsPath)) {
       const name = choice.kind === 'worker' ? choice.command[2] : '';
-      picks.push({ label: `$(package) ${choice.label}`, description: typeof scripts[name] === 'string' ? scripts[name] : '', detail: multiFolder() ? folder.name : undefined, choice });
+      picks.push({
+        label: `$(package) ${choice.label}`,
+        description: typeof scripts[name] === 'string' ? scripts[name] : '',
+        detail: multiFolder() ? folder.name : undefined,
+        choice,
+      });
     }
   }
   return picks.length ? [{ label: 'npm scripts', kind: vscode.QuickPickItemKind.Separator }, ...picks] : [];
@@ -235,9 +241,17 @@ function multiFolder(): boolean {
 
 function otherPicks(last: ProfileChoice | undefined): Pick[] {
   const picks: Pick[] = [{ label: 'Other', kind: vscode.QuickPickItemKind.Separator }];
-  picks.push({ label: '$(terminal) Type a command line…', detail: 'Worker mode, run through the shell: every Node and Python process it starts is profiled', action: 'type-command' });
+  picks.push({
+    label: '$(terminal) Type a command line…',
+    detail: 'Worker mode, run through the shell: every Node and Python process it starts is profiled',
+    action: 'type-command',
+  });
   picks.push({ label: '$(plug) Attach to a running process…', detail: 'An inspector URL or port, or a Node PID', action: 'attach' });
-  if (last) picks.unshift({ label: 'Recent', kind: vscode.QuickPickItemKind.Separator }, { label: `$(history) Profile again: ${last.label}`, description: last.kind, choice: last });
+  if (last)
+    picks.unshift(
+      { label: 'Recent', kind: vscode.QuickPickItemKind.Separator },
+      { label: `$(history) Profile again: ${last.label}`, description: last.kind, choice: last },
+    );
   return picks;
 }
 
@@ -268,7 +282,12 @@ function pickTarget(last: ProfileChoice | undefined): Promise<Pick | undefined> 
   const done = (): void => {
     if (--pending === 0) quickPick.busy = false;
   };
-  void npmScriptPicks().then((p) => ((groups.npm = p), render()), () => undefined).finally(done);
+  void npmScriptPicks()
+    .then(
+      (p) => ((groups.npm = p), render()),
+      () => undefined,
+    )
+    .finally(done);
   void taskPicks()
     .then(
       (picks) => {
@@ -278,12 +297,17 @@ function pickTarget(last: ProfileChoice | undefined): Promise<Pick | undefined> 
       () => undefined,
     )
     .finally(done);
-  void activePython().then((python) => {
-    if (python && python !== guess) {
-      groups.active = activeFilePicks(python);
-      render();
-    }
-  }, () => undefined).finally(done);
+  void activePython()
+    .then(
+      (python) => {
+        if (python && python !== guess) {
+          groups.active = activeFilePicks(python);
+          render();
+        }
+      },
+      () => undefined,
+    )
+    .finally(done);
   return new Promise((resolve) => {
     let accepted: Pick | undefined;
     quickPick.onDidAccept(() => {

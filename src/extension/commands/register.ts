@@ -19,7 +19,11 @@ async function pickSession(ctx: CommandContext, sessionId: unknown, which: 'runn
   if (typeof sessionId === 'string') return manager.find(sessionId);
   const candidates = which === 'running' ? manager.running : [...manager.all];
   if (!candidates.length) {
-    void vscode.window.showInformationMessage(which === 'running' ? `Task Memory: no profiling session is running to ${verb}.` : 'Task Memory: there is no profiling session yet. Start one with "Task Memory: Profile Task".');
+    void vscode.window.showInformationMessage(
+      which === 'running'
+        ? `Task Memory: no profiling session is running to ${verb}.`
+        : 'Task Memory: there is no profiling session yet. Start one with "Task Memory: Profile Task".',
+    );
     return undefined;
   }
   if (candidates.length === 1) return candidates[0];
@@ -44,7 +48,12 @@ async function openSite(file: string, line: number): Promise<void> {
 
 async function runExport(ctx: CommandContext, session: ProfilingSessionApi, format?: unknown, target?: unknown): Promise<string | undefined> {
   try {
-    const file = await exportReport(session, ctx.manager.titleOf(session), isExportFormat(format) ? format : undefined, typeof target === 'string' ? target : undefined);
+    const file = await exportReport(
+      session,
+      ctx.manager.titleOf(session),
+      isExportFormat(format) ? format : undefined,
+      typeof target === 'string' ? target : undefined,
+    );
     if (file) {
       ctx.output.log(`Exported ${file}`);
       if (typeof target !== 'string') {
@@ -86,7 +95,11 @@ async function pickSite(sites: readonly RetainedSite[]): Promise<string | undefi
     return undefined;
   }
   const picked = await vscode.window.showQuickPick(
-    sites.slice(0, 50).map((s) => ({ label: s.function || '(anonymous)', description: `${formatBytes(s.retainedBytes)} · ${s.file.split(/[\\/]/).pop()}:${s.line}`, key: s.key })),
+    sites.slice(0, 50).map((s) => ({
+      label: s.function || '(anonymous)',
+      description: `${formatBytes(s.retainedBytes)} · ${s.file.split(/[\\/]/).pop()}:${s.line}`,
+      key: s.key,
+    })),
     { title: 'Task Memory: Show Site In Panel' },
   );
   return picked?.key;
@@ -116,7 +129,9 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
     register(Commands.ProfileFunction, async (uriArg, exportArg) => {
       const uri = uriArg instanceof vscode.Uri ? uriArg : typeof uriArg === 'string' ? vscode.Uri.file(uriArg) : vscode.window.activeTextEditor?.document.uri;
       if (!uri || uri.scheme !== 'file') {
-        void vscode.window.showErrorMessage('Task Memory: Profile Function needs a JavaScript, TypeScript or Python file: open one, or use the code lens above a function.');
+        void vscode.window.showErrorMessage(
+          'Task Memory: Profile Function needs a JavaScript, TypeScript or Python file: open one, or use the code lens above a function.',
+        );
         return undefined;
       }
       const document = vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri.toString());
@@ -132,14 +147,17 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
     }),
     register(Commands.CaptureRetained, async (sessionId) => {
       const session = await pickSession(ctx, sessionId, 'running', 'capture');
-      if (session) await captureWithProgress(session, manager.titleOf(session)).then(undefined, (error: unknown) => showError(ctx.output, `Task Memory: capture failed: ${errorMessage(error)}`));
+      if (session)
+        await captureWithProgress(session, manager.titleOf(session)).then(undefined, (error: unknown) =>
+          showError(ctx.output, `Task Memory: capture failed: ${errorMessage(error)}`),
+        );
     }),
     register(Commands.CollectGarbage, async (sessionId) => {
       const session = await pickSession(ctx, sessionId, 'running', 'collect garbage in');
       await session?.collectGarbage();
     }),
     register(Commands.ShowPanel, async (sessionId) => {
-      const session = typeof sessionId === 'string' ? manager.find(sessionId) : manager.active ?? (await pickSession(ctx, undefined, 'any', 'show'));
+      const session = typeof sessionId === 'string' ? manager.find(sessionId) : (manager.active ?? (await pickSession(ctx, undefined, 'any', 'show')));
       if (session) manager.showPanel(session);
     }),
     register(Commands.ExportReport, async (format, target, sessionId) => {

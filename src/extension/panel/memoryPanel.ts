@@ -372,9 +372,11 @@ export class MemoryPanel implements vscode.Disposable {
     }
     const uri = /^[a-z][a-z0-9+.-]+:/i.test(file) && !/^[a-z]:[\\/]/i.test(file) ? vscode.Uri.parse(file) : vscode.Uri.file(file);
     const pos = new vscode.Position(Math.max(0, line - 1), 0);
-    void vscode.window.showTextDocument(uri, { selection: new vscode.Range(pos, pos), preview: true, viewColumn: vscode.ViewColumn.One }).then(undefined, (error: unknown) => {
-      void vscode.window.showErrorMessage(`Could not open ${file}: ${error instanceof Error ? error.message : String(error)}`);
-    });
+    void vscode.window
+      .showTextDocument(uri, { selection: new vscode.Range(pos, pos), preview: true, viewColumn: vscode.ViewColumn.One })
+      .then(undefined, (error: unknown) => {
+        void vscode.window.showErrorMessage(`Could not open ${file}: ${error instanceof Error ? error.message : String(error)}`);
+      });
   }
 }
 
@@ -383,10 +385,7 @@ export class MemoryPanel implements vscode.Disposable {
  * actions for a session id that is still alive (it normally is not: the extension host restarted).
  * Needs `"onWebviewPanel:taskmem.memoryPanel"` in activationEvents.
  */
-export function registerMemoryPanelSerializer(
-  extensionUri: vscode.Uri,
-  actionsFor?: (sessionId: string) => PanelActions | undefined,
-): vscode.Disposable {
+export function registerMemoryPanelSerializer(extensionUri: vscode.Uri, actionsFor?: (sessionId: string) => PanelActions | undefined): vscode.Disposable {
   return vscode.window.registerWebviewPanelSerializer(PANEL_VIEW_TYPE, {
     deserializeWebviewPanel(panel: vscode.WebviewPanel, state: unknown): Promise<void> {
       const id = isPersistedState(state) ? state.snapshot.session.id : '';

@@ -100,7 +100,8 @@ describe('extension host heap (bench)', function () {
       const tabs = panelTabs();
       assert.ok(tabs.length >= 1 && taskMemory.hasPanel(id), 'the session has an open panel');
       await vscode.window.tabGroups.close(tabs);
-      if (!(await waitFor('the panel to be disposed', () => !taskMemory.hasPanel(id)))) problems.push(`${id}: the panel was not disposed after its tab was closed`);
+      if (!(await waitFor('the panel to be disposed', () => !taskMemory.hasPanel(id))))
+        problems.push(`${id}: the panel was not disposed after its tab was closed`);
       if (!(await waitFor('the registry to forget the session', () => !taskMemory.sessions.all.some((s) => s.id === id)))) {
         problems.push(`${id}: the registry still holds the ended session after its panel was closed`);
       }

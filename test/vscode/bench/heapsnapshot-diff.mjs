@@ -59,6 +59,10 @@ const before = load(beforeFile);
 const after = load(afterFile);
 console.log(`self size total: before ${before.total} B, after ${after.total} B, growth ${after.total - before.total} B\n`);
 console.log('growth by constructor (Δ self size, Δ count, count after):');
-for (const r of diff(before.byName, after.byName).slice(0, top)) console.log(`${String(r.dSize).padStart(10)} B  ${String(r.dCount).padStart(7)}  ${String(r.count).padStart(8)}  ${r.key}`);
+for (const r of diff(before.byName, after.byName).slice(0, top))
+  console.log(`${String(r.dSize).padStart(10)} B  ${String(r.dCount).padStart(7)}  ${String(r.count).padStart(8)}  ${r.key}`);
 console.log('\nstrings whose count grew most:');
-for (const r of diff(before.strings, after.strings).sort((p, q) => q.dCount - p.dCount).slice(0, 20)) console.log(`${String(r.dCount).padStart(7)} × ${JSON.stringify(r.key)}`);
+for (const r of diff(before.strings, after.strings)
+  .sort((p, q) => q.dCount - p.dCount)
+  .slice(0, 20))
+  console.log(`${String(r.dCount).padStart(7)} × ${JSON.stringify(r.key)}`);

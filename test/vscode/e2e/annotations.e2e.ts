@@ -37,7 +37,13 @@ describe('editor annotations (code-server + Chromium)', function () {
         Array.from(document.querySelectorAll('.part.editor .monaco-editor .view-lines span'))
           .map((el) => getComputedStyle(el, '::after').content)
           .filter((c) => c && c !== 'none' && c !== 'normal')
-          .map((c) => c.replace(/^"|"$/g, '').replace(/\\"/g, '"').replace(/\u00a0/g, ' ').trim()),
+          .map((c) =>
+            c
+              .replace(/^"|"$/g, '')
+              .replace(/\\"/g, '"')
+              .replace(/\u00a0/g, ' ')
+              .trim(),
+          ),
       );
       const hit = texts.find((t) => re.test(t));
       if (hit) return hit;
@@ -53,7 +59,10 @@ describe('editor annotations (code-server + Chromium)', function () {
     await lens.waitFor({ state: 'visible', timeout: 30_000 });
     await lens.click();
     // the run ends with a "kept …/run (verdict)" lens and the inline text on line 10
-    await page.locator('.part.editor .monaco-editor .codelens-decoration a', { hasText: /^kept / }).first().waitFor({ state: 'visible', timeout: 90_000 });
+    await page
+      .locator('.part.editor .monaco-editor .codelens-decoration a', { hasText: /^kept / })
+      .first()
+      .waitFor({ state: 'visible', timeout: 90_000 });
     // the panel opened beside the editor: make room for the code and focus orders.ts again
     await wb!.runCommand('View: Close Primary Side Bar');
     await wb!.runCommand('View: Join All Editor Groups');

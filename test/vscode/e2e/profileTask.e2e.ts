@@ -31,7 +31,10 @@ function drawnPixels(frame: Frame): Promise<number> {
 }
 
 function quickPickRow(wb: Workbench, text: string) {
-  return wb.page.locator('.quick-input-widget .quick-input-list .monaco-list-row').filter({ has: wb.page.locator('.label-name', { hasText: text }) }).first();
+  return wb.page
+    .locator('.quick-input-widget .quick-input-list .monaco-list-row')
+    .filter({ has: wb.page.locator('.label-name', { hasText: text }) })
+    .first();
 }
 
 describe('Profile Task through the UI (code-server + Chromium)', function () {
@@ -44,7 +47,10 @@ describe('Profile Task through the UI (code-server + Chromium)', function () {
   before(async () => {
     workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'taskmem-e2e-profile-'));
     fs.copyFileSync(path.join(REPO_ROOT, 'examples/node/leaky-worker.js'), path.join(workspace, 'leaky-worker.js'));
-    fs.writeFileSync(path.join(workspace, 'package.json'), JSON.stringify({ name: 'e2e-workers', private: true, scripts: { start: 'node leaky-worker.js' } }, null, 2));
+    fs.writeFileSync(
+      path.join(workspace, 'package.json'),
+      JSON.stringify({ name: 'e2e-workers', private: true, scripts: { start: 'node leaky-worker.js' } }, null, 2),
+    );
     wb = await Workbench.open({ workspace, theme: 'dark', viewport: { width: 1600, height: 1000 } });
   });
   afterEach(async function () {
@@ -65,12 +71,19 @@ describe('Profile Task through the UI (code-server + Chromium)', function () {
     await handleJob.waitFor({ state: 'visible', timeout: 20_000 });
     await quickPickRow(wb!, 'npm run start').waitFor({ state: 'visible', timeout: 20_000 });
     const separators = await page.locator('.quick-input-widget .quick-input-list .quick-input-list-separator').allTextContents();
-    assert.ok(separators.some((s) => s.includes('Active file: leaky-worker.js')), `separators: ${separators.join(' | ')}`);
+    assert.ok(
+      separators.some((s) => s.includes('Active file: leaky-worker.js')),
+      `separators: ${separators.join(' | ')}`,
+    );
     await handleJob.click();
 
     // One input box: "runs, warm-up", pre-filled; accept it.
     const input = page.locator('.quick-input-widget .quick-input-box input');
-    await page.waitForFunction(() => /^\d+, \d+$/.test(document.querySelector<HTMLInputElement>('.quick-input-widget .quick-input-box input')?.value ?? ''), undefined, { timeout: 10_000 });
+    await page.waitForFunction(
+      () => /^\d+, \d+$/.test(document.querySelector<HTMLInputElement>('.quick-input-widget .quick-input-box input')?.value ?? ''),
+      undefined,
+      { timeout: 10_000 },
+    );
     assert.match(await input.inputValue(), /^10, 2$/);
     await input.press('Enter');
 

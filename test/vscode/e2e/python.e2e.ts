@@ -12,7 +12,10 @@ const PYTHON = '/usr/bin/python3';
 const PANEL_TITLE = 'Memory: jobs.py#import_rows';
 
 function quickPickRow(wb: Workbench, text: string) {
-  return wb.page.locator('.quick-input-widget .quick-input-list .monaco-list-row').filter({ has: wb.page.locator('.label-name', { hasText: text }) }).first();
+  return wb.page
+    .locator('.quick-input-widget .quick-input-list .monaco-list-row')
+    .filter({ has: wb.page.locator('.label-name', { hasText: text }) })
+    .first();
 }
 
 async function separators(wb: Workbench): Promise<string[]> {
@@ -49,7 +52,10 @@ describe('Python through the UI (code-server + Chromium)', function () {
     await quickPickRow(wb!, 'celery -A tasks worker -P solo').waitFor({ state: 'visible', timeout: 5_000 });
     await quickPickRow(wb!, 'send_welcome_email').waitFor({ state: 'visible', timeout: 5_000 });
     const groups = await separators(wb!);
-    assert.ok(groups.some((s) => s.includes('Celery worker')), `separators: ${groups.join(' | ')}`);
+    assert.ok(
+      groups.some((s) => s.includes('Celery worker')),
+      `separators: ${groups.join(' | ')}`,
+    );
     await wb!.page.keyboard.press('Escape');
   });
 
@@ -62,7 +68,11 @@ describe('Python through the UI (code-server + Chromium)', function () {
     assert.equal(await quickPickRow(wb!, 'celery -A').isVisible(), false, 'jobs.py is not a Celery module: no Celery worker');
     await row.click();
     const input = page.locator('.quick-input-widget .quick-input-box input');
-    await page.waitForFunction(() => /^\d+, \d+$/.test(document.querySelector<HTMLInputElement>('.quick-input-widget .quick-input-box input')?.value ?? ''), undefined, { timeout: 10_000 });
+    await page.waitForFunction(
+      () => /^\d+, \d+$/.test(document.querySelector<HTMLInputElement>('.quick-input-widget .quick-input-box input')?.value ?? ''),
+      undefined,
+      { timeout: 10_000 },
+    );
     await input.press('Enter');
 
     const panel = await wb!.waitForWebview(PANEL_TITLE, 30_000);

@@ -18,7 +18,12 @@ describe('the installed .vsix in code-server', function () {
   before(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'taskmem-e2e-vsix-'));
     const vsix = path.join(dir, 'task-memory-profiler.vsix');
-    const packaged = spawnSync('npm', ['run', 'package', '--', '--out', vsix], { cwd: REPO_ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 150_000 });
+    const packaged = spawnSync('npm', ['run', 'package', '--', '--out', vsix], {
+      cwd: REPO_ROOT,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: 150_000,
+    });
     assert.equal(packaged.status, 0, `${packaged.stdout}\n${packaged.stderr}`);
     const workspace = path.join(dir, 'workspace');
     fs.mkdirSync(workspace);
@@ -38,15 +43,22 @@ describe('the installed .vsix in code-server', function () {
 
   it('is installed from the .vsix, and Profile Task from the palette finds the leak', async () => {
     const installed = fs.readdirSync(path.join(wb!.server.tmpDir, 'extensions')).filter((name) => name.startsWith('task-memory.task-memory-profiler-'));
-    assert.equal(installed.length, 1, 'the .vsix is installed in the run\'s extensions dir');
+    assert.equal(installed.length, 1, "the .vsix is installed in the run's extensions dir");
     const page = wb!.page;
     await wb!.openFile('leaky-worker.js');
     await wb!.runCommand('Task Memory: Profile Task', 60_000);
-    const handleJob = page.locator('.quick-input-widget .quick-input-list .monaco-list-row').filter({ has: page.locator('.label-name', { hasText: 'handleJob' }) }).first();
+    const handleJob = page
+      .locator('.quick-input-widget .quick-input-list .monaco-list-row')
+      .filter({ has: page.locator('.label-name', { hasText: 'handleJob' }) })
+      .first();
     await handleJob.waitFor({ state: 'visible', timeout: 20_000 });
     await handleJob.click();
     const input = page.locator('.quick-input-widget .quick-input-box input');
-    await page.waitForFunction(() => /^\d+, \d+$/.test(document.querySelector<HTMLInputElement>('.quick-input-widget .quick-input-box input')?.value ?? ''), undefined, { timeout: 10_000 });
+    await page.waitForFunction(
+      () => /^\d+, \d+$/.test(document.querySelector<HTMLInputElement>('.quick-input-widget .quick-input-box input')?.value ?? ''),
+      undefined,
+      { timeout: 10_000 },
+    );
     await input.press('Enter');
     const panel = await wb!.waitForWebview('Memory: leaky-worker.js#handleJob', 30_000);
     await panel.locator('table.sites td.name', { hasText: 'enrichOrder' }).first().waitFor({ timeout: 60_000 });

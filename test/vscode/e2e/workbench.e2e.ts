@@ -10,7 +10,10 @@ import { Workbench } from './workbench';
 async function onFailure(wb: Workbench | undefined, ctx: Mocha.Context): Promise<void> {
   const test = ctx.currentTest;
   if (!wb || !test || test.state !== 'failed') return;
-  const name = `e2e-failed-${test.fullTitle().replace(/[^\w-]+/g, '-').slice(0, 80)}`;
+  const name = `e2e-failed-${test
+    .fullTitle()
+    .replace(/[^\w-]+/g, '-')
+    .slice(0, 80)}`;
   const file = await wb.screenshot(name).catch(() => undefined);
   console.error(`    screenshot: ${file ?? 'failed'}\n    last console lines:\n      ${wb.consoleLog.slice(-15).join('\n      ')}`);
 }
@@ -46,11 +49,7 @@ describe('workbench (code-server + Chromium)', function () {
     await wb!.runCommand('View: Toggle Terminal');
     await page.locator('.part.panel .terminal-wrapper .xterm').first().waitFor({ state: 'visible', timeout: 30_000 });
     // a shell started in the pty host (node-pty built by the install script)
-    await page.waitForFunction(
-      () => (document.querySelector('.part.panel .xterm-rows')?.textContent ?? '').trim().length > 0,
-      undefined,
-      { timeout: 30_000 },
-    );
+    await page.waitForFunction(() => (document.querySelector('.part.panel .xterm-rows')?.textContent ?? '').trim().length > 0, undefined, { timeout: 30_000 });
     await wb!.screenshot('e2e-workbench-terminal');
   });
 

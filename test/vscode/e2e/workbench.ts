@@ -13,16 +13,7 @@
  */
 import * as path from 'node:path';
 import type { Frame, Page } from 'playwright-core';
-import {
-  artifactPath,
-  launchBrowser,
-  REPO_ROOT,
-  startCodeServer,
-  THEMES,
-  type BrowserSession,
-  type CodeServer,
-  type StartOptions,
-} from '../lib/codeServer';
+import { artifactPath, launchBrowser, REPO_ROOT, startCodeServer, THEMES, type BrowserSession, type CodeServer, type StartOptions } from '../lib/codeServer';
 
 export type ThemeKind = keyof typeof THEMES;
 
@@ -107,7 +98,10 @@ export class Workbench {
   async openCommandPalette(): Promise<void> {
     const page = this.page;
     // focus the workbench (not a webview or terminal that would swallow F1)
-    await page.locator('.monaco-workbench .part.statusbar').click({ position: { x: 1, y: 1 } }).catch(() => undefined);
+    await page
+      .locator('.monaco-workbench .part.statusbar')
+      .click({ position: { x: 1, y: 1 } })
+      .catch(() => undefined);
     await page.keyboard.press('F1');
     await page.locator('.quick-input-widget .quick-input-box input').waitFor({ state: 'visible', timeout: 10_000 });
   }
@@ -161,7 +155,10 @@ export class Workbench {
   /** Opens a workspace file with Quick Open (Ctrl+P) and waits for its editor tab. */
   async openFile(relativePath: string): Promise<void> {
     const page = this.page;
-    await page.locator('.monaco-workbench .part.statusbar').click({ position: { x: 1, y: 1 } }).catch(() => undefined);
+    await page
+      .locator('.monaco-workbench .part.statusbar')
+      .click({ position: { x: 1, y: 1 } })
+      .catch(() => undefined);
     await page.keyboard.press('Control+P');
     const input = page.locator('.quick-input-widget .quick-input-box input');
     await input.waitFor({ state: 'visible', timeout: 10_000 });
@@ -229,11 +226,7 @@ export class Workbench {
     await page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout: 10_000 });
     // applied when the theme class changes (it stays if the theme was already the current one)
     await page
-      .waitForFunction(
-        (prev) => !(document.querySelector('.monaco-workbench')?.className ?? '').split(' ').includes(prev),
-        before,
-        { timeout: 5_000 },
-      )
+      .waitForFunction((prev) => !(document.querySelector('.monaco-workbench')?.className ?? '').split(' ').includes(prev), before, { timeout: 5_000 })
       .catch(() => undefined);
   }
 

@@ -25,7 +25,10 @@ describe('a worker with a small leak, through the UI (code-server + Chromium)', 
   before(async () => {
     workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'taskmem-e2e-worker-'));
     fs.copyFileSync(path.join(REPO_ROOT, 'test/fixtures/node/e2e/paced-worker.js'), path.join(workspace, 'worker.js'));
-    fs.writeFileSync(path.join(workspace, 'package.json'), JSON.stringify({ name: 'e2e-worker', private: true, scripts: { worker: 'node worker.js' } }, null, 2));
+    fs.writeFileSync(
+      path.join(workspace, 'package.json'),
+      JSON.stringify({ name: 'e2e-worker', private: true, scripts: { worker: 'node worker.js' } }, null, 2),
+    );
     wb = await Workbench.open({ workspace, theme: 'dark', viewport: { width: 1600, height: 1000 } });
   });
   afterEach(async function () {
@@ -44,7 +47,10 @@ describe('a worker with a small leak, through the UI (code-server + Chromium)', 
     const page = wb!.page;
     await wb!.openFile('worker.js');
     await wb!.runCommand('Task Memory: Profile Task');
-    const row = page.locator('.quick-input-widget .quick-input-list .monaco-list-row').filter({ has: page.locator('.label-name', { hasText: 'npm run worker' }) }).first();
+    const row = page
+      .locator('.quick-input-widget .quick-input-list .monaco-list-row')
+      .filter({ has: page.locator('.label-name', { hasText: 'npm run worker' }) })
+      .first();
     await row.waitFor({ state: 'visible', timeout: 20_000 });
     await row.click();
 

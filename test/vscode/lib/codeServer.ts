@@ -21,10 +21,7 @@ export const REPO_ROOT = path.resolve(__dirname, '../../..');
 export const ARTIFACTS_DIR = path.join(REPO_ROOT, '.test-artifacts');
 
 export function codeServerCache(): string {
-  return (
-    process.env.TASKMEM_CODE_SERVER_CACHE ??
-    path.join(os.homedir(), '.cache', 'taskmem', `code-server-${CODE_SERVER_VERSION}`)
-  );
+  return process.env.TASKMEM_CODE_SERVER_CACHE ?? path.join(os.homedir(), '.cache', 'taskmem', `code-server-${CODE_SERVER_VERSION}`);
 }
 
 /** entry.js of the cached install; throws with the fix when it is missing. */
@@ -223,7 +220,9 @@ export async function startCodeServer(opts: StartOptions = {}): Promise<CodeServ
     JSON.stringify(
       {
         ...DEFAULT_SETTINGS,
-        ...(opts.workspaceTrust ? { 'security.workspace.trust.enabled': true, 'security.workspace.trust.startupPrompt': 'never', 'security.workspace.trust.untrustedFiles': 'open' } : {}),
+        ...(opts.workspaceTrust
+          ? { 'security.workspace.trust.enabled': true, 'security.workspace.trust.startupPrompt': 'never', 'security.workspace.trust.untrustedFiles': 'open' }
+          : {}),
         ...opts.settings,
       },
       null,
@@ -238,7 +237,8 @@ export async function startCodeServer(opts: StartOptions = {}): Promise<CodeServ
       timeout: 120_000,
       env: { ...process.env, ...xdg, ...opts.env },
     });
-    if (installed.status !== 0) throw new Error(`code-server --install-extension ${vsix} failed (exit ${installed.status}): ${installed.stderr || installed.stdout}`);
+    if (installed.status !== 0)
+      throw new Error(`code-server --install-extension ${vsix} failed (exit ${installed.status}): ${installed.stderr || installed.stdout}`);
   }
   const logFile = path.join(tmpDir, 'code-server.log');
   const logFd = fs.openSync(logFile, 'a');
@@ -249,15 +249,19 @@ export async function startCodeServer(opts: StartOptions = {}): Promise<CodeServ
     process.execPath,
     [
       entry,
-      '--auth', 'none',
-      '--bind-addr', authority,
+      '--auth',
+      'none',
+      '--bind-addr',
+      authority,
       '--disable-telemetry',
       '--disable-update-check',
       ...(opts.workspaceTrust ? [] : ['--disable-workspace-trust']),
       '--disable-getting-started-override',
       '--ignore-last-opened',
-      '--extensions-dir', extensionsDir,
-      '--user-data-dir', userDataDir,
+      '--extensions-dir',
+      extensionsDir,
+      '--user-data-dir',
+      userDataDir,
       workspace,
     ],
     {
@@ -305,8 +309,7 @@ export async function startCodeServer(opts: StartOptions = {}): Promise<CodeServ
   exited.catch(() => undefined); // observed by callers that race it
 
   const logTail = (lines = 40): string => tail.slice(-lines).join('\n');
-  const remoteUri = (absPath: string): string =>
-    `vscode-remote://${authority}${absPath.split(path.sep).map(encodeURIComponent).join('/')}`;
+  const remoteUri = (absPath: string): string => `vscode-remote://${authority}${absPath.split(path.sep).map(encodeURIComponent).join('/')}`;
 
   const stop = async (): Promise<void> => {
     if (stopping) return;
@@ -377,10 +380,7 @@ export interface BrowserSession {
   close(): Promise<void>;
 }
 
-export async function launchBrowser(
-  viewport = { width: 1600, height: 1000 },
-  colorScheme: 'light' | 'dark' = 'dark',
-): Promise<BrowserSession> {
+export async function launchBrowser(viewport = { width: 1600, height: 1000 }, colorScheme: 'light' | 'dark' = 'dark'): Promise<BrowserSession> {
   const browser = await chromium.launch({ executablePath: chromiumPath(), headless: true, args: CHROMIUM_ARGS });
   try {
     const context = await browser.newContext({ viewport, colorScheme });

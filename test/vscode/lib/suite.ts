@@ -61,7 +61,9 @@ export function parseArgs(argv: string[]): SuiteArgs {
 export function checkBuilt(): void {
   const missing = [path.join(REPO_ROOT, 'dist/extension.js'), SUITE_INDEX].filter((f) => !fs.existsSync(f));
   if (missing.length) {
-    throw new Error(`missing ${missing.map((f) => path.relative(REPO_ROOT, f)).join(', ')}: run npm run build && node test/vscode/build.mjs${process.env.TASKMEM_VSCODE_TEST_SUITE ? ' --bench' : ''}`);
+    throw new Error(
+      `missing ${missing.map((f) => path.relative(REPO_ROOT, f)).join(', ')}: run npm run build && node test/vscode/build.mjs${process.env.TASKMEM_VSCODE_TEST_SUITE ? ' --bench' : ''}`,
+    );
   }
 }
 
@@ -95,7 +97,12 @@ export function prepareSuite(host: VscodeTestConfig['host'], args: SuiteArgs, wo
       const buf = Buffer.alloc(size - offset);
       fs.readSync(fd, buf, 0, buf.length, offset);
       offset = size;
-      process.stdout.write(buf.toString().replace(/^/gm, '  | ').replace(/ {2}\| $/, ''));
+      process.stdout.write(
+        buf
+          .toString()
+          .replace(/^/gm, '  | ')
+          .replace(/ {2}\| $/, ''),
+      );
     } finally {
       fs.closeSync(fd);
     }

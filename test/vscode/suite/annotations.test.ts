@@ -63,7 +63,10 @@ describe('Editor annotations', function () {
       // The extension does not expose the annotations (yet): register them on its session registry.
       assert.ok(exports?.sessions, 'the extension exports neither `annotations` nor `sessions`');
       const registered = await vscode.commands.getCommands(true);
-      assert.ok(!registered.includes('taskMemory.toggleAnnotations'), 'annotations are registered but not exported: return registerAnnotations(...) as `annotations` from activate()');
+      assert.ok(
+        !registered.includes('taskMemory.toggleAnnotations'),
+        'annotations are registered but not exported: return registerAnnotations(...) as `annotations` from activate()',
+      );
       const context = { subscriptions: ownSubscriptions } as unknown as vscode.ExtensionContext;
       api = registerAnnotations(context, exports.sessions);
     }
@@ -103,8 +106,11 @@ describe('Editor annotations', function () {
     assert.match(text, /V8 attributes per function/);
     assert.ok(text.includes('command:taskMemory.revealSource?'), text);
     assert.ok(text.includes('[Show in panel](command:taskMemory.showSiteInPanel?'), text);
-    const ours = hovers.flatMap((h) => h.contents).find((c): c is vscode.MarkdownString => typeof c !== 'string' && 'isTrusted' in c && c.value.includes('Show in panel'));
-    if (ours && typeof ours.isTrusted === 'object') assert.deepEqual([...(ours.isTrusted.enabledCommands ?? [])].sort(), ['taskMemory.revealSource', 'taskMemory.showSiteInPanel']);
+    const ours = hovers
+      .flatMap((h) => h.contents)
+      .find((c): c is vscode.MarkdownString => typeof c !== 'string' && 'isTrusted' in c && c.value.includes('Show in panel'));
+    if (ours && typeof ours.isTrusted === 'object')
+      assert.deepEqual([...(ours.isTrusted.enabledCommands ?? [])].sort(), ['taskMemory.revealSource', 'taskMemory.showSiteInPanel']);
     const none = await vscode.commands.executeCommand<vscode.Hover[]>('vscode.executeHoverProvider', uri, new vscode.Position(6, 8));
     assert.ok(!hoverText(none).includes('Show in panel'), 'hover on an undecorated line');
   });

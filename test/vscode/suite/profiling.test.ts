@@ -113,7 +113,10 @@ describe('Task Memory commands', function () {
     const report = await session.done;
     assert.equal(session.state, 'ended');
     assert.equal(report.endReason, 'stopped by user');
-    assert.ok(report.tasks.some((t) => t.name === 'sendEmail'), `tasks: ${report.tasks.map((t) => t.name).join(', ')}`);
+    assert.ok(
+      report.tasks.some((t) => t.name === 'sendEmail'),
+      `tasks: ${report.tasks.map((t) => t.name).join(', ')}`,
+    );
     await waitFor('the worker processes to be gone', () => !pids.some(alive), 5_000);
     assert.ok(taskMemory.hasPanel(session.id));
   });

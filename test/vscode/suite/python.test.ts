@@ -90,7 +90,10 @@ describe('Python and Celery', function () {
     const uri = vscode.Uri.file(jobs);
     const missing = path.join(testConfig().tmpDir, 'no-such-python');
     restore.push(await setGlobal('pythonPath', missing));
-    await assert.rejects(pythonInterpreterFor(uri), (error: Error) => /was not found/.test(error.message) && /taskMemory\.pythonPath/.test(error.message) && error.message.includes(missing));
+    await assert.rejects(
+      pythonInterpreterFor(uri),
+      (error: Error) => /was not found/.test(error.message) && /taskMemory\.pythonPath/.test(error.message) && error.message.includes(missing),
+    );
     const before = taskMemory.sessions.all.length;
     const result = await vscode.commands.executeCommand(Commands.ProfileFunction, uri, 'import_rows');
     assert.equal(result, undefined, 'no session with a missing interpreter');
@@ -99,7 +102,10 @@ describe('Python and Celery', function () {
     const old = path.join(testConfig().tmpDir, 'python36');
     fs.writeFileSync(old, '#!/bin/sh\necho "(3, 6)"\n', { mode: 0o755 });
     await vscode.workspace.getConfiguration('taskMemory').update('pythonPath', old, vscode.ConfigurationTarget.Global);
-    await assert.rejects(pythonInterpreterFor(uri), (error: Error) => /Python 3\.6; Task Memory needs 3\.8 or newer/.test(error.message) && /taskMemory\.pythonPath/.test(error.message));
+    await assert.rejects(
+      pythonInterpreterFor(uri),
+      (error: Error) => /Python 3\.6; Task Memory needs 3\.8 or newer/.test(error.message) && /taskMemory\.pythonPath/.test(error.message),
+    );
   });
 
   it('Profile Function on jobs.py#import_rows: leak on the exact line, a panel, the line annotated', async () => {
@@ -125,7 +131,9 @@ describe('Python and Celery', function () {
     assert.equal(top.line, appending, `line ${top.line}: ${source[top.line - 1]}`);
     assert.ok(taskMemory.hasPanel(session.id), 'the panel stays with the results');
 
-    const mark = await waitFor('an annotation on the appending line', () => taskMemory.annotations.modelFor(jobs).find((a) => a.line === appending - 1 && a.kind === 'site'));
+    const mark = await waitFor('an annotation on the appending line', () =>
+      taskMemory.annotations.modelFor(jobs).find((a) => a.line === appending - 1 && a.kind === 'site'),
+    );
     assert.equal(mark.capturedLine, appending);
     assert.equal(mark.sites[0]?.precision, 'line');
     assert.match(mark.text, /kept/);
@@ -173,7 +181,12 @@ describe('Python and Celery', function () {
         await waitFor('the master and two children', () => session.targets.length >= 3);
 
         const each = 12;
-        const producer = spawnSync(PYTHON, ['send_tasks.py', String(each)], { cwd: appDir, env: { ...process.env, CELERY_BROKER_URL: broker, PYTHONPATH: '' }, encoding: 'utf8', timeout: 20_000 });
+        const producer = spawnSync(PYTHON, ['send_tasks.py', String(each)], {
+          cwd: appDir,
+          env: { ...process.env, CELERY_BROKER_URL: broker, PYTHONPATH: '' },
+          encoding: 'utf8',
+          timeout: 20_000,
+        });
         assert.equal(producer.status, 0, producer.stderr);
         // Every finished task leaves a task-end mark; only the sampled ones are runs of a summary.
         const finished = (): number => session.marks.filter((m) => m.kind === 'task-end').length;

@@ -74,9 +74,14 @@ describe('Restricted Mode', function () {
       await new Promise((resolve) => setTimeout(resolve, 4000));
       assert.equal(taskMemory.sessions.all.length, 0, 'no session was started');
       assert.equal(connections, 0, 'no connection to the inspector port was attempted');
-      const spawned = descendants(process.pid).filter((pid) => !before.has(pid)).map((pid) => `${pid}: ${cmdline(pid)}`);
+      const spawned = descendants(process.pid)
+        .filter((pid) => !before.has(pid))
+        .map((pid) => `${pid}: ${cmdline(pid)}`);
       assert.ok(!spawned.some((line) => /leaky-worker|harness|taskmem/.test(line)), `processes started: ${spawned.join('; ')}`);
-      assert.ok(results.every((r) => r === undefined), 'no command returned a session');
+      assert.ok(
+        results.every((r) => r === undefined),
+        'no command returned a session',
+      );
     } finally {
       server.close();
     }
