@@ -85,7 +85,7 @@ export interface ReportInput {
   recycling?: RecyclingAdvice;
 }
 
-export const REPORT_SCHEMA_VERSION = 1;
+export const REPORT_SCHEMA_VERSION = 1 as const;
 export const DEFAULT_REPORT_MAX_SITES = 200;
 
 function isoDate(value: Date | number): string {
@@ -107,7 +107,7 @@ export function buildReport(input: ReportInput): TaskmemReport {
   if (!aggregation) notes.push('No retained heap profile was captured, so there are no sites.');
 
   return {
-    schemaVersion: 1,
+    schemaVersion: REPORT_SCHEMA_VERSION,
     tool: { name: 'taskmem', version: input.toolVersion },
     mode: input.mode,
     command: input.command,

@@ -22,11 +22,6 @@ export function assertNodeExit(text: string, code: number, what: string): void {
   assert.match(text, new RegExp(`exited with code ${code}(?!\\d)`), `${what}: ${text}`);
 }
 
-/** What was tolerated so far in this run, one entry per time. */
-export function toleratedSegfaults(): readonly string[] {
-  return tolerated;
-}
-
 // A root hook (this module is loaded inside mocha): the count is printed after the last test.
 if (typeof after === 'function') {
   after(() => {
