@@ -17,6 +17,11 @@ import type { SessionEnded, SessionRegistry } from './sessionRegistry';
 
 const VERDICT_THROTTLE_MS = 300;
 const STOP_ALL_TIMEOUT_MS = 8_000;
+/**
+ * Ended sessions kept after their panel is closed (their results, annotations and export stay);
+ * beyond this many the oldest ended one is forgotten. A session holds its stats and sites: a few MB.
+ */
+export const RECENT_SESSIONS = 10;
 
 export interface ManagedSession {
   readonly session: ProfilingSession;
@@ -98,7 +103,10 @@ export class SessionManager implements SessionRegistry, vscode.Disposable {
       errorShown: false,
       subscriptions: [],
     };
+    // Profile again: the earlier run of the same task gives its tab to this one (it stays in Recent Sessions).
+    for (const earlier of this.sessions) if (earlier.title === title && earlier.session.state === 'ended') earlier.panel?.dispose();
     this.sessions.push(managed);
+    this.forgetBeyondRecent();
     this.wire(managed);
     this.output.log(`Launch (${options.mode}): ${describe(choice)}  [cwd ${choice.cwd}]`);
     this.showPanel(session, false);
@@ -133,11 +141,11 @@ export class SessionManager implements SessionRegistry, vscode.Disposable {
     );
     m.panel = panel;
     this.replay(m, panel);
+    // Closing the tab keeps the session: its results, annotations and export stay, and Show Panel
+    // or Recent Sessions rebuilds the panel from them.
     const closed = panel.onDidDispose(() => {
       closed.dispose();
       if (m.panel === panel) m.panel = undefined;
-      // An ended session whose panel is closed is forgotten; a running one keeps going.
-      if (session.state === 'ended') this.forget(m);
     });
     return panel;
   }
@@ -164,6 +172,21 @@ export class SessionManager implements SessionRegistry, vscode.Disposable {
 
   private managed(session: ProfilingSessionApi): ManagedSession | undefined {
     return this.sessions.find((m) => m.session === session);
+  }
+
+  /** Keeps at most RECENT_SESSIONS sessions: the oldest ended ones go first (a running one never). */
+  private forgetBeyondRecent(): void {
+    while (this.sessions.length > RECENT_SESSIONS) {
+      const oldest = this.sessions.find((m) => m.session.state === 'ended' && m !== this.sessions[this.sessions.length - 1]);
+      if (!oldest) return;
+      oldest.panel?.dispose();
+      this.forget(oldest);
+    }
+  }
+
+  /** Sessions newest first, for Recent Sessions. */
+  recent(): Array<{ session: ProfilingSessionApi; title: string; startedAt: number }> {
+    return [...this.sessions].reverse().map((m) => ({ session: m.session, title: m.title, startedAt: m.startedAt }));
   }
 
   private forget(m: ManagedSession): void {

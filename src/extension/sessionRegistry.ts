@@ -32,6 +32,8 @@ export const enum Commands {
   CaptureRetained = 'taskMemory.captureRetained',
   CollectGarbage = 'taskMemory.collectGarbage',
   ShowPanel = 'taskMemory.showPanel',
+  /** The last sessions (kept after their panels closed): pick one to reopen its panel. */
+  RecentSessions = 'taskMemory.recentSessions',
   ExportReport = 'taskMemory.exportReport',
   ToggleAnnotations = 'taskMemory.toggleAnnotations',
   /** Args: (siteKey: string, sessionId?: string) — scroll the panel to a site and flash it. */

@@ -160,6 +160,26 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
       const session = typeof sessionId === 'string' ? manager.find(sessionId) : (manager.active ?? (await pickSession(ctx, undefined, 'any', 'show')));
       if (session) manager.showPanel(session);
     }),
+    register(Commands.RecentSessions, async () => {
+      const recent = manager.recent();
+      if (!recent.length) {
+        void vscode.window.showInformationMessage('Task Memory: there is no profiling session yet. Start one with "Task Memory: Profile Task".');
+        return;
+      }
+      const picked = await vscode.window.showQuickPick(
+        recent.map(({ session, title, startedAt }) => {
+          const verdict = session.state === 'ended' ? session.report().verdict : undefined;
+          return {
+            label: title,
+            description: `${new Date(startedAt).toLocaleTimeString()} · ${session.state}${verdict ? ` · ${verdict.kind}` : ''}`,
+            detail: verdict?.summary,
+            session,
+          };
+        }),
+        { title: 'Task Memory: recent sessions (newest first): open one', matchOnDescription: true, matchOnDetail: true },
+      );
+      if (picked) manager.showPanel(picked.session);
+    }),
     register(Commands.ExportReport, async (format, target, sessionId) => {
       const session = await pickSession(ctx, sessionId, 'any', 'export');
       return session ? runExport(ctx, session, format, target) : undefined;

@@ -179,16 +179,32 @@ describe('Editor annotations', function () {
     await vscode.commands.executeCommand('workbench.action.files.revert');
   });
 
-  it('clears everything when the session is closed (its panel closed after it ended)', async () => {
+  it('profiling the same task again reuses its tab; closing the panel keeps the results (marks, "kept" lens), and Show Panel reopens it', async () => {
     const ext = vscode.extensions.getExtension<ExtensionExports>(EXTENSION_ID);
     const sessions = ext?.exports?.sessions;
     assert.ok(sessions);
-    await waitFor('the mark to come back after the revert', () => api.modelFor(file).length > 0 || undefined, 5_000).catch(() => undefined);
-    // closing the panel of an ended session makes the manager forget it
+    const memoryTabs = () =>
+      vscode.window.tabGroups.all
+        .flatMap((group) => group.tabs)
+        .filter((tab) => tab.label.startsWith('Memory:') && tab.label.includes('orders.ts#processOrder'));
+    // The first test's session of orders.ts has ended with its tab open; profile the same task again.
+    await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(uri));
+    const again = await vscode.commands.executeCommand<ProfilingSessionApi | undefined>('taskMemory.profileFunction', uri, 'processOrder');
+    assert.ok(again);
+    await again.done;
+    await waitFor('one tab for the task', () => memoryTabs().length === 1 || undefined);
+    const marks = await waitFor('marks of the new run', () => api.modelFor(file).length || undefined);
+
     await vscode.commands.executeCommand('workbench.action.closeAllEditors');
-    await waitFor('no active session', () => sessions.active === undefined || undefined);
-    await waitFor('the model to clear', () => api.modelFor(file).length === 0 || undefined);
+    await waitFor('the panel to close', () => memoryTabs().length === 0 || undefined);
+    assert.equal(sessions.active, again, 'the session outlives its panel');
+    assert.equal(api.modelFor(file).length, marks, 'the marks outlive the panel');
     const lenses = (await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', uri, 10)) ?? [];
-    assert.ok(!lenses.some((l) => l.command?.command === 'taskMemory.showTaskInPanel'), 'the "kept" lens outlived the session');
+    assert.ok(
+      lenses.some((l) => l.command?.command === 'taskMemory.showTaskInPanel'),
+      'the "kept" lens outlives the panel',
+    );
+    await vscode.commands.executeCommand('taskMemory.showPanel');
+    await waitFor('Show Panel to reopen the session', () => memoryTabs().length === 1 || undefined);
   });
 });
