@@ -28,6 +28,14 @@ import { formatBytes, formatBytesPerRun } from '../core/format';
 const MAX_CHECKPOINTS = 2048;
 /** The smallest growth per task a Python worker's traced figure stands behind (see seriesSummary). */
 const PYTHON_WORKER_FLOOR_BYTES = 1024;
+/**
+ * The smallest growth per task a Node worker's trend stands behind. Clean workers (a bounded LRU
+ * cache, temporaries) read a small positive residue when sessions share the machine: over 12
+ * sessions run three at a time the whole-session figure ranged from -20 to +56 B per task (mean
+ * +14), and one CI run read +61 B at 99%. Twice the largest residue seen; leaks of 512 B per task
+ * and more are found 3 times in 3 (bench), so the floor costs only the smallest worker leaks.
+ */
+const NODE_WORKER_TREND_FLOOR_BYTES = 128;
 /** Standard errors below zero at which a name's share of the growth is not believed (99% one-sided). */
 const NEGATIVE_SHARE_ERRORS = 2.58;
 /** A trend needs this many checkpoints in a target before it speaks. */
@@ -60,6 +68,15 @@ export class TaskTracker {
 
   private get floor(): number {
     return this.verdictOptions.floorBytes ?? DEFAULT_FLOOR_BYTES;
+  }
+
+  /** The floor of trend judgements: the method's measured residue in workers (Node 128 B, Python 1 KiB per task). */
+  private get trendFloor(): number {
+    let floor = this.floor;
+    for (const targetId of this.checkpoints.keys()) {
+      floor = Math.max(floor, targetId.startsWith('python:') ? PYTHON_WORKER_FLOOR_BYTES : NODE_WORKER_TREND_FLOOR_BYTES);
+    }
+    return floor;
   }
 
   useSites(sites: () => readonly RetainedSite[]): void {
@@ -117,11 +134,11 @@ export class TaskTracker {
   /** "Suspected after 400 tasks, confirmed after 2,000": when the trend first cleared 95% and 99%. */
   private noteFirming(trend: TaskTrend): void {
     const current = trend.later ?? trend.whole;
-    const confidence = growthConfidence(current, this.floor);
+    const confidence = growthConfidence(current, this.trendFloor);
     for (const name of trend.names) {
       const state = this.firming.get(name) ?? {};
       if (confidence >= 0.95 && state.suspectedAt === undefined) state.suspectedAt = this.finishedCount;
-      if (judgeTrend(trend, this.floor).verdict.kind === 'leak' && state.confirmedAt === undefined) state.confirmedAt = this.finishedCount;
+      if (judgeTrend(trend, this.trendFloor).verdict.kind === 'leak' && state.confirmedAt === undefined) state.confirmedAt = this.finishedCount;
       this.firming.set(name, state);
     }
   }
@@ -214,7 +231,7 @@ export class TaskTracker {
     let judged = trend;
     let sharedWith = trend.names.filter((other) => other !== name);
     let note: string | undefined;
-    if (sharedWith.length && judgeTrend(trend, this.floor).verdict.kind === 'leak') {
+    if (sharedWith.length && judgeTrend(trend, this.trendFloor).verdict.kind === 'leak') {
       const holder = this.holderOf(trend);
       if (holder === name) {
         // The group's growth per task of any of its names, charged to the one whose sites hold it.
@@ -248,7 +265,7 @@ export class TaskTracker {
         return { ...measured, runs: this.tasksOf(trend, name), sampledRuns: measured.runs, bytesPerRun: 0, verdict };
       }
     }
-    const { verdict, perTask } = judgeTrend(judged, this.floor, sharedWith);
+    const { verdict, perTask } = judgeTrend(judged, this.trendFloor, sharedWith);
     if (note) verdict.evidence.push(note);
     const firming = this.firming.get(name);
     if (firming?.suspectedAt !== undefined && verdict.kind === 'leak') {
@@ -305,7 +322,7 @@ export class TaskTracker {
   /** Groups of names whose worker grows while neither the checkpoints nor the sites name one of them. */
   private unresolvedGroups(): TaskTrend[] {
     return this.trends().filter(
-      (trend) => trend.names.length > 1 && judgeTrend(trend, this.floor).verdict.kind === 'leak' && this.holderOf(trend) === undefined,
+      (trend) => trend.names.length > 1 && judgeTrend(trend, this.trendFloor).verdict.kind === 'leak' && this.holderOf(trend) === undefined,
     );
   }
 
@@ -332,7 +349,7 @@ export class TaskTracker {
 
   /** The leak of a group, in a row of its own: the worker leaks, and we say we cannot tell which task. */
   private groupSummary(trend: TaskTrend): TaskSummary {
-    const { verdict, perTask } = judgeTrend(trend, this.floor);
+    const { verdict, perTask } = judgeTrend(trend, this.trendFloor);
     verdict.summary += ` It cannot be split between ${trend.names.join(' and ')}: their counts move together and no growing site points at one of them.`;
     verdict.advice =
       'Call each task on its own with `taskmem task` (exact per run), or sample finer (--sampling-interval 32768) so the retained sites show which task allocates what is kept. ' +
