@@ -41,7 +41,17 @@ export interface PanelTask {
   rSquared?: number;
   sampledRuns?: number;
   verdict: Verdict;
+  /**
+   * Retained memory after each measured run (and a full GC), relative to the first, by run index:
+   * the picture of the verdict. Workers: the running total of what the measured tasks kept.
+   */
+  retained?: { x: number[]; y: number[] };
+  /** The growth the verdict stands on, drawn over the later runs: two points (x, y) of `retained`'s scale. */
+  fitLine?: { x: [number, number]; y: [number, number] };
 }
+
+/** Points per task sent to the panel's per-run chart; longer series keep every k-th run and the last. */
+export const RETAINED_POINTS = 600;
 
 export interface PanelFrame {
   function: string;
@@ -176,7 +186,30 @@ export function toPanelTask(task: TaskSummary): PanelTask {
     rSquared: task.fit?.rSquared,
     sampledRuns: task.sampledRuns,
     verdict: task.verdict,
+    ...retainedPicture(task),
   };
+}
+
+/** The per-run series of a task and the verdict's growth line over its later half. */
+function retainedPicture(task: TaskSummary): Pick<PanelTask, 'retained' | 'fitLine'> {
+  // Only where every run was measured (the harness): a worker's verdict comes from the trend over all
+  // its tasks, and the few measured one by one would draw a picture that contradicts it.
+  if (task.sampledRuns !== undefined && task.sampledRuns < task.runs) return {};
+  const runs = [...task.series].filter((r) => Number.isFinite(r.retainedBytes)).sort((a, b) => a.index - b.index);
+  if (runs.length < 2) return {};
+  const base = runs[0].retainedBytes;
+  const stride = Math.ceil(runs.length / RETAINED_POINTS);
+  const shown = runs.filter((_, i) => i % stride === 0 || i === runs.length - 1);
+  const retained = { x: shown.map((r) => r.index), y: shown.map((r) => r.retainedBytes - base) };
+  // The verdict's slope through the later half's median point, across the later half.
+  const later = runs.slice(Math.floor((runs.length - 1) / 2));
+  const xMid = median(later.map((r) => r.index));
+  const yMid = median(later.map((r) => r.retainedBytes - base));
+  const x0 = later[0].index;
+  const x1 = later[later.length - 1].index;
+  if (!(x1 > x0) || !Number.isFinite(task.bytesPerRun)) return { retained };
+  const at = (x: number): number => yMid + task.bytesPerRun * (x - xMid);
+  return { retained, fitLine: { x: [x0, x1], y: [at(x0), at(x1)] } };
 }
 
 /** Converts a `RetainedSite` (core) into a table row, keeping at most `maxStacks` stacks of `maxFrames`. */

@@ -22,6 +22,7 @@ import { MemoryChart, type ChartView } from './chart';
 import { clear, h, icon } from './dom';
 import { displayFunction, formatBytes, formatBytesPerRun, formatLocation, formatShare, shortPath, truncate } from './format';
 import { recyclingSection } from './recycling';
+import { RetainedChart } from './retainedChart';
 import { columnsToPoints, extractTarget } from './series';
 
 export interface HostBridge {
@@ -72,6 +73,7 @@ export class PanelApp {
   private windowMinutes = 5;
 
   readonly chart: MemoryChart;
+  private readonly retainedChart: RetainedChart;
   private readonly el: {
     title: HTMLElement;
     statePill: HTMLElement;
@@ -143,6 +145,21 @@ export class PanelApp {
     const viewStatus = h('span', { class: 'view-status', role: 'status' });
 
     const chartBox = h('div', { class: 'chart' });
+    const retainedBox = h('div', { class: 'retained-chart' });
+    const retainedLegend = h('div', { class: 'legend retained-legend', role: 'group', 'aria-label': 'Tasks drawn' });
+    const retainedCard = h(
+      'section',
+      { class: 'card retained-card', 'aria-labelledby': 'retained-heading' },
+      h('div', { class: 'card-head' }, h('h2', { id: 'retained-heading' }, 'Kept after each run')),
+      retainedLegend,
+      retainedBox,
+      h(
+        'p',
+        { class: 'hint' },
+        'Retained memory after each measured run and a full GC, relative to the first run. The dashed line is the growth the verdict stands on: a leak climbs along it, a cache levels off, a clean task stays at zero.',
+      ),
+    );
+    retainedCard.hidden = true;
     const legend = h('div', { class: 'legend', role: 'group', 'aria-label': 'Series (click to hide or show)' });
     const tasks = h('div', { class: 'table-wrap' });
     const sites = h('div', { class: 'table-wrap' });
@@ -158,6 +175,7 @@ export class PanelApp {
       ),
       banner,
       warnings,
+      retainedCard,
       h(
         'section',
         { class: 'card', 'aria-labelledby': 'chart-heading' },
@@ -191,6 +209,7 @@ export class PanelApp {
     );
     this.el = { title, statePill, buttons, banner, warnings, pause, follow, windowSelect, viewStatus, tasks, taskCount, sites, siteCount };
 
+    this.retainedChart = new RetainedChart(retainedCard, retainedBox, retainedLegend);
     this.chart = new MemoryChart(chartBox, legend, {
       windowSec: this.windowMinutes * 60,
       onViewChange: (v) => {
@@ -384,6 +403,7 @@ export class PanelApp {
   }
 
   private renderTasks(): void {
+    this.retainedChart.setTasks(this.tasks);
     const el = this.el.tasks;
     clear(el);
     this.el.taskCount.textContent = this.tasks.length ? `(${this.tasks.length})` : '';

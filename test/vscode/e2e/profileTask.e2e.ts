@@ -103,6 +103,22 @@ describe('Profile Task through the UI (code-server + Chromium)', function () {
     await panel.locator('.state-pill.state-ended').waitFor({ timeout: 60_000 });
     const firstSite = (await panel.locator('table.sites td.name').first().textContent()) ?? '';
     assert.match(firstSite, /enrichOrder/);
+    // The first chart is the one that shows the leak: retained after each run, with the verdict's line.
+    const retained = panel.locator('.retained-card');
+    await retained.waitFor({ state: 'visible', timeout: 10_000 });
+    const legend = (await retained.locator('.retained-legend').textContent()) ?? '';
+    assert.match(legend, /handleJob\s*leak · \+\d/, legend);
+    const retainedPixels = await panel.evaluate(() => {
+      const canvas = document.querySelector<HTMLCanvasElement>('.retained-card canvas');
+      const data = canvas?.getContext('2d')?.getImageData(0, 0, canvas.width, canvas.height).data;
+      let n = 0;
+      for (let i = 3; data && i < data.length; i += 4) if (data[i] > 0) n++;
+      return n;
+    });
+    assert.ok(retainedPixels > 2000, `the per-run chart drew ${retainedPixels} pixels`);
+    // It comes before the statistics chart, right under the verdict.
+    const order = await panel.evaluate(() => Array.from(document.querySelectorAll('section.card h2'), (h) => h.textContent ?? ''));
+    assert.ok(order[0]?.startsWith('Kept after each run'), order.join(' | '));
     // the progress notification has finished; let notifications settle before the screenshot
     await page.waitForTimeout(500);
     darkPixels = await drawnPixels(panel);
