@@ -12,6 +12,8 @@ export interface OutputOptions {
   markdown?: string;
   failOnLeak: boolean;
   quiet: boolean;
+  /** Print a failure's whole text (the agent's traceback, internal frames included). */
+  verbose: boolean;
   color: boolean;
   maxSites: number;
 }
@@ -59,6 +61,7 @@ Output:
   --fail-on-leak          exit with code 3 when a leak is found (for CI)
   --top <n>               sites listed (default 10)
   --quiet                 only the verdict line
+  --verbose               when something fails, print the whole traceback, internal frames included
   --no-color
 
 Exit codes: 0 done, 1 the task or the profiler failed, 2 bad usage, 3 leak found with --fail-on-leak.`;
@@ -91,7 +94,7 @@ export function parseArgs(argv: string[], cwd: string, isTty: boolean): ParsedCo
   if (argv[0] === '--version' || argv[0] === '-v') return { kind: 'version' };
   const [verb, ...rest] = argv;
   if (verb !== 'task' && verb !== 'run' && verb !== 'attach') throw new UsageError(`unknown command '${verb}': use task, run or attach`);
-  const output: OutputOptions = { failOnLeak: false, quiet: false, color: isTty && !process.env.NO_COLOR, maxSites: 10 };
+  const output: OutputOptions = { failOnLeak: false, quiet: false, verbose: false, color: isTty && !process.env.NO_COLOR, maxSites: 10 };
   const session: SessionOptions = { mode: verb === 'task' ? 'harness' : verb === 'run' ? 'worker' : 'attach', cwd };
   let runs = DEFAULTS.runs;
   let warmup = DEFAULTS.warmup;
@@ -180,6 +183,9 @@ export function parseArgs(argv: string[], cwd: string, isTty: boolean): ParsedCo
         break;
       case '--quiet':
         output.quiet = true;
+        break;
+      case '--verbose':
+        output.verbose = true;
         break;
       case '--no-color':
         output.color = false;

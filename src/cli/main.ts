@@ -4,6 +4,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { describeFailure } from '../core/failure';
 import { formatBytes } from '../core/format';
 import { renderMarkdownReport, renderTextReport, type TaskmemReport } from '../core/report';
 import { toolVersion } from '../launch/assets';
@@ -46,6 +47,15 @@ function writeOutputs(report: TaskmemReport, session: ProfilingSession, output: 
     if (profile) write(output.heapprofile, JSON.stringify(profile));
     else process.stderr.write('taskmem: no retained profile was captured, so no .heapprofile was written\n');
   }
+}
+
+/** The failure as a user reads it: one sentence and their own frames; --verbose adds everything. */
+function failureText(reason: string, verbose: boolean): string {
+  if (verbose) return `taskmem: ${reason}\n`;
+  const view = describeFailure(reason);
+  const frames = view.frames.length ? view.frames.map((frame) => `  at ${frame}\n`).join('') : '';
+  const more = view.detail.includes('\n') ? '  (--verbose prints the whole traceback)\n' : '';
+  return `taskmem: ${view.summary}\n${frames}${more}`;
 }
 
 async function abMain(argv: string[]): Promise<number> {
@@ -137,13 +147,13 @@ async function main(argv: string[]): Promise<number> {
   progress.clear();
   const measured = report.tasks.some((task) => task.runs > 0) || report.sites.length > 0;
   if (session.failureReason && !measured) {
-    process.stderr.write(`taskmem: ${session.failureReason}\n`);
+    process.stderr.write(failureText(session.failureReason, output.verbose));
     return EXIT_FAILED;
   }
   writeOutputs(report, session, output);
   if (output.quiet) process.stdout.write(`${report.verdict.kind}: ${report.verdict.summary}\n`);
   else process.stdout.write(renderTextReport(report, { color: output.color, maxSites: output.maxSites, cwd: session.options.cwd }) + '\n');
-  if (session.failureReason) process.stderr.write(`taskmem: ${session.failureReason}\n`);
+  if (session.failureReason) process.stderr.write(failureText(session.failureReason, output.verbose));
   if (output.failOnLeak && report.verdict.kind === 'leak') return EXIT_LEAK;
   return session.failureReason ? EXIT_FAILED : 0;
 }

@@ -4,6 +4,7 @@
  * "Task Memory" channel, reports failures, and stops everything on deactivate.
  */
 import * as vscode from 'vscode';
+import { describeFailure } from '../core/failure';
 import type { RetainedSite } from '../core/model';
 import type { TaskmemReport } from '../core/report';
 import type { SiteAggregation } from '../core/sites';
@@ -11,6 +12,7 @@ import type { ProfilingSessionApi, SessionState } from '../session/api';
 import { ProfilingSession } from '../session/session';
 import { choiceTitle, sessionOptionsFor, type ProfileChoice, type RunSettings } from './choices';
 import { showError, type TaskMemoryOutput } from './output';
+import type { PanelFailure } from '../shared/protocol';
 import { MemoryPanel, type PanelActions } from './panel/memoryPanel';
 import { showSessionProgress } from './progress';
 import type { SessionEnded, SessionRegistry } from './sessionRegistry';
@@ -210,6 +212,8 @@ export class SessionManager implements SessionRegistry, vscode.Disposable {
       const report = s.report();
       panel.setVerdict(report.verdict, report.recycling);
     }
+    const failure = panelFailure(s);
+    if (failure) panel.setFailure(failure);
     panel.setSessionState(s.state);
   }
 
@@ -239,7 +243,8 @@ export class SessionManager implements SessionRegistry, vscode.Disposable {
       session.onStateChange((state: SessionState) => panel()?.setSessionState(state)),
       session.onWarning((message) => {
         this.output.log(`Warning (${m.title}): ${message}`);
-        panel()?.warn(message);
+        // The reason a session failed leads the panel when it ends (setFailure), in the user's terms.
+        if (message !== session.failureReason) panel()?.warn(message);
       }),
       session.onEnded((report) => this.ended(m, report)),
     );
@@ -266,6 +271,8 @@ export class SessionManager implements SessionRegistry, vscode.Disposable {
       // sites were not known yet is gone once they name the task.
       panel.setTasks(m.session.taskSummaries());
       if (report.tasks.length) panel.setVerdict(report.verdict, report.recycling);
+      const failure = panelFailure(m.session);
+      if (failure) panel.setFailure(failure);
       panel.setSessionState('ended');
     }
     const seconds = (report.durationMs / 1000).toFixed(1);
@@ -289,4 +296,11 @@ function describe(choice: ProfileChoice): string {
     case 'attach':
       return choice.label;
   }
+}
+
+/** Why a session failed, in the user's terms, for its panel (the whole text is in the output channel). */
+function panelFailure(session: ProfilingSessionApi): PanelFailure | undefined {
+  if (!session.failureReason) return undefined;
+  const { detail: _detail, ...failure } = describeFailure(session.failureReason);
+  return failure;
 }

@@ -6,6 +6,7 @@
  * Webview → host: `ready`, `command`, `open-site`. Everything from the webview is validated with
  * `parseWebviewMessage` before it is acted on.
  */
+import type { FailureView } from '../core/failure';
 import type { RecyclingAdvice } from '../core/recyclingAdvisor';
 import { median } from '../core/robust';
 import type { HeapStatsPoint, RetainedSite, SessionMark, TargetInfo, TaskSummary, Verdict } from '../core/model';
@@ -19,6 +20,9 @@ export const PANEL_VIEW_TYPE = 'taskmem.memoryPanel';
 export const PANEL_STATE_VERSION = 1;
 
 /** Session lifecycle as the panel shows it (`SessionState` of src/session/api.ts plus `restored`). */
+/** A failure without its full text: that stays in the output channel. */
+export type PanelFailure = Omit<FailureView, 'detail'>;
+
 export type PanelSessionState = 'starting' | 'running' | 'stopping' | 'ended' | 'restored';
 
 export interface PanelSessionInfo {
@@ -105,6 +109,8 @@ export interface PanelSnapshot {
   verdict?: Verdict;
   /** Worker sessions: recycling limits from what was measured (the report's `recycling`). */
   recycling?: RecyclingAdvice;
+  /** Why the session failed, as the user reads it (the whole text goes to the output channel). */
+  failure?: PanelFailure;
   /** A one-line notice (warnings from the session), newest last. */
   warnings?: string[];
 }
@@ -121,8 +127,18 @@ export type HostMessage =
   | { type: 'sites'; sites: PanelSite[] }
   | { type: 'verdict'; verdict: Verdict | undefined; recycling?: RecyclingAdvice }
   | { type: 'state'; state: PanelSessionState }
+  | { type: 'failure'; failure: PanelFailure }
   | { type: 'warning'; message: string }
   | { type: 'reveal-site'; key: string };
+
+/** Every host → webview message type, once: the webview drops anything else. */
+export const HOST_MESSAGE_TYPES = ['init', 'stats', 'mark', 'targets', 'tasks', 'sites', 'verdict', 'state', 'failure', 'warning', 'reveal-site'] as const;
+// A type added to HostMessage and not here fails to compile.
+const everyHostMessageType: Record<HostMessage['type'], true> = Object.fromEntries(HOST_MESSAGE_TYPES.map((t) => [t, true])) as Record<
+  (typeof HOST_MESSAGE_TYPES)[number],
+  true
+>;
+void everyHostMessageType;
 
 // ---------------------------------------------------------------------------------------------
 // Webview → host

@@ -14,6 +14,7 @@ import {
   type PanelSessionState,
   type PanelSite,
   type PanelSnapshot,
+  type PanelFailure,
   type PanelTask,
   type PersistedWebviewState,
   type WebviewMessage,
@@ -21,6 +22,7 @@ import {
 import { MemoryChart, type ChartView } from './chart';
 import { clear, h, icon } from './dom';
 import { displayFunction, formatBytes, formatBytesPerRun, formatLocation, formatShare, shortPath, truncate } from './format';
+import { failureBanner } from './failure';
 import { recyclingSection } from './recycling';
 import { RetainedChart } from './retainedChart';
 import { columnsToPoints, extractTarget } from './series';
@@ -65,6 +67,7 @@ export class PanelApp {
   private sites: PanelSite[] = [];
   private verdict: Verdict | undefined;
   private recycling: RecyclingAdvice | undefined;
+  private failure: PanelFailure | undefined;
   private warnings: string[] = [];
   private marks: SessionMark[] = [];
   private expanded = new Set<string>();
@@ -260,6 +263,11 @@ export class PanelApp {
         this.sites = msg.sites;
         this.renderSites();
         break;
+      case 'failure':
+        this.failure = msg.failure;
+        this.renderBanner();
+        this.renderTasks();
+        break;
       case 'verdict':
         this.verdict = msg.verdict;
         this.recycling = msg.recycling;
@@ -289,6 +297,7 @@ export class PanelApp {
     this.sites = s.sites ?? [];
     this.verdict = s.verdict;
     this.recycling = s.recycling;
+    this.failure = s.failure;
     this.warnings = s.warnings ?? [];
     this.marks = s.marks ?? [];
     this.chart.clearData();
@@ -349,6 +358,10 @@ export class PanelApp {
     const el = this.el.banner;
     clear(el);
     const v = this.verdict;
+    if (this.failure && !v) {
+      el.append(...failureBanner(el, this.failure, (file, line) => this.openSite(file, line)));
+      return;
+    }
     if (!v) {
       el.className = 'banner banner-pending';
       el.append(
@@ -408,7 +421,11 @@ export class PanelApp {
     clear(el);
     this.el.taskCount.textContent = this.tasks.length ? `(${this.tasks.length})` : '';
     if (!this.tasks.length) {
-      el.append(h('p', { class: 'empty' }, icon('history'), ' No task has finished yet — each finished run adds a row here.'));
+      el.append(
+        this.failure
+          ? h('p', { class: 'empty' }, icon('error'), ' No task ran: the session failed (see above).')
+          : h('p', { class: 'empty' }, icon('history'), ' No task has finished yet — each finished run adds a row here.'),
+      );
       return;
     }
     const table = h('table', { class: 'data' }, h('caption', { class: 'visually-hidden' }, 'Tasks: runs, bytes kept per run, growth and verdict'));
@@ -616,6 +633,7 @@ export class PanelApp {
         sites: this.sites,
         verdict: this.verdict,
         ...(this.recycling ? { recycling: this.recycling } : {}),
+        ...(this.failure ? { failure: this.failure } : {}),
         warnings: this.warnings,
       },
       view: { follow: view.mode === 'follow', paused: view.paused, windowMinutes: this.windowMinutes, hidden: this.chart.getHidden() },

@@ -1,11 +1,11 @@
 /** Entry point of the memory panel webview (bundled to dist/webview.js + dist/webview.css). */
 import 'uplot/dist/uPlot.min.css';
 import './style.css';
-import type { HostMessage, PersistedWebviewState } from '../shared/protocol';
+import { HOST_MESSAGE_TYPES, type HostMessage, type PersistedWebviewState } from '../shared/protocol';
 import { PanelApp } from './app';
 import { getVsCodeApi } from './vscode';
 
-const HOST_TYPES: ReadonlySet<string> = new Set(['init', 'stats', 'mark', 'targets', 'tasks', 'sites', 'verdict', 'state', 'warning', 'reveal-site']);
+const HOST_TYPES: ReadonlySet<string> = new Set(HOST_MESSAGE_TYPES);
 
 function start(): void {
   const vscode = getVsCodeApi<PersistedWebviewState>();

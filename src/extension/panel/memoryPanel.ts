@@ -19,6 +19,7 @@ import {
   type PanelSessionInfo,
   type PanelSessionState,
   type PanelSite,
+  type PanelFailure,
   type PanelSnapshot,
   type PanelTask,
   type WebviewMessage,
@@ -59,6 +60,7 @@ export class MemoryPanel implements vscode.Disposable {
   private sites: PanelSite[] = [];
   private verdict: Verdict | undefined;
   private recycling: RecyclingAdvice | undefined;
+  private failure: PanelFailure | undefined;
   private warnings: string[] = [];
   private ready = false;
   private disposed = false;
@@ -78,6 +80,7 @@ export class MemoryPanel implements vscode.Disposable {
     this.sites = initial.sites ?? [];
     this.verdict = initial.verdict;
     this.recycling = initial.recycling;
+    this.failure = initial.failure;
     this.warnings = initial.warnings ?? [];
     for (const cols of initial.stats ?? []) {
       for (let i = 0; i < cols.t.length; i++) {
@@ -244,6 +247,12 @@ export class MemoryPanel implements vscode.Disposable {
     this.queue({ type: 'verdict', verdict, ...(recycling ? { recycling } : {}) });
   }
 
+  /** The session failed: the panel leads with why, in the user's terms. */
+  setFailure(failure: PanelFailure): void {
+    this.failure = failure;
+    if (this.ready) this.batcher.send({ type: 'failure', failure });
+  }
+
   warn(message: string): void {
     this.warnings = [...this.warnings, message].slice(-5);
     if (this.ready) this.batcher.send({ type: 'warning', message });
@@ -272,6 +281,7 @@ export class MemoryPanel implements vscode.Disposable {
       sites: this.sites,
       verdict: this.verdict,
       ...(this.recycling ? { recycling: this.recycling } : {}),
+      ...(this.failure ? { failure: this.failure } : {}),
       warnings: this.warnings,
     };
   }
@@ -361,6 +371,7 @@ export class MemoryPanel implements vscode.Disposable {
 
   /** Only files the panel actually shows can be opened (the webview is not trusted with paths). */
   private knownFile(file: string): boolean {
+    if (this.failure?.location?.file === file) return true;
     return this.sites.some((s) => s.file === file || s.stacks.some((st) => st.frames.some((f) => f.file === file)));
   }
 

@@ -32,6 +32,22 @@ describe('Python through the UI (code-server + Chromium)', function () {
     fs.copyFileSync(path.join(REPO_ROOT, 'examples/python/jobs.py'), path.join(workspace, 'jobs.py'));
     fs.mkdirSync(path.join(workspace, 'celery_app'));
     fs.copyFileSync(path.join(REPO_ROOT, 'examples/python/celery_app/tasks.py'), path.join(workspace, 'celery_app/tasks.py'));
+    // A module that fails at import, on line 9, as a missing setting would make it.
+    fs.writeFileSync(
+      path.join(workspace, 'billing.py'),
+      [
+        '# Billing jobs.',
+        'import os',
+        '',
+        '',
+        'def charge_customer():',
+        '    return 1',
+        '',
+        '',
+        'BROKER = os.environ["BILLING_BROKER_URL_THAT_IS_NOT_SET"]',
+        '',
+      ].join('\n'),
+    );
     wb = await Workbench.open({ workspace, theme: 'dark', viewport: { width: 1600, height: 1000 }, settings: { 'taskMemory.pythonPath': PYTHON } });
   });
   afterEach(async function () {
@@ -83,5 +99,43 @@ describe('Python through the UI (code-server + Chromium)', function () {
     assert.match(text, /jobs\.py:14/);
     await page.waitForTimeout(500);
     await wb!.screenshot('e2e-panel-python-dark');
+  });
+
+  it("a module that fails at import: the panel leads with the error and the user's line, not the agent's traceback", async () => {
+    const page = wb!.page;
+    await wb!.openFile('billing.py');
+    await wb!.runCommand('Task Memory: Profile Task');
+    const row = quickPickRow(wb!, 'charge_customer');
+    await row.waitFor({ state: 'visible', timeout: 20_000 });
+    await row.click();
+    await page.waitForFunction(
+      () => /^\d+, \d+$/.test(document.querySelector<HTMLInputElement>('.quick-input-widget .quick-input-box input')?.value ?? ''),
+      undefined,
+      { timeout: 10_000 },
+    );
+    await page.locator('.quick-input-widget .quick-input-box input').press('Enter');
+
+    const panel = await wb!.waitForWebview('Memory: billing.py#charge_customer', 30_000);
+    await panel.locator('.banner.banner-failed').waitFor({ timeout: 60_000 });
+    await panel.locator('.state-pill.state-ended').waitFor({ timeout: 30_000 });
+    const summary = (await panel.locator('.banner .failure-summary').textContent()) ?? '';
+    assert.match(summary, /billing\.py failed to import: KeyError: 'BILLING_BROKER_URL_THAT_IS_NOT_SET'/, summary);
+    const banner = (await panel.locator('.banner').textContent()) ?? '';
+    assert.doesNotMatch(banner, /Traceback|frozen importlib|taskmem_agent|Taskmem\.loadHarness/, banner);
+    const open = panel.locator('.banner .failure-open');
+    assert.match((await open.textContent()) ?? '', /Open billing\.py:9/);
+    assert.equal(await panel.locator('.banner-pending').count(), 0, 'no spinner on a failed session');
+    assert.match((await panel.locator('.table-wrap').first().textContent()) ?? '', /No task ran: the session failed/);
+    // The banner fits the panel (nothing runs past its right edge).
+    const fits = await panel.evaluate(() => {
+      const el = document.querySelector<HTMLElement>('.banner');
+      return !!el && el.scrollWidth <= el.clientWidth + 1;
+    });
+    assert.ok(fits, 'the failure banner overflows');
+    await page.waitForTimeout(300);
+    await wb!.screenshot('e2e-panel-python-failed');
+    // The link opens the user's line.
+    await open.click();
+    await page.waitForFunction(() => /Ln 9,/.test(document.querySelector('.statusbar')?.textContent ?? ''), undefined, { timeout: 10_000 });
   });
 });

@@ -1,0 +1,69 @@
+/**
+ * Why a session failed, as a user reads it: the message without the protocol's prefix, the user's
+ * file and line, and the frames of the user's own code. The whole text (the agent's traceback with
+ * importlib's frozen frames and our own) stays available as `detail`, for the output channel. Pure.
+ */
+
+export interface FailureView {
+  /** One line: "jobs.py failed to import: SyntaxError: invalid syntax (jobs.py, line 3)". */
+  summary: string;
+  /** Where to look first: the innermost frame in the user's code. */
+  location?: { file: string; line: number };
+  /** The user's frames, innermost last: "jobs.py:3 in <module>". */
+  frames: string[];
+  /** Everything, as it came. */
+  detail: string;
+}
+
+/** "Taskmem.loadHarness failed: …", "Runtime.evaluate failed: …": the protocol's, not the user's. */
+const PROTOCOL_PREFIX = /^(?:[A-Z][A-Za-z]*\.[a-zA-Z#]+ failed: )+/;
+const PYTHON_FRAME = /^\s*File "([^"]+)", line (\d+)(?:, in (.+))?$/;
+const NODE_LOCATION = /\bat (?:.*? \()?((?:\/|[A-Za-z]:\\|file:\/\/)[^():]+?):(\d+)(?::\d+)?\)?\s*$/;
+
+/** Our agent, Python's import machinery and frozen modules: frames the user did not write. */
+function isInternal(file: string): boolean {
+  return (
+    file.startsWith('<') ||
+    /[\\/]taskmem_agent[\\/]/.test(file) ||
+    /[\\/]importlib[\\/]/.test(file) ||
+    /[\\/]lib[\\/]python3\.\d+[\\/]/.test(file) ||
+    /[\\/]node_modules[\\/]/.test(file) ||
+    /^node:/.test(file) ||
+    /[\\/]dist[\\/](?:harness|bootloader)\.js$/.test(file)
+  );
+}
+
+function basename(file: string): string {
+  return file.split(/[\\/]/).pop() ?? file;
+}
+
+export function describeFailure(message: string): FailureView {
+  const detail = message;
+  const text = message.replace(PROTOCOL_PREFIX, '');
+  const lines = text.split('\n');
+  const summary = (lines[0] ?? '').trim() || 'The session failed.';
+  const frames: string[] = [];
+  let location: FailureView['location'];
+  for (const line of lines) {
+    const python = PYTHON_FRAME.exec(line);
+    if (python) {
+      const [, file, lineText, fn] = python;
+      if (isInternal(file)) continue;
+      location = { file: file, line: Number(lineText) };
+      frames.push(`${basename(file)}:${lineText}${fn ? ` in ${fn}` : ''}`);
+    }
+  }
+  if (!location) {
+    // Node: "SyntaxError: Unexpected token ';' at /w/jobs.js:2", or a stack's first user frame.
+    for (const line of lines) {
+      const node = NODE_LOCATION.exec(line);
+      if (!node) continue;
+      const file = node[1].replace(/^file:\/\//, '');
+      if (isInternal(file)) continue;
+      location = { file, line: Number(node[2]) };
+      frames.push(`${basename(file)}:${node[2]}`);
+      break;
+    }
+  }
+  return { summary, ...(location ? { location } : {}), frames, detail };
+}

@@ -1,0 +1,61 @@
+import assert from 'node:assert/strict';
+import { describeFailure } from '../../src/core/failure';
+
+const PYTHON_SYNTAX = `Taskmem.loadHarness failed: /w/jobs.py failed to import: SyntaxError: invalid syntax (jobs.py, line 1)
+Traceback (most recent call last):
+  File "/work/agents/python/taskmem_agent/harness.py", line 90, in load
+    module = importlib.import_module(modname)
+  File "/usr/lib/python3.11/importlib/__init__.py", line 126, in import_module
+    return _bootstrap._gcd_import(name[level:], package, level)
+  File "<frozen importlib._bootstrap>", line 1204, in _gcd_import
+  File "<frozen importlib._bootstrap_external>", line 940, in exec_module
+  File "/w/jobs.py", line 1
+    def handle(:
+               ^
+SyntaxError: invalid syntax`;
+
+const PYTHON_RAISE = `Taskmem.loadHarness failed: /w/app/tasks.py failed to import: RuntimeError: no broker
+Traceback (most recent call last):
+  File "/opt/agent/taskmem_agent/harness.py", line 90, in load
+    module = importlib.import_module(modname)
+  File "<frozen importlib._bootstrap>", line 241, in _call_with_frames_removed
+  File "/w/app/tasks.py", line 4, in <module>
+    setup()
+  File "/w/app/config.py", line 12, in setup
+    raise RuntimeError("no broker")
+RuntimeError: no broker`;
+
+describe('describeFailure', () => {
+  it("turns the agent's traceback into the user's file, line and one sentence", () => {
+    const view = describeFailure(PYTHON_SYNTAX);
+    assert.equal(view.summary, '/w/jobs.py failed to import: SyntaxError: invalid syntax (jobs.py, line 1)');
+    assert.deepEqual(view.location, { file: '/w/jobs.py', line: 1 });
+    assert.deepEqual(view.frames, ['jobs.py:1']);
+    assert.equal(view.detail, PYTHON_SYNTAX);
+  });
+
+  it('points at the innermost user frame and lists only user frames', () => {
+    const view = describeFailure(PYTHON_RAISE);
+    assert.deepEqual(view.location, { file: '/w/app/config.py', line: 12 });
+    assert.deepEqual(view.frames, ['tasks.py:4 in <module>', 'config.py:12 in setup']);
+  });
+
+  it("reads Node's location from the message or the stack, skipping Node's own frames", () => {
+    assert.deepEqual(describeFailure("broken.js failed to load: SyntaxError: Unexpected token ';' at /tmp/broken.js:2").location, {
+      file: '/tmp/broken.js',
+      line: 2,
+    });
+    const stack =
+      'handleJob threw in run 1: TypeError: x is not a function\nTypeError: x is not a function\n    at handleJob (/w/jobs.js:7:3)\n    at Object.run (/w/node_modules/dep/index.js:1:1)';
+    const view = describeFailure(stack);
+    assert.deepEqual(view.location, { file: '/w/jobs.js', line: 7 });
+    assert.equal(view.summary, 'handleJob threw in run 1: TypeError: x is not a function');
+  });
+
+  it('keeps a message without a location as it is', () => {
+    const view = describeFailure('the task process did not start within 30 s');
+    assert.equal(view.summary, 'the task process did not start within 30 s');
+    assert.equal(view.location, undefined);
+    assert.deepEqual(view.frames, []);
+  });
+});
