@@ -37,6 +37,11 @@ export const LEAK_CONFIDENCE = 0.99;
  * to 10 KiB for a no-op and 21 KiB for a task of temporaries only. Smaller one-time rises are no leak.
  */
 export const WARM_UP_BYTES = 32 * 1024;
+/**
+ * Runs over which V8 may still be warming up a task (measured: a task of temporaries settled after
+ * ~60 runs). A Node series shorter than this whose whole rise is under WARM_UP_BYTES is not a leak yet.
+ */
+export const WARM_UP_RUNS = 60;
 /** A plateau (not a leak) is called on the usual 95%: a wrong plateau costs a user less than a wrong leak. */
 export const PLATEAU_CONFIDENCE = 0.95;
 
@@ -170,6 +175,25 @@ function assessSorted(sorted: TaskRun[], options?: VerdictOptions): Assessment {
       current.slope,
     );
   if (earlyRise && current.slope < 0.1 * early.slope) return plateau();
+
+  // V8 keeps warming up for tens of runs (inline caches, feedback, lazily compiled code: ~19 KiB
+  // over the first ~60 runs of a task of temporaries). A short Node series whose whole rise fits in
+  // that cannot tell a leak from the warm-up: a 10-run task of temporaries read +435 B/run.
+  const v8WarmUp = noise === 'level' && sorted.every((r) => r.runtime === 'node') && n < WARM_UP_RUNS && total <= WARM_UP_BYTES;
+  if (significant && !slowing && v8WarmUp) {
+    return verdict(
+      {
+        kind: 'inconclusive',
+        confidence: 0,
+        summary:
+          `Retained heap grew by ${formatBytesPerRun(current.slope)} over ${plural(n, 'run')}, ${formatBytes(total)} in all: ` +
+          `within what V8's warm-up adds over its first ${WARM_UP_RUNS} runs, so it cannot be told from a leak yet.`,
+        advice: `Measure at least ${WARM_UP_RUNS} runs (setting taskMemory.runs, or --runs ${WARM_UP_RUNS}): a leak keeps growing after the warm-up, the warm-up stops.`,
+        evidence,
+      },
+      current.slope,
+    );
+  }
 
   if (significant && !slowing) {
     return verdict(

@@ -36,10 +36,14 @@ describe('node harness (real processes)', function () {
     assert.equal(report.tasks[0]?.verdict, 'plateau', report.tasks[0]?.summary);
   });
 
-  it('calls a task with only temporaries no-leak', async () => {
+  it('never calls a task with only temporaries a leak, even over 10 runs while V8 still warms up', async () => {
     const { report } = await runSession({ mode: 'harness', harness: harness(example('node', 'temporaries.js'), 'parseBatch', 10, 2) });
-    assert.equal(report.verdict.kind, 'no-leak', report.verdict.summary);
-    assert.ok(Math.abs(report.tasks[0]?.bytesPerRun ?? Infinity) < 4096);
+    // Its retained heap climbs a few hundred bytes per run for tens of runs (V8's warm-up): over 10
+    // runs that is no leak, or undecided with the warm-up named, never a leak.
+    const task = report.tasks[0];
+    assert.ok(task);
+    assert.ok(task.verdict === 'no-leak' || (task.verdict === 'inconclusive' && /V8's warm-up/.test(task.summary)), `${task.verdict}: ${task.summary}`);
+    assert.ok(Math.abs(task.bytesPerRun) < 4096);
   });
 
   it('awaits an ES module async export and passes --args', async () => {

@@ -26,6 +26,22 @@ describe('verdict', () => {
       assert.equal(judgeTask(runs([0, 100 * K, 200 * K, 300 * K, 400 * K, 500 * K]), { minRuns: 3 }).kind, 'leak');
     });
 
+    it("a short Node series whose whole rise fits V8's warm-up is not a leak yet; the same rise over 60+ runs, or a larger one, is", () => {
+      const node = (ys: number[]): TaskRun[] => runs(ys).map((run) => ({ ...run, runtime: 'node' as const }));
+      // A task of temporaries over 10 runs reads like this in CI: ~450 B more on every run (V8 warm-up).
+      const warmUp = node(series(10, (i) => 5 * M + 450 * i + JITTER[i]! * 20));
+      const early = judgeTask(warmUp);
+      assert.equal(early.kind, 'inconclusive');
+      assert.match(early.summary, /V8's warm-up/);
+      assert.match(early.advice, /at least 60 runs/);
+      // The same shape without a runtime (Python, or not known) is judged on its figures alone.
+      assert.equal(judgeTask(runs(warmUp.map((r) => r.retainedBytes))).kind, 'leak');
+      // 500 B per run over 60 runs: past the warm-up's span, a leak.
+      assert.equal(judgeTask(node(series(60, (i) => 5 * M + 500 * i + JITTER[i % JITTER.length]! * 50))).kind, 'leak');
+      // 20 KiB per run over 10 runs: 180 KiB, far beyond any warm-up, a leak.
+      assert.equal(judgeTask(node(series(10, (i) => 5 * M + 20 * K * i))).kind, 'leak');
+    });
+
     it('a steady 41 KiB per run is a leak, with figures', () => {
       const v = judgeTask(runs(series(12, (i) => 20 * M + 41 * K * i)));
       assert.equal(v.kind, 'leak');
