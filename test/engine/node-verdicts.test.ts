@@ -227,9 +227,16 @@ describe('verdicts per task on real Node processes (issue 15)', function () {
     schedule('burst worker', worker('burst-worker.js'));
     schedule('paced worker', worker('paced-worker.js'));
     schedule('alternating worker', worker('alternating-worker.js'));
-    schedule('leakage: outer array, async', { mode: 'harness', harness: harness(verdicts('leakage-cases.js'), 'rememberClickLater', 300, 2) });
-    schedule('leakage: outer array, sync', { mode: 'harness', harness: harness(verdicts('leakage-cases.js'), 'rememberClick', 300, 2) });
-    schedule('audit trail', { mode: 'harness', harness: harness(verdicts('audit-trail.js'), 'settleInvoice', 100, 2) });
+    // These keep ~57 B per run: 17 KB over 300 runs, about 2 samples at the default 8 KiB interval,
+    // so one session in eight would have no sample of the leak at all (Poisson). The verdict needs no
+    // samples; the site does: these two sample every 1 KiB (~17 samples), as a user hunting a leak
+    // this small would (--sampling-interval 1024).
+    const fine = { samplingIntervalBytes: 1024 };
+    schedule('leakage: outer array, async', { mode: 'harness', harness: harness(verdicts('leakage-cases.js'), 'rememberClickLater', 300, 2), ...fine });
+    schedule('leakage: outer array, sync', { mode: 'harness', harness: harness(verdicts('leakage-cases.js'), 'rememberClick', 300, 2), ...fine });
+    // ~450 B per run over 100 runs is ~5.5 samples at 8 KiB: the site would be missing in about one
+    // session in 250 (Poisson); at 2 KiB (~22 samples) practically never.
+    schedule('audit trail', { mode: 'harness', harness: harness(verdicts('audit-trail.js'), 'settleInvoice', 100, 2), samplingIntervalBytes: 2048 });
     for (let i = 1; i <= CLEAN_REPEATS; i++) {
       schedule(`leakage: local array, async #${i}`, { mode: 'harness', harness: harness(verdicts('leakage-cases.js'), 'countClickLater', 300, 2) });
       schedule(`leakage: local array, sync #${i}`, { mode: 'harness', harness: harness(verdicts('leakage-cases.js'), 'countClick', 300, 2) });
