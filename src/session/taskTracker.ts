@@ -216,8 +216,13 @@ export class TaskTracker {
     // the few checkpoints between them: the more precise of the two figures decides.
     const trendFit = trend.later ?? trend.whole;
     const trendErr = trendFit.stdErr;
-    // A group's trend is per task of any of its names, so only a name's own trend can be compared.
-    const comparable = trend.names.length === 1 ? trendFit : { ...trendFit, perTask: measured.bytesPerRun };
+    // A group's trend is per task of any of its names: a name's measured figure is compared with the
+    // growth it would keep if it held all of the group's (as holderOf does). Tasks measured inside a
+    // worker read a steady offset low (a GC inside a task misses what it cannot free yet) and can be
+    // far tighter than the trend; compared with themselves they would always decide, and called a
+    // 2 KiB leak "-1 KiB per task, no leak" (CI, a paced worker sharing the machine with VS Code).
+    const own = this.tasksOf(trend, name);
+    const comparable = trend.names.length === 1 || own <= 0 ? trendFit : scaleFit(trendFit, trend.tasks / own);
     if (
       measured.verdict.kind !== 'inconclusive' &&
       measured.growthStdErr !== undefined &&

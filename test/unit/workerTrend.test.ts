@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { rng } from '../support/prng';
-import type { FrameCategory, RetainedSite } from '../../src/core/model';
+import { site } from '../support/sites';
 import { DEFAULT_FLOOR_BYTES } from '../../src/core/verdict';
 import {
   attributeBySites,
@@ -68,25 +68,6 @@ const byName = (trends: readonly TaskTrend[], name: string) => {
   assert.ok(trend, `no trend for ${name} in ${JSON.stringify(trends.map((t) => t.names))}`);
   return trend;
 };
-
-function site(fn: string, retainedBytes: number, options: { category?: FrameCategory; bytesPerRun?: number; stack?: string[] } = {}): RetainedSite {
-  const category = options.category ?? 'user';
-  return {
-    key: `/app/worker.js:1:${fn}`,
-    function: fn,
-    file: '/app/worker.js',
-    line: 1,
-    column: 1,
-    category,
-    precision: 'function',
-    retainedBytes,
-    count: 1,
-    share: 0.1,
-    ...('bytesPerRun' in options ? { bytesPerRun: options.bytesPerRun } : { bytesPerRun: 100 }),
-    stacks: [{ frames: (options.stack ?? [fn]).map((f) => ({ function: f, file: '/app/worker.js', line: 1, column: 1, category })), bytes: retainedBytes }],
-    callers: [],
-  };
-}
 
 describe('workerTrend', () => {
   describe('multipleRegression', () => {

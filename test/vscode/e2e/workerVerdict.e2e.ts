@@ -57,7 +57,13 @@ describe('a worker with a small leak, through the UI (code-server + Chromium)', 
     const panel = await wb!.waitForWebview(PANEL_TITLE, 30_000);
     // The worker runs ~12 s and exits; the session ends with it.
     await panel.locator('.state-pill.state-ended').waitFor({ timeout: 90_000 });
-    await panel.locator('.banner.banner-leak').waitFor({ timeout: 10_000 });
+    // The final verdict replaces the pending banner; when it is not a leak, its evidence says why.
+    const banner = panel.locator('.banner:not(.banner-pending)');
+    await banner.waitFor({ timeout: 10_000 });
+    const bannerClass = (await banner.getAttribute('class')) ?? '';
+    const tasksText = ((await panel.locator('table.data').first().textContent()) ?? '').replace(/\s+/g, ' ');
+    const evidence = (await banner.locator('li').allTextContents()).join('\n  ');
+    assert.match(bannerClass, /banner-leak/, `${await banner.locator('.banner-summary').textContent()}\n  ${evidence}\n${tasksText}`);
     const summary = (await panel.locator('.banner-summary').textContent()) ?? '';
     assert.match(summary, /ingest keeps \+\d(\.\d)? KiB per run \(\+\d+(\.\d)? MiB per 100,000 runs\): a leak\./, summary);
     await taskRow(panel, 'ingest').locator('.badge-leak').waitFor({ timeout: 10_000 });

@@ -1,0 +1,86 @@
+import assert from 'node:assert/strict';
+import { rng } from '../support/prng';
+import { site } from '../support/sites';
+import { TaskTracker } from '../../src/session/taskTracker';
+import type { RetainedSite } from '../../src/core/model';
+
+const K = 1024;
+const M = 1024 * 1024;
+
+interface PacedWorker {
+  seed: number;
+  /** Bytes each name keeps per task (the truth). */
+  keeps: Readonly<Record<string, number>>;
+  /** The names in the order the queue hands them out, over and over (a fixed mix). */
+  rotation: readonly string[];
+  /** What a GC run inside a task misses: a Node task measured between two in-task GCs reads this much low. */
+  inTaskOffset: number;
+  /** Level noise of each checkpoint after a full GC, uniform in ±noise. */
+  noise: number;
+  stretches: number;
+  sites: readonly RetainedSite[];
+}
+
+/**
+ * A Node worker as the bootloader reports it: stretches of unmeasured tasks in a fixed rotation, each
+ * followed by one task measured between two full GCs (a 'start' and an 'end' checkpoint), whose own
+ * figure carries the in-task offset. Returns the tracker fed in that order.
+ */
+function pacedWorker(options: PacedWorker): TaskTracker {
+  const random = rng(options.seed);
+  const tracker = new TaskTracker();
+  tracker.useSites(() => options.sites);
+  const counts: Record<string, number> = Object.fromEntries(options.rotation.map((name) => [name, 0]));
+  let retained = 20 * M;
+  let next = 0;
+  const noisy = () => Math.round(retained + (random() * 2 - 1) * options.noise);
+  const runTask = () => {
+    const name = options.rotation[next++ % options.rotation.length];
+    retained += options.keeps[name] ?? 0;
+    counts[name]++;
+    return name;
+  };
+  for (let s = 0; s < options.stretches; s++) {
+    const stretch = 20 + Math.floor(random() * 120);
+    for (let i = 0; i < stretch; i++) runTask();
+    tracker.addUnmeasured(stretch);
+    const before = retained;
+    tracker.addCheckpoint('node:1', { heap: noisy(), counts: { ...counts }, phase: 'start' });
+    const name = runTask();
+    tracker.addCheckpoint('node:1', { heap: noisy() + options.inTaskOffset, counts: { ...counts }, phase: 'end' });
+    // The in-task GCs see one task alone: tight, but offset by what they miss.
+    tracker.addKeptTask(name, 'node:1', retained - before + options.inTaskOffset + Math.round((random() * 2 - 1) * 64), 1);
+  }
+  return tracker;
+}
+
+describe('TaskTracker (worker mode)', () => {
+  // The e2e worker's shape: ingest keeps 2,148 B per task, validate nothing, two ingests to one
+  // validate, and tasks measured inside the worker read about 3 KiB low, far more precisely than the
+  // noisy checkpoints can split a fixed mix. The tight but biased per-task figures must not decide.
+  const ingestLeaks = { keeps: { ingest: 2148, validate: 0 }, rotation: ['ingest', 'ingest', 'validate'], inTaskOffset: -3 * K, noise: 50 * K, stretches: 40 };
+
+  for (const seed of [1, 2, 3, 4, 5]) {
+    it(`a fixed mix with biased per-task figures: the leaking name is a leak, the clean one is not (seed ${seed})`, () => {
+      const tracker = pacedWorker({ ...ingestLeaks, seed, sites: [site('ingest', 4 * M)] });
+      const ingest = tracker.summary('ingest');
+      const validate = tracker.summary('validate');
+      assert.equal(ingest.verdict.kind, 'leak', `ingest: ${ingest.verdict.summary} | ${ingest.verdict.evidence.join(' | ')}`);
+      assert.ok(ingest.bytesPerRun > 1 * K && ingest.bytesPerRun < 4 * K, `ingest ${ingest.bytesPerRun} B per task`);
+      assert.notEqual(validate.verdict.kind, 'leak', `validate: ${validate.verdict.summary}`);
+    });
+  }
+
+  it('a fixed mix where no name keeps anything: no name is a leak, whatever the in-task offset', () => {
+    for (const seed of [11, 12, 13]) {
+      const tracker = pacedWorker({ ...ingestLeaks, keeps: { ingest: 0, validate: 0 }, seed, sites: [site('ingest', 1 * M, { bytesPerRun: 0 })] });
+      for (const name of ['ingest', 'validate']) assert.notEqual(tracker.summary(name).verdict.kind, 'leak', `${name} (seed ${seed})`);
+    }
+  });
+
+  it('a fixed mix where the clean name holds the growing site: the other is not blamed', () => {
+    const tracker = pacedWorker({ ...ingestLeaks, keeps: { ingest: 0, validate: 3 * K }, seed: 21, sites: [site('validate', 4 * M)] });
+    assert.equal(tracker.summary('validate').verdict.kind, 'leak', tracker.summary('validate').verdict.summary);
+    assert.notEqual(tracker.summary('ingest').verdict.kind, 'leak');
+  });
+});
