@@ -7,7 +7,7 @@
  * attributes per function), so its text says "in f()" and the hover says so; only Python sites
  * (tracemalloc) name the allocating line itself.
  */
-import { formatBytes, formatBytesPerRun, formatPercent } from './format';
+import { formatBytes, formatBytesPerRun, formatPercent, plural } from './format';
 import type { CallerLine, Frame, RetainedSite } from './model';
 import type { ReportSite } from './report';
 import { escapeMarkdown, sanitizeText } from './reportRender';
@@ -288,10 +288,10 @@ export function hoverMarkdown(annotation: FileAnnotation, ctx: HoverContext = {}
     );
     if (site.precision === 'function') {
       md.push(`Allocated in ${escapeMarkdown(site.function)}() — V8 attributes per function: this is the function's first line, not the allocating line.`, '');
-      md.push(`${site.count.toLocaleString('en-US')} heap samples (scaled estimate)`, '');
+      md.push(`${plural(site.count, 'heap sample')} (scaled estimate)`, '');
     } else {
       md.push(`Allocated on this line in ${escapeMarkdown(site.function)}()`, '');
-      md.push(`${site.count.toLocaleString('en-US')} live blocks`, '');
+      md.push(plural(site.count, 'live block'), '');
     }
     const frames = (site.stacks[0]?.frames ?? []).filter((frame) => !hiddenFrame(frame, ctx.hiddenPaths));
     if (frames.length > 0) {

@@ -2,7 +2,7 @@
  * The statistical verdict for one series of retained bytes per run: is it a leak, a cache that
  * plateaus, nothing, or too noisy to tell? Pure; all figures are bytes.
  */
-import { formatBytes, formatBytesPerRun, formatPercent, formatProjection } from './format';
+import { formatBytes, formatBytesPerRun, formatPercent, formatProjection, plural } from './format';
 import { fitGrowth } from './growth';
 import { median, oneSided } from './robust';
 import { segmentGrowth } from './segmentGrowth';
@@ -56,7 +56,7 @@ const ADVICE: Record<VerdictKind, string> = {
     'Nothing to do for this task. If the process RSS still grows, look at allocator high water ' +
     '(freed memory the allocator keeps) and off-heap memory (Buffers, native modules).',
   'allocator-high-water': '',
-  inconclusive: 'Measure more runs (--runs), skip one-time setup with --warmup, and keep other work out of the ' + 'process while measuring.',
+  inconclusive: 'Measure more runs (--runs), skip one-time setup with more warm-up runs (--warmup), and keep other work out of the process while measuring.',
 };
 
 interface Resolved {
@@ -81,10 +81,6 @@ export function sortedRuns(runs: readonly TaskRun[]): TaskRun[] {
 
 function r2(fit: GrowthFit): string {
   return fit.rSquared.toFixed(2);
-}
-
-function plural(n: number, word: string): string {
-  return `${n.toLocaleString('en-US')} ${word}${n === 1 ? '' : 's'}`;
 }
 
 /** Judge one task from its retained bytes per run. */
@@ -188,7 +184,7 @@ function assessSorted(sorted: TaskRun[], options?: VerdictOptions): Assessment {
         summary:
           `Retained heap grew by ${formatBytesPerRun(current.slope)} over ${plural(n, 'run')}, ${formatBytes(total)} in all: ` +
           `within what V8's warm-up adds over its first ${WARM_UP_RUNS} runs, so it cannot be told from a leak yet.`,
-        advice: `Measure at least ${WARM_UP_RUNS} runs (setting taskMemory.runs, or --runs ${WARM_UP_RUNS}): a leak keeps growing after the warm-up, the warm-up stops.`,
+        advice: `Measure at least ${WARM_UP_RUNS} runs (--runs ${WARM_UP_RUNS}): a leak keeps growing after the warm-up, the warm-up stops.`,
         evidence,
       },
       current.slope,

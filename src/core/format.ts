@@ -72,3 +72,8 @@ export function formatProjection(bytesPerRun: number, unit = 'run'): string {
   const sign = bytesPerRun > 0 ? '+' : '';
   return `${sign}${formatBytes(bytesPerRun)} per ${unit}: ${sign}${formatBytes(bytesPerRun * PROJECTION_RUNS)} per ${PROJECTION_RUNS.toLocaleString('en-US')} ${unit}s`;
 }
+
+/** "1 run", "2,000 runs": a count with its noun, plural when it is not one. */
+export function plural(n: number, word: string): string {
+  return `${n.toLocaleString('en-US')} ${word}${n === 1 ? '' : 's'}`;
+}

@@ -1,6 +1,6 @@
 /**
  * The status bar item while a session runs: the live heap of the profiled task (sum of the latest
- * `heapUsed` of its live targets); a click shows the panel. Hidden when nothing runs.
+ * `heapUsed` of its live targets; RSS for Python targets); a click shows the panel. Hidden when nothing runs.
  */
 import * as vscode from 'vscode';
 import { formatBytes } from '../core/format';
@@ -12,7 +12,10 @@ const REFRESH_MS = 500;
 export class SessionStatusBar implements vscode.Disposable {
   private readonly item = vscode.window.createStatusBarItem('taskMemory.session', vscode.StatusBarAlignment.Left, 50);
   private readonly disposables: vscode.Disposable[] = [];
-  private readonly perSession = new Map<ProfilingSessionApi, { heap: Map<string, number>; subscriptions: Array<{ dispose(): void }> }>();
+  private readonly perSession = new Map<
+    ProfilingSessionApi,
+    { heap: Map<string, number>; rssTargets: Set<string>; subscriptions: Array<{ dispose(): void }> }
+  >();
   private timer: NodeJS.Timeout | undefined;
 
   constructor(private readonly registry: SessionRegistry) {
@@ -31,18 +34,24 @@ export class SessionStatusBar implements vscode.Disposable {
   private follow(session: ProfilingSessionApi): void {
     if (this.perSession.has(session)) return;
     const heap = new Map<string, number>();
+    const rssTargets = new Set<string>();
     const subscriptions = [
       session.onStats((p) => {
-        heap.set(p.targetId, p.heapUsed);
+        // A Python worker traces only the tasks it samples: between them its traced memory reads 0,
+        // so the process's RSS is what the item shows for it.
+        const python = session.targets.find((t) => t.id === p.targetId)?.runtime === 'python';
+        heap.set(p.targetId, python ? (p.rss ?? p.heapUsed) : p.heapUsed);
+        if (python) rssTargets.add(p.targetId);
         this.schedule();
       }),
       session.onTargetExit((t) => {
         heap.delete(t.id);
+        rssTargets.delete(t.id);
         this.schedule();
       }),
       session.onStateChange(() => this.schedule()),
     ];
-    this.perSession.set(session, { heap, subscriptions });
+    this.perSession.set(session, { heap, rssTargets, subscriptions });
     this.render();
   }
 
@@ -75,17 +84,19 @@ export class SessionStatusBar implements vscode.Disposable {
       this.item.hide();
       return;
     }
-    const heap = this.perSession.get(session)?.heap ?? new Map<string, number>();
+    const entry = this.perSession.get(session);
+    const heap = entry?.heap ?? new Map<string, number>();
+    const what = entry && entry.rssTargets.size > 0 ? (entry.rssTargets.size === heap.size ? 'RSS' : 'live heap and RSS (Python)') : 'live heap';
     const total = [...heap.values()].reduce((sum, v) => sum + (Number.isFinite(v) ? v : 0), 0);
     const running = this.perSession.size;
     const figure = heap.size ? formatBytes(total) : session.state === 'starting' ? 'starting…' : '—';
     this.item.text = `$(pulse) ${figure}`;
     const tooltip = new vscode.MarkdownString(undefined, true);
-    tooltip.appendText(`Task Memory: live heap of ${describe(session)}${heap.size > 1 ? ` (${heap.size} processes)` : ''}`);
+    tooltip.appendText(`Task Memory: ${what} of ${describe(session)}${heap.size > 1 ? ` (${heap.size} processes)` : ''}`);
     if (running > 1) tooltip.appendText(`\n\n${running} sessions are running.`);
     tooltip.appendMarkdown('\n\nClick to show the memory panel.');
     this.item.tooltip = tooltip;
-    this.item.accessibilityInformation = { label: `Task Memory: live heap ${figure}`, role: 'button' };
+    this.item.accessibilityInformation = { label: `Task Memory: ${what} ${figure}`, role: 'button' };
     this.item.show();
   }
 

@@ -233,7 +233,7 @@ export class WorkerModeDriver implements SessionDriver {
       this.session.targets.some((target) => target.runtime === 'node')
     ) {
       notes.push(
-        'Node: precise attribution is off (TurboFan inlining kept), so a site may hold the allocations of small functions inlined into it; for the exact allocating function, run with --precise (setting taskMemory.preciseAttribution: on).',
+        'Node: precise attribution is off (TurboFan inlining kept), so a site may hold the allocations of small functions inlined into it; for the exact allocating function, run with --precise.',
       );
     }
     if (this.session.targets.some((target) => target.runtime === 'python') && this.sawTaskMarks) {

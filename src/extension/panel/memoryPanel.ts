@@ -7,6 +7,7 @@
  * hands the webview's persisted state to `MemoryPanel.revive` (see `registerMemoryPanelSerializer`).
  */
 import type { RecyclingAdvice } from '../../core/recyclingAdvisor';
+import { inSettingsTerms, verdictInSettingsTerms } from '../../core/optionTerms';
 import * as vscode from 'vscode';
 import type { HeapStatsPoint, RetainedSite, SessionMark, TargetInfo, TaskSummary, Verdict } from '../../core/model';
 import {
@@ -219,13 +220,13 @@ export class MemoryPanel implements vscode.Disposable {
 
   /** Replaces the task table; accepts core `TaskSummary`s or ready rows. */
   setTasks(tasks: readonly (TaskSummary | PanelTask)[]): void {
-    this.tasks = tasks.map((t) => ('series' in t ? toPanelTask(t) : t));
+    this.tasks = tasks.map((t) => inPanelTerms('series' in t ? toPanelTask(t) : t));
     this.queue({ type: 'tasks', tasks: this.tasks });
   }
 
   /** Adds or replaces one task's row (from `onTask`). */
   upsertTask(task: TaskSummary | PanelTask): void {
-    const row = 'series' in task ? toPanelTask(task) : task;
+    const row = inPanelTerms('series' in task ? toPanelTask(task) : task);
     const i = this.tasks.findIndex((t) => t.name === row.name);
     if (i >= 0) this.tasks[i] = row;
     else this.tasks.push(row);
@@ -242,6 +243,7 @@ export class MemoryPanel implements vscode.Disposable {
   }
 
   setVerdict(verdict: Verdict | undefined, recycling?: RecyclingAdvice): void {
+    verdict = verdict && verdictInSettingsTerms(verdict);
     this.verdict = verdict;
     this.recycling = recycling;
     this.queue({ type: 'verdict', verdict, ...(recycling ? { recycling } : {}) });
@@ -254,6 +256,7 @@ export class MemoryPanel implements vscode.Disposable {
   }
 
   warn(message: string): void {
+    message = inSettingsTerms(message);
     this.warnings = [...this.warnings, message].slice(-5);
     if (this.ready) this.batcher.send({ type: 'warning', message });
   }
@@ -404,4 +407,9 @@ export function registerMemoryPanelSerializer(extensionUri: vscode.Uri, actionsF
       return Promise.resolve();
     },
   });
+}
+
+/** A task row whose verdict names the extension's settings, not the command line's options. */
+function inPanelTerms(task: PanelTask): PanelTask {
+  return { ...task, verdict: verdictInSettingsTerms(task.verdict) };
 }
