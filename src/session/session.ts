@@ -321,13 +321,15 @@ export class ProfilingSession implements ProfilingSessionApi {
 
   report(): TaskmemReport {
     if (this.finalReport) return this.finalReport;
+    // Once per report: the summaries fit every task's trend, and the recycling advice reads them too.
+    const tasks = this.tasks.summaries();
     return buildReport({
       mode: this.options.mode,
       command: describeCommand(this.options),
       startedAt: this.startedAt,
       durationMs: (this.endedAt ?? Date.now()) - this.startedAt,
       endReason: this.endReason,
-      tasks: this.tasks.summaries(),
+      tasks,
       aggregation: this.sites.current(),
       targets: this.allTargets,
       settings: {
@@ -338,17 +340,17 @@ export class ProfilingSession implements ProfilingSessionApi {
       notes: [...this.notes, ...(this.driver?.notes() ?? [])],
       warnings: this.warnings,
       toolVersion: toolVersion(),
-      ...this.recycling(),
+      ...this.recycling(tasks),
     });
   }
 
   /** Worker sessions with tasks: recycling limits from what was measured. */
-  private recycling(): { recycling?: RecyclingAdvice } {
+  private recycling(tasks: readonly TaskSummary[]): { recycling?: RecyclingAdvice } {
     if (this.options.mode !== 'worker') return {};
     const statsByTarget = new Map([...this.stats.entries()].map(([id, series]) => [id, series.points()]));
     const advice = recyclingAdvice({
       argv: this.options.command ?? [],
-      tasks: this.tasks.summaries(),
+      tasks,
       statsByTarget,
       ...(this.options.memoryLimitBytes !== undefined ? { memoryLimitBytes: this.options.memoryLimitBytes } : {}),
     });
