@@ -49,6 +49,8 @@ export interface FileAnnotation {
   calls: CallerMark[];
   /** The file was edited since the capture (lines shifted to follow the edits). */
   fileChanged?: boolean;
+  /** A site line whose memory does not grow with the runs: drawn without the heat colours. */
+  notGrowing?: boolean;
 }
 
 export interface SiteIndex {
@@ -94,13 +96,26 @@ function shortName(name: string, max: number): string {
   return clean.length > max ? `${clean.slice(0, Math.max(1, max - 1))}…` : clean;
 }
 
-/** `▲ 4.2 MiB kept · 38% · +41.0 KiB/run · in processOrder()` (the `in` part for function precision). */
+/**
+ * Sites whose growth per run was measured and is not above zero: memory kept (a cache filled once,
+ * module state) that does not grow with the runs. Such a line is not painted like a leak.
+ */
+export function notGrowing(sites: readonly RetainedSite[]): boolean {
+  return sites.length > 0 && sites.every((s) => s.bytesPerRun !== undefined && Number.isFinite(s.bytesPerRun) && s.bytesPerRun <= 0);
+}
+
+/**
+ * `▲ 4.2 MiB kept · 38% · +41.0 KiB/run · in processOrder()` (the `in` part for function precision);
+ * `● 1.1 MiB kept · 9% · not growing · in loadTable()` for memory kept that does not grow.
+ */
 export function siteText(sites: readonly RetainedSite[], maxNameLength = 40): string {
   const bytes = sites.reduce((sum, s) => sum + s.retainedBytes, 0);
   const share = sites.reduce((sum, s) => sum + s.share, 0);
-  const parts = [`▲ ${formatBytes(bytes)} kept`, formatPercent(share)];
+  const steady = notGrowing(sites);
+  const parts = [`${steady ? '●' : '▲'} ${formatBytes(bytes)} kept`, formatPercent(share)];
   const growth = sites.filter((s) => s.bytesPerRun !== undefined && Number.isFinite(s.bytesPerRun));
-  if (growth.length > 0) parts.push(formatBytesPerRun(growth.reduce((sum, s) => sum + (s.bytesPerRun ?? 0), 0)));
+  if (steady) parts.push('not growing');
+  else if (growth.length > 0) parts.push(formatBytesPerRun(growth.reduce((sum, s) => sum + (s.bytesPerRun ?? 0), 0)));
   const perFunction = sites.filter((s) => s.precision === 'function');
   if (perFunction.length > 0) {
     const names = unique(perFunction.map((s) => `${shortName(s.function, maxNameLength)}()`));
@@ -159,6 +174,7 @@ export function buildFileAnnotations(sites: readonly RetainedSite[] | SiteIndex,
         share,
         sites: entry.sites,
         calls: entry.calls,
+        ...(notGrowing(entry.sites) ? { notGrowing: true } : {}),
       });
     } else {
       const share = entry.calls.reduce((sum, c) => sum + (c.site.retainedBytes > 0 ? (c.site.share * c.caller.bytes) / c.site.retainedBytes : 0), 0);

@@ -66,6 +66,20 @@ describe('annotations: heat and texts', () => {
     assert.equal(siteText([enrich]), '▲ 512.0 KiB kept · 4.0%');
   });
 
+  it('memory kept that does not grow is marked as such, not like a leak; one growing site on the line makes it a leak line', () => {
+    const table = site({ function: 'loadTable', file: '/f.js', line: 3, share: 0.3, retainedBytes: 1.1 * MiB, bytesPerRun: 0 });
+    const shrinking = site({ function: 'loadTable', file: '/f.js', line: 3, share: 0.01, retainedBytes: 0.1 * MiB, bytesPerRun: -12 });
+    assert.equal(siteText([table]), '● 1.1 MiB kept · 30% · not growing · in loadTable()');
+    const [steady] = buildFileAnnotations([table, shrinking], '/f.js');
+    assert.equal(steady.notGrowing, true);
+    const growing = site({ function: 'append', file: '/f.js', line: 3, share: 0.1, bytesPerRun: 64 });
+    const [mixed] = buildFileAnnotations([table, growing], '/f.js');
+    assert.equal(mixed.notGrowing, undefined);
+    assert.match(mixed.text, /^▲ .* \+64 B\/run · in loadTable\(\), append\(\)$/);
+    // A site whose growth was never measured (one capture) says nothing either way: it keeps the heat.
+    assert.equal(buildFileAnnotations([site({ function: 'f', file: '/g.js', line: 1 })], '/g.js')[0].notGrowing, undefined);
+  });
+
   it('sums sites sharing a line and names two functions at most', () => {
     const a = site({ function: 'a', file: '/f.js', line: 1, share: 0.1 });
     const b = site({ function: 'b', file: '/f.js', line: 1, share: 0.2 });

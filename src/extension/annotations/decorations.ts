@@ -162,7 +162,8 @@ export function renderEditor(editor: vscode.TextEditor, model: readonly FileAnno
       range: new vscode.Range(end, end),
       renderOptions: { after: { contentText: `\u00a0${a.text}` } },
     };
-    if (a.kind === 'site') heat[a.heat].push(option);
+    // Kept memory that does not grow is drawn like a caller mark: no heat, nothing that reads as a leak.
+    if (a.kind === 'site' && !a.notGrowing) heat[a.heat].push(option);
     else callers.push(option);
   }
   styles.heat.forEach((type, level) => editor.setDecorations(type, heat[level]));
