@@ -46,6 +46,8 @@ export class WorkerModeDriver implements SessionDriver {
 
   /** Every target watched, kept after it exits for what it measured last (malloc_trim). */
   private readonly watched: Target[] = [];
+  /** Node targets whose program had finished (its context was torn down) before the process exited. */
+  private readonly finishedScripts = new Set<string>();
 
   constructor(private readonly session: ProfilingSession) {}
 
@@ -108,6 +110,7 @@ export class WorkerModeDriver implements SessionDriver {
       this.stopWhenEnoughTasks();
     });
     target.onContextDestroyed(() => {
+      this.finishedScripts.add(target.id);
       // Node waits for us to disconnect after its main script ends: the last chance to capture.
       // A capture that was in flight as the program ended may never be answered (a full GC in a
       // context being torn down hangs), and the process waits for us: never wait on it for long.
@@ -182,7 +185,23 @@ export class WorkerModeDriver implements SessionDriver {
   async commandExited(how: string, code: number | null): Promise<void> {
     const reason = `the command ${how}`;
     if (code === 0) await this.session.stop(reason);
-    else await this.session.fail(reason);
+    else if (this.crashedAfterItsProgramEnded(how, code)) {
+      this.extraNotes.add(
+        'Node crashed (SIGSEGV) after the program had finished, while the profiler was still attached: a known fault of the Node 20 inspector at exit, not of the program. Every figure was taken before it.',
+      );
+      await this.session.stop(`${reason} (Node crashed at exit, after the program had finished)`);
+    } else await this.session.fail(reason);
+  }
+
+  /**
+   * Node 20's inspector can segfault in process.exit() with a client attached (README, known issue).
+   * When every Node process had finished its program first, the crash is ours to explain, not the
+   * user's failure. Through a shell or npm the signal arrives as exit code 128 + 11.
+   */
+  private crashedAfterItsProgramEnded(how: string, code: number | null): boolean {
+    const segfault = how === 'killed by SIGSEGV' || code === 128 + 11;
+    const node = this.watched.filter((target) => target.runtime === 'node');
+    return segfault && node.length > 0 && node.every((target) => this.finishedScripts.has(target.id));
   }
 
   async finalCapture(): Promise<void> {

@@ -108,6 +108,42 @@ describe('reliability: faults (real processes)', function () {
     assert.ok(report.tasks.length >= 1, 'tasks kept');
   });
 
+  // Node 20's inspector can segfault at exit with a client attached (README, known issue). The
+  // fault is injected as it reaches us through a shell or npm: exit code 139 (128 + SIGSEGV).
+  it('a segfault after the program finished (exit code 139 through a shell) ends the session normally, with a note', async () => {
+    const fixture = JSON.stringify(reliabilityFixture('finishes.js'));
+    const { session } = await start({ mode: 'worker', shell: true, command: [`${JSON.stringify(process.execPath)} ${fixture}; exit 139`] });
+    const report = await within(30_000, 'the session ending', session.done);
+    assert.equal(session.failureReason, undefined, report.endReason);
+    assert.match(report.endReason, /exited with code 139 \(Node crashed at exit, after the program had finished\)/);
+    assert.ok(
+      report.notes.some((note) => note.startsWith('Node crashed (SIGSEGV) after the program had finished')),
+      report.notes.join('\n'),
+    );
+    assert.ok(
+      report.tasks.some((task) => task.name === 'record' && task.runs > 0),
+      'tasks kept',
+    );
+  });
+
+  it('exit code 139 while the Node program still runs stays a failure', async () => {
+    const fixture = JSON.stringify(reliabilityFixture('finishes.js'));
+    const { session } = await start({
+      mode: 'worker',
+      shell: true,
+      command: [`${JSON.stringify(process.execPath)} ${fixture} & sleep 2; exit 139`],
+      env: { TASKS: '100000' },
+    });
+    const report = await within(30_000, 'the session ending', session.done);
+    assert.ok(
+      report.targets.some((target) => target.runtime === 'node'),
+      'the Node program was profiled',
+    );
+    assert.match(report.endReason, /exited with code 139$/);
+    assert.equal(session.failureReason, report.endReason);
+    assert.ok(!report.notes.some((note) => note.startsWith('Node crashed (SIGSEGV) after')), report.notes.join('\n'));
+  });
+
   it('target SIGKILLed during the harness: the measured runs are kept and the reason is shown', async () => {
     const { session } = await start({
       mode: 'harness',
