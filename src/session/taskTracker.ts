@@ -18,7 +18,9 @@ import {
   judgeTrend,
   measuredAgrees,
   measuredSeriesDecides,
+  splitByMeasuredDifferences,
   type Checkpoint,
+  type MeasuredFigure,
   type GroupFit,
   type TaskTrend,
 } from '../core/workerTrend';
@@ -245,6 +247,10 @@ export class TaskTracker {
         judged = scaleTrend(trend, factor);
         note = `judged together with ${sharedWith.join(', ')}; its own function is on the stacks of the growing sites, so the worker's growth is charged to it`;
         sharedWith = [];
+      } else if (holder === undefined && this.splitGroup(trend)?.has(name)) {
+        judged = this.splitGroup(trend)!.get(name)!;
+        note = `judged together with ${sharedWith.join(', ')}, whose counts move with its own: its share is the worker's growth split by the differences between the names' tasks measured one by one (their common offset cancels)`;
+        sharedWith = [];
       } else if (holder === undefined) {
         const verdict = {
           kind: 'inconclusive' as const,
@@ -324,10 +330,46 @@ export class TaskTracker {
     return names.join(' + ');
   }
 
-  /** Groups of names whose worker grows while neither the checkpoints nor the sites name one of them. */
+  /** Groups of names whose worker grows while neither the checkpoints, the sites nor the measured tasks name one of them. */
   private unresolvedGroups(): TaskTrend[] {
     return this.trends().filter(
-      (trend) => trend.names.length > 1 && judgeTrend(trend, this.trendFloor).verdict.kind === 'leak' && this.holderOf(trend) === undefined,
+      (trend) =>
+        trend.names.length > 1 &&
+        judgeTrend(trend, this.trendFloor).verdict.kind === 'leak' &&
+        this.holderOf(trend) === undefined &&
+        this.splitGroup(trend) === undefined,
+    );
+  }
+
+  /**
+   * A group's growth split between its names by their tasks measured one by one (core:
+   * splitByMeasuredDifferences): every name needs a measured figure, and no share may be far below
+   * zero (the names' figures would then not be offset alike). Undefined otherwise.
+   */
+  private splitGroup(trend: TaskTrend): Map<string, TaskTrend> | undefined {
+    const figures: MeasuredFigure[] = [];
+    for (const name of trend.names) {
+      const measured = this.seriesSummary(name);
+      if (measured.verdict.kind === 'inconclusive' || measured.growthStdErr === undefined) return undefined;
+      figures.push({ perRun: measured.bytesPerRun, stdErr: measured.growthStdErr, tasks: this.tasksOf(trend, name) });
+    }
+    const whole = splitByMeasuredDifferences(trend.whole, figures);
+    if (!whole) return undefined;
+    const early = trend.early && splitByMeasuredDifferences(trend.early, figures);
+    const later = trend.later && splitByMeasuredDifferences(trend.later, figures);
+    if ((later ?? whole).some((fit) => fit.perTask < -NEGATIVE_SHARE_ERRORS * fit.stdErr)) return undefined;
+    return new Map(
+      trend.names.map((name, i) => [
+        name,
+        {
+          ...trend,
+          names: [name],
+          whole: whole[i],
+          ...(early ? { early: early[i] } : { early: undefined }),
+          ...(later ? { later: later[i] } : { later: undefined }),
+          tasks: figures[i].tasks,
+        },
+      ]),
     );
   }
 

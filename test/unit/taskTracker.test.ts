@@ -15,6 +15,8 @@ interface PacedWorker {
   rotation: readonly string[];
   /** What a GC run inside a task misses: a Node task measured between two in-task GCs reads this much low. */
   inTaskOffset: number;
+  /** A different offset for some names (the method's assumption broken). */
+  offsets?: Readonly<Record<string, number>>;
   /** Level noise of each checkpoint after a full GC, uniform in ±noise. */
   noise: number;
   stretches: number;
@@ -49,7 +51,8 @@ function pacedWorker(options: PacedWorker): TaskTracker {
     const name = runTask();
     tracker.addCheckpoint('node:1', { heap: noisy() + options.inTaskOffset, counts: { ...counts }, phase: 'end' });
     // The in-task GCs see one task alone: tight, but offset by what they miss.
-    tracker.addKeptTask(name, 'node:1', retained - before + options.inTaskOffset + Math.round((random() * 2 - 1) * 64), 1);
+    const offset = options.offsets?.[name] ?? options.inTaskOffset;
+    tracker.addKeptTask(name, 'node:1', retained - before + offset + Math.round((random() * 2 - 1) * 64), 1);
   }
   return tracker;
 }
@@ -70,6 +73,24 @@ describe('TaskTracker (worker mode)', () => {
       assert.notEqual(validate.verdict.kind, 'leak', `validate: ${validate.verdict.summary}`);
     });
   }
+
+  for (const seed of [31, 32, 33]) {
+    it(`a fixed mix and no site that names a task: the measured differences split the growth (seed ${seed})`, () => {
+      const tracker = pacedWorker({ ...ingestLeaks, seed, sites: [] });
+      const ingest = tracker.summary('ingest');
+      assert.equal(ingest.verdict.kind, 'leak', `ingest: ${ingest.verdict.summary} | ${ingest.verdict.evidence.join(' | ')}`);
+      assert.ok(ingest.bytesPerRun > 1.5 * K && ingest.bytesPerRun < 2.8 * K, `ingest ${ingest.bytesPerRun} B per task (truth 2,148)`);
+      assert.ok(ingest.verdict.evidence.some((line) => line.includes('split by the differences')));
+      assert.notEqual(tracker.summary('validate').verdict.kind, 'leak');
+      assert.ok(!tracker.summaries().some((row) => row.name.includes(' + ')), 'no group row');
+    });
+  }
+
+  it('names whose in-task offsets differ far: the split does not stand and the group says it cannot tell', () => {
+    const tracker = pacedWorker({ ...ingestLeaks, seed: 41, sites: [], offsets: { validate: -12 * K } });
+    assert.equal(tracker.summary('ingest').verdict.kind, 'inconclusive', tracker.summary('ingest').verdict.summary);
+    assert.ok(tracker.summaries().some((row) => row.name === 'ingest + validate' && row.verdict.kind === 'leak'));
+  });
 
   it('a fixed mix where no name keeps anything: no name is a leak, whatever the in-task offset', () => {
     for (const seed of [11, 12, 13]) {

@@ -10,6 +10,7 @@ import {
   judgeTrend,
   measuredSeriesDecides,
   multipleRegression,
+  splitByMeasuredDifferences,
   taskFunctionNames,
   type Checkpoint,
   type TaskTrend,
@@ -350,6 +351,33 @@ describe('workerTrend', () => {
     it('is undefined when no growing site names either task', () => {
       assert.equal(attributeBySites(names, [site('somethingElse', 1 * M)]), undefined);
       assert.equal(attributeBySites(names, []), undefined);
+    });
+  });
+
+  describe('splitByMeasuredDifferences', () => {
+    it('recovers each name from the group trend and figures that share one offset', () => {
+      // Truth: A 2,100 B, B 0 B per task; two A to one B: the group grows 1,400 B per task.
+      const group = { perTask: 1400, stdErr: 30, df: 40 };
+      const split = splitByMeasuredDifferences(group, [
+        { perRun: 2100 - 3000, stdErr: 10, tasks: 2000 },
+        { perRun: 0 - 3000, stdErr: 10, tasks: 1000 },
+      ])!;
+      close(split[0].perTask, 2100, 1, 'A');
+      close(split[1].perTask, 0, 1, 'B');
+      // The trend's error carries over; the measured differences add theirs.
+      assert.ok(split[0].stdErr > 30 && split[0].stdErr < 40, String(split[0].stdErr));
+      assert.equal(split[0].df, 40);
+    });
+
+    it('needs two names with figures and tasks', () => {
+      assert.equal(splitByMeasuredDifferences({ perTask: 1, stdErr: 1, df: 10 }, [{ perRun: 1, stdErr: 1, tasks: 5 }]), undefined);
+      assert.equal(
+        splitByMeasuredDifferences({ perTask: 1, stdErr: 1, df: 10 }, [
+          { perRun: 1, stdErr: Number.NaN, tasks: 5 },
+          { perRun: 1, stdErr: 1, tasks: 5 },
+        ]),
+        undefined,
+      );
     });
   });
 
