@@ -11,19 +11,16 @@ import type { RetainedSite, TaskRun, TaskSummary } from '../core/model';
 import { robustRunningTotals } from '../core/keptSeries';
 import { DEFAULT_FLOOR_BYTES, summarizeTask, type VerdictOptions } from '../core/verdict';
 import {
-  attributeBySites,
   fitOverallTrend,
   fitWorkerTrends,
   growthConfidence,
   judgeTrend,
   measuredAgrees,
   measuredSeriesDecides,
-  splitByMeasuredDifferences,
   type Checkpoint,
-  type MeasuredFigure,
-  type GroupFit,
   type TaskTrend,
 } from '../core/workerTrend';
+import { groupName, groupSummary, holderOf, NEGATIVE_SHARE_ERRORS, scaleFit, scaleTrend, splitGroup, type GroupContext } from './taskGroups';
 import { formatBytes, formatBytesPerRun } from '../core/format';
 
 /** Checkpoints kept per target; beyond it every second one is dropped (the trend keeps its span). */
@@ -38,8 +35,6 @@ const PYTHON_WORKER_FLOOR_BYTES = 1024;
  * and more are found 3 times in 3 (bench), so the floor costs only the smallest worker leaks.
  */
 const NODE_WORKER_TREND_FLOOR_BYTES = 128;
-/** Standard errors below zero at which a name's share of the growth is not believed (99% one-sided). */
-const NEGATIVE_SHARE_ERRORS = 2.58;
 /** A trend needs this many checkpoints in a target before it speaks. */
 const MIN_CHECKPOINTS = 5;
 
@@ -95,7 +90,7 @@ export class TaskTracker {
     const names = this.trends().flatMap((trend) => trend.names);
     for (const name of names) this.list(name);
     for (const trend of this.trends()) this.noteFirming(trend);
-    return [...names, ...this.unresolvedGroups().map((trend) => TaskTracker.groupName(trend.names))];
+    return [...names, ...this.unresolvedGroups().map((trend) => groupName(trend.names))];
   }
 
   private trends(): TaskTrend[] {
@@ -202,7 +197,7 @@ export class TaskTracker {
   }
 
   summary(name: string): TaskSummary {
-    const group = this.unresolvedGroups().find((trend) => TaskTracker.groupName(trend.names) === name);
+    const group = this.unresolvedGroups().find((trend) => groupName(trend.names) === name);
     if (group) return this.groupSummary(group);
     const fromTrend = this.trendSummary(name);
     if (fromTrend) return fromTrend;
@@ -255,7 +250,7 @@ export class TaskTracker {
         const verdict = {
           kind: 'inconclusive' as const,
           confidence: 0,
-          summary: `The worker grows (see "${TaskTracker.groupName(trend.names)}"), but nothing tells whether this task or ${sharedWith.join(', ')} keeps it.`,
+          summary: `The worker grows (see "${groupName(trend.names)}"), but nothing tells whether this task or ${sharedWith.join(', ')} keeps it.`,
           advice: 'Call this task on its own with `taskmem task`, or sample finer (--sampling-interval 32768) so the sites can tell.',
           evidence: [
             `judged together with ${sharedWith.join(', ')}: the checkpoints cannot split the growth between them precisely, and no growing site is on one task's stacks`,
@@ -325,9 +320,21 @@ export class TaskTracker {
     return [...groups, ...[...this.runs.keys()].map((name) => this.summary(name))];
   }
 
-  /** Name of the row that stands for names judged together when no site says which one grows. */
-  static groupName(names: readonly string[]): string {
-    return names.join(' + ');
+  /** What the group rules (./taskGroups) read of this tracker. */
+  private get groupContext(): GroupContext {
+    return { measured: (name) => this.seriesSummary(name), tasksOf: (trend, name) => this.tasksOf(trend, name), sites: this.sites };
+  }
+
+  private holderOf(trend: TaskTrend): string | undefined {
+    return holderOf(trend, this.groupContext);
+  }
+
+  private splitGroup(trend: TaskTrend): Map<string, TaskTrend> | undefined {
+    return splitGroup(trend, this.groupContext);
+  }
+
+  private groupSummary(trend: TaskTrend): TaskSummary {
+    return groupSummary(trend, this.trendFloor);
   }
 
   /** Groups of names whose worker grows while neither the checkpoints, the sites nor the measured tasks name one of them. */
@@ -341,69 +348,6 @@ export class TaskTracker {
     );
   }
 
-  /**
-   * A group's growth split between its names by their tasks measured one by one (core:
-   * splitByMeasuredDifferences): every name needs a measured figure, and no share may be far below
-   * zero (the names' figures would then not be offset alike). Undefined otherwise.
-   */
-  private splitGroup(trend: TaskTrend): Map<string, TaskTrend> | undefined {
-    const figures: MeasuredFigure[] = [];
-    for (const name of trend.names) {
-      const measured = this.seriesSummary(name);
-      if (measured.verdict.kind === 'inconclusive' || measured.growthStdErr === undefined) return undefined;
-      figures.push({ perRun: measured.bytesPerRun, stdErr: measured.growthStdErr, tasks: this.tasksOf(trend, name) });
-    }
-    const whole = splitByMeasuredDifferences(trend.whole, figures);
-    if (!whole) return undefined;
-    const early = trend.early && splitByMeasuredDifferences(trend.early, figures);
-    const later = trend.later && splitByMeasuredDifferences(trend.later, figures);
-    if ((later ?? whole).some((fit) => fit.perTask < -NEGATIVE_SHARE_ERRORS * fit.stdErr)) return undefined;
-    return new Map(
-      trend.names.map((name, i) => [
-        name,
-        {
-          ...trend,
-          names: [name],
-          whole: whole[i],
-          ...(early ? { early: early[i] } : { early: undefined }),
-          ...(later ? { later: later[i] } : { later: undefined }),
-          tasks: figures[i].tasks,
-        },
-      ]),
-    );
-  }
-
-  /**
-   * Which name of a growing group holds the growth: the one whose function is on the growing sites'
-   * stacks, else the only one whose tasks measured one by one leak, more precisely than the trend.
-   */
-  private holderOf(trend: TaskTrend): string | undefined {
-    const bySites = attributeBySites(trend.names, this.sites());
-    if (bySites !== undefined) return bySites;
-    // Else the tasks measured one by one: exactly one name leaks there, at the rate the group's growth
-    // would be if that name held all of it, and every other name was measured and does not leak.
-    const groupFit = trend.later ?? trend.whole;
-    const measured = trend.names.map((name) => ({ name, summary: this.seriesSummary(name) }));
-    const leaking = measured.filter(({ summary }) => summary.verdict.kind === 'leak');
-    const others = measured.filter(({ summary }) => summary.verdict.kind !== 'leak');
-    if (leaking.length !== 1 || !others.every(({ summary }) => summary.verdict.kind === 'no-leak')) return undefined;
-    const { name, summary } = leaking[0];
-    const own = this.tasksOf(trend, name);
-    if (own <= 0 || summary.growthStdErr === undefined) return undefined;
-    const charged = scaleFit(groupFit, trend.tasks / own);
-    return measuredAgrees({ perRun: summary.bytesPerRun, stdErr: summary.growthStdErr }, charged) ? name : undefined;
-  }
-
-  /** The leak of a group, in a row of its own: the worker leaks, and we say we cannot tell which task. */
-  private groupSummary(trend: TaskTrend): TaskSummary {
-    const { verdict, perTask } = judgeTrend(trend, this.trendFloor);
-    verdict.summary += ` It cannot be split between ${trend.names.join(' and ')}: their counts move together and no growing site points at one of them.`;
-    verdict.advice =
-      'Call each task on its own with `taskmem task` (exact per run), or sample finer (--sampling-interval 32768) so the retained sites show which task allocates what is kept. ' +
-      verdict.advice;
-    return { name: TaskTracker.groupName(trend.names), runs: trend.tasks, bytesPerRun: perTask, fit: undefined, verdict, series: [] };
-  }
-
   hasTasks(): boolean {
     return this.runs.size > 0;
   }
@@ -413,17 +357,4 @@ export class TaskTracker {
     if (!list) this.runs.set(name, (list = []));
     return list;
   }
-}
-
-function scaleFit(fit: GroupFit, factor: number): GroupFit {
-  return { ...fit, perTask: fit.perTask * factor, stdErr: fit.stdErr * factor };
-}
-
-function scaleTrend(trend: TaskTrend, factor: number): TaskTrend {
-  return {
-    ...trend,
-    whole: scaleFit(trend.whole, factor),
-    ...(trend.early ? { early: scaleFit(trend.early, factor) } : {}),
-    ...(trend.later ? { later: scaleFit(trend.later, factor) } : {}),
-  };
 }

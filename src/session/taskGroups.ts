@@ -1,0 +1,110 @@
+/**
+ * Worker task names whose counts move together (a fixed mix, tasks that run in turn) cannot be told
+ * apart by the checkpoints: they form a group with one trend. These rules say which of them holds the
+ * group's growth (the sites, the tasks measured one by one), split it between them, or give the
+ * group a row of its own when nothing can tell.
+ */
+import type { RetainedSite, TaskSummary } from '../core/model';
+import {
+  attributeBySites,
+  judgeTrend,
+  measuredAgrees,
+  splitByMeasuredDifferences,
+  type GroupFit,
+  type MeasuredFigure,
+  type TaskTrend,
+} from '../core/workerTrend';
+
+/** Standard errors below zero at which a name's share of the growth is not believed (99% one-sided). */
+export const NEGATIVE_SHARE_ERRORS = 2.58;
+
+/** What the rules read of the task tracker. */
+export interface GroupContext {
+  /** A name's verdict and figure from its tasks measured one by one. */
+  measured(name: string): TaskSummary;
+  /** Tasks of a name in a trend (its own count when the trend is a group's). */
+  tasksOf(trend: TaskTrend, name: string): number;
+  sites(): readonly RetainedSite[];
+}
+
+/** Name of the row that stands for names judged together when no site says which one grows. */
+export function groupName(names: readonly string[]): string {
+  return names.join(' + ');
+}
+
+export function scaleFit(fit: GroupFit, factor: number): GroupFit {
+  return { ...fit, perTask: fit.perTask * factor, stdErr: fit.stdErr * factor };
+}
+
+export function scaleTrend(trend: TaskTrend, factor: number): TaskTrend {
+  return {
+    ...trend,
+    whole: scaleFit(trend.whole, factor),
+    ...(trend.early ? { early: scaleFit(trend.early, factor) } : {}),
+    ...(trend.later ? { later: scaleFit(trend.later, factor) } : {}),
+  };
+}
+
+/**
+ * Which name of a growing group holds the growth: the one whose function is on the growing sites'
+ * stacks, else the only one whose tasks measured one by one leak, at the rate the group's growth would
+ * be if that name held all of it.
+ */
+export function holderOf(trend: TaskTrend, context: GroupContext): string | undefined {
+  const bySites = attributeBySites(trend.names, context.sites());
+  if (bySites !== undefined) return bySites;
+  // Else the tasks measured one by one: exactly one name leaks there, at the rate the group's growth
+  // would be if that name held all of it, and every other name was measured and does not leak.
+  const groupFit = trend.later ?? trend.whole;
+  const measured = trend.names.map((name) => ({ name, summary: context.measured(name) }));
+  const leaking = measured.filter(({ summary }) => summary.verdict.kind === 'leak');
+  const others = measured.filter(({ summary }) => summary.verdict.kind !== 'leak');
+  if (leaking.length !== 1 || !others.every(({ summary }) => summary.verdict.kind === 'no-leak')) return undefined;
+  const { name, summary } = leaking[0];
+  const own = context.tasksOf(trend, name);
+  if (own <= 0 || summary.growthStdErr === undefined) return undefined;
+  const charged = scaleFit(groupFit, trend.tasks / own);
+  return measuredAgrees({ perRun: summary.bytesPerRun, stdErr: summary.growthStdErr }, charged) ? name : undefined;
+}
+
+/**
+ * A group's growth split between its names by their tasks measured one by one (core:
+ * splitByMeasuredDifferences): every name needs a measured figure, and no share may be far below
+ * zero (the names' figures would then not be offset alike). Undefined otherwise.
+ */
+export function splitGroup(trend: TaskTrend, context: GroupContext): Map<string, TaskTrend> | undefined {
+  const figures: MeasuredFigure[] = [];
+  for (const name of trend.names) {
+    const measured = context.measured(name);
+    if (measured.verdict.kind === 'inconclusive' || measured.growthStdErr === undefined) return undefined;
+    figures.push({ perRun: measured.bytesPerRun, stdErr: measured.growthStdErr, tasks: context.tasksOf(trend, name) });
+  }
+  const whole = splitByMeasuredDifferences(trend.whole, figures);
+  if (!whole) return undefined;
+  const early = trend.early && splitByMeasuredDifferences(trend.early, figures);
+  const later = trend.later && splitByMeasuredDifferences(trend.later, figures);
+  if ((later ?? whole).some((fit) => fit.perTask < -NEGATIVE_SHARE_ERRORS * fit.stdErr)) return undefined;
+  return new Map(
+    trend.names.map((name, i) => [
+      name,
+      {
+        ...trend,
+        names: [name],
+        whole: whole[i],
+        ...(early ? { early: early[i] } : { early: undefined }),
+        ...(later ? { later: later[i] } : { later: undefined }),
+        tasks: figures[i].tasks,
+      },
+    ]),
+  );
+}
+
+/** The leak of a group, in a row of its own: the worker leaks, and we say we cannot tell which task. */
+export function groupSummary(trend: TaskTrend, floor: number): TaskSummary {
+  const { verdict, perTask } = judgeTrend(trend, floor);
+  verdict.summary += ` It cannot be split between ${trend.names.join(' and ')}: their counts move together and no growing site points at one of them.`;
+  verdict.advice =
+    'Call each task on its own with `taskmem task` (exact per run), or sample finer (--sampling-interval 32768) so the retained sites show which task allocates what is kept. ' +
+    verdict.advice;
+  return { name: groupName(trend.names), runs: trend.tasks, bytesPerRun: perTask, fit: undefined, verdict, series: [] };
+}
