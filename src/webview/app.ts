@@ -443,7 +443,8 @@ export class PanelApp {
             {
               scope: 'col',
               class: 'num',
-              title: 'Median bytes a measured run allocated and still kept after a full GC (workers: tasks measured one by one, supporting evidence)',
+              title:
+                'Median bytes a measured run allocated and still kept after a full GC (Python workers: traced tasks; Node workers: —, since a task measured inside the worker reads a steady offset, and Growth decides)',
             },
             'Kept / run',
           ),
@@ -505,6 +506,8 @@ export class PanelApp {
       return;
     }
     const table = h('table', { class: 'data sites' }, h('caption', { class: 'visually-hidden' }, 'Top retaining sites'));
+    // A worker's sites grow per task of any name (captures know only the tasks finished), not per run of one task.
+    const perTask = this.session.mode !== undefined && this.session.mode !== 'harness';
     table.append(
       h(
         'thead',
@@ -517,7 +520,17 @@ export class PanelApp {
           h('th', { scope: 'col' }, 'Location'),
           h('th', { scope: 'col', class: 'num' }, 'Retained'),
           h('th', { scope: 'col', class: 'share-col' }, 'Share'),
-          h('th', { scope: 'col', class: 'num', title: 'Growth of this site per measured run' }, 'Per run'),
+          perTask
+            ? h(
+                'th',
+                {
+                  scope: 'col',
+                  class: 'num',
+                  title: "Growth of this site per task finished, of any name: the sites together grow about as fast as the worker's heap",
+                },
+                'Per task',
+              )
+            : h('th', { scope: 'col', class: 'num', title: 'Growth of this site per measured run' }, 'Per run'),
         ),
       ),
     );
@@ -551,7 +564,7 @@ export class PanelApp {
         h('td', { class: 'loc' }, this.locationLink(s.file, s.line)),
         h('td', { class: 'num' }, formatBytes(s.retainedBytes)),
         h('td', { class: 'share-col' }, shareBar, h('span', { class: 'share-text' }, formatShare(s.share))),
-        h('td', { class: 'num' }, s.bytesPerRun === undefined ? '—' : formatBytesPerRun(s.bytesPerRun)),
+        h('td', { class: 'num' }, s.bytesPerRun === undefined ? '—' : formatBytesPerRun(s.bytesPerRun, perTask ? 'task' : 'run')),
       );
       this.siteRows.set(s.key, row);
       const detail = h('tr', { class: 'site-detail', id: detailId }, h('td', { colspan: 6 }, this.stackView(s)));

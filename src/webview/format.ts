@@ -18,10 +18,10 @@ export function formatBytes(bytes: number | undefined | null): string {
 }
 
 /** Signed bytes per run: "+1.20 MiB/run", "−12 B/run", "0 B/run". */
-export function formatBytesPerRun(bytes: number | undefined | null): string {
+export function formatBytesPerRun(bytes: number | undefined | null, unit: 'run' | 'task' = 'run'): string {
   if (bytes === undefined || bytes === null || !Number.isFinite(bytes)) return '—';
   const s = formatBytes(bytes);
-  return `${bytes > 0 ? '+' : ''}${s}/run`;
+  return `${bytes > 0 ? '+' : ''}${s}/${unit}`;
 }
 
 /** Axis ticks: compact binary units ("512 KiB", "1.5 GiB"). */

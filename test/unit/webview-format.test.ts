@@ -26,6 +26,7 @@ describe('webview format', () => {
   it('formats growth per run with a sign', () => {
     assert.equal(formatBytesPerRun(2.49 * 1024 * 1024), '+2.49 MiB/run');
     assert.equal(formatBytesPerRun(-310), '−310 B/run');
+    assert.equal(formatBytesPerRun(1126, 'task'), '+1.10 KiB/task');
     assert.equal(formatBytesPerRun(0), '0 B/run');
   });
 

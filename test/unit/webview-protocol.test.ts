@@ -38,6 +38,22 @@ describe('webview protocol', () => {
     assert.equal(row.keptPerRun, 0);
   });
 
+  it("leaves out a Node worker's in-task median (a steady offset) and keeps a Python worker's (traced, exact)", () => {
+    const verdict = { kind: 'leak' as const, confidence: 0.99, summary: 's', advice: 'a', evidence: [] };
+    const worker = (targetId: string) =>
+      toPanelTask({
+        name: 'ingest',
+        runs: 3000,
+        sampledRuns: 3,
+        bytesPerRun: 2148,
+        fit: undefined,
+        verdict,
+        series: [-920, -950, -900].map((keptByRun, index) => ({ index, retainedBytes: 0, durationMs: 1, keptByRun, targetId })),
+      });
+    assert.equal(worker('node:1').keptPerRun, undefined);
+    assert.equal(worker('python:celery-1').keptPerRun, -920);
+  });
+
   it('converts core tasks and sites into rows', () => {
     const verdict = { kind: 'leak' as const, confidence: 0.9, summary: 's', advice: 'a', evidence: [] };
     const row = toPanelTask({

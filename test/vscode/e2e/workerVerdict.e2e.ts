@@ -72,6 +72,8 @@ describe('a worker with a small leak, through the UI (code-server + Chromium)', 
     const growth = (await taskRow(panel, 'ingest').locator('td.num').nth(2).textContent()) ?? '';
     const kib = Number(/\+(\d+(?:\.\d+)?) KiB\/run/.exec(growth)?.[1]);
     assert.ok(kib > 0.5 && kib < 3.8, `ingest growth ${growth}`);
+    // Sites grow per task of any name in a worker, and say so.
+    assert.equal((await panel.locator('table.sites thead th').last().textContent())?.trim(), 'Per task');
     // The recycling advisor: a Node worker gets pm2's and a pool's lines, with the figures they stand on.
     const recycling = panel.locator('.banner details.recycling');
     await recycling.waitFor({ timeout: 10_000 });
