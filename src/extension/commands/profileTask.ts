@@ -32,22 +32,41 @@ const RUNS_KEY = 'taskMemory.runsWarmup';
 
 type Pick = vscode.QuickPickItem & { choice?: ProfileChoice; action?: 'type-command' | 'attach' };
 
-/** Runs/warm-up: what the user last entered in this workspace, else the settings. */
-export function rememberedRuns(ctx: CommandContext, scope?: vscode.Uri): { runs: number; warmup: number } {
+/** Tasks whose runs/warm-up are remembered per workspace; the oldest are forgotten beyond this. */
+const REMEMBERED_TASKS = 50;
+
+type RunsWarmup = { runs: number; warmup: number };
+
+/** The key a task's runs/warm-up are remembered under: its file and export. */
+function taskKey(choice: Extract<ProfileChoice, { kind: 'harness' }>): string {
+  return `${choice.file}#${choice.exportName}`;
+}
+
+function storedRuns(ctx: CommandContext): Record<string, RunsWarmup> {
   const stored = ctx.extension.workspaceState.get<unknown>(RUNS_KEY);
-  if (typeof stored === 'object' && stored !== null) {
-    const { runs, warmup } = stored as { runs?: unknown; warmup?: unknown };
-    if (typeof runs === 'number' && typeof warmup === 'number') return { runs, warmup };
+  if (typeof stored !== 'object' || stored === null) return {};
+  const valid: Record<string, RunsWarmup> = {};
+  for (const [key, value] of Object.entries(stored as Record<string, unknown>)) {
+    const { runs, warmup } = (value ?? {}) as { runs?: unknown; warmup?: unknown };
+    if (typeof runs === 'number' && typeof warmup === 'number') valid[key] = { runs, warmup };
   }
+  return valid;
+}
+
+/** Runs/warm-up: what the user last entered for this task, else the settings (another task's entry does not carry over). */
+export function rememberedRuns(ctx: CommandContext, scope: vscode.Uri | undefined, task?: string): RunsWarmup {
+  const stored = task !== undefined ? storedRuns(ctx)[task] : undefined;
+  if (stored) return stored;
   const config = readConfig(scope);
   return { runs: config.runs, warmup: config.warmup };
 }
 
-/** Asks for runs and warm-up in one input box (pre-filled with the remembered values) and remembers them. */
-async function askRuns(ctx: CommandContext, scope: vscode.Uri): Promise<{ runs: number; warmup: number } | undefined> {
-  const current = rememberedRuns(ctx, scope);
+/** Asks for runs and warm-up in one input box (pre-filled with the remembered values) and remembers them for this task. */
+async function askRuns(ctx: CommandContext, choice: Extract<ProfileChoice, { kind: 'harness' }>): Promise<RunsWarmup | undefined> {
+  const task = taskKey(choice);
+  const current = rememberedRuns(ctx, vscode.Uri.file(choice.file), task);
   const text = await vscode.window.showInputBox({
-    title: 'Task Memory: runs',
+    title: `Task Memory: runs, warm-up (${choice.label})`,
     prompt:
       'Measured runs, warm-up runs. Each measured run is followed by a full GC and a retained capture; warm-up runs load code and fill caches and are not measured.',
     value: `${current.runs}, ${current.warmup}`,
@@ -59,7 +78,8 @@ async function askRuns(ctx: CommandContext, scope: vscode.Uri): Promise<{ runs: 
   if (text === undefined) return undefined;
   const parsed = parseRunsWarmup(text, current.warmup);
   if (typeof parsed === 'string') return undefined;
-  await ctx.extension.workspaceState.update(RUNS_KEY, parsed);
+  const entries = Object.entries(storedRuns(ctx)).filter(([key]) => key !== task);
+  await ctx.extension.workspaceState.update(RUNS_KEY, Object.fromEntries([...entries.slice(-(REMEMBERED_TASKS - 1)), [task, parsed]]));
   return parsed;
 }
 
@@ -72,7 +92,7 @@ export async function launch(ctx: CommandContext, choice: ProfileChoice, runs?: 
   if (!(await requireTrust(choice.kind === 'attach' ? 'attach to a process' : 'launch a program'))) return undefined;
   const scope = vscode.Uri.file(choice.cwd);
   const config = readConfig(scope);
-  const settings = { ...config, ...(runs ?? rememberedRuns(ctx, scope)) };
+  const settings = { ...config, ...(runs ?? rememberedRuns(ctx, scope, choice.kind === 'harness' ? taskKey(choice) : undefined)) };
   await ctx.extension.workspaceState.update(LAST_CHOICE_KEY, choice);
   let run = choice;
   if (usesPython(choice)) {
@@ -360,7 +380,7 @@ export async function profileTask(ctx: CommandContext, arg?: unknown): Promise<P
     if (choice.kind === 'harness' && picked.choice && !picked.label.startsWith('$(history)')) {
       const document = vscode.workspace.textDocuments.find((d) => d.fileName === choice.file);
       if (document?.isDirty) await document.save();
-      const runs = await askRuns(ctx, vscode.Uri.file(choice.file));
+      const runs = await askRuns(ctx, choice);
       if (!runs) return undefined;
       return await launch(ctx, choice, runs);
     }

@@ -89,6 +89,8 @@ describe('Python through the UI (code-server + Chromium)', function () {
       undefined,
       { timeout: 10_000 },
     );
+    // What the user enters is remembered for this task only (the next test's task starts from the settings).
+    await input.fill('12, 2');
     await input.press('Enter');
 
     const panel = await wb!.waitForWebview(PANEL_TITLE, 30_000);
@@ -113,7 +115,10 @@ describe('Python through the UI (code-server + Chromium)', function () {
       undefined,
       { timeout: 10_000 },
     );
-    await page.locator('.quick-input-widget .quick-input-box input').press('Enter');
+    const prompt = page.locator('.quick-input-widget .quick-input-box input');
+    assert.notEqual(await prompt.inputValue(), '12, 2', "another task's runs do not carry over");
+    assert.match((await page.locator('.quick-input-widget .quick-input-title').textContent()) ?? '', /runs, warm-up \(billing\.py#charge_customer\)/);
+    await prompt.press('Enter');
 
     const panel = await wb!.waitForWebview('Memory: billing.py#charge_customer', 30_000);
     await panel.locator('.banner.banner-failed').waitFor({ timeout: 60_000 });
