@@ -67,3 +67,28 @@ export function describeFailure(message: string): FailureView {
   }
   return { summary, ...(location ? { location } : {}), frames, detail };
 }
+
+/** Package managers' and shells' own lines after a program failed: not the cause. */
+const WRAPPER_LINE = /^(?:npm (?:error|ERR!)|yarn |error Command failed|ELIFECYCLE|Node\.js v\d|\s*at |\s*\^+\s*$|\s*$)/;
+const MAX_CAUSE_CHARS = 300;
+
+/**
+ * A launched command that failed: the reason ("the command exited with code 1") with the program's
+ * last words ("No module named celery"), and the user's file and line when its output has a
+ * traceback or a stack.
+ */
+export function describeCommandFailure(reason: string, output: string): FailureView {
+  const lines = output.split(/\r?\n/);
+  const cause = [...lines]
+    .reverse()
+    .find((line) => !WRAPPER_LINE.test(line))
+    ?.trim();
+  const fromOutput = describeFailure(output);
+  const shortCause = cause && cause.length > MAX_CAUSE_CHARS ? `${cause.slice(0, MAX_CAUSE_CHARS - 1)}…` : cause;
+  return {
+    summary: shortCause ? `${reason}: ${shortCause}` : reason,
+    ...(fromOutput.location ? { location: fromOutput.location } : {}),
+    frames: fromOutput.frames,
+    detail: `${reason}\n${output}`,
+  };
+}

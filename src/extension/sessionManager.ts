@@ -4,7 +4,7 @@
  * "Task Memory" channel, reports failures, and stops everything on deactivate.
  */
 import * as vscode from 'vscode';
-import { describeFailure } from '../core/failure';
+import { describeCommandFailure, describeFailure } from '../core/failure';
 import type { RetainedSite } from '../core/model';
 import type { TaskmemReport } from '../core/report';
 import type { SiteAggregation } from '../core/sites';
@@ -265,13 +265,13 @@ export class SessionManager implements SessionRegistry, vscode.Disposable {
     if (m.verdictTimer) clearTimeout(m.verdictTimer);
     m.verdictTimer = undefined;
     const panel = m.panel;
+    const failure = panelFailure(m.session);
     if (panel) {
       for (const target of report.targets) panel.upsertTarget(target);
       // The final rows replace the live ones: a row that stood for tasks judged together while the
       // sites were not known yet is gone once they name the task.
       panel.setTasks(m.session.taskSummaries());
       if (report.tasks.length) panel.setVerdict(report.verdict, report.recycling);
-      const failure = panelFailure(m.session);
       if (failure) panel.setFailure(failure);
       panel.setSessionState('ended');
     }
@@ -281,7 +281,8 @@ export class SessionManager implements SessionRegistry, vscode.Disposable {
     const failed = report.endReason !== 'completed' && report.warnings.includes(report.endReason);
     if (failed && !m.errorShown) {
       m.errorShown = true;
-      void showError(this.output, `Task Memory: ${m.title}: ${report.endReason}`);
+      // The program's own words when it said why (the panel leads with the same summary).
+      void showError(this.output, `Task Memory: ${m.title}: ${failure?.summary ?? report.endReason}`);
     }
     this.endEmitter.fire({ session: m.session, report });
   }
@@ -301,6 +302,8 @@ function describe(choice: ProfileChoice): string {
 /** Why a session failed, in the user's terms, for its panel (the whole text is in the output channel). */
 function panelFailure(session: ProfilingSessionApi): PanelFailure | undefined {
   if (!session.failureReason) return undefined;
-  const { detail: _detail, ...failure } = describeFailure(session.failureReason);
+  // A command that failed by itself: its own output says why (the engine's reason only says how it ended).
+  const command = session.failureReason.startsWith('the command ') && session.lastOutput.trim() !== '';
+  const { detail: _detail, ...failure } = command ? describeCommandFailure(session.failureReason, session.lastOutput) : describeFailure(session.failureReason);
   return failure;
 }

@@ -66,6 +66,8 @@ export class ProfilingSession implements ProfilingSessionApi {
   private pollTimer: NodeJS.Timeout | undefined;
   readonly startedAt = Date.now();
   private endedAt: number | undefined;
+  /** The end of what the command printed (both streams): a failed command's cause is usually there. */
+  private outputTail = '';
   private endReason = 'running';
   private currentState: SessionState = 'starting';
   private finalReport: TaskmemReport | undefined;
@@ -123,6 +125,14 @@ export class ProfilingSession implements ProfilingSessionApi {
     }
   }
 
+  private keepOutput(chunk: Buffer): void {
+    this.outputTail = (this.outputTail + chunk.toString('utf8')).slice(-OUTPUT_TAIL_CHARS);
+  }
+
+  get lastOutput(): string {
+    return this.outputTail;
+  }
+
   private launch(): void {
     const channel = (this.channel = new RegistrationChannel());
     channel.onRegistration((registration) => void this.adopt(registration));
@@ -138,6 +148,7 @@ export class ProfilingSession implements ProfilingSessionApi {
     const forward = (stream: 'stdout' | 'stderr') => (raw: Buffer) => {
       const chunk = stream === 'stderr' ? withoutInspectorChatter(raw) : raw;
       if (!chunk.length) return;
+      this.keepOutput(chunk);
       if (this.options.onOutput) this.options.onOutput(stream, chunk);
       else (stream === 'stdout' ? process.stdout : process.stderr).write(chunk);
     };
@@ -370,6 +381,9 @@ export class ProfilingSession implements ProfilingSessionApi {
     return this.lastProfiles.values().next().value;
   }
 }
+
+/** How much of the command's output the session keeps for a failure's cause. */
+const OUTPUT_TAIL_CHARS = 8192;
 
 /** Node's inspector announces itself on stderr in every process we open it in; that is ours, not the program's. */
 const INSPECTOR_CHATTER =

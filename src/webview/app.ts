@@ -337,6 +337,7 @@ export class PanelApp {
     statePill.textContent = STATE_LABEL[this.state];
     statePill.className = `state-pill state-${this.state}`;
     const live = this.state === 'running' || this.state === 'starting';
+    this.chart.setEnded(this.state === 'ended' || this.state === 'restored');
     buttons.stop.disabled = !live;
     buttons.capture.disabled = this.state !== 'running';
     buttons.gc.disabled = this.state !== 'running';

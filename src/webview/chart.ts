@@ -109,6 +109,8 @@ export class MemoryChart {
   private colors = { fg: '', grid: '', muted: '' };
   private readonly plotEl: HTMLElement;
   private readonly emptyEl: HTMLElement;
+  /** The session ended: the empty chart says so instead of waiting. */
+  private ended = false;
 
   constructor(
     private readonly root: HTMLElement,
@@ -257,6 +259,17 @@ export class MemoryChart {
     }
     if (!(x1 > x0)) x1 = x0 + 1;
     return [x0, x1];
+  }
+
+  /** No reading will come (the session ended): the empty chart says so instead of spinning. */
+  setEnded(ended: boolean): void {
+    if (ended === this.ended) return;
+    this.ended = ended;
+    this.emptyEl.replaceChildren(
+      ...(ended
+        ? [h('span', { class: 'codicon codicon-circle-slash', 'aria-hidden': 'true' }), ' No statistics: the session ended before the first reading.']
+        : [h('span', { class: 'codicon codicon-loading codicon-modifier-spin', 'aria-hidden': 'true' }), ' Waiting for the first statistics…']),
+    );
   }
 
   /** Synchronously decimates, sets data and draws. */

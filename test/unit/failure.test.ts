@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { describeFailure } from '../../src/core/failure';
+import { describeCommandFailure, describeFailure } from '../../src/core/failure';
 
 const PYTHON_SYNTAX = `Taskmem.loadHarness failed: /w/jobs.py failed to import: SyntaxError: invalid syntax (jobs.py, line 1)
 Traceback (most recent call last):
@@ -57,5 +57,52 @@ describe('describeFailure', () => {
     assert.equal(view.summary, 'the task process did not start within 30 s');
     assert.equal(view.location, undefined);
     assert.deepEqual(view.frames, []);
+  });
+
+  describe('describeCommandFailure', () => {
+    it("a Node program that throws at start, through npm: the error and the user's line, not npm's or Node's own lines", () => {
+      const output = [
+        '',
+        '> broken',
+        '> node broken.js',
+        '',
+        '/w/broken.js:3',
+        "throw new Error('BROKER_URL is not set');",
+        '^',
+        '',
+        'Error: BROKER_URL is not set',
+        '    at Object.<anonymous> (/w/broken.js:3:7)',
+        '    at Module._compile (node:internal/modules/cjs/loader:1364:14)',
+        '',
+        'Node.js v20.20.2',
+        'npm error code 1',
+        'npm error path /w',
+        'npm error command sh -c node broken.js',
+        '',
+      ].join('\n');
+      const view = describeCommandFailure('the command exited with code 1', output);
+      assert.equal(view.summary, 'the command exited with code 1: Error: BROKER_URL is not set');
+      assert.deepEqual(view.location, { file: '/w/broken.js', line: 3 });
+      assert.ok(view.detail.includes('npm error path /w'));
+    });
+
+    it('a Python worker whose module is missing: the interpreter says which', () => {
+      const view = describeCommandFailure('the command exited with code 1', '/usr/bin/python3: No module named celery\n');
+      assert.equal(view.summary, 'the command exited with code 1: /usr/bin/python3: No module named celery');
+      assert.equal(view.location, undefined);
+    });
+
+    it("a Celery app that fails at import: the user's frame from the traceback", () => {
+      const output =
+        'Traceback (most recent call last):\n  File "/usr/lib/python3.11/runpy.py", line 198, in _run_module_as_main\n  File "/w/tasks.py", line 9, in <module>\n    BROKER = os.environ["BROKER_URL"]\nKeyError: \'BROKER_URL\'\n';
+      const view = describeCommandFailure('the command exited with code 2', output);
+      assert.equal(view.summary, "the command exited with code 2: KeyError: 'BROKER_URL'");
+      assert.deepEqual(view.location, { file: '/w/tasks.py', line: 9 });
+    });
+
+    it('cuts a very long last line and keeps the reason when the output is empty', () => {
+      assert.ok(describeCommandFailure('the command exited with code 1', 'x'.repeat(1000)).summary.length < 340);
+      assert.equal(describeCommandFailure('the command exited with code 1', '\n\n').summary, 'the command exited with code 1');
+    });
   });
 });

@@ -27,8 +27,10 @@ describe('a worker with a small leak, through the UI (code-server + Chromium)', 
     fs.copyFileSync(path.join(REPO_ROOT, 'test/fixtures/node/e2e/paced-worker.js'), path.join(workspace, 'worker.js'));
     fs.writeFileSync(
       path.join(workspace, 'package.json'),
-      JSON.stringify({ name: 'e2e-worker', private: true, scripts: { worker: 'node worker.js' } }, null, 2),
+      JSON.stringify({ name: 'e2e-worker', private: true, scripts: { worker: 'node worker.js', broken: 'node broken.js' } }, null, 2),
     );
+    // A worker that cannot start: its configuration is missing (thrown at line 3).
+    fs.writeFileSync(path.join(workspace, 'broken.js'), "'use strict';\n// Needs its broker.\nthrow new Error('BROKER_URL is not set');\n");
     wb = await Workbench.open({ workspace, theme: 'dark', viewport: { width: 1600, height: 1000 } });
   });
   afterEach(async function () {
@@ -88,5 +90,25 @@ describe('a worker with a small leak, through the UI (code-server + Chromium)', 
     const errors = await page.locator('.notifications-toasts .notification-toast', { hasText: /exited with code|killed by/ }).allTextContents();
     assert.deepEqual(errors, [], 'error notifications');
     await wb!.screenshot('e2e-worker-verdict');
+  });
+
+  it('a worker that fails at start: the panel leads with its own error and line, and nothing spins on the ended session', async () => {
+    const page = wb!.page;
+    await wb!.runCommand('Task Memory: Profile Task');
+    const row = page
+      .locator('.quick-input-widget .quick-input-list .monaco-list-row')
+      .filter({ has: page.locator('.label-name', { hasText: 'npm run broken' }) })
+      .first();
+    await row.waitFor({ state: 'visible', timeout: 20_000 });
+    await row.click();
+    const panel = await wb!.waitForWebview('Memory: npm run broken', 30_000);
+    await panel.locator('.state-pill.state-ended').waitFor({ timeout: 60_000 });
+    await panel.locator('.banner.banner-failed').waitFor({ timeout: 10_000 });
+    const summary = (await panel.locator('.banner .failure-summary').textContent()) ?? '';
+    assert.match(summary, /the command exited with code 1: Error: BROKER_URL is not set/, summary);
+    assert.match((await panel.locator('.banner').textContent()) ?? '', /broken\.js:3/);
+    assert.equal(await panel.locator('.codicon-modifier-spin:visible').count(), 0, 'a spinner on an ended session');
+    await page.waitForTimeout(300);
+    await wb!.screenshot('e2e-worker-failed');
   });
 });
