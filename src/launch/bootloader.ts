@@ -15,6 +15,7 @@ import * as v8 from 'node:v8';
 import * as vm from 'node:vm';
 import { isMainThread } from 'node:worker_threads';
 import type { CheckpointReply } from '../cdp/extraProtocol';
+import { requestTaskName, type RequestLike } from './httpTasks';
 
 declare const globalThis: { __taskmemEmit?: (payload: string) => void; __taskmemCheckpoint?: () => CheckpointReply };
 
@@ -41,7 +42,7 @@ function emit(message: object): void {
 const START_ALLOWANCE_MS = 20;
 const CHECKPOINT_RATIO = 1.25;
 
-function installTaskMarks(gcBudget: number): void {
+function installTaskMarks(gcBudget: number, markRequests: boolean): void {
   let collect: (() => void) | undefined;
   if (gcBudget > 0) {
     // Expose gc without touching the command line's flags.
@@ -90,25 +91,24 @@ function installTaskMarks(gcBudget: number): void {
   let lastPairMs = 0;
   // Per task id (or name when there is none): the heap after the GC at its start.
   const open = new Map<unknown, number>();
-  dc.subscribe('taskmem:task', (raw) => {
-    const message = (raw ?? {}) as { phase?: unknown; name?: unknown; id?: unknown };
-    const name = typeof message.name === 'string' ? message.name : 'task';
-    const id = typeof message.id === 'string' || typeof message.id === 'number' ? message.id : undefined;
+  const onTask = (phase: unknown, name: string, id: string | number | object | undefined): void => {
     const key = id ?? name;
+    // A request object is a key here, never a message: only the program's own ids travel.
+    const wireId = typeof id === 'object' ? undefined : id;
     const t = Date.now();
-    if (message.phase === 'start') {
+    if (phase === 'start') {
       const scheduled = totalFinished >= nextCheckpointAt;
       const due =
         collect !== undefined && open.size === 0 && (scheduled || gcSpentMs + lastPairMs <= gcBudget * (performance.now() - firstTaskAt) + START_ALLOWANCE_MS);
       if (due) {
         if (scheduled) nextCheckpointAt = Math.ceil(Math.max(totalFinished, 1) * CHECKPOINT_RATIO);
-        emit({ method: 'Taskmem.taskStarted', params: { name, id, t } });
+        emit({ method: 'Taskmem.taskStarted', params: { name, id: wireId, t } });
         const before = heapAfterGc();
         gcSpentMs += before.ms;
         open.set(key, before.heap);
         checkpoint(before.heap, 'start');
       }
-    } else if (message.phase === 'end') {
+    } else if (phase === 'end') {
       finished.set(name, (finished.get(name) ?? 0) + 1);
       totalFinished++;
       const startHeap = open.get(key);
@@ -123,10 +123,45 @@ function installTaskMarks(gcBudget: number): void {
       checkpoint(after.heap, 'end');
       emit({
         method: 'Taskmem.taskFinished',
-        params: { name, id, t, sampled: true, retainedBytes: after.heap - startHeap, rss: process.memoryUsage.rss() },
+        params: { name, id: wireId, t, sampled: true, retainedBytes: after.heap - startHeap, rss: process.memoryUsage.rss() },
       });
     }
+  };
+  // The program's own marks win: once it publishes one, requests are no longer marked for it.
+  let ownMarks = false;
+  dc.subscribe('taskmem:task', (raw) => {
+    if (!ownMarks) {
+      ownMarks = true;
+      // A request measured as the program's marks began would hold the next measurement off forever.
+      for (const key of open.keys()) if (typeof key === 'object') open.delete(key);
+    }
+    const message = (raw ?? {}) as { phase?: unknown; name?: unknown; id?: unknown };
+    const name = typeof message.name === 'string' ? message.name : 'task';
+    const id = typeof message.id === 'string' || typeof message.id === 'number' ? message.id : undefined;
+    onTask(message.phase, name, id);
   });
+  // HTTP servers: every request is a task, from its start to its response's end (src/launch/httpTasks.ts).
+  // Requests overlap: a measured one's figure may hold what others allocated meanwhile; the verdict
+  // rests on the trend of the checkpoints against the requests finished, which overlap does not bias.
+  const started = new WeakSet<object>();
+  if (markRequests)
+    dc.subscribe('http.server.request.start', (raw) => {
+      const { request, response } = (raw ?? {}) as { request?: RequestLike & object; response?: { once?: unknown } };
+      if (ownMarks || !request) return;
+      started.add(request);
+      onTask('start', requestTaskName(request), request);
+      // A request whose client went away never finishes: it must not hold the next measurement off.
+      if (open.has(request) && typeof response?.once === 'function')
+        (response.once as (event: string, listener: () => void) => void).call(response, 'close', () => open.delete(request));
+    });
+  if (markRequests)
+    dc.subscribe('http.server.response.finish', (raw) => {
+      const request = (raw as { request?: RequestLike & object } | undefined)?.request;
+      if (ownMarks || !request || !started.has(request)) return;
+      started.delete(request);
+      // By now the framework has routed the request: it counts under its route.
+      onTask('end', requestTaskName(request), request);
+    });
   // The last counts must not be lost when the worker ends.
   process.on('exit', flushCounts);
 }
@@ -189,7 +224,8 @@ function main(): void {
   const url = inspector.url();
   if (!url) return;
 
-  installTaskMarks(Number(process.env.TASKMEM_GC_BUDGET ?? '0.02'));
+  // The harness calls one function: requests it serves are not the task (it measures each run itself).
+  installTaskMarks(Number(process.env.TASKMEM_GC_BUDGET ?? '0.02'), process.env.TASKMEM_HARNESS === undefined);
   register(dir, token, url);
   inspector.waitForDebugger();
 }

@@ -10,6 +10,7 @@ import type { Target } from './target';
 import { DEFAULTS } from './defaults';
 import { recyclingNote } from '../core/recycling';
 import { mallocTrimNote, rssSplitNote } from '../core/memorySplit';
+import { isRequestTaskName } from '../launch/httpTasks';
 
 /** Periodic retained captures cost a full GC: not more often than this. */
 const CAPTURE_INTERVAL_MS = 10_000;
@@ -29,6 +30,8 @@ const WINDOW_TASK = '(time window)';
 export class WorkerModeDriver implements SessionDriver {
   private readonly timers: NodeJS.Timeout[] = [];
   private sawTaskMarks = false;
+  /** Tasks the bootloader made of HTTP requests (no marks of the program's own). */
+  private sawRequests = false;
   private windows = 0;
   private captureRunning: Promise<void> | undefined;
   private readonly extraNotes = new Set<string>();
@@ -90,6 +93,7 @@ export class WorkerModeDriver implements SessionDriver {
     });
     target.onTaskFinished((event) => {
       this.sawTaskMarks = true;
+      if (!this.sawRequests) this.sawRequests = isRequestTaskName(event.name);
       session.mark({ t: session.now(), targetId: target.id, kind: 'task-end', label: event.name });
       const measured = event.sampled === false ? undefined : event.retainedBytes;
       if (target.runtime === 'node') {
@@ -104,6 +108,7 @@ export class WorkerModeDriver implements SessionDriver {
     });
     target.onTaskCounts((counts) => {
       this.sawTaskMarks = true;
+      if (!this.sawRequests) this.sawRequests = Object.keys(counts).some(isRequestTaskName);
       const total = Object.values(counts).reduce((sum, n) => sum + n, 0);
       session.tasks.addUnmeasured(total);
       if (target.runtime === 'node') this.nodeTasks.total += total;
@@ -239,6 +244,11 @@ export class WorkerModeDriver implements SessionDriver {
     if (samples < 20) {
       notes.push(
         `Only ${samples} retained heap sample(s) at one per ${Math.round(this.session.samplingIntervalBytes / 1024)} KiB: too few to name sites reliably. For a short run, sample finer (--sampling-interval 32768) or run longer.`,
+      );
+    }
+    if (this.sawRequests) {
+      notes.push(
+        "Tasks are the HTTP requests the server handled (Node's http diagnostics channels), named by method and route. Requests overlap: one measured between two GCs may hold what others allocated meanwhile, so the verdicts rest on the trend of the retained heap against the requests finished. To name tasks yourself, publish taskmem:task marks (then requests are not marked).",
       );
     }
     if (this.nodeTasks.total) {
