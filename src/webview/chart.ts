@@ -10,7 +10,7 @@ import type { SessionMark, SessionMarkKind, TargetInfo } from '../core/model';
 import type { StatsMetric } from '../shared/protocol';
 import { clear, h } from './dom';
 import { formatBytes, formatBytesAxis, formatCount, formatElapsed } from './format';
-import { decimate, lowerBound, SeriesStore, seriesId, type SeriesKey } from './series';
+import { decimate, lowerBound, paddedRange, SeriesStore, seriesId, type SeriesKey } from './series';
 
 export type ChartMode = 'follow' | 'zoom';
 
@@ -621,12 +621,4 @@ function markLowerBound(marks: readonly ChartMark[], x: number): number {
     else hi = mid;
   }
   return lo;
-}
-
-/** Y range with 8% headroom; memory is never negative so the floor stays at ≥ 0 when data is. */
-function paddedRange(min: number | null, max: number | null): [number, number] {
-  if (min == null || max == null || !Number.isFinite(min) || !Number.isFinite(max)) return [0, 1];
-  if (min === max) return [Math.max(0, min * 0.9), max * 1.1 + 1];
-  const pad = (max - min) * 0.08;
-  return [min >= 0 ? Math.max(0, min - pad) : min - pad, max + pad];
 }

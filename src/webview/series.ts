@@ -319,3 +319,15 @@ export function columnsToPoints(cols: { targetId: string; t: number[]; values: P
   }
   return out;
 }
+
+/**
+ * Y range with 8% headroom; memory is never negative so the floor stays at ≥ 0 when data is. A range
+ * spans at least 5% of its largest value: a nearly flat 17.40-17.42 MiB would label every tick "17.4 MiB".
+ */
+export function paddedRange(min: number | null, max: number | null): [number, number] {
+  if (min == null || max == null || !Number.isFinite(min) || !Number.isFinite(max)) return [0, 1];
+  if (min === max) return [Math.max(0, min * 0.9), max * 1.1 + 1];
+  const span = Math.max(max - min, 0.05 * Math.max(Math.abs(min), Math.abs(max)));
+  const pad = span * 0.08 + (span - (max - min)) / 2;
+  return [min >= 0 ? Math.max(0, min - pad) : min - pad, max + pad];
+}

@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { columnsToPoints, decimate, extractTarget, SeriesStore } from '../../src/webview/series';
+import { columnsToPoints, decimate, extractTarget, paddedRange, SeriesStore } from '../../src/webview/series';
 
 const pt = (t: number, targetId: string, heapUsed: number, rss?: number) => ({ t, targetId, heapUsed, heapTotal: heapUsed * 2, rss });
 
@@ -105,5 +105,23 @@ describe('webview decimate', () => {
     const s2 = new SeriesStore();
     s2.appendMany(back);
     assert.equal(s2.keys.length, 3);
+  });
+});
+
+describe('webview paddedRange (the y axes)', () => {
+  const MiB = 1024 * 1024;
+  it('gives a nearly flat series room enough for distinct tick labels, centred on it', () => {
+    const [lo, hi] = paddedRange(17.4 * MiB, 17.42 * MiB);
+    assert.ok(hi - lo >= 0.05 * 17.42 * MiB, `${lo}..${hi}`);
+    assert.ok(lo < 17.4 * MiB && hi > 17.42 * MiB);
+    assert.ok(Math.abs((lo + hi) / 2 - 17.41 * MiB) < 1024, 'centred');
+  });
+
+  it('keeps 8% headroom on a wide range and never goes below zero for memory', () => {
+    const [lo, hi] = paddedRange(1 * MiB, 101 * MiB);
+    assert.equal(hi, 101 * MiB + 8 * MiB);
+    assert.equal(lo, 0);
+    assert.deepEqual(paddedRange(null, 5), [0, 1]);
+    assert.deepEqual(paddedRange(0, 0), [0, 1]);
   });
 });
