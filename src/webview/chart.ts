@@ -9,7 +9,7 @@ import uPlot from 'uplot';
 import type { SessionMark, SessionMarkKind, TargetInfo } from '../core/model';
 import type { StatsMetric } from '../shared/protocol';
 import { clear, h } from './dom';
-import { formatBytes, formatBytesAxis, formatCount, formatElapsed } from './format';
+import { formatBytes, formatBytesAxis, formatCount, formatElapsed, formatElapsedTicks } from './format';
 import { decimate, lowerBound, paddedRange, SeriesStore, seriesId, type SeriesKey } from './series';
 
 export type ChartMode = 'follow' | 'zoom';
@@ -372,7 +372,7 @@ export class MemoryChart {
       ticks: { stroke: this.colors.grid, width: 1, size: 4 },
       ...extra,
     });
-    const axes: uPlot.Axis[] = [axis({ values: (_u, splits) => splits.map(formatElapsed), space: 70 })];
+    const axes: uPlot.Axis[] = [axis({ values: (_u, splits) => formatElapsedTicks(splits), space: 70 })];
     if (hasBytes) axes.push(axis({ scale: 'bytes', values: (_u, splits) => splits.map(formatBytesAxis), size: 72, incrs: BYTE_INCRS, space: 36 }));
     if (hasCount)
       axes.push(

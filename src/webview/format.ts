@@ -38,6 +38,20 @@ export function formatShare(share: number | undefined | null): string {
   return `${p >= 10 ? p.toFixed(0) : p.toFixed(1)}%`;
 }
 
+/**
+ * Time-axis tick labels: under a minute, as many decimals as the ticks need to read apart (ticks
+ * 0.25 s apart are "0.25s", "0.5s", not two "0.3s"); a minute and more as formatElapsed.
+ */
+export function formatElapsedTicks(splits: readonly number[]): string[] {
+  if (splits.some((v) => Math.abs(v) >= 60)) return splits.map(formatElapsed);
+  for (let decimals = 0; decimals <= 3; decimals++) {
+    const exact = splits.every((v) => !Number.isFinite(v) || Math.abs(Number(v.toFixed(decimals)) - v) < 1e-9);
+    if (exact || decimals === 3)
+      return splits.map((v) => (Number.isFinite(v) ? `${v < 0 ? '−' : ''}${Number(Math.abs(v).toFixed(decimals)).toString()}s` : ''));
+  }
+  return splits.map(formatElapsed);
+}
+
 /** Seconds since session start for the time axis: 42 → "42s", 75 → "1:15", 3725 → "1:02:05". */
 export function formatElapsed(seconds: number): string {
   if (!Number.isFinite(seconds)) return '';

@@ -5,6 +5,7 @@ import {
   formatBytesPerRun,
   formatCount,
   formatElapsed,
+  formatElapsedTicks,
   formatLocation,
   formatShare,
   shortPath,
@@ -39,6 +40,13 @@ describe('webview format', () => {
     assert.equal(formatElapsed(2.5), '2.5s');
     assert.equal(formatElapsed(75), '1:15');
     assert.equal(formatElapsed(3725), '1:02:05');
+  });
+
+  it('labels time ticks so they read apart', () => {
+    assert.deepEqual(formatElapsedTicks([0.1, 0.15, 0.2, 0.25, 0.30000000000000004]), ['0.1s', '0.15s', '0.2s', '0.25s', '0.3s']);
+    assert.deepEqual(formatElapsedTicks([2, 4, 6]), ['2s', '4s', '6s']);
+    assert.deepEqual(formatElapsedTicks([0.5, 1, 1.5]), ['0.5s', '1s', '1.5s']);
+    assert.deepEqual(formatElapsedTicks([30, 60, 90]), ['30s', '1:00', '1:30']);
   });
 
   it('shortens paths and names', () => {
