@@ -27,6 +27,18 @@ const contexts = [
   }),
 ];
 
+// Evaluated in a process the session attached to (no module system there but the console's require).
+contexts.push(
+  await esbuild.context({
+    ...common,
+    sourcemap: false,
+    entryPoints: { attachMarks: 'src/launch/attachMarks.ts' },
+    outdir: 'dist',
+    platform: 'node',
+    format: 'iife',
+  }),
+);
+
 const webviewEntry = 'src/webview/main.ts';
 import { existsSync } from 'node:fs';
 if (existsSync(webviewEntry)) {

@@ -34,6 +34,8 @@ function builtFile(name: string): string {
 
 export const bootloaderPath = (): string => builtFile('bootloader.js');
 export const harnessPath = (): string => builtFile('harness.js');
+/** The task marks injected into a process the session attached to (no bootloader there). */
+export const attachMarksPath = (): string => builtFile('attachMarks.js');
 export const pythonAgentDir = (): string => path.join(packageRoot(), 'agents', 'python');
 /** Frames under these paths are the profiler's own and are grouped, never shown as user sites. */
 // src/ too: the bundles' source maps send our own frames back to src/launch/*.ts.

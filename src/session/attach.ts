@@ -4,6 +4,11 @@ import type { TargetInfo } from '../core/model';
 import type { AttachSpec } from './api';
 import type { ProfilingSession } from './session';
 import { Target } from './target';
+import { DEFAULTS } from './defaults';
+import { attachMarksPath } from '../launch/assets';
+
+let cachedMarksScript: string | undefined;
+const marksScript = (): string => (cachedMarksScript ??= fs.readFileSync(attachMarksPath(), 'utf8'));
 
 interface ListedTarget {
   webSocketDebuggerUrl?: string;
@@ -114,5 +119,9 @@ export async function attachTargets(session: ProfilingSession, spec: AttachSpec)
     const info: TargetInfo = { id: `node:attached-${index}`, pid: spec.pid ?? 0, runtime: 'node', title: entry.title || url, argv: [] };
     const target = await Target.connect(info, url, { samplingIntervalBytes: session.samplingIntervalBytes });
     await session.addTarget(target);
+    // Its own task marks and its HTTP requests count as tasks, as under the bootloader.
+    await target
+      .installTaskMarks(marksScript(), session.options.taskGcBudget ?? DEFAULTS.taskGcBudget)
+      .catch((error: Error) => session.warn(`task marks could not be installed in ${info.title}: ${error.message}; tasks are time windows`));
   }
 }

@@ -312,6 +312,13 @@ export class ProfilingSession implements ProfilingSessionApi {
       await this.driver.finalCapture().catch((error: Error) => this.warn(`final capture failed: ${error.message}`));
     }
     this.driver?.dispose();
+    if (this.options.mode === 'attach') {
+      // A process we attached to goes on: nothing of ours may stay in it (task marks, GC budget).
+      let timer: NodeJS.Timeout | undefined;
+      const removed = Promise.all([...this.liveTargets.values()].map((target) => target.removeTaskMarks().catch(() => undefined)));
+      await Promise.race([removed, new Promise<void>((resolve) => (timer = setTimeout(resolve, DETACH_TIMEOUT_MS)))]);
+      clearTimeout(timer);
+    }
     const pids = [...this.liveTargets.values()].map((target) => target.info.pid);
     for (const target of this.liveTargets.values()) target.dispose();
     this.liveTargets.clear();
@@ -381,6 +388,9 @@ export class ProfilingSession implements ProfilingSessionApi {
     return this.lastProfiles.values().next().value;
   }
 }
+
+/** How long letting go of an attached process may wait for it to take our task marks out. */
+const DETACH_TIMEOUT_MS = 2000;
 
 /** How much of the command's output the session keeps for a failure's cause. */
 const OUTPUT_TAIL_CHARS = 8192;

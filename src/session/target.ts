@@ -62,6 +62,8 @@ export class Target {
   private readonly workerEmitter = new Emitter<Target>();
   private readonly exitEmitter = new Emitter<string>();
   private readonly contextDestroyedEmitter = new Emitter<void>();
+  /** Task marks injected after attaching (removeTaskMarks takes them out). */
+  private marksInstalled = false;
   readonly onTaskStarted = this.taskStartedEmitter.event;
   readonly onTaskFinished = this.taskFinishedEmitter.event;
   readonly onGc = this.gcEmitter.event;
@@ -309,6 +311,24 @@ export class Target {
       };
     }
     return this.lastCapture;
+  }
+
+  /**
+   * A process we attached to has no bootloader: its task marks (its own `taskmem:task` channel, HTTP
+   * requests) are installed through the inspector. The console's command-line API lends `require`.
+   */
+  async installTaskMarks(script: string, gcBudget: number): Promise<void> {
+    const defined = await this.client.send('Runtime.evaluate', { expression: script, includeCommandLineAPI: true, silent: true });
+    if (defined.exceptionDetails) throw new Error(defined.exceptionDetails.exception?.description?.split('\n')[0] ?? defined.exceptionDetails.text);
+    await this.evaluate<string>(`globalThis.__taskmemAttachMarks(${Number(gcBudget)})`);
+    this.marksInstalled = true;
+  }
+
+  /** Takes the injected marks out again (the session lets go of a process it attached to). */
+  async removeTaskMarks(): Promise<void> {
+    if (!this.marksInstalled) return;
+    this.marksInstalled = false;
+    await this.evaluate('globalThis.__taskmemDetachMarks?.()');
   }
 
   /** Evaluates an expression in the target (Node), awaiting promises, returning the value. */

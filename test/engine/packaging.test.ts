@@ -54,6 +54,7 @@ const REQUIRED = [
   'extension/dist/extension.js',
   'extension/dist/cli.js',
   'extension/dist/bootloader.js',
+  'extension/dist/attachMarks.js',
   'extension/dist/harness.js',
   'extension/dist/webview.js',
   'extension/dist/webview.css',
