@@ -35,6 +35,8 @@ const PYTHON_WORKER_FLOOR_BYTES = 1024;
  * and more are found 3 times in 3 (bench), so the floor costs only the smallest worker leaks.
  */
 const NODE_WORKER_TREND_FLOOR_BYTES = 128;
+/** While checkpoints stream in, trends are refitted for firming at most this often. */
+const REFIT_MS = 200;
 /** A trend needs this many checkpoints in a target before it speaks. */
 const MIN_CHECKPOINTS = 5;
 
@@ -57,6 +59,10 @@ export class TaskTracker {
   private startedCount = 0;
   private readonly checkpoints = new Map<string, Checkpoint[]>();
   private trendCache: TaskTrend[] | undefined;
+  /** When the trends were last refitted for firming and group rows (ms). */
+  private lastRefit = -Infinity;
+  /** The rows of names judged together, as of the last refit. */
+  private groupRows: string[] = [];
   private readonly firming = new Map<string, Firming>();
   /** The current sites, to tell which of the names that run in step holds the memory. */
   private sites: () => readonly RetainedSite[] = noSites;
@@ -87,10 +93,18 @@ export class TaskTracker {
     list.push(checkpoint);
     if (list.length > MAX_CHECKPOINTS) this.checkpoints.set(targetId, (list = list.filter((_, i) => i % 2 === 0 || i === list!.length - 1)));
     this.trendCache = undefined;
-    const names = this.trends().flatMap((trend) => trend.names);
+    const names = Object.keys(checkpoint.counts);
     for (const name of names) this.list(name);
-    for (const trend of this.trends()) this.noteFirming(trend);
-    return [...names, ...this.unresolvedGroups().map((trend) => groupName(trend.names))];
+    // A busy worker sends hundreds of checkpoints a second, and a refit walks all of them (and the
+    // measured series): refitting on every one stalled the session for seconds (a stop took 17-36 s
+    // with every task measured). The views ask for summaries at their own pace; firming is noted here.
+    const now = Date.now();
+    if (now - this.lastRefit >= REFIT_MS) {
+      this.lastRefit = now;
+      for (const trend of this.trends()) this.noteFirming(trend);
+      this.groupRows = this.unresolvedGroups().map((trend) => groupName(trend.names));
+    }
+    return [...names, ...this.groupRows];
   }
 
   private trends(): TaskTrend[] {
@@ -182,13 +196,14 @@ export class TaskTracker {
    * Python worker mode: a sampled task reports what it kept itself (traced allocations still alive
    * after the task and gc.collect()); the series is the running total per task name.
    */
-  addKeptTask(name: string, targetId: string, kept: number | undefined, durationMs: number, rssBytes?: number): TaskSummary | undefined {
+  addKeptTask(name: string, targetId: string, kept: number | undefined, durationMs: number, rssBytes?: number): boolean {
     this.finishedCount++;
-    if (kept === undefined || !Number.isFinite(kept)) return undefined;
+    if (kept === undefined || !Number.isFinite(kept)) return false;
     this.keptSeries.add(name);
     const list = this.list(name);
     list.push({ index: list.length, retainedBytes: 0, keptByRun: kept, durationMs, rssBytes, targetId });
-    return this.summary(name);
+    // No summary here: a refit per task stalled busy workers' sessions; the views ask at their pace.
+    return true;
   }
 
   /** Tasks that ended without being measured: they count (for --max-tasks), they have no figures. */

@@ -102,8 +102,10 @@ export class WorkerModeDriver implements SessionDriver {
       }
       // Both runtimes report what a sampled task kept itself (Node: heap after a GC at its end
       // minus after a GC at its start; Python: traced allocations still alive).
-      const summary = session.tasks.addKeptTask(event.name, target.id, measured, event.durationMs ?? 0, event.rss);
-      if (summary) session.taskUpdated(summary);
+      if (session.tasks.addKeptTask(event.name, target.id, measured, event.durationMs ?? 0, event.rss)) {
+        this.pendingUpdates.add(event.name);
+        this.scheduleUpdates();
+      }
       this.stopWhenEnoughTasks();
     });
     target.onTaskCounts((counts) => {
