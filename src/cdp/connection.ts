@@ -80,10 +80,6 @@ export class CdpConnection implements CdpClient {
   /** Frames that could not be understood; the connection stays up. */
   readonly onProtocolError = this.protocolErrorEmitter.event;
 
-  /** All events, including those for tunnelled sessions (`sessionId`). */
-  private readonly anyEventEmitter = new Emitter<ProtocolEvent>();
-  readonly onAnyEvent = this.anyEventEmitter.event;
-
   constructor(private readonly transport: Transport) {
     transport.onMessage((text) => this.receive(text));
     transport.onClose((reason) => this.handleClose(reason));
@@ -161,7 +157,6 @@ export class CdpConnection implements CdpClient {
         params: message.params ?? {},
         sessionId: typeof message.sessionId === 'string' ? message.sessionId : undefined,
       };
-      this.anyEventEmitter.fire(event);
       const set = this.listeners.get(event.method);
       if (!set) return;
       for (const listener of [...set]) {

@@ -400,8 +400,3 @@ function buildCallers(
     .slice(0, maxCallers)
     .map(([, caller]) => caller);
 }
-
-/** `key → retainedBytes`, the shape `applySiteGrowth` takes per capture. */
-export function siteBytesByKey(aggregation: SiteAggregation): Map<string, number> {
-  return new Map(aggregation.sites.map((site) => [site.key, site.retainedBytes]));
-}

@@ -133,10 +133,9 @@ export class Target {
       this.client.on('Taskmem.taskCounts', (event) => this.taskCountsEmitter.fire(validCounts(event.counts)));
       this.client.on('Taskmem.checkpoint', (event) => this.fireCheckpoint(event));
       this.client.on('Taskmem.gc', (event) => this.gcEmitter.fire(event));
-      const configure: { sampleEvery?: number; gcPerTask?: boolean; mallocTrim?: boolean } = {};
+      const configure: { sampleEvery?: number; mallocTrim?: boolean } = {};
       if (this.options.pythonMallocTrim) configure.mallocTrim = true;
       if (this.options.pythonSampleEvery !== undefined) configure.sampleEvery = this.options.pythonSampleEvery;
-      if (this.options.pythonGcPerTask !== undefined) configure.gcPerTask = this.options.pythonGcPerTask;
       await this.client.send('Taskmem.configure', configure);
       await this.client.send('HeapProfiler.enable');
       await this.client.send('HeapProfiler.startSampling', { samplingInterval: this.options.samplingIntervalBytes });

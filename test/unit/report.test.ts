@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import type { RawProfileNode, TaskRun } from '../../src/core/model';
 import { buildReport, escapeMarkdown, renderMarkdownReport, renderTextReport, sanitizeText, type ReportInput } from '../../src/core/report';
 import { aggregateSites } from '../../src/core/sites';
-import { applySiteGrowth } from '../../src/core/siteGrowth';
 import { summarizeTask } from '../../src/core/verdict';
 
 const K = 1024;
@@ -23,7 +22,8 @@ function input(overrides: Partial<ReportInput> = {}): ReportInput {
     leaf(5, '(garbage collector)', '', -1, 512 * K),
   ]);
   const aggregation = aggregateSites({ head, samples: [] }, { runtime: 'node' });
-  applySiteGrowth(aggregation.sites, [new Map([['/srv/app/src/orders.ts:42:processOrder', 0]]), new Map([['/srv/app/src/orders.ts:42:processOrder', 41 * K]])]);
+  // Growth per run as the session's site history fits it: the order site grew 41 KiB over one run.
+  for (const site of aggregation.sites) site.bytesPerRun = site.key === '/srv/app/src/orders.ts:42:processOrder' ? 41 * K : 0;
   return {
     mode: 'harness',
     command: 'node worker.js#sendEmail',
