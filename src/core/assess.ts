@@ -45,10 +45,11 @@ export const WARM_UP_RUNS = 60;
 /** A plateau (not a leak) is called on the usual 95%: a wrong plateau costs a user less than a wrong leak. */
 export const PLATEAU_CONFIDENCE = 0.95;
 
-const ADVICE: Record<VerdictKind, string> = {
+/** What to do next for each verdict; worded for Node and Python alike (one copy, used by the trend verdicts too). */
+export const ADVICE: Record<VerdictKind, string> = {
   leak:
-    'Look at the top retaining sites below: a cache, map, array or set that is only ever added to, ' +
-    'event listeners or timers that are never removed, or closures kept by a long-lived object.',
+    'Look at the top retaining sites below: a cache, map or dict, list or set that is only ever added to, ' +
+    'listeners or callbacks that are never removed, or objects held by a long-lived one (a global, a class attribute, a closure).',
   plateau:
     'This looks like a bounded cache or pool filling up, not a leak. Check that its maximum size is ' +
     'what you want; run more tasks to confirm it stays flat.',

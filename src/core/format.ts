@@ -25,10 +25,18 @@ export function formatBytes(bytes: number): string {
 }
 
 /** Growth per run with the sign always shown: "+41.0 KiB/run", "-512 B/run", "±0 B/run". */
-export function formatBytesPerRun(bytes: number): string {
+export function formatBytesPerRun(bytes: number, unit: ProgressUnit = 'run'): string {
   if (!Number.isFinite(bytes)) return 'n/a';
-  if (Math.abs(bytes) < 0.5) return '±0 B/run';
-  return `${bytes > 0 ? '+' : ''}${formatBytes(bytes)}/run`;
+  if (Math.abs(bytes) < 0.5) return `±0 B/${unit}`;
+  return `${bytes > 0 ? '+' : ''}${formatBytes(bytes)}/${unit}`;
+}
+
+/** What growth is counted per: a harness run, or a task of a worker (any name, or one name). */
+export type ProgressUnit = 'run' | 'task';
+
+/** "+2.0 KiB per task": growth in a sentence. */
+export function formatGrowthPer(bytes: number, unit: ProgressUnit): string {
+  return formatBytesPerRun(bytes, unit).replace(`/${unit}`, ` per ${unit}`);
 }
 
 /** A 0..1 fraction as a percentage: "38%", "4.2%" below 10%, "<0.1%" for tiny positive values. */

@@ -6,7 +6,7 @@
  * just under it and then run its worst task: the limit leaves room for that task's peak. A limit at
  * or below what a fresh child already uses recycles every child after one task (celery#4125).
  */
-import { formatBytes, formatBytesPerRun } from './format';
+import { formatBytes, formatGrowthPer } from './format';
 
 const KIB = 1024;
 const MIB = 1024 * KIB;
@@ -94,7 +94,7 @@ export function adviseRecycling(input: RecyclingInput): RecyclingAdvice | undefi
   }
   if (current?.maxTasksPerChild !== undefined && maxTasksPerChild !== undefined && current.maxTasksPerChild > maxTasksPerChild) {
     warnings.push(
-      `--max-tasks-per-child ${current.maxTasksPerChild} lets a child grow past the limit: at ${formatBytesPerRun(growth).replace('/run', ' per task')} it reaches it after about ${maxTasksPerChild} tasks.`,
+      `--max-tasks-per-child ${current.maxTasksPerChild} lets a child grow past the limit: at ${formatGrowthPer(growth, 'task')} it reaches it after about ${maxTasksPerChild} tasks.`,
     );
   }
   if (maxTasksPerChild !== undefined || maxMemoryPerChildKiB !== undefined) {
@@ -115,7 +115,7 @@ export function adviseRecycling(input: RecyclingInput): RecyclingAdvice | undefi
   }
   const note =
     growth > 0
-      ? `Recycling bounds the damage of ${formatBytesPerRun(growth).replace('/run', ' per task')}; it does not fix the leak. Fix the task above and keep a limit as a safety net.`
+      ? `Recycling bounds the damage of ${formatGrowthPer(growth, 'task')}; it does not fix the leak. Fix the task above and keep a limit as a safety net.`
       : 'Children do not grow per task: a memory limit is a safety net for the worst task, not a fix for a leak.';
   return {
     limitBytes: limit,

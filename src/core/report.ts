@@ -4,6 +4,7 @@
  */
 import type { CallerLine, Frame, FrameCategory, GrowthFit, LeakMemory, TargetInfo, TaskRun, TaskSummary, Verdict, VerdictKind } from './model';
 import { formatBytes } from './format';
+import { progressUnit } from './reportRender';
 import { compareSites, type SiteAggregation } from './sites';
 import { judgeOverall } from './verdict';
 import type { RecyclingAdvice } from './recyclingAdvisor';
@@ -114,7 +115,7 @@ export function buildReport(input: ReportInput): TaskmemReport {
     startedAt: isoDate(input.startedAt),
     durationMs: input.durationMs,
     endReason: input.endReason,
-    verdict: judgeOverall(input.tasks),
+    verdict: judgeOverall(input.tasks, progressUnit(input.mode)),
     tasks: input.tasks.map((task) => {
       const out: ReportTask = {
         name: task.name,

@@ -5,9 +5,9 @@
  * name a function "\x1b]8;;evil\x07…" to rewrite the user's terminal, or "[x](http://evil)" to add a
  * link to a pull request. Every such string goes through `sanitizeText` / `escapeMarkdown`.
  */
-import { formatBytes, formatBytesPerRun, formatDuration, formatPercent } from './format';
+import { formatBytes, formatBytesPerRun, formatDuration, formatPercent, type ProgressUnit } from './format';
 import type { VerdictKind } from './model';
-import type { ReportSite, TaskmemReport } from './report';
+import type { ReportMode, ReportSite, TaskmemReport } from './report';
 
 export interface TextReportOptions {
   color?: boolean;
@@ -82,8 +82,13 @@ function location(site: ReportSite, cwd?: string): string {
   return `${displayPath(site.file, cwd)}:${site.line}`;
 }
 
-function perRun(bytes: number | null): string {
-  return bytes === null ? '' : formatBytesPerRun(bytes);
+/** Harness sessions count growth per run of the task; workers per task they finished. */
+export function progressUnit(mode: ReportMode): ProgressUnit {
+  return mode === 'harness' ? 'run' : 'task';
+}
+
+function perRun(bytes: number | null, unit: ProgressUnit): string {
+  return bytes === null ? '' : formatBytesPerRun(bytes, unit);
 }
 
 /** Cells padded to their column's widest cell; the last column is left unpadded. */
@@ -103,6 +108,7 @@ export function renderTextReport(report: TaskmemReport, options?: TextReportOpti
   const paint = (code: string, text: string): string => (color && code !== '' ? `${code}${text}${RESET}` : text);
   const maxSites = Math.max(0, options?.maxSites ?? 10);
   const cwd = options?.cwd;
+  const unit = progressUnit(report.mode);
   const lines: string[] = [];
   const kind = report.verdict.kind;
   lines.push(`${paint(COLOR[kind] + BOLD, HEADLINE[kind])}: ${sanitizeText(report.verdict.summary)}`);
@@ -111,8 +117,8 @@ export function renderTextReport(report: TaskmemReport, options?: TextReportOpti
     lines.push('', 'Tasks');
     const rows = report.tasks.map((t) => [
       sanitizeText(t.name),
-      `${t.runs} run${t.runs === 1 ? '' : 's'}`,
-      formatBytesPerRun(t.bytesPerRun),
+      `${t.runs.toLocaleString('en-US')} ${unit}${t.runs === 1 ? '' : 's'}`,
+      formatBytesPerRun(t.bytesPerRun, unit),
       `${t.verdict} (${formatPercent(t.confidence)})`,
     ]);
     padRows(rows, new Set([1, 2])).forEach((cells, i) => {
@@ -129,7 +135,7 @@ export function renderTextReport(report: TaskmemReport, options?: TextReportOpti
     const rows = shown.map((s) => [
       formatBytes(s.retainedBytes),
       formatPercent(s.share),
-      perRun(s.bytesPerRun),
+      perRun(s.bytesPerRun, unit),
       sanitizeText(s.function),
       sanitizeText(location(s, cwd)),
     ]);
@@ -180,22 +186,28 @@ export function renderMarkdownReport(report: TaskmemReport, options?: MarkdownRe
   const cwd = options?.cwd;
   const maxSites = Math.max(0, options?.maxSites ?? 10);
   const md = escapeMarkdown;
+  const unit = progressUnit(report.mode);
+  const Unit = unit === 'run' ? 'Run' : 'Task';
   const out: string[] = [];
   out.push(`### Task Memory Profiler: ${HEADLINE[report.verdict.kind]}`, '', md(report.verdict.summary), '');
 
   if (report.tasks.length > 0) {
-    out.push('| Task | Runs | Per run | Verdict | Confidence |', '| --- | ---: | ---: | --- | ---: |');
+    out.push(`| Task | ${Unit}s | Per ${unit} | Verdict | Confidence |`, '| --- | ---: | ---: | --- | ---: |');
     for (const t of report.tasks) {
-      out.push(`| ${md(t.name)} | ${t.runs} | ${formatBytesPerRun(t.bytesPerRun)} | ${t.verdict} | ${formatPercent(t.confidence)} |`);
+      out.push(
+        `| ${md(t.name)} | ${t.runs.toLocaleString('en-US')} | ${formatBytesPerRun(t.bytesPerRun, unit)} | ${t.verdict} | ${formatPercent(t.confidence)} |`,
+      );
     }
     out.push('');
   }
 
   if (report.sites.length > 0) {
     out.push('**Top retaining sites**', '');
-    out.push('| Retained | Share | Per run | Function | Location |', '| ---: | ---: | ---: | --- | --- |');
+    out.push(`| Retained | Share | Per ${unit} | Function | Location |`, '| ---: | ---: | ---: | --- | --- |');
     for (const s of report.sites.slice(0, maxSites)) {
-      out.push(`| ${formatBytes(s.retainedBytes)} | ${formatPercent(s.share)} | ${perRun(s.bytesPerRun)} | ${md(s.function)} | ${md(location(s, cwd))} |`);
+      out.push(
+        `| ${formatBytes(s.retainedBytes)} | ${formatPercent(s.share)} | ${perRun(s.bytesPerRun, unit)} | ${md(s.function)} | ${md(location(s, cwd))} |`,
+      );
     }
     if (report.sites.length > maxSites) out.push('', `_${report.sites.length - maxSites} more sites in the JSON report._`);
     out.push('');

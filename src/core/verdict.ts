@@ -3,7 +3,7 @@
  * nothing? The series test is in assess.ts; this adds what RSS and native memory say, and the
  * session's one verdict. All figures are bytes.
  */
-import { PROJECTION_RUNS, formatBytes, formatBytesPerRun } from './format';
+import { PROJECTION_RUNS, formatBytes, formatBytesPerRun, formatGrowthPer, type ProgressUnit } from './format';
 import { fitGrowth } from './growth';
 import { assessTask, resolveOptions, sortedRuns, type VerdictOptions } from './assess';
 import { judgeNativeGrowth, outsideHeapGrowth, trimmedEvidence } from './memoryOutsideHeap';
@@ -124,7 +124,7 @@ function withOutsideHeapShare(verdict: Verdict, series: readonly TaskRun[], byte
   return {
     ...verdict,
     memory: 'outside-heap',
-    summary: `${verdict.summary} ${formatBytesPerRun(outside).replace('/run', ' per run')} of it is outside the V8 heap (Buffers, ArrayBuffers).`,
+    summary: `${verdict.summary} ${formatGrowthPer(outside, 'run')} of it is outside the V8 heap (Buffers, ArrayBuffers).`,
     advice:
       'Most of what is kept is Buffer or ArrayBuffer memory: the sites below allocate the small objects that hold it. ' +
       'Look for Buffers or typed arrays kept in a cache, array or map, chunks collected from streams and never released, or slices (buf.subarray) that keep a large parent alive. ' +
@@ -154,7 +154,8 @@ const WHERE: Record<LeakMemory, string> = {
 };
 
 /** One verdict for the whole session, naming the task(s) behind the worst finding. */
-export function judgeOverall(tasks: readonly TaskSummary[]): Verdict {
+/** The session's one verdict; `unit` is what growth is counted per (harness runs, worker tasks). */
+export function judgeOverall(tasks: readonly TaskSummary[], unit: ProgressUnit = 'run'): Verdict {
   if (tasks.length === 0) {
     return {
       kind: 'inconclusive',
@@ -170,16 +171,16 @@ export function judgeOverall(tasks: readonly TaskSummary[]): Verdict {
   }
   const culprits = tasks.filter((t) => t.verdict.kind === worst).sort((a, b) => b.bytesPerRun - a.bytesPerRun);
   const names = culprits.map((t) => t.name);
-  const perRun = (t: TaskSummary): string => formatBytesPerRun(t.bytesPerRun).replace('/run', ' per run');
+  const perRun = (t: TaskSummary): string => formatGrowthPer(t.bytesPerRun, unit);
   const projected = (bytesPerRun: number): string =>
-    `${bytesPerRun > 0 ? '+' : ''}${formatBytes(bytesPerRun * PROJECTION_RUNS)} per ${PROJECTION_RUNS.toLocaleString('en-US')} runs`;
+    `${bytesPerRun > 0 ? '+' : ''}${formatBytes(bytesPerRun * PROJECTION_RUNS)} per ${PROJECTION_RUNS.toLocaleString('en-US')} ${unit}s`;
   let summary: string;
   switch (worst) {
     case 'leak':
       summary =
         culprits.length === 1
           ? `${culprits[0].name} keeps ${perRun(culprits[0])}${WHERE[culprits[0].verdict.memory ?? 'heap']} (${projected(culprits[0].bytesPerRun)}): a leak.`
-          : `${listNames(culprits.map((t) => `${t.name} (${formatBytesPerRun(t.bytesPerRun)}${WHERE[t.verdict.memory ?? 'heap']})`))} keep memory with every run: leaks.`;
+          : `${listNames(culprits.map((t) => `${t.name} (${formatBytesPerRun(t.bytesPerRun, unit)}${WHERE[t.verdict.memory ?? 'heap']})`))} keep memory with every ${unit}: leaks.`;
       break;
     case 'allocator-high-water':
       summary = `${listNames(names)}: RSS grows while live memory returns to its start: allocator high water, not a leak.`;
@@ -205,7 +206,10 @@ export function judgeOverall(tasks: readonly TaskSummary[]): Verdict {
     evidence: [
       // How the verdict firmed up as the worker ran ("leak suspected after 400 tasks, confirmed after 2,000").
       ...culprits.flatMap((t) => t.verdict.evidence.filter((e) => e.startsWith('leak suspected')).map((e) => `${t.name}: ${e}`)),
-      ...tasks.map((t) => `${t.name}: ${t.verdict.kind}, ${formatBytesPerRun(t.bytesPerRun)} over ${t.runs.toLocaleString('en-US')} runs`),
+      ...tasks.map(
+        (t) =>
+          `${t.name}: ${t.verdict.kind}, ${formatBytesPerRun(t.bytesPerRun, unit)} over ${t.runs.toLocaleString('en-US')} ${unit}${t.runs === 1 ? '' : 's'}`,
+      ),
     ],
   };
 }

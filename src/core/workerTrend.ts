@@ -12,7 +12,7 @@ import { oneSided } from './robust';
 import { collinearGroups, robustFit } from './regression';
 
 export { collinearGroups, multipleRegression } from './regression';
-import { LEAK_CONFIDENCE } from './verdict';
+import { ADVICE, LEAK_CONFIDENCE } from './assess';
 
 export interface Checkpoint {
   heap: number;
@@ -310,9 +310,7 @@ export function judgeTrend(trend: TaskTrend, floor: number, sharedWith: readonly
         kind: 'leak',
         confidence,
         summary: `The worker's retained heap grows by ${formatProjection(perTask, 'task')} (trend over ${tasks}).`,
-        advice:
-          'Look at the top retaining sites below: a cache, map, array or set that is only ever added to, ' +
-          'event listeners or timers that are never removed, or closures kept by a long-lived object.',
+        advice: ADVICE.leak,
         evidence,
       },
     };
@@ -325,10 +323,8 @@ export function judgeTrend(trend: TaskTrend, floor: number, sharedWith: readonly
       verdict: {
         kind: 'plateau',
         confidence: Math.min(earlyConfidence, 1 - confidence),
-        summary: `Retained heap rose with the first tasks (${formatBytesPerRun(rise).replace('/run', '/task')}), then levelled off (${formatBytesPerRun(perTask).replace('/run', '/task')} over the later checkpoints).`,
-        advice:
-          'This looks like a bounded cache or pool filling up, not a leak. Check that its maximum size is ' +
-          'what you want; run more tasks to confirm it stays flat.',
+        summary: `Retained heap rose with the first tasks (${formatBytesPerRun(rise, 'task')}), then levelled off (${formatBytesPerRun(perTask, 'task')} over the later checkpoints).`,
+        advice: ADVICE.plateau,
         evidence,
       },
     };
@@ -338,10 +334,8 @@ export function judgeTrend(trend: TaskTrend, floor: number, sharedWith: readonly
     verdict: {
       kind: 'no-leak',
       confidence: Math.max(0.5, current.perTask <= floor ? oneSided(floor - current.perTask, current.stdErr, current.df) : 1 - confidence),
-      summary: `No steady growth: ${formatBytesPerRun(perTask).replace('/run', '/task')} ± ${formatBytes(current.stdErr)} over ${tasks}.`,
-      advice:
-        'Nothing to do for this task. If the process RSS still grows, look at allocator high water ' +
-        '(freed memory the allocator keeps) and off-heap memory (Buffers, native modules).',
+      summary: `No steady growth: ${formatBytesPerRun(perTask, 'task')} ± ${formatBytes(current.stdErr)} over ${tasks}.`,
+      advice: ADVICE['no-leak'],
       evidence,
     },
   };

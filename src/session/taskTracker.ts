@@ -241,7 +241,7 @@ export class TaskTracker {
       measuredSeriesDecides({ perRun: measured.bytesPerRun, stdErr: measured.growthStdErr }, comparable)
     ) {
       measured.verdict.evidence.push(
-        `${measured.runs} task(s) measured one by one decide (±${formatBytes(measured.growthStdErr)} per task); the trend of ${trend.checkpoints} checkpoints says ${formatBytesPerRun((trend.later ?? trend.whole).perTask).replace('/run', '/task')} ± ${formatBytes(trendErr)}`,
+        `${measured.runs} task(s) measured one by one decide (±${formatBytes(measured.growthStdErr)} per task); the trend of ${trend.checkpoints} checkpoints says ${formatBytesPerRun((trend.later ?? trend.whole).perTask, 'task')} ± ${formatBytes(trendErr)}`,
       );
       return { ...measured, runs: this.tasksOf(trend, name), sampledRuns: measured.runs };
     }
@@ -296,7 +296,7 @@ export class TaskTracker {
       );
     }
     if (measured.runs > 0)
-      verdict.evidence.push(`${measured.runs} task(s) measured one by one: ${formatBytesPerRun(measured.bytesPerRun).replace('/run', '/task')} (supporting)`);
+      verdict.evidence.push(`${measured.runs} task(s) measured one by one: ${formatBytesPerRun(measured.bytesPerRun, 'task')} (supporting)`);
     return { ...measured, runs: this.tasksOf(trend, name), sampledRuns: measured.runs, bytesPerRun: perTask, verdict };
   }
 

@@ -67,7 +67,7 @@ describe('a worker with a small leak, through the UI (code-server + Chromium)', 
     const evidence = (await banner.locator('li').allTextContents()).join('\n  ');
     assert.match(bannerClass, /banner-leak/, `${await banner.locator('.banner-summary').textContent()}\n  ${evidence}\n${tasksText}`);
     const summary = (await panel.locator('.banner-summary').textContent()) ?? '';
-    assert.match(summary, /ingest keeps \+\d(\.\d)? KiB per run \(\+\d+(\.\d)? MiB per 100,000 runs\): a leak\./, summary);
+    assert.match(summary, /ingest keeps \+\d(\.\d)? KiB per task \(\+\d+(\.\d)? MiB per 100,000 tasks\): a leak\./, summary);
     await taskRow(panel, 'ingest').locator('.badge-leak').waitFor({ timeout: 10_000 });
     assert.equal(await taskRow(panel, 'validate').locator('.badge-leak').count(), 0, 'validate is not a leak');
     // ingest's growth per task: truth 2,148 B; the split between names is less exact than the sum.
