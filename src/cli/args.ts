@@ -1,5 +1,6 @@
 /** Command-line parsing for `taskmem`: small, strict, and every mistake says what to type instead. */
 import * as path from 'node:path';
+import { parseArgs as nodeParseArgs, type ParseArgsConfig } from 'node:util';
 import type { RuntimeKind } from '../core/model';
 import type { SessionOptions } from '../session/api';
 import { DEFAULTS } from '../session/defaults';
@@ -66,17 +67,127 @@ Output:
 
 Exit codes: 0 done, 1 the task or the profiler failed, 2 bad usage, 3 leak found with --fail-on-leak.`;
 
-function takeValue(argv: string[], index: number, flag: string): string {
-  const value = argv[index + 1];
-  if (value === undefined || value.startsWith('--')) throw new UsageError(`${flag} needs a value`);
-  return value;
+/** Our options; everything after `--` is the profiled command's. */
+const OPTIONS = {
+  runs: { type: 'string' },
+  warmup: { type: 'string' },
+  args: { type: 'string' },
+  python: { type: 'string' },
+  duration: { type: 'string' },
+  'max-tasks': { type: 'string' },
+  'memory-limit': { type: 'string' },
+  window: { type: 'string' },
+  shell: { type: 'boolean' },
+  'sample-every': { type: 'string' },
+  'malloc-trim': { type: 'boolean' },
+  'gc-budget': { type: 'string' },
+  interval: { type: 'string' },
+  'sampling-interval': { type: 'string' },
+  precise: { type: 'boolean' },
+  'no-precise': { type: 'boolean' },
+  json: { type: 'string' },
+  heapprofile: { type: 'string' },
+  markdown: { type: 'string' },
+  'fail-on-leak': { type: 'boolean' },
+  quiet: { type: 'boolean' },
+  verbose: { type: 'boolean' },
+  'no-color': { type: 'boolean' },
+  top: { type: 'string' },
+  pid: { type: 'string' },
+} as const satisfies NonNullable<ParseArgsConfig['options']>;
+
+type OptionValues = ReturnType<typeof parseOptions>['values'];
+
+function parseOptions(argv: string[]) {
+  try {
+    return nodeParseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true, tokens: true });
+  } catch (error) {
+    throw new UsageError(usageMessage(error));
+  }
+}
+
+/** node:util's messages, in ours: what is wrong and what to type instead. */
+function usageMessage(error: unknown): string {
+  const code = (error as { code?: unknown }).code;
+  const message = error instanceof Error ? error.message : String(error);
+  const flag = /'(-{1,2}[^' ]+)/.exec(message)?.[1] ?? '';
+  if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+    return `unknown option ${flag} (taskmem --help lists them${flag.startsWith('--') ? '' : "; a worker's own options go after --"})`;
+  }
+  if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
+    // A value option at the end, or followed by another option; or a value given to a switch.
+    return OPTIONS[flag.replace(/^--/, '') as keyof typeof OPTIONS]?.type === 'boolean' ? `${flag} takes no value` : `${flag} needs a value`;
+  }
+  return message;
 }
 
 function positiveInteger(text: string, flag: string, allowZero = false): number {
   const value = Number(text);
-  if (!Number.isInteger(value) || value < (allowZero ? 0 : 1))
+  if (!/^\d+$/.test(text.trim()) || !Number.isInteger(value) || value < (allowZero ? 0 : 1))
     throw new UsageError(`${flag} takes a whole number${allowZero ? '' : ' above 0'}, not '${text}'`);
   return value;
+}
+
+function jsonArray(text: string): unknown[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new UsageError(`--args is not valid JSON: ${text}`);
+  }
+  if (!Array.isArray(parsed)) throw new UsageError(`--args takes a JSON array of arguments, e.g. '[1, "a"]'`);
+  return parsed;
+}
+
+function gcBudget(text: string): number {
+  const percent = Number(text);
+  if (!(percent > 0 && percent <= 100)) throw new UsageError(`--gc-budget takes a percentage above 0 and up to 100`);
+  return percent / 100;
+}
+
+/** The session's options from ours (set only when given, so the defaults stay in one place). */
+function sessionOptions(values: OptionValues, session: SessionOptions): void {
+  const int = (name: keyof typeof OPTIONS, allowZero = false): number | undefined => {
+    const text = values[name];
+    return typeof text === 'string' ? positiveInteger(text, `--${name}`, allowZero) : undefined;
+  };
+  if (values.python !== undefined) session.pythonPath = values.python;
+  const duration = int('duration');
+  if (duration !== undefined) session.durationSec = duration;
+  const maxTasks = int('max-tasks');
+  if (maxTasks !== undefined) session.maxTasks = maxTasks;
+  const memoryLimit = int('memory-limit');
+  if (memoryLimit !== undefined) session.memoryLimitBytes = memoryLimit * 1024 * 1024;
+  const window = int('window');
+  if (window !== undefined) session.windowMs = window * 1000;
+  if (values.shell) session.shell = true;
+  const sampleEvery = int('sample-every');
+  if (sampleEvery !== undefined) session.pythonSampleEvery = sampleEvery;
+  if (values['malloc-trim']) session.pythonMallocTrim = true;
+  if (values['gc-budget'] !== undefined) session.taskGcBudget = gcBudget(values['gc-budget']);
+  const interval = int('interval');
+  if (interval !== undefined) session.statsIntervalMs = interval;
+  const samplingInterval = int('sampling-interval');
+  if (samplingInterval !== undefined) session.samplingIntervalBytes = samplingInterval;
+  const pid = int('pid');
+  if (pid !== undefined) session.attach = { pid };
+}
+
+function outputOptions(values: OptionValues, cwd: string, isTty: boolean): OutputOptions {
+  const file = (text: string | undefined): string | undefined => (text === undefined ? undefined : path.resolve(cwd, text));
+  const json = file(values.json);
+  const heapprofile = file(values.heapprofile);
+  const markdown = file(values.markdown);
+  return {
+    ...(json !== undefined ? { json } : {}),
+    ...(heapprofile !== undefined ? { heapprofile } : {}),
+    ...(markdown !== undefined ? { markdown } : {}),
+    failOnLeak: values['fail-on-leak'] === true,
+    quiet: values.quiet === true,
+    verbose: values.verbose === true,
+    color: isTty && !process.env.NO_COLOR && values['no-color'] !== true,
+    maxSites: values.top !== undefined ? positiveInteger(values.top, '--top') : 10,
+  };
 }
 
 export function runtimeFor(file: string): RuntimeKind {
@@ -94,113 +205,18 @@ export function parseArgs(argv: string[], cwd: string, isTty: boolean): ParsedCo
   if (argv[0] === '--version' || argv[0] === '-v') return { kind: 'version' };
   const [verb, ...rest] = argv;
   if (verb !== 'task' && verb !== 'run' && verb !== 'attach') throw new UsageError(`unknown command '${verb}': use task, run or attach`);
-  const output: OutputOptions = { failOnLeak: false, quiet: false, verbose: false, color: isTty && !process.env.NO_COLOR, maxSites: 10 };
+  const dashes = rest.indexOf('--');
+  const command = dashes >= 0 ? rest.slice(dashes + 1) : undefined;
+  const { values, positionals: positional, tokens } = parseOptions(dashes >= 0 ? rest.slice(0, dashes) : rest);
   const session: SessionOptions = { mode: verb === 'task' ? 'harness' : verb === 'run' ? 'worker' : 'attach', cwd };
-  let runs = DEFAULTS.runs;
-  let warmup = DEFAULTS.warmup;
-  let args: unknown[] = [];
-  const positional: string[] = [];
-  let command: string[] | undefined;
-  for (let i = 0; i < rest.length; i++) {
-    const arg = rest[i];
-    const value = () => takeValue(rest, i++, arg);
-    switch (arg) {
-      case '--':
-        command = rest.slice(i + 1);
-        i = rest.length;
-        break;
-      case '--runs':
-        runs = positiveInteger(value(), arg);
-        break;
-      case '--warmup':
-        warmup = positiveInteger(value(), arg, true);
-        break;
-      case '--args': {
-        const text = value();
-        let parsed: unknown;
-        try {
-          parsed = JSON.parse(text);
-        } catch {
-          throw new UsageError(`--args is not valid JSON: ${text}`);
-        }
-        if (!Array.isArray(parsed)) throw new UsageError(`--args takes a JSON array of arguments, e.g. '[1, "a"]'`);
-        args = parsed;
-        break;
-      }
-      case '--python':
-        session.pythonPath = value();
-        break;
-      case '--duration':
-        session.durationSec = positiveInteger(value(), arg);
-        break;
-      case '--max-tasks':
-        session.maxTasks = positiveInteger(value(), arg);
-        break;
-      case '--memory-limit':
-        session.memoryLimitBytes = positiveInteger(value(), arg) * 1024 * 1024;
-        break;
-      case '--window':
-        session.windowMs = positiveInteger(value(), arg) * 1000;
-        break;
-      case '--shell':
-        session.shell = true;
-        break;
-      case '--sample-every':
-        session.pythonSampleEvery = positiveInteger(value(), arg);
-        break;
-      case '--malloc-trim':
-        session.pythonMallocTrim = true;
-        break;
-      case '--gc-budget': {
-        const percent = Number(value());
-        if (!(percent > 0 && percent <= 100)) throw new UsageError(`--gc-budget takes a percentage above 0 and up to 100`);
-        session.taskGcBudget = percent / 100;
-        break;
-      }
-      case '--interval':
-        session.statsIntervalMs = positiveInteger(value(), arg);
-        break;
-      case '--sampling-interval':
-        session.samplingIntervalBytes = positiveInteger(value(), arg);
-        break;
-      case '--precise':
-        session.preciseAttribution = true;
-        break;
-      case '--no-precise':
-        session.preciseAttribution = false;
-        break;
-      case '--json':
-        output.json = path.resolve(cwd, value());
-        break;
-      case '--heapprofile':
-        output.heapprofile = path.resolve(cwd, value());
-        break;
-      case '--markdown':
-        output.markdown = path.resolve(cwd, value());
-        break;
-      case '--fail-on-leak':
-        output.failOnLeak = true;
-        break;
-      case '--quiet':
-        output.quiet = true;
-        break;
-      case '--verbose':
-        output.verbose = true;
-        break;
-      case '--no-color':
-        output.color = false;
-        break;
-      case '--top':
-        output.maxSites = positiveInteger(value(), arg);
-        break;
-      case '--pid':
-        session.attach = { pid: positiveInteger(value(), arg) };
-        break;
-      default:
-        if (arg.startsWith('--')) throw new UsageError(`unknown option ${arg} (taskmem --help lists them)`);
-        positional.push(arg);
-    }
-  }
+  sessionOptions(values, session);
+  // --precise and --no-precise: the last one given wins.
+  const precision = tokens.filter((token) => token.kind === 'option' && (token.name === 'precise' || token.name === 'no-precise')).pop();
+  if (precision?.kind === 'option') session.preciseAttribution = precision.name === 'precise';
+  const output = outputOptions(values, cwd, isTty);
+  const runs = values.runs !== undefined ? positiveInteger(values.runs, '--runs') : DEFAULTS.runs;
+  const warmup = values.warmup !== undefined ? positiveInteger(values.warmup, '--warmup', true) : DEFAULTS.warmup;
+  const args = values.args !== undefined ? jsonArray(values.args) : [];
   if (verb === 'task') {
     if (positional.length !== 1) throw new UsageError('taskmem task takes one <file>#<export>');
     const { file, exportName } = parseTaskSpec(positional[0], cwd);
