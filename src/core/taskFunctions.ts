@@ -1,9 +1,10 @@
 /**
  * Finds the functions a user may profile as a task (CodeLens "Profile Task", the quick pick):
- * exported functions in JavaScript/TypeScript modules and module-level or Celery task functions in
- * Python. Pure and line-based: comments and string contents are blanked first so that commented-out
- * code, docstrings and strings do not produce lenses. Not a parser; good enough for task modules.
+ * exported functions in JavaScript/TypeScript modules (on the syntax tree: jsTaskFunctions.ts) and
+ * module-level or Celery task functions in Python. Python is read line by line after comments and
+ * string contents are blanked, which is exact for what it looks for: `def` and decorators at column 0.
  */
+import { findJsTaskFunctions } from './jsTaskFunctions';
 
 export type TaskLanguage = 'javascript' | 'typescript' | 'python';
 
@@ -13,57 +14,6 @@ export interface TaskFunction {
   /** 0-based line the lens goes above (the declaration, or the first decorator in Python). */
   line: number;
   kind: 'function' | 'celery-task';
-}
-
-const ID = '[A-Za-z_$][\\w$]*';
-
-/** Blanks comments and the inside of string literals, keeping line breaks and quotes. */
-function maskJs(text: string): string {
-  const out: string[] = [];
-  let i = 0;
-  const n = text.length;
-  const blank = (c: string): string => (c === '\n' ? '\n' : ' ');
-  while (i < n) {
-    const c = text[i];
-    const next = text[i + 1];
-    if (c === '/' && next === '/') {
-      while (i < n && text[i] !== '\n') {
-        out.push(' ');
-        i++;
-      }
-    } else if (c === '/' && next === '*') {
-      out.push('  ');
-      i += 2;
-      while (i < n && !(text[i] === '*' && text[i + 1] === '/')) {
-        out.push(blank(text[i]));
-        i++;
-      }
-      if (i < n) {
-        out.push('  ');
-        i += 2;
-      }
-    } else if (c === '"' || c === "'" || c === '`') {
-      out.push(c);
-      i++;
-      while (i < n && text[i] !== c && (c === '`' || text[i] !== '\n')) {
-        if (text[i] === '\\' && i + 1 < n) {
-          out.push(' ', blank(text[i + 1]));
-          i += 2;
-        } else {
-          out.push(blank(text[i]));
-          i++;
-        }
-      }
-      if (i < n && text[i] === c) {
-        out.push(c);
-        i++;
-      }
-    } else {
-      out.push(c);
-      i++;
-    }
-  }
-  return out.join('');
 }
 
 function maskPython(text: string): string {
@@ -102,122 +52,6 @@ function maskPython(text: string): string {
     }
   }
   return out.join('');
-}
-
-/** Offset → 0-based line. */
-function lineStarts(text: string): number[] {
-  const starts = [0];
-  for (let i = 0; i < text.length; i++) if (text[i] === '\n') starts.push(i + 1);
-  return starts;
-}
-
-function lineAt(starts: readonly number[], offset: number): number {
-  let lo = 0;
-  let hi = starts.length - 1;
-  while (lo < hi) {
-    const mid = (lo + hi + 1) >> 1;
-    if (starts[mid] <= offset) lo = mid;
-    else hi = mid - 1;
-  }
-  return lo;
-}
-
-/** A value that is a function: `function`, `async (`, `(a) =>`, `x =>`, `<T>(`. */
-const FUNCTION_VALUE = new RegExp(`^\\s*(?:async\\b\\s*)?(?:function\\b|\\(|<|${ID}\\s*=>)`);
-
-function findJs(text: string): TaskFunction[] {
-  const masked = maskJs(text);
-  const starts = lineStarts(masked);
-  const lines = masked.split('\n');
-  const found = new Map<string, TaskFunction>();
-  const add = (name: string, line: number): void => {
-    if (!found.has(name)) found.set(name, { name, line, kind: 'function' });
-  };
-
-  // Top-level function declarations, for `module.exports = { a }` and `export { a as b }`.
-  const declared = new Map<string, number>();
-  const declFn = new RegExp(`^(?:export\\s+)?(?:async\\s+)?function\\s*\\*?\\s*(${ID})`);
-  const declConst = new RegExp(`^(?:export\\s+)?(?:const|let|var)\\s+(${ID})\\s*(?::[^=]+)?=(.*)$`);
-  lines.forEach((raw, line) => {
-    const text = raw.trim();
-    const fn = declFn.exec(text);
-    if (fn) declared.set(fn[1], line);
-    const c = declConst.exec(text);
-    if (c && FUNCTION_VALUE.test(c[2])) declared.set(c[1], line);
-  });
-
-  const exportFn = new RegExp(`^\\s*export\\s+(default\\s+)?(?:async\\s+)?function\\s*\\*?\\s*(${ID})?`);
-  const exportConst = new RegExp(`^\\s*export\\s+(?:const|let|var)\\s+(${ID})\\s*(?::[^=]+)?=(.*)$`);
-  const exportsDot = new RegExp(`^\\s*(?:module\\.)?exports\\.(${ID})\\s*=(.*)$`);
-  lines.forEach((raw, line) => {
-    const fn = exportFn.exec(raw);
-    if (fn) {
-      if (fn[1]) add('default', line);
-      else if (fn[2]) add(fn[2], line);
-      return;
-    }
-    const c = exportConst.exec(raw);
-    if (c && FUNCTION_VALUE.test(c[2])) return add(c[1], line);
-    const d = exportsDot.exec(raw);
-    if (d) {
-      const value = d[2].trim();
-      const ref = new RegExp(`^(${ID})\\s*;?$`).exec(value);
-      if (FUNCTION_VALUE.test(d[2])) add(d[1], line);
-      else if (ref && declared.has(ref[1])) add(d[1], declared.get(ref[1])!);
-    }
-  });
-
-  // module.exports = { a, b: fn, c() {}, d: function () {} }
-  const objectRe = /(?:^|[^.\w$])module\.exports\s*=\s*\{/g;
-  for (let m = objectRe.exec(masked); m; m = objectRe.exec(masked)) {
-    const open = m.index + m[0].length - 1;
-    for (const prop of topLevelItems(masked, open, '{', '}')) {
-      const item = prop.text.trim();
-      const line = lineAt(starts, prop.offset + (prop.text.length - prop.text.trimStart().length));
-      const method = new RegExp(`^(?:async\\s+)?\\*?\\s*(${ID})\\s*\\(`).exec(item);
-      const pair = new RegExp(`^(${ID})\\s*:([\\s\\S]*)$`).exec(item);
-      const shorthand = new RegExp(`^(${ID})$`).exec(item);
-      if (pair) {
-        const ref = new RegExp(`^\\s*(${ID})\\s*$`).exec(pair[2]);
-        if (FUNCTION_VALUE.test(pair[2])) add(pair[1], line);
-        else if (ref && declared.has(ref[1])) add(pair[1], declared.get(ref[1])!);
-      } else if (method && method[1] !== 'function') add(method[1], line);
-      else if (shorthand && declared.has(shorthand[1])) add(shorthand[1], declared.get(shorthand[1])!);
-    }
-  }
-
-  // export { a, b as c }
-  const listRe = /(?:^|[\s;])export\s*\{/g;
-  for (let m = listRe.exec(masked); m; m = listRe.exec(masked)) {
-    const open = m.index + m[0].length - 1;
-    for (const prop of topLevelItems(masked, open, '{', '}')) {
-      const spec = new RegExp(`^(${ID})(?:\\s+as\\s+(${ID}))?$`).exec(prop.text.trim());
-      if (spec && declared.has(spec[1])) add(spec[2] ?? spec[1], declared.get(spec[1])!);
-    }
-  }
-  return [...found.values()].sort((a, b) => a.line - b.line || (a.name < b.name ? -1 : 1));
-}
-
-/** The comma-separated items at depth 1 between `open` (an opening bracket) and its match. */
-function topLevelItems(text: string, open: number, opener: string, closer: string): Array<{ text: string; offset: number }> {
-  const items: Array<{ text: string; offset: number }> = [];
-  let depth = 0;
-  let start = open + 1;
-  for (let i = open; i < text.length; i++) {
-    const c = text[i];
-    if (c === opener || c === '(' || c === '[' || (c === '{' && opener !== '{')) depth++;
-    else if (c === closer || c === ')' || c === ']' || (c === '}' && closer !== '}')) {
-      depth--;
-      if (depth === 0) {
-        items.push({ text: text.slice(start, i), offset: start });
-        break;
-      }
-    } else if (c === ',' && depth === 1) {
-      items.push({ text: text.slice(start, i), offset: start });
-      start = i + 1;
-    }
-  }
-  return items.filter((item) => item.text.trim() !== '');
 }
 
 const CELERY_DECORATOR = /^@\s*(?:shared_task|(?:[A-Za-z_]\w*\.)*task)\b/;
@@ -268,10 +102,18 @@ function count(text: string, c: string): number {
   return n;
 }
 
-/** Task functions in a document, in line order. */
-export function findTaskFunctions(text: string, languageId: TaskLanguage): TaskFunction[] {
+/**
+ * Task functions in a document, in line order; `undefined` when a JavaScript/TypeScript file does not
+ * parse (while it is being typed: a caller with an earlier result keeps showing it).
+ */
+export function parseTaskFunctions(text: string, languageId: TaskLanguage): TaskFunction[] | undefined {
   if (languageId === 'python') return findPython(text);
-  return findJs(text);
+  return findJsTaskFunctions(text, languageId);
+}
+
+/** Task functions in a document, in line order (none when it does not parse). */
+export function findTaskFunctions(text: string, languageId: TaskLanguage): TaskFunction[] {
+  return parseTaskFunctions(text, languageId) ?? [];
 }
 
 /** Language ids (VS Code's) that {@link findTaskFunctions} understands. */

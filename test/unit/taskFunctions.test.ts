@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { findTaskFunctions, taskLanguage, taskLanguageOfFile } from '../../src/core/taskFunctions';
+import { findTaskFunctions, parseTaskFunctions, taskLanguage, taskLanguageOfFile } from '../../src/core/taskFunctions';
 
 const names = (text: string, lang: 'javascript' | 'typescript' | 'python'): string[] =>
   findTaskFunctions(text, lang).map((f) => `${f.name}@${f.line}:${f.kind}`);
@@ -102,6 +102,51 @@ describe('findTaskFunctions (JavaScript / TypeScript)', () => {
     assert.deepEqual(names('module.exports = { a: (', 'javascript'), []);
     assert.deepEqual(names('export function', 'javascript'), []);
     assert.deepEqual(names('"unterminated', 'javascript'), []);
+    // A file being typed does not parse: callers with an earlier result keep it.
+    assert.equal(parseTaskFunctions('export function a() {}\nexport function b( {', 'typescript'), undefined);
+  });
+
+  it('is not fooled by templates, regular expressions, decorators or re-exports (it reads the syntax tree)', () => {
+    const text = [
+      "const quote = /'/; export function afterRegex() {}",
+      'const doc = `',
+      'export function inTemplate() {}',
+      '${"export function inExpression() {}"}`;',
+      '@Injectable()',
+      'export class Service {',
+      '  handle() {}',
+      '}',
+      'export default class {}',
+      "export { other } from './other';",
+      'export type Handler = (job: unknown) => void;',
+      'export const wrapped = (async (job: unknown) => job) as Handler;',
+      'export const notAFunction = handlers.get("x")!;',
+    ].join('\n');
+    assert.deepEqual(names(text, 'typescript'), ['afterRegex@0:function', 'wrapped@11:function']);
+  });
+
+  it('export default of a declared function, type-only specifiers, and JSX in TypeScript', () => {
+    const text = [
+      'function handle(job: Job): void {}',
+      'type Job = { id: number };',
+      'export { type Job, handle as run };',
+      'export default handle;',
+      'export function render() {',
+      '  return <div title="export function fake() {}">{items.map((i) => <b>{i}</b>)}</div>;',
+      '}',
+    ].join('\n');
+    assert.deepEqual(names(text, 'typescript'), ['default@0:function', 'run@0:function', 'render@4:function']);
+  });
+
+  it('CommonJS scripts: a top-level return, a hashbang, computed keys skipped', () => {
+    const text = [
+      '#!/usr/bin/env node',
+      "if (require.main !== module) { module.exports = { a() {}, ['b' + 1]: () => 1, 'c': function () {} }; return; }",
+      'exports.late = () => 1;',
+    ].join('\n');
+    assert.deepEqual(names(text, 'javascript'), ['late@2:function']);
+    const flat = ['#!/usr/bin/env node', "module.exports = { a() {}, ['b' + 1]: () => 1, 'c': function () {} };"].join('\n');
+    assert.deepEqual(names(flat, 'javascript'), ['a@1:function', 'c@1:function']);
   });
 });
 

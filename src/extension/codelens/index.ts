@@ -6,7 +6,7 @@
 import * as vscode from 'vscode';
 import { fileKey } from '../../core/annotations';
 import { formatBytesPerRun } from '../../core/format';
-import { findTaskFunctions, taskLanguage, type TaskFunction } from '../../core/taskFunctions';
+import { parseTaskFunctions, taskLanguage, type TaskFunction } from '../../core/taskFunctions';
 import { ActiveSessionData, type TaskFigure } from '../annotations/sessionData';
 import { Commands, type SessionRegistry } from '../sessionRegistry';
 
@@ -17,6 +17,8 @@ export const CODELENS_SELECTOR: vscode.DocumentSelector = [
   { scheme: 'file', language: 'typescriptreact' },
   { scheme: 'file', language: 'python' },
 ];
+
+const MAX_REMEMBERED_DOCUMENTS = 50;
 
 const VERDICT_LABEL: Record<string, string> = {
   leak: 'leak',
@@ -42,7 +44,21 @@ export class TaskCodeLensProvider implements vscode.CodeLensProvider {
   private readonly changeEmitter = new vscode.EventEmitter<void>();
   readonly onDidChangeCodeLenses = this.changeEmitter.event;
 
+  /** The last lenses of each document that parsed: a file being typed keeps them instead of flickering off. */
+  private readonly lastParsed = new Map<string, TaskFunction[]>();
+
   constructor(private readonly data: ActiveSessionData) {}
+
+  private taskFunctions(document: vscode.TextDocument, language: NonNullable<ReturnType<typeof taskLanguage>>): TaskFunction[] {
+    const key = document.uri.toString();
+    const parsed = parseTaskFunctions(document.getText(), language);
+    if (parsed === undefined) return (this.lastParsed.get(key) ?? []).filter((fn) => fn.line < document.lineCount);
+    this.lastParsed.delete(key);
+    this.lastParsed.set(key, parsed);
+    // A few dozen open files at most; the oldest entry goes first.
+    if (this.lastParsed.size > MAX_REMEMBERED_DOCUMENTS) this.lastParsed.delete(this.lastParsed.keys().next().value as string);
+    return parsed;
+  }
 
   refresh(): void {
     this.changeEmitter.fire();
@@ -52,7 +68,7 @@ export class TaskCodeLensProvider implements vscode.CodeLensProvider {
     const language = taskLanguage(document.languageId);
     if (!language) return [];
     const lenses: vscode.CodeLens[] = [];
-    for (const fn of findTaskFunctions(document.getText(), language)) {
+    for (const fn of this.taskFunctions(document, language)) {
       if (fn.line >= document.lineCount) continue;
       const range = new vscode.Range(fn.line, 0, fn.line, 0);
       lenses.push(

@@ -2,7 +2,7 @@
 import * as vscode from 'vscode';
 import { formatBytes } from '../../core/format';
 import type { RetainedSite } from '../../core/model';
-import { findTaskFunctions, taskLanguageOfFile } from '../../core/taskFunctions';
+import { parseTaskFunctions, taskLanguageOfFile } from '../../core/taskFunctions';
 import type { ProfilingSessionApi } from '../../session/api';
 import type { PanelActions } from '../panel/memoryPanel';
 import { captureWithProgress } from '../progress';
@@ -77,7 +77,14 @@ async function pickExport(uri: vscode.Uri, open: vscode.TextDocument | undefined
     return undefined;
   }
   const text = open ? open.getText() : Buffer.from(await vscode.workspace.fs.readFile(uri)).toString('utf8');
-  const found = findTaskFunctions(text, language).map((f) => ({ name: f.name, line: f.line + 1 }));
+  const parsed = parseTaskFunctions(text, language);
+  if (parsed === undefined) {
+    void vscode.window.showErrorMessage(
+      `Task Memory: ${uri.fsPath} does not parse, so its exported functions cannot be listed: fix the syntax error and try again.`,
+    );
+    return undefined;
+  }
+  const found = parsed.map((f) => ({ name: f.name, line: f.line + 1 }));
   if (!found.length) {
     void vscode.window.showErrorMessage(`Task Memory: no exported function found in ${uri.fsPath}.`);
     return undefined;
