@@ -193,6 +193,19 @@ export interface HeapStatsPoint {
   gcCollections?: number;
 }
 
+/** The figures of a statistics point (every field but `t` and `targetId`): one list for the series, the panel and its chart. */
+export const HEAP_STATS_FIGURES = [
+  'heapUsed',
+  'heapTotal',
+  'rss',
+  'external',
+  'arrayBuffers',
+  'tracedBytes',
+  'allocatedBlocks',
+  'gcCollections',
+] as const satisfies ReadonlyArray<Exclude<keyof HeapStatsPoint, 't' | 'targetId'>>;
+export type HeapStatsFigure = (typeof HEAP_STATS_FIGURES)[number];
+
 export type SessionMarkKind = 'gc' | 'task-start' | 'task-end' | 'capture' | 'target-start' | 'target-exit';
 
 export interface SessionMark {

@@ -10,7 +10,7 @@
  * the MAX of every figure (heap, RSS, external, counters): a short spike must survive downsampling,
  * since spikes are what the chart is for. Averaging would hide them.
  */
-import type { HeapStatsPoint } from './model';
+import { HEAP_STATS_FIGURES, type HeapStatsPoint } from './model';
 
 export interface StatsSeriesOptions {
   /** Points kept at full resolution (default 36,000: one hour at 10 Hz). */
@@ -19,12 +19,10 @@ export interface StatsSeriesOptions {
   maxTotal?: number;
 }
 
-const FIGURES = ['heapUsed', 'heapTotal', 'rss', 'external', 'arrayBuffers', 'tracedBytes', 'allocatedBlocks', 'gcCollections'] as const;
-
 /** One bucket of two points: first `t` and `targetId`, max of each figure. */
 export function mergeStatsPoints(a: HeapStatsPoint, b: HeapStatsPoint): HeapStatsPoint {
   const merged: HeapStatsPoint = { ...a };
-  for (const field of FIGURES) {
+  for (const field of HEAP_STATS_FIGURES) {
     const x = a[field];
     const y = b[field];
     if (x === undefined) {

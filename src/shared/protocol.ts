@@ -9,7 +9,16 @@
 import type { FailureView } from '../core/failure';
 import type { RecyclingAdvice } from '../core/recyclingAdvisor';
 import { median } from '../core/robust';
-import type { HeapStatsPoint, RetainedSite, SessionMark, TargetInfo, TaskSummary, Verdict } from '../core/model';
+import {
+  HEAP_STATS_FIGURES,
+  type HeapStatsFigure,
+  type HeapStatsPoint,
+  type RetainedSite,
+  type SessionMark,
+  type TargetInfo,
+  type TaskSummary,
+  type Verdict,
+} from '../core/model';
 
 export type { HeapStatsPoint, SessionMark, TargetInfo, Verdict };
 
@@ -95,8 +104,8 @@ export interface PanelStatsColumns {
 }
 
 /** Metrics the chart can show; every one is optional on a point except heapUsed/heapTotal. */
-export const STATS_METRICS = ['heapUsed', 'heapTotal', 'rss', 'external', 'arrayBuffers', 'tracedBytes', 'allocatedBlocks', 'gcCollections'] as const;
-export type StatsMetric = (typeof STATS_METRICS)[number];
+export const STATS_METRICS = HEAP_STATS_FIGURES;
+export type StatsMetric = HeapStatsFigure;
 
 export interface PanelSnapshot {
   session: PanelSessionInfo;

@@ -1,10 +1,29 @@
 import assert from 'node:assert/strict';
-import type { HeapStatsPoint } from '../../src/core/model';
+import { HEAP_STATS_FIGURES, type HeapStatsPoint } from '../../src/core/model';
 import { mergeStatsPoints, StatsSeries } from '../../src/core/timeseries';
 
 function point(t: number, heapUsed: number, extra: Partial<HeapStatsPoint> = {}): HeapStatsPoint {
   return { t, targetId: 'T1', heapUsed, heapTotal: heapUsed * 2, ...extra };
 }
+
+describe('HEAP_STATS_FIGURES', () => {
+  it('lists every figure of a statistics point, once (a new field must be added to the list to compile here)', () => {
+    const point: Required<HeapStatsPoint> = {
+      t: 0,
+      targetId: 'T1',
+      heapUsed: 1,
+      heapTotal: 2,
+      rss: 3,
+      external: 4,
+      arrayBuffers: 5,
+      tracedBytes: 6,
+      allocatedBlocks: 7,
+      gcCollections: 8,
+    };
+    const figures = Object.keys(point).filter((key) => key !== 't' && key !== 'targetId');
+    assert.deepEqual([...HEAP_STATS_FIGURES].sort(), figures.sort());
+  });
+});
 
 describe('StatsSeries', () => {
   it('keeps points in order at full resolution while there is room', () => {
