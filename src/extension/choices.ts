@@ -4,6 +4,7 @@
  * (workspaceState holds JSON), and turned into `SessionOptions`. Pure (no `vscode`), unit-tested in
  * test/unit/extension-choices.test.ts.
  */
+import { SETTING_LIMITS, Setting } from './settings';
 import * as path from 'node:path';
 import type { RuntimeKind } from '../core/model';
 import type { AttachSpec, SessionOptions } from '../session/api';
@@ -248,7 +249,9 @@ export function parseRunsWarmup(text: string, currentWarmup: number): { runs: nu
   if (!m) return 'Enter the measured runs and the warm-up runs, e.g. "10, 2".';
   const runs = Number(m[1]);
   const warmup = m[2] === undefined ? currentWarmup : Number(m[2]);
-  if (runs < 3 || runs > 10_000) return 'Measured runs: from 3 (a verdict needs a few points) to 10000.';
-  if (warmup > 1_000) return 'Warm-up runs: from 0 to 1000.';
+  const runLimits = SETTING_LIMITS[Setting.Runs];
+  const warmupLimits = SETTING_LIMITS[Setting.Warmup];
+  if (runs < runLimits.min || runs > runLimits.max) return `Measured runs: from ${runLimits.min} (a verdict needs that many points) to ${runLimits.max}.`;
+  if (warmup > warmupLimits.max) return `Warm-up runs: from ${warmupLimits.min} to ${warmupLimits.max}.`;
   return { runs, warmup };
 }

@@ -139,7 +139,8 @@ describe('extension: profile choices', () => {
     assert.deepEqual(parseRunsWarmup('12, 2', 5), { runs: 12, warmup: 2 });
     assert.deepEqual(parseRunsWarmup('20 0', 5), { runs: 20, warmup: 0 });
     assert.deepEqual(parseRunsWarmup('8', 5), { runs: 8, warmup: 5 });
-    assert.equal(typeof parseRunsWarmup('2, 1', 0), 'string', 'a verdict needs at least 3 runs');
+    assert.equal(parseRunsWarmup('3, 1', 0), 'Measured runs: from 4 (a verdict needs that many points) to 10000.');
+    assert.deepEqual(parseRunsWarmup('4, 1', 0), { runs: 4, warmup: 1 });
     assert.equal(typeof parseRunsWarmup('ten', 0), 'string');
     assert.equal(typeof parseRunsWarmup('10, -1', 0), 'string');
   });
