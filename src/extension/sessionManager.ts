@@ -26,7 +26,7 @@ const STOP_ALL_TIMEOUT_MS = 8_000;
 export const RECENT_SESSIONS = 10;
 
 export interface ManagedSession {
-  readonly session: ProfilingSession;
+  readonly session: ProfilingSessionApi;
   readonly title: string;
   readonly startedAt: number;
   panel: MemoryPanel | undefined;
@@ -204,11 +204,12 @@ export class SessionManager implements SessionRegistry, vscode.Disposable {
   private replay(m: ManagedSession, panel: MemoryPanel): void {
     const s = m.session;
     for (const target of s.targets) panel.upsertTarget(target);
-    for (const series of s.stats.values()) for (const point of series.points()) panel.addStats(point);
+    for (const point of s.statsPoints()) panel.addStats(point);
     for (const mark of s.marks) panel.addMark(mark);
-    for (const task of s.tasks.summaries()) panel.upsertTask(task);
+    const tasks = s.taskSummaries();
+    for (const task of tasks) panel.upsertTask(task);
     if (m.lastSites) panel.setSites(m.lastSites.sites);
-    if (s.tasks.summaries().length) {
+    if (tasks.length) {
       const report = s.report();
       panel.setVerdict(report.verdict, report.recycling);
     }

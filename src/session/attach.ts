@@ -2,7 +2,7 @@
 import * as fs from 'node:fs';
 import type { TargetInfo } from '../core/model';
 import type { AttachSpec } from './api';
-import type { ProfilingSession } from './session';
+import type { DriverHost } from './driver';
 import { Target } from './target';
 import { DEFAULTS } from './defaults';
 import { attachMarksPath } from '../launch/assets';
@@ -109,7 +109,7 @@ export async function resolveAttachUrls(spec: AttachSpec): Promise<ListedTarget[
   throw new Error('attach needs a ws:// URL, a port or a pid');
 }
 
-export async function attachTargets(session: ProfilingSession, spec: AttachSpec): Promise<void> {
+export async function attachTargets(session: DriverHost, spec: AttachSpec): Promise<void> {
   const listed = (await resolveAttachUrls(spec)).filter((entry) => entry.webSocketDebuggerUrl);
   if (!listed.length) throw new Error('the inspector lists no target to attach to');
   for (const [index, entry] of listed.entries()) {

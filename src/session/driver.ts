@@ -1,5 +1,14 @@
-/** What the session asks of the part that decides when tasks run and when to capture. */
+/**
+ * The two sides of a session and the part that decides when tasks run and when to capture (the
+ * harness, worker mode, attach): what the session asks of a driver, and what a driver may ask of
+ * its session. Drivers see only `DriverHost`, never the session's own state.
+ */
+import type { HeapStatsPoint, RawSamplingProfile, SessionMark, TargetInfo, TaskSummary } from '../core/model';
+import type { TaskmemReport } from '../core/report';
+import type { SiteAggregation } from '../core/sites';
+import type { SessionOptions, SessionProgress, SessionState } from './api';
 import type { Target } from './target';
+import type { TaskTracker } from './taskTracker';
 
 export interface SessionDriver {
   /** Subscribes to a new target's task and GC events (before it is released to run). */
@@ -11,4 +20,32 @@ export interface SessionDriver {
   finalCapture(): Promise<void>;
   notes(): string[];
   dispose(): void;
+}
+
+/** What a driver may read of its session and tell it. */
+export interface DriverHost {
+  readonly options: SessionOptions;
+  readonly state: SessionState;
+  readonly targets: readonly TargetInfo[];
+  readonly samplingIntervalBytes: number;
+  /** Per-task figures: drivers feed it harness runs, worker checkpoints and measured tasks. */
+  readonly tasks: TaskTracker;
+  /** ms since the session started. */
+  now(): number;
+  /** The targets connected now. */
+  liveTargetList(): Target[];
+  /** The statistics gathered from one target so far. */
+  statsPointsOf(targetId: string): readonly HeapStatsPoint[];
+  /** Samples in the latest retained captures (too few cannot name sites). */
+  retainedSampleCount(): number;
+  mark(mark: SessionMark): void;
+  warn(message: string): void;
+  progress(progress: SessionProgress): void;
+  taskUpdated(summary: TaskSummary): void;
+  /** Analyses a target's retained capture; `progress` is the run or task count it was taken at. */
+  recordCapture(target: Target, profile: RawSamplingProfile, progress: number, minOrdinalExclusive?: number): Promise<SiteAggregation | undefined>;
+  waitForHarnessTarget(): Promise<Target>;
+  addTarget(target: Target, isHarness?: boolean, alreadyInitialized?: boolean): Promise<void>;
+  stop(reason?: string): Promise<TaskmemReport>;
+  fail(reason: string): Promise<TaskmemReport>;
 }

@@ -6,7 +6,7 @@
  */
 import type { RunTaskResult } from '../cdp/extraProtocol';
 import type { HarnessSpec } from './api';
-import type { ProfilingSession } from './session';
+import type { DriverHost } from './driver';
 import type { Target } from './target';
 import type { SessionDriver } from './driver';
 
@@ -31,7 +31,7 @@ export class HarnessDriver implements SessionDriver {
   private contextGone: Promise<never> | undefined;
   private signalExit: ((error: Error) => void) | undefined;
 
-  constructor(private readonly session: ProfilingSession) {}
+  constructor(private readonly session: DriverHost) {}
 
   private get spec(): HarnessSpec {
     const spec = this.session.options.harness;

@@ -52,15 +52,15 @@ export class ProfilingSession implements ProfilingSessionApi {
   readonly onStateChange = this.stateEmitter.event;
   readonly onEnded = this.endedEmitter.event;
 
-  readonly liveTargets = new Map<string, Target>();
+  private readonly liveTargets = new Map<string, Target>();
   private readonly allTargets: TargetInfo[] = [];
-  readonly stats = new Map<string, StatsSeries>();
-  readonly marks: SessionMark[] = [];
+  private readonly stats = new Map<string, StatsSeries>();
+  private readonly markList: SessionMark[] = [];
   readonly tasks: TaskTracker;
-  readonly sites = new SiteHistory(profilerPaths());
-  readonly sourceMaps = new SourceMapLoader();
+  private readonly sites = new SiteHistory(profilerPaths());
+  private readonly sourceMaps = new SourceMapLoader();
   private readonly warnings: string[] = [];
-  readonly notes: string[] = [];
+  private readonly notes: string[] = [];
   private channel: RegistrationChannel | undefined;
   private child: ChildProcess | undefined;
   private pollTimer: NodeJS.Timeout | undefined;
@@ -81,7 +81,7 @@ export class ProfilingSession implements ProfilingSessionApi {
   private readonly frameMemories = new Map<string, FrameMemory>();
 
   /** Why the session failed (bad input, a crash); undefined when it ended normally or was stopped. */
-  failureReason: string | undefined;
+  private failure: string | undefined;
 
   constructor(readonly options: SessionOptions) {
     // The harness measures retained heap to ±1 KiB (getHeapUsage after a full GC, tracemalloc in
@@ -92,6 +92,21 @@ export class ProfilingSession implements ProfilingSessionApi {
 
   get state(): SessionState {
     return this.currentState;
+  }
+  get failureReason(): string | undefined {
+    return this.failure;
+  }
+  get marks(): readonly SessionMark[] {
+    return this.markList;
+  }
+  liveTargetList(): Target[] {
+    return [...this.liveTargets.values()];
+  }
+  statsPointsOf(targetId: string): readonly HeapStatsPoint[] {
+    return this.stats.get(targetId)?.points() ?? [];
+  }
+  retainedSampleCount(): number {
+    return this.sites.current()?.sampleCount ?? 0;
   }
   get targets(): readonly TargetInfo[] {
     return this.allTargets;
@@ -220,8 +235,8 @@ export class ProfilingSession implements ProfilingSessionApi {
   }
 
   mark(mark: SessionMark): void {
-    this.marks.push(mark);
-    if (this.marks.length > 100_000) this.marks.splice(0, 50_000);
+    this.markList.push(mark);
+    if (this.markList.length > 100_000) this.markList.splice(0, 50_000);
     this.markEmitter.fire(mark);
   }
 
@@ -296,8 +311,8 @@ export class ProfilingSession implements ProfilingSessionApi {
 
   /** Ends the session because something went wrong; the data gathered so far is kept. */
   fail(reason: string): Promise<TaskmemReport> {
-    if (!this.failureReason && !this.finalReport) {
-      this.failureReason = reason;
+    if (!this.failure && !this.finalReport) {
+      this.failure = reason;
       this.warn(reason);
     }
     return this.stop(reason);

@@ -4,7 +4,7 @@
  * for tasks. Retained captures run periodically and at the end, so sites and their growth per task
  * are known even for a worker that is killed.
  */
-import type { ProfilingSession } from './session';
+import type { DriverHost } from './driver';
 import type { SessionDriver } from './driver';
 import type { Target } from './target';
 import { DEFAULTS } from './defaults';
@@ -52,7 +52,7 @@ export class WorkerModeDriver implements SessionDriver {
   /** Node targets whose program had finished (its context was torn down) before the process exited. */
   private readonly finishedScripts = new Set<string>();
 
-  constructor(private readonly session: ProfilingSession) {}
+  constructor(private readonly session: DriverHost) {}
 
   private scheduleUpdates(): void {
     if (this.updateTimer) return;
@@ -152,7 +152,7 @@ export class WorkerModeDriver implements SessionDriver {
 
   async captureAll(reason: string): Promise<void> {
     if (this.captureRunning) return this.captureRunning;
-    const targets = [...this.session.liveTargets.values()];
+    const targets = this.session.liveTargetList();
     this.captureRunning = Promise.all(targets.map((target) => this.captureTarget(target, reason, true)))
       .then(() => undefined)
       .finally(() => (this.captureRunning = undefined));
@@ -229,7 +229,7 @@ export class WorkerModeDriver implements SessionDriver {
         if (note) notes.push(note);
         continue;
       }
-      const points = this.session.stats.get(target.id)?.points() ?? [];
+      const points = this.session.statsPointsOf(target.id);
       const last = [...points].reverse().find((point) => point.rss !== undefined && point.external !== undefined);
       const note = last ? rssSplitNote(title, last) : undefined;
       if (note) notes.push(note);
@@ -242,7 +242,7 @@ export class WorkerModeDriver implements SessionDriver {
     const command = this.session.options.command ?? [];
     const recycling = recyclingNote(this.session.options.shell ? command.join(' ').split(/\s+/) : command);
     if (recycling) notes.push(recycling);
-    const samples = this.session.sites.current()?.sampleCount ?? 0;
+    const samples = this.session.retainedSampleCount();
     if (samples < 20) {
       notes.push(
         `Only ${samples} retained heap sample(s) at one per ${Math.round(this.session.samplingIntervalBytes / 1024)} KiB: too few to name sites reliably. For a short run, sample finer (--sampling-interval 32768) or run longer.`,

@@ -41,9 +41,7 @@ async function start(options: Omit<SessionOptions, 'cwd' | 'onOutput'>): Promise
 }
 
 function statsPoints(session: ProfilingSession): number {
-  let n = 0;
-  for (const series of session.stats.values()) n += series.length;
-  return n;
+  return session.statsPoints().length;
 }
 
 const bigHeap = reliabilityFixture('big-heap-worker.js');
@@ -193,12 +191,12 @@ describe('reliability: faults (real processes)', function () {
     );
     const parent = session.targets.find((t) => t !== child)!;
     assert.equal(parent.exitReason, undefined);
-    const pointsBefore = session.stats.get(parent.id)?.length ?? 0;
+    const pointsBefore = session.statsPointsOf(parent.id).length;
     await sleep(500);
-    assert.ok((session.stats.get(parent.id)?.length ?? 0) > pointsBefore, 'the parent is still polled');
+    assert.ok(session.statsPointsOf(parent.id).length > pointsBefore, 'the parent is still polled');
     const report = await within(30_000, 'the session ending with the parent', session.done);
     assert.match(report.endReason, /exited with code 0/);
     assert.ok(report.targets.find((t) => t.id === child.id)?.exitReason, 'the report says the child ended');
-    assert.ok((session.stats.get(child.id)?.length ?? 0) > 0, "the child's series is kept");
+    assert.ok(session.statsPointsOf(child.id).length > 0, "the child's series is kept");
   });
 });
