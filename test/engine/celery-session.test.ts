@@ -4,42 +4,35 @@
  * name the leaking task, its bytes per run and its line, and clear the clean task.
  */
 import { strict as assert } from 'node:assert';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ProfilingSession } from '../../src/session/session';
-import { freePort, sleep } from '../fixtures/python/session-kit';
-import { example } from './helpers';
+import { sleep } from '../fixtures/python/session-kit';
+import { example, REDIS_SERVER, startRedis } from './helpers';
 
 const PYTHON = '/usr/bin/python3';
-const REDIS = '/usr/bin/redis-server';
 const appDir = example('python', 'celery_app');
 
 function hasCelery(): boolean {
-  if (!fs.existsSync(PYTHON) || !fs.existsSync(REDIS)) return false;
+  if (!fs.existsSync(PYTHON) || !fs.existsSync(REDIS_SERVER)) return false;
   return spawnSync(PYTHON, ['-c', 'import celery, redis'], { stdio: 'ignore' }).status === 0;
 }
 
 describe('Celery worker on redis (real processes)', function () {
   this.timeout(120_000);
-  let redis: ChildProcess | undefined;
+  let redis: Awaited<ReturnType<typeof startRedis>> | undefined;
   let broker = '';
 
   before(async function () {
     // .ci/run installs python3-celery, python3-redis and redis-server; without them this fails loudly.
-    assert.ok(hasCelery(), `${PYTHON} with celery+redis and ${REDIS} are required (apt-get install python3-celery python3-redis redis-server)`);
-    const port = await freePort();
-    redis = spawn(REDIS, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-    broker = `redis://127.0.0.1:${port}/0`;
-    for (let i = 0; i < 50; i++) {
-      if (spawnSync('redis-cli', ['-p', String(port), 'ping'], { encoding: 'utf8' }).stdout?.trim() === 'PONG') return;
-      await sleep(100);
-    }
-    throw new Error('redis-server did not start');
+    assert.ok(hasCelery(), `${PYTHON} with celery+redis and ${REDIS_SERVER} are required (apt-get install python3-celery python3-redis redis-server)`);
+    redis = await startRedis();
+    broker = redis.url;
   });
 
   after(() => {
-    redis?.kill('SIGKILL');
+    redis?.stop();
   });
 
   it('names the leaking prefork task, its bytes per run and its line; the clean task is no-leak', async () => {

@@ -1,8 +1,12 @@
 /** Shared helpers for engine tests: real processes, real inspector, a session run to its end. */
+import { strict as assert } from 'node:assert';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { TaskmemReport } from '../../src/core/report';
 import type { SessionOptions } from '../../src/session/api';
 import { ProfilingSession } from '../../src/session/session';
+import { freePort, sleep } from '../fixtures/python/session-kit';
 
 export const repoRoot = path.resolve(__dirname, '..', '..');
 export const example = (...parts: string[]): string => path.join(repoRoot, 'examples', ...parts);
@@ -15,8 +19,13 @@ export interface RunResult {
   warnings: string[];
 }
 
-/** Runs a session to its end, collecting the target's output instead of printing it. */
-export async function runSession(options: Omit<SessionOptions, 'cwd'> & { cwd?: string }): Promise<RunResult> {
+/**
+ * Runs a session to its end, collecting the target's output instead of printing it. With
+ * `watchdogMs`, a session still running that long after it started is stopped, so a hang fails its
+ * test through the end reason instead of holding the suite until mocha's timeout (not a timing
+ * assertion: callers give several times what the session needs on a loaded machine).
+ */
+export async function runSession(options: Omit<SessionOptions, 'cwd'> & { cwd?: string }, watchdogMs?: number): Promise<RunResult> {
   let output = '';
   const warnings: string[] = [];
   const session = new ProfilingSession({
@@ -28,8 +37,38 @@ export async function runSession(options: Omit<SessionOptions, 'cwd'> & { cwd?: 
   });
   session.onWarning((warning) => warnings.push(warning));
   await session.start().catch(() => undefined);
-  const report = await session.done;
-  return { session, report, output, warnings };
+  const watchdog =
+    watchdogMs === undefined
+      ? undefined
+      : setTimeout(() => {
+          void session.stop(`not ended ${watchdogMs / 1000} s after it started: stopped by the test's watchdog`).catch(() => undefined);
+        }, watchdogMs);
+  try {
+    const report = await session.done;
+    return { session, report, output, warnings };
+  } finally {
+    clearTimeout(watchdog);
+  }
+}
+
+export const REDIS_SERVER = '/usr/bin/redis-server';
+
+/** A private redis-server on a free port of 127.0.0.1, without persistence; `stop` kills it. */
+export async function startRedis(): Promise<{ url: string; port: number; stop: () => void }> {
+  // .ci/run installs redis-server (scripts/provision.sh); without it this fails loudly.
+  assert.ok(fs.existsSync(REDIS_SERVER), `${REDIS_SERVER} is required (apt-get install redis-server)`);
+  const port = await freePort();
+  const redis: ChildProcess = spawn(REDIS_SERVER, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+  const stop = (): void => {
+    redis.kill('SIGKILL');
+  };
+  for (let i = 0; i < 50; i++) {
+    if (spawnSync('redis-cli', ['-p', String(port), 'ping'], { encoding: 'utf8' }).stdout?.trim() === 'PONG')
+      return { url: `redis://127.0.0.1:${port}/0`, port, stop };
+    await sleep(100);
+  }
+  stop();
+  throw new Error('redis-server did not start');
 }
 
 export function harness(file: string, exportName: string, runs = 10, warmup = 2, args: unknown[] = []): SessionOptions['harness'] {

@@ -17,8 +17,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ReportTask, TaskmemReport } from '../../src/core/report';
 import type { SessionOptions } from '../../src/session/api';
-import { ProfilingSession } from '../../src/session/session';
-import { fixture, harness, repoRoot, type RunResult } from './helpers';
+import { fixture, harness, runSession, type RunResult } from './helpers';
 
 const verdicts = (file: string): string => fixture('node', 'verdicts', file);
 
@@ -117,27 +116,8 @@ function printResult(label: string, { report }: RunResult): void {
  * longest of these sessions (the 15 s worker, 300 harness runs) needs on a loaded machine.
  */
 const WATCHDOG_MS = 150_000;
-async function runGuarded(options: Omit<SessionOptions, 'cwd'>): Promise<RunResult> {
-  let output = '';
-  const warnings: string[] = [];
-  const session = new ProfilingSession({
-    cwd: repoRoot,
-    ...options,
-    onOutput: (_stream, chunk) => {
-      output += chunk.toString();
-    },
-  });
-  session.onWarning((warning) => warnings.push(warning));
-  await session.start().catch(() => undefined);
-  const watchdog = setTimeout(() => {
-    void session.stop(`not ended ${WATCHDOG_MS / 1000} s after it started: stopped by the test's watchdog`).catch(() => undefined);
-  }, WATCHDOG_MS);
-  try {
-    const report = await session.done;
-    return { session, report, output, warnings };
-  } finally {
-    clearTimeout(watchdog);
-  }
+function runGuarded(options: Omit<SessionOptions, 'cwd'>): Promise<RunResult> {
+  return runSession(options, WATCHDOG_MS);
 }
 
 // ---- a small pool: sessions run three at a time, each test awaits its own ----

@@ -5,25 +5,24 @@
  * verdict per task and, for the leak, that the leaking line is the first site.
  */
 import { strict as assert } from 'node:assert';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { TaskmemReport } from '../../src/core/report';
 import { adviseRecycling } from '../../src/core/recyclingAdvisor';
 import { descendantsOf, residentBytes } from '../../src/launch/processes';
 import { ProfilingSession } from '../../src/session/session';
-import { freePort, lineOf, sleep } from '../fixtures/python/session-kit';
-import { fixture, harness, runSession } from './helpers';
+import { lineOf, sleep } from '../fixtures/python/session-kit';
+import { fixture, harness, REDIS_SERVER, runSession, startRedis } from './helpers';
 
 const PYTHON = '/usr/bin/python3';
-const REDIS = '/usr/bin/redis-server';
 const dir = fixture('python', 'verdicts');
 const SHOP = path.join(dir, 'shop.py');
 const LEAKY = 'shop.record_order';
 const CLEAN = 'shop.price_cart';
 
 function hasCelery(): boolean {
-  if (!fs.existsSync(PYTHON) || !fs.existsSync(REDIS)) return false;
+  if (!fs.existsSync(PYTHON) || !fs.existsSync(REDIS_SERVER)) return false;
   return spawnSync(PYTHON, ['-c', 'import celery, redis'], { stdio: 'ignore', env: { ...process.env, PYTHONPATH: '' } }).status === 0;
 }
 
@@ -48,24 +47,18 @@ describe('Python worker verdicts (real processes)', function () {
   this.timeout(120_000);
 
   describe('Celery prefork worker (-c 2) on redis-server, a leaky and a clean task', () => {
-    let redis: ChildProcess | undefined;
+    let redis: Awaited<ReturnType<typeof startRedis>> | undefined;
     let broker = '';
 
     before(async function () {
       // .ci/run installs python3-celery, python3-redis and redis-server; without them this fails loudly.
-      assert.ok(hasCelery(), `${PYTHON} with celery+redis and ${REDIS} are required (apt-get install python3-celery python3-redis redis-server)`);
-      const port = await freePort();
-      redis = spawn(REDIS, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-      broker = `redis://127.0.0.1:${port}/0`;
-      for (let i = 0; i < 50; i++) {
-        if (spawnSync('redis-cli', ['-p', String(port), 'ping'], { encoding: 'utf8' }).stdout?.trim() === 'PONG') return;
-        await sleep(100);
-      }
-      throw new Error('redis-server did not start');
+      assert.ok(hasCelery(), `${PYTHON} with celery+redis and ${REDIS_SERVER} are required (apt-get install python3-celery python3-redis redis-server)`);
+      redis = await startRedis();
+      broker = redis.url;
     });
 
     after(() => {
-      redis?.kill('SIGKILL');
+      redis?.stop();
     });
 
     /** A worker with the default sampling (the time budget), `count` tasks queued at once. */
