@@ -12,7 +12,7 @@ import { oneSided } from './robust';
 import { collinearGroups, robustFit } from './regression';
 
 export { collinearGroups, multipleRegression } from './regression';
-import { ADVICE, LEAK_CONFIDENCE } from './assess';
+import { ADVICE, LEAK_CONFIDENCE, PLATEAU_CONFIDENCE } from './assess';
 
 export interface Checkpoint {
   heap: number;
@@ -325,6 +325,19 @@ export function judgeTrend(trend: TaskTrend, floor: number, sharedWith: readonly
         confidence: Math.min(earlyConfidence, 1 - confidence),
         summary: `Retained heap rose with the first tasks (${formatBytesPerRun(rise, 'task')}), then levelled off (${formatBytesPerRun(perTask, 'task')} over the later checkpoints).`,
         advice: ADVICE.plateau,
+        evidence,
+      },
+    };
+  }
+  // Growth that is probably there (95%) but not sure enough for a leak (99%) is not "no leak".
+  if (confidence >= PLATEAU_CONFIDENCE && !slowing) {
+    return {
+      perTask,
+      verdict: {
+        kind: 'inconclusive',
+        confidence,
+        summary: `Probably growing, not yet sure: ${formatBytesPerRun(perTask, 'task')} ± ${formatBytes(current.stdErr)} over ${tasks} (${formatPercent(confidence)} sure, a leak needs ${formatPercent(LEAK_CONFIDENCE)}).`,
+        advice: 'Let the worker run longer (more tasks make the trend surer), or profile the task on its own with Profile Task.',
         evidence,
       },
     };

@@ -285,6 +285,29 @@ describe('workerTrend', () => {
     });
   });
 
+  describe('judgeTrend', () => {
+    const trend = (perTask: number, stdErr: number): TaskTrend => ({
+      names: ['ingest'],
+      whole: { perTask, stdErr, df: 40 },
+      later: { perTask, stdErr, df: 20 },
+      early: { perTask, stdErr: stdErr * 1.4, df: 20 },
+      tasks: 4000,
+      checkpoints: 42,
+      outliers: 0,
+    });
+
+    it('calls growth 99% sure a leak, 95-99% sure inconclusive (never "no leak"), below that no leak', () => {
+      // 128 B floor: growth of floor + t·stdErr is as sure as a one-sided t test at t says.
+      assert.equal(judgeTrend(trend(128 + 3.5 * 100, 100), 128).verdict.kind, 'leak');
+      const probable = judgeTrend(trend(128 + 2.0 * 100, 100), 128).verdict;
+      assert.equal(probable.kind, 'inconclusive');
+      assert.ok(probable.confidence >= 0.95 && probable.confidence < 0.99, String(probable.confidence));
+      assert.match(probable.summary, /^Probably growing, not yet sure: \+328 B\/task ± 100 B over 4,000 tasks/);
+      assert.equal(judgeTrend(trend(128 + 1.0 * 100, 100), 128).verdict.kind, 'no-leak');
+      assert.equal(judgeTrend(trend(0, 100), 128).verdict.kind, 'no-leak');
+    });
+  });
+
   describe('fitOverallTrend', () => {
     it('sums the names: growth per task of any name', () => {
       // Both names keep 1,500 B per task, no noise: exactly 1,500 B per task overall.
