@@ -207,6 +207,7 @@ export class SessionManager implements SessionRegistry, vscode.Disposable {
     for (const series of s.stats.values()) for (const point of series.points()) panel.addStats(point);
     for (const mark of s.marks) panel.addMark(mark);
     for (const task of s.tasks.summaries()) panel.upsertTask(task);
+    panel.setCheckpoints(s.tasks.checkpointsByTarget());
     if (m.lastSites) panel.setSites(m.lastSites.sites);
     if (s.tasks.summaries().length) {
       const report = s.report();
@@ -257,6 +258,7 @@ export class SessionManager implements SessionRegistry, vscode.Disposable {
       if (m.session.state !== 'ended') {
         const report = m.session.report();
         m.panel?.setVerdict(report.verdict, report.recycling);
+        m.panel?.setCheckpoints(m.session.tasks.checkpointsByTarget());
       }
     }, VERDICT_THROTTLE_MS);
   }
@@ -271,6 +273,7 @@ export class SessionManager implements SessionRegistry, vscode.Disposable {
       // The final rows replace the live ones: a row that stood for tasks judged together while the
       // sites were not known yet is gone once they name the task.
       panel.setTasks(m.session.taskSummaries());
+      panel.setCheckpoints(m.session.tasks.checkpointsByTarget());
       if (report.tasks.length) panel.setVerdict(report.verdict, report.recycling);
       if (failure) panel.setFailure(failure);
       panel.setSessionState('ended');
