@@ -360,7 +360,7 @@ export class PanelApp {
     clear(el);
     const v = this.verdict;
     if (this.failure && !v) {
-      el.append(...failureBanner(el, this.failure, (file, line) => this.openSite(file, line)));
+      el.append(...failureBanner(el, this.failure, (file, line) => this.openSite(file, line), this.session.mode === 'worker'));
       return;
     }
     if (!v) {
