@@ -36,10 +36,13 @@ export const PYTHON_SKIP: ReadonlySet<StatsMetric> = new Set(['heapUsed', 'heapT
 
 export const TARGET_DASHES: number[][] = [[], [6, 3], [2, 3], [10, 3, 2, 3]];
 
-/** Byte-friendly tick increments: 1, 2, 5 ×10ⁿ of each binary unit. */
+/**
+ * Byte-friendly tick increments: 1, 2, 5, 10, 20, 50, 100 of each binary unit, then 256 and 512 so
+ * that ticks reach the next unit evenly (steps of 500 KiB read "1000 KiB", "1.46 MiB").
+ */
 export const BYTE_INCRS: number[] = (() => {
   const out: number[] = [];
-  for (let k = 0; k <= 4; k++) for (const m of [1, 2, 5, 10, 20, 50, 100, 200, 500]) out.push(m * 1024 ** k);
+  for (let k = 0; k <= 4; k++) for (const m of [1, 2, 5, 10, 20, 50, 100, 256, 512]) out.push(m * 1024 ** k);
   return out;
 })();
 
