@@ -1,4 +1,5 @@
-// Webview chart benchmark: append + redraw per frame with 36,000 points x 6 series in headless
+// Webview chart benchmark: append + redraw per frame with 36,000 points x 6 series, and a 300-run
+// session live (its marks and the per-run chart), in headless
 // Chromium. `node bench/webview/run.mjs [--quick]`; `runWebviewBench({quick})` for the suite runner.
 import { mkdirSync, writeFileSync, mkdtempSync, rmSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -52,13 +53,17 @@ export async function runWebviewBench({ quick = false } = {}) {
       { name: 'hour-all-visible', rows: 36000, targets: 1, windowSec: 0 },
       { name: 'hour-follow-5min', rows: 36000, targets: 1, windowSec: 300 },
       ...(quick ? [] : [{ name: 'hour-3-targets-all-visible', rows: 36000, targets: 3, windowSec: 0 }]),
+      // A 300-run harness session as it is watched live (about 45 s at 10 Hz): 1,500 marks and the
+      // per-run chart redrawn after every run, on top of the statistics chart.
+      { name: '300-runs-live', rows: 1, targets: 1, windowSec: 300, runs: 300, frames: 450 },
     ];
     const frames = quick ? 60 : 200;
     const results = {};
     for (const s of scenarios) {
       const r = await page.evaluate((o) => window.taskmemBench.run(o), {
         rows: s.rows,
-        frames,
+        frames: s.frames ?? frames,
+        runs: s.runs,
         width: 1200,
         height: 360,
         windowSec: s.windowSec,

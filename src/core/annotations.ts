@@ -61,7 +61,7 @@ export interface SiteIndex {
 export interface AnnotationOptions {
   /** Leave out sites below this share (default 0: every site). */
   minShare?: number;
-  /** Longest function name shown after a line (default 40). */
+  /** Longest function name shown after a line (default 24). */
   maxNameLength?: number;
   /** Include caller marks (default true). */
   callers?: boolean;
@@ -105,30 +105,25 @@ export function notGrowing(sites: readonly RetainedSite[]): boolean {
 }
 
 /**
- * `▲ 4.2 MiB kept · 38% · +41.0 KiB/run · in processOrder()` (the `in` part for function precision);
- * `● 1.1 MiB kept · 9% · not growing · in loadTable()` for memory kept that does not grow.
+ * The text after the line, short enough to stay in view beside a half-width panel:
+ * `▲ 4.2 MiB kept · +41.0 KiB/run`; `● 1.1 MiB kept · not growing` for memory kept that does not
+ * grow. The share, the function and the stack are in the hover.
  */
-export function siteText(sites: readonly RetainedSite[], maxNameLength = 40): string {
+export function siteText(sites: readonly RetainedSite[]): string {
   const bytes = sites.reduce((sum, s) => sum + s.retainedBytes, 0);
-  const share = sites.reduce((sum, s) => sum + s.share, 0);
   const steady = notGrowing(sites);
-  const parts = [`${steady ? '●' : '▲'} ${formatBytes(bytes)} kept`, formatPercent(share)];
+  const parts = [`${steady ? '●' : '▲'} ${formatBytes(bytes)} kept`];
   const growth = sites.filter((s) => s.bytesPerRun !== undefined && Number.isFinite(s.bytesPerRun));
   if (steady) parts.push('not growing');
   else if (growth.length > 0) parts.push(formatBytesPerRun(growth.reduce((sum, s) => sum + (s.bytesPerRun ?? 0), 0)));
-  const perFunction = sites.filter((s) => s.precision === 'function');
-  if (perFunction.length > 0) {
-    const names = unique(perFunction.map((s) => `${shortName(s.function, maxNameLength)}()`));
-    parts.push(`in ${names.slice(0, 2).join(', ')}${names.length > 2 ? ` +${names.length - 2}` : ''}`);
-  }
   return parts.join(' · ');
 }
 
-/** `→ 3.1 MiB via enrich()`. */
-export function callerText(calls: readonly CallerMark[], maxNameLength = 40): string {
+/** `→ 3.1 MiB via enrich()` (the first callee; the others are in the hover). */
+export function callerText(calls: readonly CallerMark[], maxNameLength = 24): string {
   const bytes = calls.reduce((sum, c) => sum + c.caller.bytes, 0);
   const names = unique(calls.map((c) => `${shortName(c.caller.via, maxNameLength)}()`));
-  return `→ ${formatBytes(bytes)} via ${names.slice(0, 2).join(', ')}${names.length > 2 ? ` +${names.length - 2}` : ''}`;
+  return `→ ${formatBytes(bytes)} via ${names[0]}${names.length > 1 ? ` +${names.length - 1}` : ''}`;
 }
 
 function unique(values: string[]): string[] {
@@ -140,7 +135,7 @@ export function buildFileAnnotations(sites: readonly RetainedSite[] | SiteIndex,
   const index = Array.isArray(sites) ? indexSitesByFile(sites) : (sites as SiteIndex);
   const key = fileKey(file);
   const minShare = options.minShare ?? 0;
-  const maxName = options.maxNameLength ?? 40;
+  const maxName = options.maxNameLength ?? 24;
   const byLine = new Map<number, { sites: RetainedSite[]; calls: CallerMark[] }>();
   const at = (line: number): { sites: RetainedSite[]; calls: CallerMark[] } => {
     let entry = byLine.get(line);
@@ -169,7 +164,7 @@ export function buildFileAnnotations(sites: readonly RetainedSite[] | SiteIndex,
         line: line - 1,
         capturedLine: line,
         heat: heatLevel(share),
-        text: siteText(entry.sites, maxName),
+        text: siteText(entry.sites),
         bytes: entry.sites.reduce((sum, s) => sum + s.retainedBytes, 0),
         share,
         sites: entry.sites,
@@ -250,7 +245,7 @@ export interface HoverContext {
   cwd?: string;
   /** Tasks of the session, for "per run" figures: `processOrder +41.0 KiB/run (leak)`. */
   tasks?: ReadonlyArray<{ name: string; bytesPerRun: number; verdict: string }>;
-  /** Frames shown per stack (default 8). */
+  /** Frames shown per stack (default 5). */
   maxFrames?: number;
   /** Folders of the profiler's own code (its harness): frames there are left out of stacks. */
   hiddenPaths?: readonly string[];
@@ -291,29 +286,26 @@ function frameLink(frame: Frame, ctx: HoverContext): string {
 /** The hover of one annotated line, as trusted Markdown (links only to {@link HOVER_COMMANDS}). */
 export function hoverMarkdown(annotation: FileAnnotation, ctx: HoverContext = {}): string {
   const md: string[] = [];
-  const maxFrames = ctx.maxFrames ?? 8;
+  const maxFrames = ctx.maxFrames ?? 5;
   if (annotation.fileChanged) md.push('_The file changed since the capture: marks follow the edits, edited lines lost theirs._', '');
+  // Compact: a hover that needs scrolling hides its last sections (the stack's caller, the tasks).
   for (const site of annotation.sites) {
-    md.push(`**Task Memory** · retained after a full GC`, '');
     const figures = [`**${formatBytes(site.retainedBytes)}** kept`, `${formatPercent(site.share)} of retained memory`];
     if (site.bytesPerRun !== undefined && Number.isFinite(site.bytesPerRun)) figures.push(`${formatBytesPerRun(site.bytesPerRun)} over the captures`);
-    md.push(figures.join(' · '), '');
+    md.push(`**Task Memory** · ${figures.join(' · ')} after a full GC`, '');
+    const where =
+      site.precision === 'function'
+        ? `Allocated in ${escapeMarkdown(site.function)}() — V8 attributes per function: this is the function's first line, not the allocating line. ${plural(site.count, 'heap sample')} (scaled estimate).`
+        : `Allocated on this line in ${escapeMarkdown(site.function)}(), ${plural(site.count, 'live block')}.`;
     md.push(
-      `[Show in panel](${commandUri(HOVER_COMMANDS.showSite, ctx.sessionId ? [site.key, ctx.sessionId] : [site.key])} "Show this site in the Task Memory panel")`,
+      `${where} [Show in panel](${commandUri(HOVER_COMMANDS.showSite, ctx.sessionId ? [site.key, ctx.sessionId] : [site.key])} "Show this site in the Task Memory panel")`,
       '',
     );
-    if (site.precision === 'function') {
-      md.push(`Allocated in ${escapeMarkdown(site.function)}() — V8 attributes per function: this is the function's first line, not the allocating line.`, '');
-      md.push(`${plural(site.count, 'heap sample')} (scaled estimate)`, '');
-    } else {
-      md.push(`Allocated on this line in ${escapeMarkdown(site.function)}()`, '');
-      md.push(plural(site.count, 'live block'), '');
-    }
     const frames = (site.stacks[0]?.frames ?? []).filter((frame) => !hiddenFrame(frame, ctx.hiddenPaths));
     if (frames.length > 0) {
       md.push('Allocation stack (innermost first):', '');
       frames.slice(0, maxFrames).forEach((frame, i) => md.push(`${i + 1}. ${frameLink(frame, ctx)}`));
-      if (frames.length > maxFrames) md.push(`${maxFrames + 1}. … ${frames.length - maxFrames} more frames`);
+      if (frames.length > maxFrames) md.push(`${maxFrames + 1}. … ${frames.length - maxFrames} more frames (in the panel)`);
       md.push('');
     }
     md.push('---', '');

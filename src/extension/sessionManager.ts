@@ -12,6 +12,7 @@ import type { ProfilingSessionApi, SessionState } from '../session/api';
 import { ProfilingSession } from '../session/session';
 import { choiceTitle, sessionOptionsFor, type ProfileChoice, type RunSettings } from './choices';
 import { showError, type TaskMemoryOutput } from './output';
+import { WorkerTerminal } from './workerTerminal';
 import type { PanelFailure } from '../shared/protocol';
 import { MemoryPanel, type PanelActions } from './panel/memoryPanel';
 import { showSessionProgress } from './progress';
@@ -34,6 +35,8 @@ export interface ManagedSession {
   verdictTimer: NodeJS.Timeout | undefined;
   /** An error message was already shown for this session. */
   errorShown: boolean;
+  /** Workers: the terminal that shows what the program prints. */
+  terminal?: WorkerTerminal;
   readonly subscriptions: Array<{ dispose(): void }>;
 }
 
@@ -93,8 +96,18 @@ export class SessionManager implements SessionRegistry, vscode.Disposable {
   async start(choice: ProfileChoice, settings: RunSettings): Promise<ProfilingSessionApi> {
     const title = choiceTitle(choice);
     const options = sessionOptionsFor(choice, settings);
-    options.onOutput = (_stream, chunk) => this.output.target(chunk.toString('utf8'));
+    let terminal: WorkerTerminal | undefined;
+    options.onOutput = (_stream, chunk) => {
+      const text = chunk.toString('utf8');
+      this.output.target(text);
+      terminal?.write(text);
+    };
     const session = new ProfilingSession(options);
+    if (options.mode === 'worker') {
+      terminal = new WorkerTerminal(title, () => {
+        if (session.state === 'starting' || session.state === 'running') void session.stop('stopped from its terminal').catch(() => undefined);
+      });
+    }
     const managed: ManagedSession = {
       session,
       title,
@@ -103,10 +116,16 @@ export class SessionManager implements SessionRegistry, vscode.Disposable {
       lastSites: undefined,
       verdictTimer: undefined,
       errorShown: false,
-      subscriptions: [],
+      terminal,
+      subscriptions: terminal ? [terminal] : [],
     };
-    // Profile again: the earlier run of the same task gives its tab to this one (it stays in Recent Sessions).
-    for (const earlier of this.sessions) if (earlier.title === title && earlier.session.state === 'ended') earlier.panel?.dispose();
+    // Profile again: the earlier run of the same task gives its tab (and its terminal) to this one (it stays in Recent Sessions).
+    for (const earlier of this.sessions) {
+      if (earlier.title !== title || earlier.session.state !== 'ended') continue;
+      earlier.panel?.dispose();
+      earlier.terminal?.dispose();
+      earlier.terminal = undefined;
+    }
     this.sessions.push(managed);
     this.forgetBeyondRecent();
     this.wire(managed);
@@ -208,6 +227,7 @@ export class SessionManager implements SessionRegistry, vscode.Disposable {
     for (const mark of s.marks) panel.addMark(mark);
     const tasks = s.taskSummaries();
     for (const task of tasks) panel.upsertTask(task);
+    panel.setCheckpoints(s.checkpointsByTarget());
     if (m.lastSites) panel.setSites(m.lastSites.sites);
     if (tasks.length) {
       const report = s.report();
@@ -258,6 +278,7 @@ export class SessionManager implements SessionRegistry, vscode.Disposable {
       if (m.session.state !== 'ended') {
         const report = m.session.report();
         m.panel?.setVerdict(report.verdict, report.recycling);
+        m.panel?.setCheckpoints(m.session.checkpointsByTarget());
       }
     }, VERDICT_THROTTLE_MS);
   }
@@ -272,11 +293,13 @@ export class SessionManager implements SessionRegistry, vscode.Disposable {
       // The final rows replace the live ones: a row that stood for tasks judged together while the
       // sites were not known yet is gone once they name the task.
       panel.setTasks(m.session.taskSummaries());
+      panel.setCheckpoints(m.session.checkpointsByTarget());
       if (report.tasks.length) panel.setVerdict(report.verdict, report.recycling);
       if (failure) panel.setFailure(failure);
       panel.setSessionState('ended');
     }
     const seconds = (report.durationMs / 1000).toFixed(1);
+    m.terminal?.note(`Session ended after ${seconds} s (${report.endReason}): the verdict is in the panel.`);
     this.output.log(`Ended (${m.title}) after ${seconds} s: ${report.endReason}; verdict ${report.verdict.kind}: ${report.verdict.summary}`);
     // The engine ends a failed session with the failure as reason, and records it as a warning.
     const failed = report.endReason !== 'completed' && report.warnings.includes(report.endReason);

@@ -4,6 +4,7 @@
  */
 import type { Event } from '../core/events';
 import type { HeapStatsPoint, RawSamplingProfile, RuntimeKind, SessionMark, TargetInfo, TaskSummary } from '../core/model';
+import type { Checkpoint } from '../core/workerTrend';
 import type { TaskmemReport } from '../core/report';
 import type { SiteAggregation } from '../core/sites';
 
@@ -98,6 +99,8 @@ export interface SessionHistory {
   statsPoints(): HeapStatsPoint[];
   readonly marks: readonly SessionMark[];
   taskSummaries(): TaskSummary[];
+  /** Worker sessions: each target's full GCs with the tasks finished by then (the trend's points). */
+  checkpointsByTarget(): ReadonlyMap<string, readonly Checkpoint[]>;
 }
 
 export interface ProfilingSessionApi extends SessionEvents, SessionHistory {

@@ -8,6 +8,7 @@ import type { ChildProcess } from 'node:child_process';
 import { Emitter } from '../core/events';
 import { FrameMemory } from '../core/frameMemory';
 import type { HeapStatsPoint, RawSamplingProfile, SessionMark, TargetInfo, TaskSummary } from '../core/model';
+import type { Checkpoint } from '../core/workerTrend';
 import { buildReport, type TaskmemReport } from '../core/report';
 import type { SiteAggregation } from '../core/sites';
 import { StatsSeries } from '../core/timeseries';
@@ -388,6 +389,10 @@ export class ProfilingSession implements ProfilingSessionApi {
       ...(this.options.memoryLimitBytes !== undefined ? { memoryLimitBytes: this.options.memoryLimitBytes } : {}),
     });
     return advice ? { recycling: advice } : {};
+  }
+
+  checkpointsByTarget(): ReadonlyMap<string, readonly Checkpoint[]> {
+    return this.tasks.checkpointsByTarget();
   }
 
   statsPoints(): HeapStatsPoint[] {

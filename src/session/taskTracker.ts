@@ -363,6 +363,11 @@ export class TaskTracker {
     );
   }
 
+  /** The checkpoints per target, for the panel's picture of the trend (read-only; the fit is here). */
+  checkpointsByTarget(): ReadonlyMap<string, readonly Checkpoint[]> {
+    return this.checkpoints;
+  }
+
   hasTasks(): boolean {
     return this.runs.size > 0;
   }

@@ -63,6 +63,23 @@ export interface PanelTask {
   fitLine?: { x: [number, number]; y: [number, number] };
 }
 
+/**
+ * A worker's picture of its verdict: the retained heap after each full GC (a checkpoint) against the
+ * tasks finished by then, per process, relative to its first checkpoint, with the growth per task
+ * the verdict rows stand on drawn over the later half. The few tasks measured one by one would draw
+ * a plateau where the trend over all tasks says leak.
+ */
+export interface PanelWorkerTrend {
+  processes: Array<{
+    label: string;
+    x: number[];
+    y: number[];
+    /** The verdict rows' growth per task finished in this process's mix, through the later half. */
+    fitLine?: { x: [number, number]; y: [number, number] };
+    perTask?: number;
+  }>;
+}
+
 /** Points per task sent to the panel's per-run chart; longer series keep every k-th run and the last. */
 export const RETAINED_POINTS = 600;
 
@@ -114,6 +131,8 @@ export interface PanelSnapshot {
   stats: PanelStatsColumns[];
   marks: SessionMark[];
   tasks: PanelTask[];
+  /** Worker sessions with checkpoints: the trend the verdict stands on (drawn instead of per-run series). */
+  workerTrend?: PanelWorkerTrend;
   sites: PanelSite[];
   verdict?: Verdict;
   /** Worker sessions: recycling limits from what was measured (the report's `recycling`). */
@@ -132,7 +151,7 @@ export type HostMessage =
   | { type: 'stats'; points: HeapStatsPoint[] }
   | { type: 'mark'; marks: SessionMark[] }
   | { type: 'targets'; targets: TargetInfo[] }
-  | { type: 'tasks'; tasks: PanelTask[] }
+  | { type: 'tasks'; tasks: PanelTask[]; workerTrend?: PanelWorkerTrend }
   | { type: 'sites'; sites: PanelSite[] }
   | { type: 'verdict'; verdict: Verdict | undefined; recycling?: RecyclingAdvice }
   | { type: 'state'; state: PanelSessionState }

@@ -16,6 +16,7 @@ import {
   type PanelSnapshot,
   type PanelFailure,
   type PanelTask,
+  type PanelWorkerTrend,
   type PersistedWebviewState,
   type WebviewMessage,
 } from '../shared/protocol';
@@ -64,6 +65,7 @@ export class PanelApp {
   private state: PanelSessionState = 'starting';
   private targets: TargetInfo[] = [];
   private tasks: PanelTask[] = [];
+  private workerTrend: PanelWorkerTrend | undefined;
   private sites: PanelSite[] = [];
   private verdict: Verdict | undefined;
   private recycling: RecyclingAdvice | undefined;
@@ -156,11 +158,7 @@ export class PanelApp {
       h('div', { class: 'card-head' }, h('h2', { id: 'retained-heading' }, 'Kept after each run')),
       retainedLegend,
       retainedBox,
-      h(
-        'p',
-        { class: 'hint' },
-        'Retained memory after each measured run and a full GC, relative to the first run. The dashed line is the growth the verdict stands on: a leak climbs along it, a cache levels off, a clean task stays at zero.',
-      ),
+      h('p', { class: 'hint retained-hint' }),
     );
     retainedCard.hidden = true;
     const legend = h('div', { class: 'legend', role: 'group', 'aria-label': 'Series (click to hide or show)' });
@@ -257,6 +255,7 @@ export class PanelApp {
         break;
       case 'tasks':
         this.tasks = msg.tasks;
+        this.workerTrend = msg.workerTrend;
         this.renderTasks();
         break;
       case 'sites':
@@ -294,6 +293,7 @@ export class PanelApp {
     this.state = s.state;
     this.targets = s.targets ?? [];
     this.tasks = s.tasks ?? [];
+    this.workerTrend = s.workerTrend;
     this.sites = s.sites ?? [];
     this.verdict = s.verdict;
     this.recycling = s.recycling;
@@ -360,7 +360,7 @@ export class PanelApp {
     clear(el);
     const v = this.verdict;
     if (this.failure && !v) {
-      el.append(...failureBanner(el, this.failure, (file, line) => this.openSite(file, line)));
+      el.append(...failureBanner(el, this.failure, (file, line) => this.openSite(file, line), this.session.mode === 'worker'));
       return;
     }
     if (!v) {
@@ -417,7 +417,7 @@ export class PanelApp {
   }
 
   private renderTasks(): void {
-    this.retainedChart.setTasks(this.tasks);
+    this.retainedChart.setTasks(this.tasks, this.workerTrend);
     const el = this.el.tasks;
     clear(el);
     this.el.taskCount.textContent = this.tasks.length ? `(${this.tasks.length})` : '';
@@ -644,6 +644,7 @@ export class PanelApp {
         stats,
         marks: this.marks.slice(-PERSIST_MARKS),
         tasks: this.tasks,
+        ...(this.workerTrend ? { workerTrend: this.workerTrend } : {}),
         sites: this.sites,
         verdict: this.verdict,
         ...(this.recycling ? { recycling: this.recycling } : {}),

@@ -1,16 +1,19 @@
 /**
  * The live statistics chart: uPlot over a columnar `SeriesStore`, min/max decimated to the plot
- * width, marks (GC, task start/end, captures) drawn by a plugin, a keyboard-reachable legend that
- * hides series and shows hover values, follow / pause / drag-zoom / double-click reset.
+ * width, one axis per scale (heaps left, RSS right: ./chartStyle), marks drawn by a plugin
+ * (./chartMarks), a keyboard-reachable legend that hides series and shows hover values
+ * (./chartLegend), follow / pause / drag-zoom / double-click reset.
  *
  * `setData` runs at most once per animation frame (`schedule`); `renderNow` is synchronous (bench).
  */
 import uPlot from 'uplot';
-import type { SessionMark, SessionMarkKind, TargetInfo } from '../core/model';
-import type { StatsMetric } from '../shared/protocol';
+import type { HeapStatsPoint, SessionMark, TargetInfo } from '../core/model';
 import { clear, h } from './dom';
-import { formatBytes, formatBytesAxis, formatCount, formatElapsed, formatElapsedTicks } from './format';
-import { decimate, lowerBound, paddedRange, SeriesStore, seriesId, type SeriesKey } from './series';
+import { formatBytesAxis, formatCount, formatElapsed, formatElapsedTicks } from './format';
+import { ChartLegend } from './chartLegend';
+import { ChartMarks } from './chartMarks';
+import { BYTE_INCRS, chartColors, cssVar, METRIC_STYLE, PYTHON_SKIP, TARGET_DASHES, themedAxis, type ChartColors, type ChartScale } from './chartStyle';
+import { decimate, paddedRange, SeriesStore, seriesId, type SeriesKey } from './series';
 
 export type ChartMode = 'follow' | 'zoom';
 
@@ -32,66 +35,9 @@ export interface ChartOptions {
   height?: number;
 }
 
-interface MetricStyle {
-  label: string;
-  color: string;
-  fallback: string;
-  count?: boolean;
-}
-
-const METRIC_STYLE: Record<StatsMetric, MetricStyle> = {
-  heapUsed: { label: 'Heap used', color: '--vscode-charts-blue', fallback: '#3794ff' },
-  heapTotal: { label: 'Heap total', color: '--vscode-charts-purple', fallback: '#b180d7' },
-  rss: { label: 'RSS', color: '--vscode-charts-orange', fallback: '#d18616' },
-  external: { label: 'External', color: '--vscode-charts-yellow', fallback: '#cca700' },
-  arrayBuffers: { label: 'Array buffers', color: '--vscode-charts-red', fallback: '#f14c4c' },
-  tracedBytes: { label: 'Traced memory', color: '--vscode-charts-blue', fallback: '#3794ff' },
-  allocatedBlocks: { label: 'Allocated blocks', color: '--vscode-charts-purple', fallback: '#b180d7', count: true },
-  gcCollections: { label: 'GC collections', color: '--vscode-charts-green', fallback: '#89d185', count: true },
-};
-
-/** Metrics a Python target does not get as series (heapUsed/heapTotal duplicate traced bytes and RSS). */
-const PYTHON_SKIP: ReadonlySet<StatsMetric> = new Set(['heapUsed', 'heapTotal']);
-
-const MARK_KINDS: { kind: SessionMarkKind; label: string }[] = [
-  { kind: 'gc', label: 'GC' },
-  { kind: 'task-start', label: 'Task start' },
-  { kind: 'task-end', label: 'Task end' },
-  { kind: 'capture', label: 'Capture' },
-];
-
-const TARGET_DASHES: number[][] = [[], [6, 3], [2, 3], [10, 3, 2, 3]];
-
-/** Byte-friendly tick increments: 1, 2, 5 ×10ⁿ of each binary unit. */
-const BYTE_INCRS: number[] = (() => {
-  const out: number[] = [];
-  for (let k = 0; k <= 4; k++) for (const m of [1, 2, 5, 10, 20, 50, 100, 200, 500]) out.push(m * 1024 ** k);
-  return out;
-})();
-
-interface ChartMark {
-  x: number;
-  kind: SessionMarkKind;
-}
-
-export function cssVar(name: string, fallback: string): string {
-  const v = getComputedStyle(document.body).getPropertyValue(name).trim();
-  return v || fallback;
-}
-
-/** "#rrggbb" + alpha → "#rrggbbaa"; other colour syntaxes are returned as they are. */
-export function withAlpha(color: string, alpha: number): string {
-  const a = Math.round(Math.max(0, Math.min(1, alpha)) * 255)
-    .toString(16)
-    .padStart(2, '0');
-  if (/^#[0-9a-f]{6}$/i.test(color)) return color + a;
-  if (/^#[0-9a-f]{3}$/i.test(color)) return '#' + [...color.slice(1)].map((c) => c + c).join('') + a;
-  return color;
-}
-
 export class MemoryChart {
   readonly store: SeriesStore;
-  private marks: ChartMark[] = [];
+  private readonly marks = new ChartMarks();
   private u: uPlot | undefined;
   private builtLayout = -1;
   private targets = new Map<string, TargetInfo>();
@@ -101,12 +47,11 @@ export class MemoryChart {
   private zoomRange: [number, number] | undefined;
   private frame = 0;
   private settingScale = false;
-  private legendValues: HTMLElement[] = [];
-  private legendTime: HTMLElement | undefined;
+  private readonly legend: ChartLegend;
   private cursorIdx: number | null = null;
   private resizeObserver: ResizeObserver | undefined;
   private themeObserver: MutationObserver | undefined;
-  private colors = { fg: '', grid: '', muted: '' };
+  private colors: ChartColors = { fg: '', grid: '', muted: '', font: '' };
   private readonly plotEl: HTMLElement;
   private readonly emptyEl: HTMLElement;
   /** The session ended: the empty chart says so instead of waiting. */
@@ -114,12 +59,20 @@ export class MemoryChart {
 
   constructor(
     private readonly root: HTMLElement,
-    private readonly legendEl: HTMLElement,
+    legendEl: HTMLElement,
     private readonly opts: ChartOptions = {},
   ) {
     this.store = new SeriesStore(0.05, 4096, (targetId, metric) => {
       const t = this.targets.get(targetId);
       return !(t?.runtime === 'python' && PYTHON_SKIP.has(metric));
+    });
+    this.legend = new ChartLegend(legendEl, {
+      store: this.store,
+      isHidden: (id) => this.hidden.has(id),
+      toggle: (id) => this.toggle(id),
+      targetLabel: (id) => this.targetLabel(id),
+      seriesColor: (key) => this.seriesColor(key),
+      dash: (key) => this.dash(key),
     });
     this.hidden = new Set(opts.hidden ?? []);
     this.view = { mode: 'follow', paused: false, windowSec: opts.windowSec ?? 300 };
@@ -183,7 +136,7 @@ export class MemoryChart {
     }
   }
 
-  append(points: readonly import('../core/model').HeapStatsPoint[]): void {
+  append(points: readonly HeapStatsPoint[]): void {
     if (!points.length) return;
     for (const p of points) if (!this.targetOrder.includes(p.targetId)) this.targetOrder.push(p.targetId);
     this.store.appendMany(points);
@@ -192,19 +145,13 @@ export class MemoryChart {
 
   addMarks(marks: readonly SessionMark[]): void {
     if (!marks.length) return;
-    let sorted = true;
-    for (const m of marks) {
-      const x = m.t / 1000;
-      if (this.marks.length && x < this.marks[this.marks.length - 1].x) sorted = false;
-      this.marks.push({ x, kind: m.kind });
-    }
-    if (!sorted) this.marks.sort((a, b) => a.x - b.x);
+    this.marks.add(marks);
     this.schedule();
   }
 
   clearData(): void {
     this.store.clear();
-    this.marks = [];
+    this.marks.clear();
     this.zoomRange = undefined;
     this.builtLayout = -1;
     this.schedule();
@@ -294,7 +241,7 @@ export class MemoryChart {
     } finally {
       this.settingScale = false;
     }
-    this.updateLegendValues();
+    this.updateLegend();
   }
 
   private size(): { width: number; height: number } {
@@ -310,10 +257,6 @@ export class MemoryChart {
       this.u.setSize({ width, height });
       this.schedule();
     }
-  }
-
-  private label(key: SeriesKey): string {
-    return METRIC_STYLE[key.metric].label;
   }
 
   private targetLabel(targetId: string): string {
@@ -340,17 +283,10 @@ export class MemoryChart {
     clear(this.plotEl);
     this.builtLayout = s.layoutVersion;
     if (!s.keys.length) {
-      this.buildLegend();
+      this.legend.build();
       return;
     }
-    this.colors = {
-      fg: cssVar('--vscode-descriptionForeground', cssVar('--vscode-foreground', '#888')),
-      grid: withAlpha(cssVar('--vscode-foreground', '#888888'), 0.12),
-      muted: cssVar('--vscode-descriptionForeground', '#888888'),
-    };
-    const font = `11px ${cssVar('--vscode-font-family', 'sans-serif')}`;
-    const hasCount = s.keys.some((k) => METRIC_STYLE[k.metric].count);
-    const hasBytes = s.keys.some((k) => !METRIC_STYLE[k.metric].count);
+    this.colors = chartColors();
     const series: uPlot.Series[] = [{ label: 'Time', value: (_u, v) => (v == null ? '' : formatElapsed(v)) }];
     for (const key of s.keys) {
       const st = METRIC_STYLE[key.metric];
@@ -359,32 +295,18 @@ export class MemoryChart {
         stroke: this.seriesColor(key),
         width: key.metric === 'heapUsed' || key.metric === 'tracedBytes' ? 2 : 1,
         dash: this.dash(key),
-        scale: st.count ? 'count' : 'bytes',
+        scale: st.scale,
         spanGaps: true,
         show: !this.hidden.has(seriesId(key)),
         points: { show: false },
       });
     }
-    const axis = (extra: uPlot.Axis): uPlot.Axis => ({
-      stroke: this.colors.fg,
-      font,
-      grid: { stroke: this.colors.grid, width: 1 },
-      ticks: { stroke: this.colors.grid, width: 1, size: 4 },
-      ...extra,
-    });
-    const axes: uPlot.Axis[] = [axis({ values: (_u, splits) => formatElapsedTicks(splits), space: 70 })];
-    if (hasBytes) axes.push(axis({ scale: 'bytes', values: (_u, splits) => splits.map(formatBytesAxis), size: 72, incrs: BYTE_INCRS, space: 36 }));
-    if (hasCount)
-      axes.push(
-        axis({
-          scale: 'count',
-          side: 1,
-          values: (_u, splits) => splits.map((v) => formatCount(v)),
-          size: 56,
-          space: 36,
-          grid: { show: !hasBytes, stroke: this.colors.grid, width: 1 },
-        }),
-      );
+    const axes: uPlot.Axis[] = [themedAxis(this.colors, { values: (_u, splits) => formatElapsedTicks(splits), space: 70 }), ...this.yAxes()];
+    // uPlot draws axis labels on the canvas: the plot says which axes it has (screen readers, tests).
+    const yLabels = axes.slice(1).map((a) => String(a.label ?? 'Count'));
+    this.plotEl.dataset.axes = yLabels.join(',');
+    this.plotEl.setAttribute('role', 'img');
+    this.plotEl.setAttribute('aria-label', `Memory over time; axes: ${yLabels.join(', ')}`);
     const { width, height } = this.size();
     const opts: uPlot.Options = {
       width,
@@ -395,7 +317,8 @@ export class MemoryChart {
       padding: [8, 8, 0, 0],
       scales: {
         x: { time: false },
-        bytes: { range: (_u, min, max) => paddedRange(min, max) },
+        heap: { range: (_u, min, max) => paddedRange(min, max) },
+        rss: { range: (_u, min, max) => paddedRange(min, max) },
         count: { range: (_u, min, max) => paddedRange(min, max) },
       },
       cursor: {
@@ -425,200 +348,76 @@ export class MemoryChart {
         setCursor: [
           (_u) => {
             this.cursorIdx = _u.cursor.idx ?? null;
-            this.updateLegendValues();
+            this.updateLegend();
           },
         ],
       },
-      plugins: [this.marksPlugin()],
+      plugins: [{ hooks: { draw: [(u: uPlot) => this.marks.draw(u, this.colors, this.hidden)] } }],
     };
     this.u = new uPlot(opts, [[]] as unknown as uPlot.AlignedData, this.plotEl);
-    this.buildLegend();
+    this.legend.build();
   }
 
-  private marksPlugin(): uPlot.Plugin {
-    return {
-      hooks: {
-        draw: [(u: uPlot) => this.drawMarks(u)],
-      },
-    };
-  }
-
-  private drawMarks(u: uPlot): void {
-    if (!this.marks.length) return;
-    const x0 = u.scales.x.min;
-    const x1 = u.scales.x.max;
-    if (x0 == null || x1 == null) return;
-    const ctx = u.ctx;
-    const { left, top, width, height } = u.bbox;
-    // GC: short ticks along the bottom. Task start/end: full-height lines while they are sparse,
-    // short ticks along the top once they would crowd the plot. Captures and target events: full lines.
-    const styles: Record<SessionMarkKind, { color: string; dash: number[]; w: number; band: 'full' | 'top' | 'bottom' }> = {
-      gc: { color: withAlpha(this.colors.muted, 0.7), dash: [], w: 1, band: 'bottom' },
-      'task-start': { color: withAlpha(cssVar('--vscode-charts-green', '#89d185'), 0.55), dash: [], w: 1, band: 'full' },
-      'task-end': { color: withAlpha(cssVar('--vscode-charts-green', '#89d185'), 0.55), dash: [3, 3], w: 1, band: 'full' },
-      capture: { color: cssVar('--vscode-charts-purple', '#b180d7'), dash: [2, 2], w: 2, band: 'full' },
-      'target-start': { color: withAlpha(this.colors.fg, 0.6), dash: [4, 4], w: 1, band: 'full' },
-      'target-exit': { color: withAlpha(this.colors.fg, 0.6), dash: [4, 4], w: 1, band: 'full' },
-    };
-    const dpr = window.devicePixelRatio || 1;
-    const start = markLowerBound(this.marks, x0);
-    let taskMarks = 0;
-    for (let i = start; i < this.marks.length && this.marks[i].x <= x1; i++) if (this.marks[i].kind === 'task-start') taskMarks++;
-    if (taskMarks > width / (24 * dpr)) {
-      styles['task-start'].band = 'top';
-      styles['task-end'].band = 'top';
-      styles['task-end'].dash = [];
+  /**
+   * One axis per scale with a shown series: the heaps (Python: traced memory) on the left, RSS on the
+   * right (on the left when no heap is shown), counts on the right. Each reads its own range, so a
+   * heap of a few MiB grows visibly under an RSS of tens.
+   */
+  private yAxes(): uPlot.Axis[] {
+    const shown = new Set<ChartScale>();
+    for (const key of this.store.keys) if (!this.hidden.has(seriesId(key))) shown.add(METRIC_STYLE[key.metric].scale);
+    const heapKeys = this.store.keys.filter((k) => METRIC_STYLE[k.metric].scale === 'heap');
+    const traced = heapKeys.length > 0 && heapKeys.every((k) => k.metric === 'tracedBytes');
+    const bytes = (scale: ChartScale, label: string, side: number, extra: uPlot.Axis = {}): uPlot.Axis =>
+      themedAxis(this.colors, {
+        scale,
+        side,
+        label,
+        labelSize: 14,
+        values: (_u, splits) => splits.map(formatBytesAxis),
+        size: 64,
+        incrs: BYTE_INCRS,
+        space: 36,
+        ...extra,
+      });
+    const axes: uPlot.Axis[] = [];
+    if (shown.has('heap')) axes.push(bytes('heap', traced ? 'Traced' : 'Heap', 3));
+    if (shown.has('rss')) {
+      const color = cssVar(METRIC_STYLE.rss.color, METRIC_STYLE.rss.fallback);
+      // On the right its grid would cross the heap's: only the heap's is drawn.
+      axes.push(bytes('rss', 'RSS', shown.has('heap') ? 1 : 3, { stroke: color, grid: { show: !shown.has('heap'), stroke: this.colors.grid, width: 1 } }));
     }
-    const tick = 7 * dpr;
-    ctx.save();
-    ctx.beginPath();
-    ctx.rect(left, top, width, height);
-    ctx.clip();
-    for (const kind of Object.keys(styles) as SessionMarkKind[]) {
-      if (this.hidden.has(`mark:${kind}`)) continue;
-      const st = styles[kind];
-      ctx.strokeStyle = st.color;
-      ctx.lineWidth = st.w * dpr;
-      ctx.setLineDash(st.dash.map((d) => d * dpr));
-      const y0 = st.band === 'bottom' ? top + height - tick : top;
-      const y1 = st.band === 'top' ? top + (kind === 'task-end' ? tick / 2 : tick) : top + height;
-      ctx.beginPath();
-      let lastPx = -Infinity;
-      let any = false;
-      for (let i = start; i < this.marks.length; i++) {
-        const m = this.marks[i];
-        if (m.x > x1) break;
-        if (m.kind !== kind) continue;
-        const px = Math.round(u.valToPos(m.x, 'x', true)) + 0.5;
-        if (px - lastPx < 2 * dpr) continue; // at most one line per two device pixels
-        lastPx = px;
-        ctx.moveTo(px, y0);
-        ctx.lineTo(px, y1);
-        any = true;
-      }
-      if (any) ctx.stroke();
-    }
-    ctx.restore();
+    if (shown.has('count'))
+      axes.push(
+        themedAxis(this.colors, {
+          scale: 'count',
+          side: 1,
+          values: (_u, splits) => splits.map((v) => formatCount(v)),
+          size: 56,
+          space: 36,
+          grid: { show: !shown.has('heap') && !shown.has('rss'), stroke: this.colors.grid, width: 1 },
+        }),
+      );
+    return axes;
   }
 
-  private toggle(id: string, index?: number): void {
-    const show = this.hidden.has(id);
-    if (show) this.hidden.delete(id);
+  private toggle(id: string): void {
+    if (this.hidden.has(id)) this.hidden.delete(id);
     else this.hidden.add(id);
-    if (index !== undefined && this.u) this.u.setSeries(index + 1, { show });
     this.opts.onHiddenChange?.(this.getHidden());
-    this.buildLegend();
+    // The axes follow the shown series: a series toggled rebuilds the plot, a mark kind only redraws.
+    if (!id.startsWith('mark:')) this.builtLayout = -1;
+    else this.legend.build();
     this.renderNow();
   }
 
-  /** A legend of toggle buttons, grouped by target; each shows the value under the cursor (or the latest). */
-  private buildLegend(): void {
-    const el = this.legendEl;
-    clear(el);
-    this.legendValues = [];
-    const s = this.store;
-    const byTarget = new Map<string, number[]>();
-    s.keys.forEach((k, i) => {
-      const list = byTarget.get(k.targetId) ?? [];
-      list.push(i);
-      byTarget.set(k.targetId, list);
-    });
-    this.legendTime = h('span', { class: 'legend-time' });
-    el.append(this.legendTime);
-    const multi = byTarget.size > 1;
-    for (const [targetId, idxs] of byTarget) {
-      const group = h('div', { class: 'legend-group', role: 'group', 'aria-label': this.targetLabel(targetId) });
-      if (multi) {
-        const sw = h('span', { class: 'legend-dash', 'aria-hidden': 'true' });
-        const dash = this.dash({ targetId, metric: 'heapUsed' });
-        sw.dataset.dash = dash.length ? dash.join('-') : 'solid';
-        group.append(h('span', { class: 'legend-target', title: this.targetLabel(targetId) }, sw, this.targetLabel(targetId)));
-      }
-      for (const i of idxs) {
-        const key = s.keys[i];
-        const id = seriesId(key);
-        const on = !this.hidden.has(id);
-        const swatch = h('span', { class: 'swatch', 'aria-hidden': 'true' });
-        swatch.style.backgroundColor = this.seriesColor(key);
-        const value = h('span', { class: 'legend-value' });
-        this.legendValues[i] = value;
-        const btn = h(
-          'button',
-          {
-            class: 'legend-item',
-            type: 'button',
-            'aria-pressed': String(on),
-            title: `${on ? 'Hide' : 'Show'} ${this.label(key)}${multi ? ` of ${this.targetLabel(targetId)}` : ''}`,
-          },
-          swatch,
-          h('span', { class: 'legend-label' }, this.label(key)),
-          value,
-        );
-        btn.addEventListener('click', () => this.toggle(id, i));
-        group.append(btn);
-      }
-      el.append(group);
-    }
-    if (s.keys.length) {
-      const marksGroup = h('div', { class: 'legend-group', role: 'group', 'aria-label': 'Marks' });
-      for (const mk of MARK_KINDS) {
-        const id = `mark:${mk.kind}`;
-        const on = !this.hidden.has(id);
-        const sw = h('span', { class: `mark-swatch mark-${mk.kind}`, 'aria-hidden': 'true' });
-        const btn = h(
-          'button',
-          { class: 'legend-item legend-mark', type: 'button', 'aria-pressed': String(on), title: `${on ? 'Hide' : 'Show'} ${mk.label} marks` },
-          sw,
-          h('span', { class: 'legend-label' }, mk.label),
-        );
-        btn.addEventListener('click', () => this.toggle(id));
-        marksGroup.append(btn);
-      }
-      el.append(marksGroup);
-    }
-    this.updateLegendValues();
-  }
-
-  private updateLegendValues(): void {
-    const s = this.store;
-    if (!s.length) return;
+  private updateLegend(): void {
     const u = this.u;
-    let row = -1;
-    let x = s.lastX;
-    if (u && this.cursorIdx != null && u.data[0] && this.cursorIdx < u.data[0].length) {
-      x = u.data[0][this.cursorIdx];
-      row = Math.min(s.length - 1, lowerBound(s.x, s.length, x));
-    }
-    if (this.legendTime) this.legendTime.textContent = row >= 0 ? `at ${formatElapsed(Math.round(x * 10) / 10)}` : 'latest';
-    const from = row >= 0 ? row : s.length - 1;
-    for (let c = 0; c < s.keys.length; c++) {
-      const el = this.legendValues[c];
-      if (!el) continue;
-      const col = s.cols[c];
-      let v = NaN;
-      for (let i = from, k = 0; i >= 0 && k < 64; i--, k++) {
-        if (col[i] === col[i]) {
-          v = col[i];
-          break;
-        }
-      }
-      const text = v === v ? (METRIC_STYLE[s.keys[c].metric].count ? formatCount(v) : formatBytes(v)) : '—';
-      if (el.textContent !== text) el.textContent = text;
-    }
+    const x = u && this.cursorIdx != null && u.data[0] && this.cursorIdx < u.data[0].length ? u.data[0][this.cursorIdx] : undefined;
+    this.legend.update(x);
   }
 
   private emitView(): void {
     this.opts.onViewChange?.(this.getView());
   }
-}
-
-function markLowerBound(marks: readonly ChartMark[], x: number): number {
-  let lo = 0;
-  let hi = marks.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (marks[mid].x < x) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }

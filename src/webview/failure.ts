@@ -3,7 +3,7 @@ import type { PanelFailure } from '../shared/protocol';
 import { h, icon } from './dom';
 
 /** Sets the banner's look and returns its content: icon, summary, the line to open, the user's frames. */
-export function failureBanner(banner: HTMLElement, failure: PanelFailure, openSite: (file: string, line: number) => void): HTMLElement[] {
+export function failureBanner(banner: HTMLElement, failure: PanelFailure, openSite: (file: string, line: number) => void, worker = false): HTMLElement[] {
   banner.className = 'banner banner-failed';
   const body = h(
     'div',
@@ -28,6 +28,8 @@ export function failureBanner(banner: HTMLElement, failure: PanelFailure, openSi
     for (const frame of failure.frames) list.append(h('li', null, frame));
     body.append(h('details', { class: 'evidence-details' }, h('summary', null, `Your code's frames (${failure.frames.length})`), list));
   }
-  body.append(h('p', { class: 'banner-advice' }, 'The whole output, with the traceback, is in the Task Memory output channel.'));
+  // A worker printed into its own terminal; the output channel has everything of every session.
+  const where = worker ? "the worker's Task Memory terminal and the Task Memory output channel" : 'the Task Memory output channel';
+  body.append(h('p', { class: 'banner-advice' }, `The whole output, with the traceback, is in ${where}.`));
   return [icon('error', 'banner-icon'), body];
 }

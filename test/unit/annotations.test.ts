@@ -61,41 +61,55 @@ describe('annotations: heat and texts', () => {
     assert.deepEqual([0, 0.049, 0.05, 0.19, 0.2, 0.49, 0.5, 1, Number.NaN].map(heatLevel), [0, 0, 1, 1, 2, 2, 3, 3, 0]);
   });
 
-  it('Node sites say "in f()" (function precision), Python sites do not claim a function line', () => {
-    assert.equal(siteText([orders]), '▲ 4.2 MiB kept · 38% · +41.0 KiB/run · in processOrder()');
-    assert.equal(siteText([enrich]), '▲ 512.0 KiB kept · 4.0%');
+  it('after the line: only what was kept and its growth (short enough beside a half-width panel; the rest is in the hover)', () => {
+    assert.equal(siteText([orders]), '▲ 4.2 MiB kept · +41.0 KiB/run');
+    assert.equal(siteText([enrich]), '▲ 512.0 KiB kept');
+    assert.ok(siteText([orders]).length <= 32);
   });
 
   it('memory kept that does not grow is marked as such, not like a leak; one growing site on the line makes it a leak line', () => {
     const table = site({ function: 'loadTable', file: '/f.js', line: 3, share: 0.3, retainedBytes: 1.1 * MiB, bytesPerRun: 0 });
     const shrinking = site({ function: 'loadTable', file: '/f.js', line: 3, share: 0.01, retainedBytes: 0.1 * MiB, bytesPerRun: -12 });
-    assert.equal(siteText([table]), '● 1.1 MiB kept · 30% · not growing · in loadTable()');
+    assert.equal(siteText([table]), '● 1.1 MiB kept · not growing');
     const [steady] = buildFileAnnotations([table, shrinking], '/f.js');
     assert.equal(steady.notGrowing, true);
     const growing = site({ function: 'append', file: '/f.js', line: 3, share: 0.1, bytesPerRun: 64 });
     const [mixed] = buildFileAnnotations([table, growing], '/f.js');
     assert.equal(mixed.notGrowing, undefined);
-    assert.match(mixed.text, /^▲ .* \+64 B\/run · in loadTable\(\), append\(\)$/);
+    assert.match(mixed.text, /^▲ [\d.]+ MiB kept · \+64 B\/run$/);
     // A site whose growth was never measured (one capture) says nothing either way: it keeps the heat.
     assert.equal(buildFileAnnotations([site({ function: 'f', file: '/g.js', line: 1 })], '/g.js')[0].notGrowing, undefined);
   });
 
-  it('sums sites sharing a line and names two functions at most', () => {
+  it('sums sites sharing a line', () => {
     const a = site({ function: 'a', file: '/f.js', line: 1, share: 0.1 });
     const b = site({ function: 'b', file: '/f.js', line: 1, share: 0.2 });
     const c = site({ function: 'c', file: '/f.js', line: 1, share: 0.05 });
-    assert.equal(siteText([a, b, c]), '▲ 3.0 MiB kept · 35% · in a(), b() +1');
+    assert.equal(siteText([a, b, c]), '▲ 3.0 MiB kept');
   });
 
-  it('sanitizes and shortens names in the after-line text', () => {
-    const evil = site({ function: `x\u202e\x1b[31m${'n'.repeat(60)}`, file: '/f.js', line: 1 });
-    const text = siteText([evil], 20);
+  it('sanitizes and shortens names in the caller text', () => {
+    const evil = site({
+      function: 'f',
+      file: '/f.js',
+      line: 1,
+      callers: [{ function: 'main', file: '/m.js', line: 2, via: `x\u202e\x1b[31m${'n'.repeat(60)}`, bytes: MiB }],
+    });
+    const text = callerText([{ site: evil, caller: evil.callers[0] }], 20);
     assert.ok(!/[\u202e\x1b]/.test(text), text);
-    assert.match(text, /in xn{18}…\(\)$/);
+    assert.match(text, /via xn{18}…\(\)$/);
   });
 
-  it('caller text', () => {
+  it('caller text names the first callee and counts the others', () => {
     assert.equal(callerText([{ site: orders, caller: orders.callers[0] }]), '→ 3.1 MiB via processOrder()');
+    const other = { ...orders.callers[0], via: 'enrich' };
+    assert.equal(
+      callerText([
+        { site: orders, caller: orders.callers[0] },
+        { site: orders, caller: other },
+      ]),
+      '→ 6.2 MiB via processOrder() +1',
+    );
   });
 });
 
@@ -118,7 +132,7 @@ describe('annotations: per-file models', () => {
     assert.equal(main.length, 1);
     assert.equal(main[0].kind, 'caller');
     assert.equal(main[0].line, 6);
-    assert.equal(main[0].text, '→ 3.6 MiB via processOrder(), enrich()');
+    assert.equal(main[0].text, '→ 3.6 MiB via processOrder() +1');
     assert.equal(main[0].calls[0].site, orders);
   });
 

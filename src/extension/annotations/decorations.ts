@@ -26,6 +26,21 @@ export const ANNOTATION_COLORS = {
   flash: 'taskMemory.flashBackground',
 } as const;
 
+/**
+ * Columns the text after a line may reach. A panel beside the editor leaves it about 57 columns at
+ * 1600 px with the side bar open (measured in code-server): text past them is cut off, so a longer
+ * line's text goes into a CodeLens above it instead ({@link inlineText}), which is never cut.
+ */
+export const INLINE_COLUMNS = 56;
+
+/** Where a line's annotation text goes: after it, when line and text fit in {@link INLINE_COLUMNS}; else above it. */
+export function inlineText(lineText: string, text: string, tabSize = 4): boolean {
+  let columns = 0;
+  for (const ch of lineText.trimEnd()) columns = ch === '\t' ? columns + tabSize - (columns % tabSize) : columns + 1;
+  // The margin before the text is 1.5em: two columns.
+  return columns + 2 + [...text].length <= INLINE_COLUMNS;
+}
+
 /** The decoration types, one per style. */
 export class DecorationStyles implements vscode.Disposable {
   heat: vscode.TextEditorDecorationType[] = [];
@@ -38,7 +53,7 @@ export class DecorationStyles implements vscode.Disposable {
   private create(): void {
     const after: vscode.ThemableDecorationAttachmentRenderOptions = {
       color: new vscode.ThemeColor(ANNOTATION_COLORS.foreground),
-      margin: '0 0 0 2.5em',
+      margin: '0 0 0 1.5em',
       fontStyle: 'italic',
     };
     this.heat = ANNOTATION_COLORS.heat.map((color, level) =>
@@ -155,13 +170,14 @@ export function renderEditor(editor: vscode.TextEditor, model: readonly FileAnno
   const heat: vscode.DecorationOptions[][] = styles.heat.map(() => []);
   const callers: vscode.DecorationOptions[] = [];
   const document = editor.document;
+  const tabSize = typeof editor.options.tabSize === 'number' ? editor.options.tabSize : 4;
   for (const a of model) {
     if (a.line < 0 || a.line >= document.lineCount) continue;
-    const end = document.lineAt(a.line).range.end;
-    const option: vscode.DecorationOptions = {
-      range: new vscode.Range(end, end),
-      renderOptions: { after: { contentText: `\u00a0${a.text}` } },
-    };
+    const line = document.lineAt(a.line);
+    // A long line keeps its heat; its text is in the CodeLens above it (../codelens).
+    const option: vscode.DecorationOptions = inlineText(line.text, a.text, tabSize)
+      ? { range: new vscode.Range(line.range.end, line.range.end), renderOptions: { after: { contentText: `\u00a0${a.text}` } } }
+      : { range: new vscode.Range(line.range.end, line.range.end), renderOptions: { after: { contentText: '' } } };
     // Kept memory that does not grow is drawn like a caller mark: no heat, nothing that reads as a leak.
     if (a.kind === 'site' && !a.notGrowing) heat[a.heat].push(option);
     else callers.push(option);

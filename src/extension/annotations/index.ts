@@ -142,6 +142,6 @@ export function registerAnnotations(context: vscode.ExtensionContext, registry: 
     }),
     vscode.languages.registerHoverProvider({ scheme: 'file' }, new AnnotationHoverProvider(controller, profilerFolders(context))),
   );
-  registerTaskCodeLens(context, registry, data);
+  registerTaskCodeLens(context, registry, data, controller);
   return controller;
 }

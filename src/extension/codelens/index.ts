@@ -1,10 +1,12 @@
 /**
  * CodeLens above task functions: "Profile Task" (ProfileFunction with the document's URI and the
  * export name) and, once the active session measured that task, its growth per run and verdict,
- * which opens the panel on the task.
+ * which opens the panel on the task. Above a retaining line too long for its annotation to stay in
+ * view after it: the annotation's text (../annotations/decorations.ts `inlineText`).
  */
 import * as vscode from 'vscode';
-import { fileKey } from '../../core/annotations';
+import { fileKey, type FileAnnotation } from '../../core/annotations';
+import { inlineText } from '../annotations/decorations';
 import { formatBytesPerRun } from '../../core/format';
 import { parseTaskFunctions, taskLanguage, type TaskFunction } from '../../core/taskFunctions';
 import { ActiveSessionData, type TaskFigure } from '../annotations/sessionData';
@@ -47,7 +49,10 @@ export class TaskCodeLensProvider implements vscode.CodeLensProvider {
   /** The last lenses of each document that parsed: a file being typed keeps them instead of flickering off. */
   private readonly lastParsed = new Map<string, TaskFunction[]>();
 
-  constructor(private readonly data: ActiveSessionData) {}
+  constructor(
+    private readonly data: ActiveSessionData,
+    private readonly annotations?: { modelFor(file: string): FileAnnotation[] },
+  ) {}
 
   private taskFunctions(document: vscode.TextDocument, language: NonNullable<ReturnType<typeof taskLanguage>>): TaskFunction[] {
     const key = document.uri.toString();
@@ -91,7 +96,40 @@ export class TaskCodeLensProvider implements vscode.CodeLensProvider {
         );
       }
     }
-    return lenses;
+    return [...lenses, ...this.annotationLenses(document)];
+  }
+
+  /** The annotations of lines too long for their text: the text as a lens above the line. */
+  private annotationLenses(document: vscode.TextDocument): vscode.CodeLens[] {
+    if (!this.annotations || document.uri.scheme !== 'file') return [];
+    const editor = vscode.window.visibleTextEditors.find((e) => e.document === document);
+    const tabSize = typeof editor?.options.tabSize === 'number' ? editor.options.tabSize : 4;
+    const out: vscode.CodeLens[] = [];
+    for (const a of this.annotations.modelFor(document.uri.fsPath)) {
+      if (a.line < 0 || a.line >= document.lineCount || inlineText(document.lineAt(a.line).text, a.text, tabSize)) continue;
+      const range = new vscode.Range(a.line, 0, a.line, 0);
+      const site = a.sites[0];
+      const call = a.calls[0];
+      out.push(
+        new vscode.CodeLens(
+          range,
+          site
+            ? {
+                title: a.text,
+                tooltip: 'Retained after a full GC (hover the line for the stack): show this site in the Task Memory panel',
+                command: Commands.ShowSiteInPanel,
+                arguments: this.data.sessionId ? [site.key, this.data.sessionId] : [site.key],
+              }
+            : {
+                title: a.text,
+                tooltip: 'Open the retaining site this line calls into',
+                command: Commands.RevealSource,
+                arguments: [call.site.file, call.site.line],
+              },
+        ),
+      );
+    }
+    return out;
   }
 
   dispose(): void {
@@ -99,15 +137,22 @@ export class TaskCodeLensProvider implements vscode.CodeLensProvider {
   }
 }
 
-export function registerTaskCodeLens(context: vscode.ExtensionContext, registry: SessionRegistry, shared?: ActiveSessionData): TaskCodeLensProvider {
+export function registerTaskCodeLens(
+  context: vscode.ExtensionContext,
+  registry: SessionRegistry,
+  shared?: ActiveSessionData,
+  annotations?: { modelFor(file: string): FileAnnotation[]; readonly onDidRender: vscode.Event<void> },
+): TaskCodeLensProvider {
   const data = shared ?? new ActiveSessionData(registry);
   if (!shared) context.subscriptions.push(data);
-  const provider = new TaskCodeLensProvider(data);
+  const provider = new TaskCodeLensProvider(data, annotations);
   context.subscriptions.push(
     provider,
     data.onDidChange((what) => {
       if (what !== 'sites') provider.refresh();
     }),
+    // Annotation lenses follow the drawn annotations (new sites, edits, the setting).
+    ...(annotations ? [annotations.onDidRender(() => provider.refresh())] : []),
     vscode.languages.registerCodeLensProvider(CODELENS_SELECTOR, provider),
   );
   return provider;

@@ -23,8 +23,11 @@ import {
   type PanelFailure,
   type PanelSnapshot,
   type PanelTask,
+  type PanelWorkerTrend,
   type WebviewMessage,
 } from '../../shared/protocol';
+import type { Checkpoint } from '../../core/workerTrend';
+import { workerTrendPicture } from './workerTrendPicture';
 import { MessageBatcher } from './batcher';
 import { buildPanelHtml, makeNonce } from './html';
 import { HostStatsBuffer } from './statsBuffer';
@@ -58,6 +61,7 @@ export class MemoryPanel implements vscode.Disposable {
   private targets: TargetInfo[] = [];
   private marks: SessionMark[] = [];
   private tasks: PanelTask[] = [];
+  private workerTrend: PanelWorkerTrend | undefined;
   private sites: PanelSite[] = [];
   private verdict: Verdict | undefined;
   private recycling: RecyclingAdvice | undefined;
@@ -78,6 +82,7 @@ export class MemoryPanel implements vscode.Disposable {
     this.targets = initial.targets ?? [];
     this.marks = initial.marks ?? [];
     this.tasks = initial.tasks ?? [];
+    this.workerTrend = initial.workerTrend;
     this.sites = initial.sites ?? [];
     this.verdict = initial.verdict;
     this.recycling = initial.recycling;
@@ -127,10 +132,13 @@ export class MemoryPanel implements vscode.Disposable {
       existing.reveal();
       return existing;
     }
+    // Beside the code, in the group of the other memory panels: a panel reopened while one of them
+    // is active would otherwise open a third group and leave each a third of the window.
+    const sibling = column === vscode.ViewColumn.Beside ? [...MemoryPanel.panels.values()].find((p) => p.panel.viewColumn !== undefined) : undefined;
     const panel = vscode.window.createWebviewPanel(
       PANEL_VIEW_TYPE,
       MemoryPanel.tabTitle(session),
-      { viewColumn: column, preserveFocus: true },
+      { viewColumn: sibling?.panel.viewColumn ?? column, preserveFocus: true },
       MemoryPanel.webviewOptions(extensionUri),
     );
     return new MemoryPanel(extensionUri, panel, { session, state: 'starting' }, actions);
@@ -221,7 +229,7 @@ export class MemoryPanel implements vscode.Disposable {
   /** Replaces the task table; accepts core `TaskSummary`s or ready rows. */
   setTasks(tasks: readonly (TaskSummary | PanelTask)[]): void {
     this.tasks = tasks.map((t) => inPanelTerms('series' in t ? toPanelTask(t) : t));
-    this.queue({ type: 'tasks', tasks: this.tasks });
+    this.queueTasks();
   }
 
   /** Adds or replaces one task's row (from `onTask`). */
@@ -230,7 +238,17 @@ export class MemoryPanel implements vscode.Disposable {
     const i = this.tasks.findIndex((t) => t.name === row.name);
     if (i >= 0) this.tasks[i] = row;
     else this.tasks.push(row);
-    this.queue({ type: 'tasks', tasks: [...this.tasks] });
+    this.queueTasks();
+  }
+
+  /** A worker's checkpoints: the picture of its trend, drawn with the rows' growth (call after the rows change). */
+  setCheckpoints(checkpoints: ReadonlyMap<string, readonly Checkpoint[]>): void {
+    this.workerTrend = workerTrendPicture(checkpoints, this.tasks, this.targets);
+    this.queueTasks();
+  }
+
+  private queueTasks(): void {
+    this.queue({ type: 'tasks', tasks: [...this.tasks], ...(this.workerTrend ? { workerTrend: this.workerTrend } : {}) });
   }
 
   /** Replaces the retaining sites; accepts core `RetainedSite`s or ready rows. Keeps the top 200. */
@@ -281,6 +299,7 @@ export class MemoryPanel implements vscode.Disposable {
       stats: this.stats.columns(maxRows),
       marks: this.marks.slice(-MAX_MARKS),
       tasks: this.tasks,
+      ...(this.workerTrend ? { workerTrend: this.workerTrend } : {}),
       sites: this.sites,
       verdict: this.verdict,
       ...(this.recycling ? { recycling: this.recycling } : {}),

@@ -17,6 +17,13 @@ import { artifactPath, launchBrowser, REPO_ROOT, startCodeServer, THEMES, type B
 
 export type ThemeKind = keyof typeof THEMES;
 
+export interface Box {
+  left: number;
+  top: number;
+  right: number;
+  bottom: number;
+}
+
 export interface OpenOptions {
   /** Folder to open, absolute or repo-relative (default: a fresh empty folder). */
   workspace?: string;
@@ -244,6 +251,47 @@ export class Workbench {
     const file = artifactPath(name.endsWith('.png') ? name : `${name}.png`);
     await this.page.screenshot({ path: file });
     return file;
+  }
+
+  /** Saves a PNG of one element (of the page or of a webview's frame) into .test-artifacts/<name>.png. */
+  async screenshotElement(frame: Frame | Page, selector: string, name: string): Promise<string> {
+    const file = artifactPath(name.endsWith('.png') ? name : `${name}.png`);
+    await frame.locator(selector).first().screenshot({ path: file });
+    return file;
+  }
+
+  /**
+   * The editor annotations of the editor showing `fileName`, each with its box: the text drawn after
+   * lines (CSS `::after` content of empty spans) and the CodeLens texts above lines; and the box of
+   * that editor's visible code area (the minimap and the scroll bar excluded).
+   */
+  async annotationBoxes(fileName: string): Promise<{ area: Box; marks: Array<Box & { text: string }>; lenses: Array<Box & { text: string }> }> {
+    return this.page.evaluate((name) => {
+      const groups = Array.from(document.querySelectorAll<HTMLElement>('.part.editor .editor-group-container'));
+      const group = groups.find((g) => g.querySelector(`.tab.active[data-resource-name="${name}"]`));
+      const editor = group?.querySelector<HTMLElement>('.monaco-editor');
+      const scrollable = editor?.querySelector<HTMLElement>('.editor-scrollable');
+      if (!editor || !scrollable) throw new Error(`no visible editor of ${name}`);
+      const a = scrollable.getBoundingClientRect();
+      const marks = Array.from(editor.querySelectorAll<HTMLElement>('.view-lines span'))
+        .map((el) => ({ r: el.getBoundingClientRect(), content: getComputedStyle(el, '::after').content }))
+        .filter(({ content }) => content && content !== 'none' && content !== 'normal' && content !== '""')
+        .map(({ r, content }) => ({
+          left: r.left,
+          top: r.top,
+          right: r.right,
+          bottom: r.bottom,
+          text: content
+            .replace(/^"|"$/g, '')
+            .replace(/\u00a0/g, ' ')
+            .trim(),
+        }))
+        .filter((m) => m.text !== '');
+      const lenses = Array.from(editor.querySelectorAll<HTMLElement>('.codelens-decoration a'))
+        .map((el) => ({ r: el.getBoundingClientRect(), text: el.textContent ?? '' }))
+        .map(({ r, text }) => ({ left: r.left, top: r.top, right: r.right, bottom: r.bottom, text }));
+      return { area: { left: a.left, top: a.top, right: a.right, bottom: a.bottom }, marks, lenses };
+    }, fileName);
   }
 
   /** Closes the browser and stops code-server (by PID, whole process group). */

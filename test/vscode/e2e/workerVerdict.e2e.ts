@@ -31,6 +31,13 @@ describe('a worker with a small leak, through the UI (code-server + Chromium)', 
     );
     // A worker that cannot start: its configuration is missing (thrown at line 3).
     fs.writeFileSync(path.join(workspace, 'broken.js'), "'use strict';\n// Needs its broker.\nthrow new Error('BROKER_URL is not set');\n");
+    // A VS Code task that prints before it fails: its output must be in view, as when the task runs by itself.
+    fs.writeFileSync(path.join(workspace, 'chatty.js'), "'use strict';\nconsole.log('connecting to the broker');\nthrow new Error('BROKER_URL is not set');\n");
+    fs.mkdirSync(path.join(workspace, '.vscode'));
+    fs.writeFileSync(
+      path.join(workspace, '.vscode', 'tasks.json'),
+      JSON.stringify({ version: '2.0.0', tasks: [{ label: 'chatty worker', type: 'shell', command: 'node chatty.js', problemMatcher: [] }] }, null, 2),
+    );
     wb = await Workbench.open({ workspace, theme: 'dark', viewport: { width: 1600, height: 1000 } });
   });
   afterEach(async function () {
@@ -40,6 +47,14 @@ describe('a worker with a small leak, through the UI (code-server + Chromium)', 
       console.error(`    screenshot: ${file ?? 'failed'}\n      ${wb.consoleLog.slice(-15).join('\n      ')}`);
     }
   });
+  async function taskRowsListed(): Promise<void> {
+    await wb!.page
+      .locator('.quick-input-widget .quick-input-list .monaco-list-row')
+      .filter({ has: wb!.page.locator('.label-name', { hasText: 'chatty worker' }) })
+      .first()
+      .waitFor({ state: 'visible', timeout: 20_000 });
+    await wb!.page.waitForTimeout(200);
+  }
   after(async () => {
     await wb?.close();
     fs.rmSync(workspace, { recursive: true, force: true });
@@ -54,6 +69,8 @@ describe('a worker with a small leak, through the UI (code-server + Chromium)', 
       .filter({ has: page.locator('.label-name', { hasText: 'npm run worker' }) })
       .first();
     await row.waitFor({ state: 'visible', timeout: 20_000 });
+    // The VS Code tasks are listed once fetched: clicking before would hit a row that then moves.
+    await taskRowsListed();
     await row.click();
 
     const panel = await wb!.waitForWebview(PANEL_TITLE, 30_000);
@@ -74,6 +91,23 @@ describe('a worker with a small leak, through the UI (code-server + Chromium)', 
     const growth = (await taskRow(panel, 'ingest').locator('td.num').nth(2).textContent()) ?? '';
     const kib = Number(/\+(\d+(?:\.\d+)?) KiB\/run/.exec(growth)?.[1]);
     assert.ok(kib > 0.5 && kib < 3.8, `ingest growth ${growth}`);
+    // The picture of the verdict: the worker's retained heap after each full GC against the tasks
+    // finished, climbing along the growth the rows stand on (not the few tasks measured one by one).
+    const trend = panel.locator('.retained-card');
+    await trend.waitFor({ state: 'visible', timeout: 10_000 });
+    assert.equal((await trend.locator('h2').textContent())?.trim(), 'Kept as tasks finish');
+    const trendLegend = (await trend.locator('.retained-legend').textContent()) ?? '';
+    const perTask = Number(/worker \(pid \d+\)\s*\+(\d+(?:\.\d+)?) (?:B|KiB)\/task/.exec(trendLegend)?.[1]);
+    assert.ok(perTask > 0, `legend: ${trendLegend}`);
+    const trendPixels = await panel.evaluate(() => {
+      const canvas = document.querySelector<HTMLCanvasElement>('.retained-card canvas');
+      const data = canvas?.getContext('2d')?.getImageData(0, 0, canvas.width, canvas.height).data;
+      let n = 0;
+      for (let i = 3; data && i < data.length; i += 4) if (data[i] > 0) n++;
+      return n;
+    });
+    assert.ok(trendPixels > 2000, `the trend chart drew ${trendPixels} pixels`);
+    await wb!.screenshotElement(panel, '.retained-card', 'e2e-worker-trend');
     // Sites grow per task of any name in a worker, and say so.
     assert.equal((await panel.locator('table.sites thead th').last().textContent())?.trim(), 'Per task');
     // The recycling advisor: a Node worker gets pm2's and a pool's lines, with the figures they stand on.
@@ -100,6 +134,8 @@ describe('a worker with a small leak, through the UI (code-server + Chromium)', 
       .filter({ has: page.locator('.label-name', { hasText: 'npm run broken' }) })
       .first();
     await row.waitFor({ state: 'visible', timeout: 20_000 });
+    // The VS Code tasks are listed once fetched: clicking before would hit a row that then moves.
+    await taskRowsListed();
     await row.click();
     const panel = await wb!.waitForWebview('Memory: npm run broken', 30_000);
     await panel.locator('.state-pill.state-ended').waitFor({ timeout: 60_000 });
@@ -110,5 +146,40 @@ describe('a worker with a small leak, through the UI (code-server + Chromium)', 
     assert.equal(await panel.locator('.codicon-modifier-spin:visible').count(), 0, 'a spinner on an ended session');
     await page.waitForTimeout(300);
     await wb!.screenshot('e2e-worker-failed');
+  });
+
+  it('a VS Code task profiled as a worker shows what it prints in a terminal of its own', async () => {
+    const page = wb!.page;
+    await wb!.runCommand('Task Memory: Profile Task');
+    const row = page
+      .locator('.quick-input-widget .quick-input-list .monaco-list-row')
+      .filter({ has: page.locator('.label-name', { hasText: 'chatty worker' }) })
+      .first();
+    await row.waitFor({ state: 'visible', timeout: 20_000 });
+    // The VS Code tasks are listed once fetched: clicking before would hit a row that then moves.
+    await taskRowsListed();
+    await row.click();
+    const panel = await wb!.waitForWebview('Memory: task: chatty worker', 30_000);
+    await panel.locator('.state-pill.state-ended').waitFor({ timeout: 60_000 });
+    // The terminal is shown (without taking the focus) under its name, with the program's lines and ours.
+    const tab = page.locator('.part.panel', { hasText: 'Task Memory: task: chatty worker' }).first();
+    await tab.waitFor({ state: 'visible', timeout: 15_000 });
+    // Room for every line: the traceback alone fills the panel's default height.
+    await wb!.runCommand('View: Toggle Maximized Panel');
+    const deadline = Date.now() + 15_000;
+    let text = '';
+    while (Date.now() < deadline) {
+      text = (
+        (await page.locator('.part.panel .terminal-wrapper.active .xterm-rows, .part.panel .xterm-accessibility-tree').allTextContents()).join('\n') || ''
+      ).replace(/\u00a0/g, ' ');
+      if (/Session ended/.test(text)) break;
+      await page.waitForTimeout(250);
+    }
+    assert.match(text, /connecting to the broker/, text);
+    assert.match(text, /BROKER_URL is not set/, text);
+    assert.match(text, /\[Task Memory\] Session ended after [\d.]+ s/, text);
+    await page.waitForTimeout(300);
+    await wb!.screenshot('e2e-worker-task-terminal');
+    await wb!.runCommand('View: Toggle Maximized Panel');
   });
 });

@@ -95,7 +95,8 @@ describe('Editor annotations', function () {
     const mark = await waitFor('an annotation on processOrder', () => api.modelFor(file).find((a) => a.line === 9));
     assert.equal(mark.kind, 'site');
     assert.equal(mark.capturedLine, 10);
-    assert.match(mark.text, /^▲ [\d.]+ (KiB|MiB) kept · [\d.<]+% .*· in processOrder\(\)$/);
+    // Short beside a half-width panel: what was kept and its growth; the function and share are in the hover.
+    assert.match(mark.text, /^▲ [\d.]+ (KiB|MiB) kept( · [+±-][\d.]+ (B|KiB|MiB)\/run)?$/);
     assert.equal(mark.sites[0].precision, 'function');
   });
 
