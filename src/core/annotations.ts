@@ -7,7 +7,7 @@
  * attributes per function), so its text says "in f()" and the hover says so; only Python sites
  * (tracemalloc) name the allocating line itself.
  */
-import { formatBytes, formatBytesPerRun, formatPercent, plural } from './format';
+import { formatBytes, formatBytesPerRun, formatPercent, plural, type ProgressUnit } from './format';
 import type { CallerLine, Frame, RetainedSite } from './model';
 import type { ReportSite } from './report';
 import { escapeMarkdown, sanitizeText } from './reportRender';
@@ -65,6 +65,8 @@ export interface AnnotationOptions {
   maxNameLength?: number;
   /** Include caller marks (default true). */
   callers?: boolean;
+  /** What growth is counted per (default 'run'; worker sessions: 'task'). */
+  unit?: ProgressUnit;
 }
 
 /** Comparable file key: forward slashes, lower-case drive letter. */
@@ -109,13 +111,19 @@ export function notGrowing(sites: readonly RetainedSite[]): boolean {
  * `▲ 4.2 MiB kept · +41.0 KiB/run`; `● 1.1 MiB kept · not growing` for memory kept that does not
  * grow. The share, the function and the stack are in the hover.
  */
-export function siteText(sites: readonly RetainedSite[]): string {
+export function siteText(sites: readonly RetainedSite[], unit: ProgressUnit = 'run'): string {
   const bytes = sites.reduce((sum, s) => sum + s.retainedBytes, 0);
   const steady = notGrowing(sites);
   const parts = [`${steady ? '●' : '▲'} ${formatBytes(bytes)} kept`];
   const growth = sites.filter((s) => s.bytesPerRun !== undefined && Number.isFinite(s.bytesPerRun));
   if (steady) parts.push('not growing');
-  else if (growth.length > 0) parts.push(formatBytesPerRun(growth.reduce((sum, s) => sum + (s.bytesPerRun ?? 0), 0)));
+  else if (growth.length > 0)
+    parts.push(
+      formatBytesPerRun(
+        growth.reduce((sum, s) => sum + (s.bytesPerRun ?? 0), 0),
+        unit,
+      ),
+    );
   return parts.join(' · ');
 }
 
@@ -164,7 +172,7 @@ export function buildFileAnnotations(sites: readonly RetainedSite[] | SiteIndex,
         line: line - 1,
         capturedLine: line,
         heat: heatLevel(share),
-        text: siteText(entry.sites),
+        text: siteText(entry.sites, options.unit),
         bytes: entry.sites.reduce((sum, s) => sum + s.retainedBytes, 0),
         share,
         sites: entry.sites,
@@ -247,6 +255,8 @@ export interface HoverContext {
   tasks?: ReadonlyArray<{ name: string; bytesPerRun: number; verdict: string }>;
   /** Frames shown per stack (default 5). */
   maxFrames?: number;
+  /** What growth is counted per (default 'run'; worker sessions: 'task'). */
+  unit?: ProgressUnit;
   /** Folders of the profiler's own code (its harness): frames there are left out of stacks. */
   hiddenPaths?: readonly string[];
 }
@@ -291,7 +301,7 @@ export function hoverMarkdown(annotation: FileAnnotation, ctx: HoverContext = {}
   // Compact: a hover that needs scrolling hides its last sections (the stack's caller, the tasks).
   for (const site of annotation.sites) {
     const figures = [`**${formatBytes(site.retainedBytes)}** kept`, `${formatPercent(site.share)} of retained memory`];
-    if (site.bytesPerRun !== undefined && Number.isFinite(site.bytesPerRun)) figures.push(`${formatBytesPerRun(site.bytesPerRun)} over the captures`);
+    if (site.bytesPerRun !== undefined && Number.isFinite(site.bytesPerRun)) figures.push(`${formatBytesPerRun(site.bytesPerRun, ctx.unit)} over the captures`);
     md.push(`**Task Memory** · ${figures.join(' · ')} after a full GC`, '');
     const where =
       site.precision === 'function'
@@ -319,8 +329,8 @@ export function hoverMarkdown(annotation: FileAnnotation, ctx: HoverContext = {}
     md.push('');
   }
   if (ctx.tasks && ctx.tasks.length > 0) {
-    md.push('Tasks in this session:', '');
-    for (const t of ctx.tasks) md.push(`- ${escapeMarkdown(t.name)}: ${formatBytesPerRun(t.bytesPerRun)} (${escapeMarkdown(t.verdict)})`);
+    md.push('Tasks in this session (measured; the site figures above are estimates from heap samples):', '');
+    for (const t of ctx.tasks) md.push(`- ${escapeMarkdown(t.name)}: ${formatBytesPerRun(t.bytesPerRun, ctx.unit)} (${escapeMarkdown(t.verdict)})`);
     md.push('');
   }
   while (md.length > 0 && (md[md.length - 1] === '' || md[md.length - 1] === '---')) md.pop();

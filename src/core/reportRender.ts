@@ -159,7 +159,7 @@ export function renderTextReport(report: TaskmemReport, options?: TextReportOpti
     lines.push(`Start with: ${where} at ${sanitizeText(location(lead, cwd))}, ${formatPercent(lead.share)} of what is retained.`);
   }
   if (report.verdict.evidence.length > 0) {
-    lines.push(`Evidence: ${report.verdict.evidence.map(sanitizeText).join('; ')}`);
+    lines.push('', 'Evidence', ...report.verdict.evidence.map((line) => `  - ${sanitizeText(line)}`));
   }
   const recycling = recyclingLines(report);
   if (recycling.length > 0) lines.push('', 'Recycling', ...recycling.map((line) => `  ${sanitizeText(line)}`));

@@ -204,12 +204,15 @@ export function judgeOverall(tasks: readonly TaskSummary[], unit: ProgressUnit =
     summary,
     advice: culprits[0].verdict.advice,
     evidence: [
-      // How the verdict firmed up as the worker ran ("leak suspected after 400 tasks, confirmed after 2,000").
-      ...culprits.flatMap((t) => t.verdict.evidence.filter((e) => e.startsWith('leak suspected')).map((e) => `${t.name}: ${e}`)),
-      ...tasks.map(
-        (t) =>
-          `${t.name}: ${t.verdict.kind}, ${formatBytesPerRun(t.bytesPerRun, unit)} over ${t.runs.toLocaleString('en-US')} ${unit}${t.runs === 1 ? '' : 's'}`,
-      ),
+      // The figures the culprits' verdicts stand on (slope and its error, R², the halves, how the
+      // verdict firmed up), named when there are several tasks; each other task in one line.
+      ...culprits.flatMap((t) => t.verdict.evidence.map((e) => (tasks.length > 1 ? `${t.name}: ${e}` : e))),
+      ...tasks
+        .filter((t) => !culprits.includes(t))
+        .map(
+          (t) =>
+            `${t.name}: ${t.verdict.kind}, ${formatBytesPerRun(t.bytesPerRun, unit)} over ${t.runs.toLocaleString('en-US')} ${unit}${t.runs === 1 ? '' : 's'}`,
+        ),
     ],
   };
 }

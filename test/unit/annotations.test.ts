@@ -64,6 +64,8 @@ describe('annotations: heat and texts', () => {
   it('after the line: only what was kept and its growth (short enough beside a half-width panel; the rest is in the hover)', () => {
     assert.equal(siteText([orders]), '▲ 4.2 MiB kept · +41.0 KiB/run');
     assert.equal(siteText([enrich]), '▲ 512.0 KiB kept');
+    // A worker's sites grow per task of any name, as the panel says.
+    assert.equal(siteText([orders], 'task'), '▲ 4.2 MiB kept · +41.0 KiB/task');
     assert.ok(siteText([orders]).length <= 32);
   });
 

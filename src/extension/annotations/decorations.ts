@@ -15,6 +15,7 @@ import {
   type LineEdit,
   type SiteIndex,
 } from '../../core/annotations';
+import type { ProgressUnit } from '../../core/format';
 import type { RetainedSite } from '../../core/model';
 
 export const ANNOTATION_COLORS = {
@@ -103,8 +104,11 @@ export class AnnotationModel {
   /** Edits per file since the session started: replayed on every new capture. */
   private readonly edits = new Map<string, LineEdit[]>();
 
-  setSites(sites: readonly RetainedSite[]): void {
+  private unit: ProgressUnit = 'run';
+
+  setSites(sites: readonly RetainedSite[], unit: ProgressUnit = 'run'): void {
     this.index = sites.length > 0 ? indexSitesByFile(sites) : undefined;
+    this.unit = unit;
     this.models.clear();
   }
 
@@ -125,7 +129,7 @@ export class AnnotationModel {
     let model = this.models.get(key);
     if (!model) {
       if (!this.index.sites.has(key) && !this.index.callers.has(key)) return [];
-      model = buildFileAnnotations(this.index, file);
+      model = buildFileAnnotations(this.index, file, { unit: this.unit });
       for (const e of this.edits.get(key) ?? []) model = shiftAnnotations(model, e.start, e.end, e.newLineCount);
       this.models.set(key, model);
     }

@@ -3,6 +3,7 @@
  * to the site in the panel. Answers only for lines that carry an annotation; the Markdown is built in
  * core (every string from the profiled program escaped) and trusts only our two commands.
  */
+import type { ProgressUnit } from '../../core/format';
 import * as vscode from 'vscode';
 import { HOVER_COMMANDS, hoverMarkdown, type FileAnnotation } from '../../core/annotations';
 import type { TaskFigure } from './sessionData';
@@ -11,6 +12,7 @@ export interface HoverSource {
   modelFor(file: string): FileAnnotation[];
   readonly sessionId: string | undefined;
   readonly tasks: readonly TaskFigure[];
+  readonly unit: ProgressUnit;
 }
 
 export function annotationHover(
@@ -19,7 +21,7 @@ export function annotationHover(
   cwd?: string,
   hiddenPaths?: readonly string[],
 ): vscode.MarkdownString {
-  const md = new vscode.MarkdownString(hoverMarkdown(annotation, { sessionId: source.sessionId, tasks: source.tasks, cwd, hiddenPaths }));
+  const md = new vscode.MarkdownString(hoverMarkdown(annotation, { sessionId: source.sessionId, tasks: source.tasks, unit: source.unit, cwd, hiddenPaths }));
   md.isTrusted = { enabledCommands: [HOVER_COMMANDS.reveal, HOVER_COMMANDS.showSite] };
   md.supportHtml = false;
   return md;

@@ -57,7 +57,7 @@ class AnnotationController implements vscode.Disposable, AnnotationsApi {
       this.renderEmitter,
       data.onDidChange((what) => {
         if (what === 'session') this.model.reset();
-        if (what !== 'tasks') this.model.setSites(data.sites);
+        if (what !== 'tasks') this.model.setSites(data.sites, data.unit);
         this.schedule();
       }),
       vscode.window.onDidChangeVisibleTextEditors(() => this.schedule()),
@@ -71,7 +71,7 @@ class AnnotationController implements vscode.Disposable, AnnotationsApi {
         this.schedule();
       }),
     );
-    this.model.setSites(data.sites);
+    this.model.setSites(data.sites, data.unit);
     this.schedule();
   }
 
@@ -83,6 +83,9 @@ class AnnotationController implements vscode.Disposable, AnnotationsApi {
   }
   get tasks(): ActiveSessionData['tasks'] {
     return this.data.tasks;
+  }
+  get unit(): ActiveSessionData['unit'] {
+    return this.data.unit;
   }
 
   modelFor(file: string): FileAnnotation[] {

@@ -3,6 +3,8 @@
  * (updated on every capture, or taken from the report when the session already ran) and its task
  * summaries. Follows `registry.active`; everything is cleared when the session is closed.
  */
+import type { ProgressUnit } from '../../core/format';
+import { progressUnit } from '../../core/reportRender';
 import * as vscode from 'vscode';
 import { sitesFromReport } from '../../core/annotations';
 import type { RetainedSite, TaskSummary } from '../../core/model';
@@ -45,6 +47,10 @@ export class ActiveSessionData implements vscode.Disposable {
   }
   get tasks(): readonly TaskFigure[] {
     return [...this.taskFigures.values()];
+  }
+  /** What growth is counted per: a harness run, or a worker's task. */
+  get unit(): ProgressUnit {
+    return progressUnit(this.session?.options.mode ?? 'harness');
   }
 
   private follow(session: ProfilingSessionApi | undefined): void {

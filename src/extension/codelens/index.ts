@@ -88,7 +88,7 @@ export class TaskCodeLensProvider implements vscode.CodeLensProvider {
       if (task) {
         lenses.push(
           new vscode.CodeLens(range, {
-            title: `kept ${formatBytesPerRun(task.bytesPerRun)} (${VERDICT_LABEL[task.verdict] ?? task.verdict})`,
+            title: `kept ${formatBytesPerRun(task.bytesPerRun, this.data.unit)} (${VERDICT_LABEL[task.verdict] ?? task.verdict})`,
             tooltip: `${task.runs} measured runs: show ${task.name} in the Task Memory panel`,
             command: Commands.ShowTaskInPanel,
             arguments: this.data.sessionId ? [task.name, this.data.sessionId] : [task.name],
