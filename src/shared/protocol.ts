@@ -157,10 +157,24 @@ export type HostMessage =
   | { type: 'state'; state: PanelSessionState }
   | { type: 'failure'; failure: PanelFailure }
   | { type: 'warning'; message: string }
-  | { type: 'reveal-site'; key: string };
+  | { type: 'reveal-site'; key: string }
+  | { type: 'reveal-task'; name: string };
 
 /** Every host → webview message type, once: the webview drops anything else. */
-export const HOST_MESSAGE_TYPES = ['init', 'stats', 'mark', 'targets', 'tasks', 'sites', 'verdict', 'state', 'failure', 'warning', 'reveal-site'] as const;
+export const HOST_MESSAGE_TYPES = [
+  'init',
+  'stats',
+  'mark',
+  'targets',
+  'tasks',
+  'sites',
+  'verdict',
+  'state',
+  'failure',
+  'warning',
+  'reveal-site',
+  'reveal-task',
+] as const;
 // A type added to HostMessage and not here fails to compile.
 const everyHostMessageType: Record<HostMessage['type'], true> = Object.fromEntries(HOST_MESSAGE_TYPES.map((t) => [t, true])) as Record<
   (typeof HOST_MESSAGE_TYPES)[number],

@@ -74,6 +74,7 @@ export class PanelApp {
   private marks: SessionMark[] = [];
   private expanded = new Set<string>();
   private siteRows = new Map<string, HTMLTableRowElement>();
+  private taskRows = new Map<string, HTMLTableRowElement>();
   private persistTimer: ReturnType<typeof setTimeout> | undefined;
   private windowMinutes = 5;
 
@@ -282,6 +283,9 @@ export class PanelApp {
       case 'reveal-site':
         this.revealSite(msg.key);
         return;
+      case 'reveal-task':
+        this.revealTask(msg.name);
+        return;
       default:
         return;
     }
@@ -465,12 +469,13 @@ export class PanelApp {
     );
     const body = h('tbody');
     const sorted = [...this.tasks].sort((a, b) => b.bytesPerRun - a.bytesPerRun);
+    this.taskRows.clear();
     for (const t of sorted) {
       const runs =
         t.sampledRuns !== undefined && t.sampledRuns !== t.runs
           ? `${t.runs.toLocaleString('en-US')} (${t.sampledRuns} measured)`
           : t.runs.toLocaleString('en-US');
-      body.append(
+      const row = body.appendChild(
         h(
           'tr',
           null,
@@ -481,6 +486,7 @@ export class PanelApp {
           h('td', null, this.badge(t.verdict)),
         ),
       );
+      this.taskRows.set(t.name, row);
     }
     table.append(body);
     el.append(table);
@@ -612,7 +618,14 @@ export class PanelApp {
   }
 
   revealSite(key: string): void {
-    const row = this.siteRows.get(key);
+    this.flashRow(this.siteRows.get(key));
+  }
+
+  revealTask(name: string): void {
+    this.flashRow(this.taskRows.get(name));
+  }
+
+  private flashRow(row: HTMLTableRowElement | undefined): void {
     if (!row) return;
     row.scrollIntoView({ block: 'center', behavior: 'smooth' });
     row.classList.remove('flash');

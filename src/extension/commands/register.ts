@@ -200,10 +200,15 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
       const key = typeof siteKey === 'string' ? siteKey : await pickSite(manager.sitesOf(session));
       if (key) manager.showPanel(session, false)?.revealSite(key);
     }),
-    register(Commands.ShowTaskInPanel, (_taskName, sessionId) => {
+    register(Commands.ShowTaskInPanel, (taskName, sessionId) => {
       const session = manager.find(typeof sessionId === 'string' ? sessionId : undefined);
-      if (session) manager.showPanel(session);
-      else void vscode.window.showInformationMessage('Task Memory: no profiling session has results for this task yet.');
+      if (!session) {
+        void vscode.window.showInformationMessage('Task Memory: no profiling session has results for this task yet.');
+        return;
+      }
+      const panel = manager.showPanel(session, false);
+      if (typeof taskName === 'string') panel?.revealTask(taskName);
+      else panel?.reveal(false);
     }),
   ];
 }

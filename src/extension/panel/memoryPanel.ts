@@ -69,7 +69,7 @@ export class MemoryPanel implements vscode.Disposable {
   private warnings: string[] = [];
   private ready = false;
   private disposed = false;
-  private pendingReveal: string | undefined;
+  private pendingReveal: Extract<HostMessage, { type: 'reveal-site' | 'reveal-task' }> | undefined;
 
   private constructor(
     private readonly extensionUri: vscode.Uri,
@@ -281,12 +281,21 @@ export class MemoryPanel implements vscode.Disposable {
 
   /** Scrolls to and flashes a site ("Show in panel" from an editor hover); reveals the panel. */
   revealSite(key: string): void {
+    this.revealRow({ type: 'reveal-site', key });
+  }
+
+  /** Scrolls to and flashes a task's row (the "kept" CodeLens above its function); reveals the panel. */
+  revealTask(name: string): void {
+    this.revealRow({ type: 'reveal-task', name });
+  }
+
+  private revealRow(message: Extract<HostMessage, { type: 'reveal-site' | 'reveal-task' }>): void {
     this.reveal(false);
     if (this.ready) {
-      this.batcher.send({ type: 'reveal-site', key });
+      this.batcher.send(message);
       this.batcher.flush();
     } else {
-      this.pendingReveal = key;
+      this.pendingReveal = message;
     }
   }
 
@@ -351,9 +360,8 @@ export class MemoryPanel implements vscode.Disposable {
         void this.panel.webview.postMessage({ type: 'init', ...this.snapshot() } satisfies HostMessage);
         this.batcher.resume();
         if (this.pendingReveal) {
-          const key = this.pendingReveal;
+          this.batcher.send(this.pendingReveal);
           this.pendingReveal = undefined;
-          this.batcher.send({ type: 'reveal-site', key });
         }
         return;
       }
