@@ -36,6 +36,9 @@ def warn(source, e):
 # How long a request waits at its start for a traced one to end; then it goes ahead and the traced
 # request is reported unmeasured (a view that calls its own server must not deadlock).
 GATE_S = 1.0
+# After a drain that timed out (a request that stays in flight: a stream, a long poll), no request
+# waits for one again for this long; meanwhile requests are not traced.
+DRAIN_BACKOFF_S = 10.0
 
 
 class RequestGate(object):
@@ -56,6 +59,7 @@ class RequestGate(object):
         self.overlapped = False
         self.waited = 0  # requests that waited for a traced one
         self.discarded = 0  # traced requests reported unmeasured: another request overlapped them
+        self.no_drain_until = 0.0
 
 
 def request_started(a, source, name, task_id):
@@ -93,11 +97,14 @@ def _wait(gate, done):
 
 def _drain(gate, task_id):
     """A request chosen for tracing: new requests wait, and it waits for those in flight to end."""
-    if gate.alone is not None:
-        return False  # went ahead after waiting for a traced one: not alone
+    if gate.alone is not None or time.monotonic() < gate.no_drain_until:
+        return False  # went ahead after waiting for a traced one, or drains time out: not alone
     gate.alone = task_id
     gate.overlapped = False
-    return _wait(gate, lambda: gate.in_flight == 0)
+    if _wait(gate, lambda: gate.in_flight == 0):
+        return True
+    gate.no_drain_until = time.monotonic() + DRAIN_BACKOFF_S
+    return False
 
 
 def request_finished(a, source, name, task_id):
