@@ -49,8 +49,10 @@ class RequestGate(object):
     first waits for the requests in flight to end (new ones wait for it meanwhile), runs alone,
     and lets the waiting ones go when it ends; those waits last at most GATE_S.  A request that
     arrived while it ran was read and set up by the server before it reached this gate, inside
-    the traced window: that traced request is reported unmeasured (counted, no figure), as is
-    one that another went ahead of after GATE_S.  Untraced requests overlap freely."""
+    the traced window: that traced request is reported unmeasured (counted, no figure), as is one
+    during which a thread started (a connection accepted by a thread-per-connection server, whose
+    request had not reached the gate yet) and one that another went ahead of after GATE_S.
+    Untraced requests overlap freely."""
 
     def __init__(self):
         self.cond = threading.Condition(threading.Lock())
@@ -60,6 +62,7 @@ class RequestGate(object):
         self.waited = 0  # requests that waited for a traced one
         self.discarded = 0  # traced requests reported unmeasured: another request overlapped them
         self.no_drain_until = 0.0
+        self.threads = None  # the threads alive when the traced request started
 
 
 def request_started(a, source, name, task_id):
@@ -102,6 +105,7 @@ def _drain(gate, task_id):
     gate.alone = task_id
     gate.overlapped = False
     if _wait(gate, lambda: gate.in_flight == 0):
+        gate.threads = set(threading.enumerate())
         return True
     gate.no_drain_until = time.monotonic() + DRAIN_BACKOFF_S
     return False
@@ -114,6 +118,12 @@ def request_finished(a, source, name, task_id):
             gate.in_flight = max(0, gate.in_flight - 1)
             if gate.in_flight == 0 and gate.alone is not None and gate.alone not in a.active:
                 gate.cond.notify_all()  # a request chosen for tracing waits for this (_drain)
+            if gate.alone == task_id and gate.threads is not None:
+                # A thread that started meanwhile (a server's thread per connection) served a
+                # request that had not reached the gate yet: its buffers were allocated in here.
+                if any(t not in gate.threads for t in threading.enumerate()):
+                    gate.overlapped = True
+                gate.threads = None
             discard = gate.alone == task_id and gate.overlapped
             gate.discarded += discard
             a.task_finished(name, task_id, discard)

@@ -16,7 +16,6 @@ import sys
 import threading
 
 from . import marks
-from .naming import request_task_name
 
 _ENVIRON_KEY = "taskmem.task"
 _django_open = threading.local()
@@ -37,6 +36,7 @@ def on_flask_started(sender=None, **extra):
         if request is None:
             return
         rule = getattr(request, "url_rule", None)
+        from .naming import request_task_name  # loaded once Flask is (it imports re)
         name = request_task_name(request.method, getattr(rule, "rule", None), request.path)
         task_id = marks.next_id()
         request.environ[_ENVIRON_KEY] = (name, task_id)
@@ -129,6 +129,7 @@ def on_django_started(sender=None, environ=None, **kwargs):
         marks.request_finished(a, "django", stale[0], stale[1])
     try:
         path = _django_path(environ)
+        from .naming import request_task_name  # loaded once Django is (it imports re)
         name = request_task_name(environ.get("REQUEST_METHOD"), _django_route(path), path)
         task_id = marks.next_id()
     except Exception as e:
