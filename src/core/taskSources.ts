@@ -6,7 +6,7 @@
 
 const SOURCES: Record<string, string> = {
   celery: "Celery's task signals (task_prerun / task_postrun), named by task",
-  rq: 'RQ jobs (rq.job.Job.perform), named by function',
+  rq: 'RQ jobs (rq.job.Job._execute, the job function), named by function',
   flask: "Flask's request signals, named by method and URL rule",
   django: "Django's request signals, named by method and URL pattern",
 };

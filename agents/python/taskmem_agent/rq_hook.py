@@ -1,9 +1,12 @@
-"""RQ jobs as tasks: ``rq.job.Job.perform`` is wrapped once ``rq.job`` is imported.
+"""RQ jobs as tasks: ``rq.job.Job._execute`` is wrapped once ``rq.job`` is imported.
 
-Why ``Job.perform``: it is where every rq worker class runs the job's function (``SimpleWorker``
-in the worker itself, the forking ``Worker`` in its work-horse, ``Queue(is_async=False)`` inline),
-and its signature (``self`` only) has not changed across rq 1.x, whereas ``Worker.perform_job``
-gained and lost arguments and is what custom worker classes override.  Each job is named by its
+Why the job and not the worker: ``Job.perform`` is where every rq worker class runs the job's
+function (``SimpleWorker`` in the worker itself, the forking ``Worker`` in its work-horse,
+``Queue(is_async=False)`` inline), and its signature (``self`` only) has not changed across rq 1.x,
+whereas ``Worker.perform_job`` gained and lost arguments and is what custom worker classes
+override.  Inside it, ``Job._execute`` (also ``self`` only) calls just the function; ``perform``
+first makes a Redis call, whose socket buffer, grown once inside a traced job, would count as kept
+by it.  So ``_execute`` is wrapped where it exists, else ``perform``.  Each job is named by its
 function (``job.func_name``: ``app.jobs.ingest``).
 
 The default ``Worker`` forks a work-horse per job, which runs that one job and ends with
@@ -38,11 +41,12 @@ def _mark_wrapped(wrapper, real):
 
 def wrap_job(job_module):
     job_class = job_module.Job
-    real = job_class.perform
+    method = "_execute" if callable(getattr(job_class, "_execute", None)) else "perform"
+    real = getattr(job_class, method)
     if getattr(real, "_taskmem", False):
         return
 
-    def perform(self, *args, **kwargs):
+    def run(self, *args, **kwargs):
         a = marks.agent()
         if a is None:
             return real(self, *args, **kwargs)
@@ -54,7 +58,7 @@ def wrap_job(job_module):
         finally:
             marks.finished(a, "rq", name, task_id)
 
-    job_class.perform = _mark_wrapped(perform, real)
+    setattr(job_class, method, _mark_wrapped(run, real))
     a = marks.agent()
     if a is not None:
         a.prepare_tracing()
