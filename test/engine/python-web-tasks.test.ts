@@ -18,9 +18,9 @@ const dir = fixture('python', 'web');
 /**
  * Requests per session: a count, not a duration. Tracing gets about 10% of the wall time (the
  * default budget) and traces only requests that can run alone, so a server that answers fast needs
- * more requests for the same traced runs: here Flask's dev server answered 10,000 in 19-40 s with
- * 29-128 traced runs per route; Django's runserver, slower per request (~60 a second, bare too), 3,000
- * in 52-57 s with 83-177.
+ * more requests for the same traced runs. Here Flask's dev server answered 8,000 in 21-57 s (87-118
+ * traced runs per route); Django's runserver, slower per request (~60 a second, bare too), 2,000 in
+ * 38-40 s (84-118).
  */
 const FLASK_REQUESTS = 8000;
 const DJANGO_REQUESTS = 2000;

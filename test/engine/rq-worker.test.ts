@@ -46,7 +46,7 @@ describe('RQ jobs as tasks, no code changes (real rq worker on redis-server)', f
 
   /**
    * Queues `count` jobs (a seeded mix of both), then profiles `rq worker --burst`, which ends once the
-   * queue is empty: a count, not a duration (1,500 jobs took 21-46 s here, with 18-87 traced runs per job).
+   * queue is empty: a count, not a duration (1,000 jobs took 12-23 s here, with 9-70 traced runs per job).
    */
   async function burst(count: number, workerArgs: string[]): Promise<{ report: TaskmemReport; output: string; targets: number }> {
     const queued = spawnSync(PYTHON, ['enqueue.py', url, String(count)], { cwd: dir, encoding: 'utf8', env: { ...process.env, PYTHONPATH: '' } });
