@@ -48,7 +48,11 @@ describe('RQ jobs as tasks, no code changes (real rq worker on redis-server)', f
    * Queues `count` jobs (a seeded mix of both), then profiles `rq worker --burst`, which ends once the
    * queue is empty: a count, not a duration (1,000 jobs took 12-23 s here, with 9-70 traced runs per job).
    */
-  async function burst(count: number, workerArgs: string[]): Promise<{ report: TaskmemReport; output: string; targets: number }> {
+  async function burst(
+    count: number,
+    workerArgs: string[],
+    env: Record<string, string> = {},
+  ): Promise<{ report: TaskmemReport; output: string; targets: number }> {
     const queued = spawnSync(PYTHON, ['enqueue.py', url, String(count)], { cwd: dir, encoding: 'utf8', env: { ...process.env, PYTHONPATH: '' } });
     assert.equal(queued.status, 0, queued.stderr);
     let output = '';
@@ -56,6 +60,7 @@ describe('RQ jobs as tasks, no code changes (real rq worker on redis-server)', f
       mode: 'worker',
       cwd: dir,
       command: [PYTHON, '-m', 'rq.cli', 'worker', '--burst', '--quiet', '--url', url, ...workerArgs],
+      env,
       onOutput: (_stream, chunk) => {
         output += chunk.toString();
       },
@@ -100,5 +105,12 @@ describe('RQ jobs as tasks, no code changes (real rq worker on redis-server)', f
       report.notes.some((note) => note.startsWith("RQ's default Worker forked a work-horse per job") && note.includes('rq.worker.SimpleWorker')),
       report.notes.join('\n'),
     );
+  });
+
+  it('TASKMEM_AUTO_TASKS=0: jobs are not marked as tasks, and the report names no task source', async () => {
+    const { report, output } = await burst(100, ['--worker-class', 'rq.worker.SimpleWorker'], { TASKMEM_AUTO_TASKS: '0' });
+    assert.equal(report.endReason, 'the command exited with code 0', output);
+    assert.ok(!report.tasks.some((task) => task.name.startsWith('jobs.')), describeTasks(report));
+    assert.ok(!report.notes.some((note) => note.startsWith('Python tasks came from')), report.notes.join('\n'));
   });
 });
