@@ -6,15 +6,14 @@
  * (what a job keeps ends with its horse) and the report says so.
  */
 import { strict as assert } from 'node:assert';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import type { TaskmemReport } from '../../src/core/report';
 import { ProfilingSession } from '../../src/session/session';
-import { freePort, lineOf, sleep } from '../fixtures/python/session-kit';
-import { fixture } from './helpers';
+import { lineOf } from '../fixtures/python/session-kit';
+import { fixture, startRedis } from './helpers';
 
 const PYTHON = '/usr/bin/python3';
-const REDIS = '/usr/bin/redis-server';
 const dir = fixture('python', 'rq');
 const JOBS = path.join(dir, 'jobs.py');
 
@@ -24,24 +23,18 @@ function describeTasks(report: TaskmemReport): string {
 
 describe('RQ jobs as tasks, no code changes (real rq worker on redis-server)', function () {
   this.timeout(360_000);
-  let redis: ChildProcess | undefined;
+  let redis: Awaited<ReturnType<typeof startRedis>> | undefined;
   let url = '';
 
   before(async function () {
     const probe = spawnSync(PYTHON, ['-c', 'import rq, redis'], { encoding: 'utf8', env: { ...process.env, PYTHONPATH: '' } });
     assert.equal(probe.status, 0, `${PYTHON} with rq is required (apt-get install python3-rq redis-server): ${probe.stderr}`);
-    const port = await freePort();
-    redis = spawn(REDIS, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-    url = `redis://127.0.0.1:${port}/0`;
-    for (let i = 0; i < 50; i++) {
-      if (spawnSync('redis-cli', ['-p', String(port), 'ping'], { encoding: 'utf8' }).stdout?.trim() === 'PONG') return;
-      await sleep(100);
-    }
-    throw new Error('redis-server did not start');
+    redis = await startRedis();
+    url = redis.url;
   });
 
   after(() => {
-    redis?.kill('SIGKILL');
+    redis?.stop();
   });
 
   /**

@@ -230,8 +230,14 @@ describe('verdict', () => {
       assert.equal(v.kind, 'leak');
       assert.equal(v.summary, 'sendEmail keeps +41.0 KiB per run (+3.9 GiB per 100,000 runs): a leak.');
       // The leak's own figures (no line that only repeats the headline), then one line per other task.
-      assert.deepEqual(v.evidence.slice(0, leak.verdict.evidence.length), leak.verdict.evidence.map((e) => `sendEmail: ${e}`));
-      assert.ok(v.evidence.some((e) => /least squares \+41\.0 KiB\/run ± .*R²/.test(e)), v.evidence.join(' | '));
+      assert.deepEqual(
+        v.evidence.slice(0, leak.verdict.evidence.length),
+        leak.verdict.evidence.map((e) => `sendEmail: ${e}`),
+      );
+      assert.ok(
+        v.evidence.some((e) => /least squares \+41\.0 KiB\/run ± .*R²/.test(e)),
+        v.evidence.join(' | '),
+      );
       assert.equal(v.evidence.length, leak.verdict.evidence.length + 2);
       assert.equal(judgeOverall([flat, cache]).kind, 'plateau');
       assert.match(judgeOverall([flat, cache]).summary, /^warm:/);
