@@ -17,8 +17,10 @@ export interface ScriptInfo {
 export interface TargetOptions {
   samplingIntervalBytes: number;
   /**
-   * Keep the Debugger domain enabled all along (harness). Workers enable it only around captures:
-   * enabled, it costs a running worker ~5%, and enabling replays every script's sourceMapURL.
+   * Enable the Debugger domain from the start (harness: loading and warm-up), until
+   * `disableDebugger()`; after that it is enabled only to learn scripts a profile names that were
+   * not seen yet. Workers enable it only around captures: enabled, it costs a running worker ~5%,
+   * every Runtime.evaluate ~45 ms more on a 22 MiB heap, and enabling replays every script's sourceMapURL.
    */
   debuggerAlways?: boolean;
   /** Python: trace one task in K (worker mode). */
@@ -78,6 +80,9 @@ export class Target {
   /** Frames or events from the target that could not be understood; the connection stays up. */
   readonly onProtocolError: CdpConnection['onProtocolError'];
   private queue: Promise<void> = Promise.resolve();
+  private debuggerOn = false;
+  /** Script ids a profile named that the Debugger was asked about once already. */
+  private readonly scriptsAskedFor = new Set<string>();
   private lastMallocTrim: PythonStats['mallocTrim'];
   private pollCount = 0;
   private lastExternal: { external: number | undefined; arrayBuffers: number | undefined } | undefined;
@@ -159,9 +164,10 @@ export class Target {
       if (event.executionContextId === mainContextId) this.contextDestroyedEmitter.fire();
     });
     this.client.on('NodeWorker.attachedToWorker', (event) => this.attachWorker(event.sessionId, event.workerInfo));
+    this.debuggerOn = this.options.debuggerAlways === true;
     await Promise.all([
       this.client.send('Runtime.enable'),
-      ...(this.options.debuggerAlways ? [this.client.send('Debugger.enable', {})] : []),
+      ...(this.debuggerOn ? [this.client.send('Debugger.enable', {})] : []),
       this.client.send('HeapProfiler.enable'),
       this.client.send('Runtime.addBinding', { name: BINDING }),
     ]);
@@ -276,41 +282,78 @@ export class Target {
   }
 
   private async captureNow(collect: boolean): Promise<CaptureResult> {
+    if (this.runtime === 'python') {
+      if (collect) await this.collectGarbage();
+      const usage = await this.readStats();
+      const result = await this.client.send('HeapProfiler.getSamplingProfile#python');
+      this.lastCapture = { profile: result.profile, retainedAfterGc: usage.heapUsed, sampledTasks: result.sampledTasks, totalTasks: result.totalTasks };
+      return this.lastCapture;
+    }
+    const retained = await this.retainedNow(collect);
+    // Not while the program is ending (the capture at exit, collect=false): enabling the
+    // Debugger in a context that is being torn down crashed Node 20 (SIGSEGV, 2 exits in 30).
+    const toggleDebugger = !this.options.debuggerAlways && collect;
+    if (toggleDebugger) await this.client.send('Debugger.enable', {});
+    const result = await this.client.send('HeapProfiler.getSamplingProfile');
+    if (toggleDebugger) await this.client.send('Debugger.disable').catch(() => undefined);
+    if (this.options.debuggerAlways && !this.debuggerOn && collect) await this.learnScripts(result.profile);
+    this.lastCapture = { profile: result.profile, ...retained };
+    return this.lastCapture;
+  }
+
+  /** Node: the full GC and what is retained after it, without the sampling profile (the harness fetches that within a budget). */
+  retained(): Promise<Omit<CaptureResult, 'profile'>> {
+    return this.exclusive(() => this.retainedNow(true));
+  }
+
+  private async retainedNow(collect: boolean): Promise<Omit<CaptureResult, 'profile'>> {
     if (collect) await this.collectGarbage();
     // getHeapUsage answers from C++ without allocating on the JS heap: ±1 KiB where evaluating
     // process.memoryUsage() swings by ±100 KiB.
-    let usage = this.runtime === 'python' ? await this.readStats() : { heapUsed: (await this.client.send('Runtime.getHeapUsage')).usedSize };
-    if (this.runtime === 'python') {
-      const result = await this.client.send('HeapProfiler.getSamplingProfile#python');
-      this.lastCapture = { profile: result.profile, retainedAfterGc: usage.heapUsed, sampledTasks: result.sampledTasks, totalTasks: result.totalTasks };
-    } else {
-      // Not while the program is ending (the capture at exit, collect=false): enabling the
-      // Debugger in a context that is being torn down crashed Node 20 (SIGSEGV, 2 exits in 30).
-      const toggleDebugger = !this.options.debuggerAlways && collect;
-      // The GC just run is a checkpoint for the worker's trend (the bootloader adds the task counts).
-      // The retained figure leaves out compiled code, which grows for hundreds of runs as V8 optimizes;
-      // code space is not touched by the evaluation's own allocations, so the difference stays exact.
-      let outsideHeap: number | undefined;
-      if (collect) {
-        const measured = await this.client
-          .send('Runtime.evaluate', { expression: 'globalThis.__taskmemCheckpoint?.()', silent: true, returnByValue: true })
-          .catch(() => undefined);
-        const reply = checkpointReply(measured?.result.value);
-        if (reply && reply.code < usage.heapUsed) {
-          outsideHeap = reply.outsideHeap;
-          usage = { heapUsed: usage.heapUsed - reply.code + reply.outsideHeap };
-        }
+    const heapUsed = (await this.client.send('Runtime.getHeapUsage')).usedSize;
+    if (!collect) return { retainedAfterGc: heapUsed };
+    // The GC just run is a checkpoint for the worker's trend (the bootloader adds the task counts).
+    // The retained figure leaves out compiled code, which grows for hundreds of runs as V8 optimizes;
+    // code space is not touched by the evaluation's own allocations, so the difference stays exact.
+    const measured = await this.client
+      .send('Runtime.evaluate', { expression: 'globalThis.__taskmemCheckpoint?.()', silent: true, returnByValue: true })
+      .catch(() => undefined);
+    const reply = checkpointReply(measured?.result.value);
+    if (!reply || reply.code >= heapUsed) return { retainedAfterGc: heapUsed };
+    return { retainedAfterGc: heapUsed - reply.code + reply.outsideHeap, outsideHeapAfterGc: reply.outsideHeap };
+  }
+
+  /** Harness, after warm-up: the Debugger domain off (see `debuggerAlways`). */
+  async disableDebugger(): Promise<void> {
+    if (!this.debuggerOn) return;
+    this.debuggerOn = false;
+    await this.exclusive(() => this.client.send('Debugger.disable'));
+  }
+
+  /** Node: the sampling profile as it stands, without a GC (the harness ran its own). */
+  profile(): Promise<RawSamplingProfile> {
+    return this.exclusive(async () => {
+      const { profile } = await this.client.send('HeapProfiler.getSamplingProfile');
+      if (this.options.debuggerAlways && !this.debuggerOn) await this.learnScripts(profile);
+      return profile;
+    });
+  }
+
+  /** Scripts a profile names that scriptParsed has not told us about (loaded since the Debugger was on): enabling it replays them. */
+  private async learnScripts(profile: RawSamplingProfile): Promise<void> {
+    let unknown = false;
+    const stack = [profile.head];
+    for (let node = stack.pop(); node; node = stack.pop()) {
+      const { scriptId, url } = node.callFrame;
+      if (url && scriptId !== '0' && !this.scripts.has(scriptId) && !this.scriptsAskedFor.has(scriptId)) {
+        this.scriptsAskedFor.add(scriptId);
+        unknown = true;
       }
-      if (toggleDebugger) await this.client.send('Debugger.enable', {});
-      const result = await this.client.send('HeapProfiler.getSamplingProfile');
-      if (toggleDebugger) await this.client.send('Debugger.disable').catch(() => undefined);
-      this.lastCapture = {
-        profile: result.profile,
-        retainedAfterGc: usage.heapUsed,
-        ...(outsideHeap !== undefined ? { outsideHeapAfterGc: outsideHeap } : {}),
-      };
+      for (const child of node.children) stack.push(child);
     }
-    return this.lastCapture;
+    if (!unknown) return;
+    await this.client.send('Debugger.enable', {});
+    await this.client.send('Debugger.disable').catch(() => undefined);
   }
 
   /**
