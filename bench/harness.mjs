@@ -45,7 +45,7 @@ async function harnessRun(cli, runs) {
 }
 
 export async function harnessWallTime({ quick, log, addRow }) {
-  const rounds = quick ? 2 : 5;
+  const rounds = quick ? 3 : 5;
   const runs = quick ? 40 : 200;
   const variants = [
     { name: 'bare', measure: async () => (await runBench(NODE, ['--expose-gc', FIXTURE, String(runs)])).bench },

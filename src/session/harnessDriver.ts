@@ -110,7 +110,7 @@ export class HarnessDriver implements SessionDriver {
       const result = await this.callTask(target, spec.warmup + i, true);
       session.mark({ t: session.now(), targetId: target.id, kind: 'task-end', label: name });
       const retained = await target.retained();
-      const reading = await target.stats();
+      const rssBytes = await target.rss();
       this.runsDone = i + 1;
       const last = i === spec.runs - 1;
       let keptByRun: number | undefined;
@@ -127,7 +127,7 @@ export class HarnessDriver implements SessionDriver {
       session.taskUpdated(
         session.tasks.addHarnessRun(name, {
           retainedBytes: retained.retainedAfterGc,
-          rssBytes: reading.rss,
+          rssBytes,
           ...(retained.outsideHeapAfterGc !== undefined ? { outsideHeapBytes: retained.outsideHeapAfterGc } : {}),
           runtime: target.runtime,
           keptByRun,

@@ -301,6 +301,12 @@ export class Target {
     return this.lastCapture;
   }
 
+  /** The process's RSS: from /proc without a round trip where it can be read. */
+  async rss(): Promise<number | undefined> {
+    const rss = this.info.pid > 0 && this.info.runtime === 'node' ? readRss(this.info.pid) : undefined;
+    return rss ?? (await this.stats()).rss;
+  }
+
   /** Node: the full GC and what is retained after it, without the sampling profile (the harness fetches that within a budget). */
   retained(): Promise<Omit<CaptureResult, 'profile'>> {
     return this.exclusive(() => this.retainedNow(true));
@@ -310,14 +316,17 @@ export class Target {
     if (collect) await this.collectGarbage();
     // getHeapUsage answers from C++ without allocating on the JS heap: ±1 KiB where evaluating
     // process.memoryUsage() swings by ±100 KiB.
-    const heapUsed = (await this.client.send('Runtime.getHeapUsage')).usedSize;
-    if (!collect) return { retainedAfterGc: heapUsed };
+    if (!collect) return { retainedAfterGc: (await this.client.send('Runtime.getHeapUsage')).usedSize };
     // The GC just run is a checkpoint for the worker's trend (the bootloader adds the task counts).
     // The retained figure leaves out compiled code, which grows for hundreds of runs as V8 optimizes;
     // code space is not touched by the evaluation's own allocations, so the difference stays exact.
-    const measured = await this.client
-      .send('Runtime.evaluate', { expression: 'globalThis.__taskmemCheckpoint?.()', silent: true, returnByValue: true })
-      .catch(() => undefined);
+    // Both requests go out together (one round trip): the target answers them in order, so the heap
+    // is read before the evaluation allocates.
+    const [usage, measured] = await Promise.all([
+      this.client.send('Runtime.getHeapUsage'),
+      this.client.send('Runtime.evaluate', { expression: 'globalThis.__taskmemCheckpoint?.()', silent: true, returnByValue: true }).catch(() => undefined),
+    ]);
+    const heapUsed = usage.usedSize;
     const reply = checkpointReply(measured?.result.value);
     if (!reply || reply.code >= heapUsed) return { retainedAfterGc: heapUsed };
     return { retainedAfterGc: heapUsed - reply.code + reply.outsideHeap, outsideHeapAfterGc: reply.outsideHeap };
