@@ -2,12 +2,12 @@
  * One profiled process (or worker thread) behind an inspector connection. Hides the differences
  * between V8's inspector and our Python agent: statistics, GC, retained captures, task events.
  */
-import { readFileSync } from 'node:fs';
 import { CdpConnection, type CdpClient } from '../cdp/connection';
-import type { CheckpointEvent, CheckpointReply, PythonStats, TaskFinishedEvent, TaskStartedEvent, WorkerInfo } from '../cdp/extraProtocol';
+import type { CheckpointEvent, PythonStats, TaskFinishedEvent, TaskStartedEvent, WorkerInfo } from '../cdp/extraProtocol';
 import { WebSocketTransport, WorkerTransport } from '../cdp/transport';
 import { Emitter } from '../core/events';
 import type { HeapStatsPoint, RawSamplingProfile, RuntimeKind, TargetInfo } from '../core/model';
+import { checkpointReply, readRss, unknownScripts, validCounts } from './targetReplies';
 
 export interface ScriptInfo {
   url: string;
@@ -350,17 +350,9 @@ export class Target {
 
   /** Scripts a profile names that scriptParsed has not told us about (loaded since the Debugger was on): enabling it replays them. */
   private async learnScripts(profile: RawSamplingProfile): Promise<void> {
-    let unknown = false;
-    const stack = [profile.head];
-    for (let node = stack.pop(); node; node = stack.pop()) {
-      const { scriptId, url } = node.callFrame;
-      if (url && scriptId !== '0' && !this.scripts.has(scriptId) && !this.scriptsAskedFor.has(scriptId)) {
-        this.scriptsAskedFor.add(scriptId);
-        unknown = true;
-      }
-      for (const child of node.children) stack.push(child);
-    }
-    if (!unknown) return;
+    const unknown = unknownScripts(profile, (scriptId) => this.scripts.has(scriptId) || this.scriptsAskedFor.has(scriptId));
+    for (const scriptId of unknown) this.scriptsAskedFor.add(scriptId);
+    if (!unknown.size) return;
     await this.client.send('Debugger.enable', {});
     await this.client.send('Debugger.disable').catch(() => undefined);
   }
@@ -405,32 +397,4 @@ export class Target {
     this.workerEmitter.dispose();
     this.contextDestroyedEmitter.dispose();
   }
-}
-
-/** Counts from a target: names to whole positive numbers; anything else is dropped. */
-function validCounts(raw: unknown): Record<string, number> {
-  const counts: Record<string, number> = {};
-  if (typeof raw !== 'object' || raw === null) return counts;
-  for (const [name, value] of Object.entries(raw)) {
-    if (typeof value === 'number' && Number.isInteger(value) && value > 0 && value < 1e9) counts[name.slice(0, 500)] = value;
-  }
-  return counts;
-}
-
-/** Resident set size from /proc/PID/status (VmRSS, in kB whatever the page size; Linux). */
-function readRss(pid: number): number | undefined {
-  try {
-    const match = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return match ? Number(match[1]) * 1024 : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** The bootloader's checkpoint reply, or undefined when the process has none (attached) or it is malformed. */
-function checkpointReply(raw: unknown): CheckpointReply | undefined {
-  if (typeof raw !== 'object' || raw === null) return undefined;
-  const { code, outsideHeap } = raw as Record<string, unknown>;
-  const valid = (value: unknown): value is number => typeof value === 'number' && Number.isFinite(value) && value >= 0;
-  return valid(code) && valid(outsideHeap) ? { code, outsideHeap } : undefined;
 }
