@@ -2,7 +2,7 @@
 // Every figure runs its variants side by side, interleaved by round (ABC, BCA, CAB, …), and reports
 // the median with its spread. Prints one Markdown table and writes it as JSON to
 // bench/results/bench-<timestamp>.json and bench/results/latest.json. See bench/README.md.
-//   node bench/run.mjs [--quick] [--only node,accuracy,leak-harness,leak-worker,verdict-tasks,python,analysis,webview,startup,exthost,diagnosis]
+//   node bench/run.mjs [--quick] [--only node,harness,accuracy,leak-harness,leak-worker,verdict-tasks,python,analysis,webview,startup,exthost,diagnosis]
 //   (`--only verdicts` = leak-harness,leak-worker,verdict-tasks)
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem, tmpdir, release, loadavg } from 'node:os';
@@ -176,6 +176,14 @@ async function nodeOverhead() {
     `Node alloc-heavy worker, profiled / bare, leak hunting (--sampling-interval 8192 --precise)`,
     undefined,
   );
+}
+
+// ---------------------------------------------------------------------------------------------
+// 1b. Harness wall time per run / (bare call + one full GC) (bench/harness.mjs)
+
+async function harness() {
+  const { harnessWallTime } = await import('./harness.mjs');
+  details.harness = await harnessWallTime({ quick: QUICK, log, addRow });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -553,6 +561,7 @@ function diagnosisTable() {
 
 const sections = [
   ['node', nodeOverhead],
+  ['harness', harness],
   ['accuracy', accuracy],
   ['leak-harness', () => verdictSection('leak-harness')],
   ['leak-worker', () => verdictSection('leak-worker')],

@@ -2,12 +2,12 @@
  * One profiled process (or worker thread) behind an inspector connection. Hides the differences
  * between V8's inspector and our Python agent: statistics, GC, retained captures, task events.
  */
-import { readFileSync } from 'node:fs';
 import { CdpConnection, type CdpClient } from '../cdp/connection';
-import type { CheckpointEvent, CheckpointReply, PythonStats, TaskFinishedEvent, TaskStartedEvent, WorkerInfo } from '../cdp/extraProtocol';
+import type { CheckpointEvent, PythonStats, TaskFinishedEvent, TaskStartedEvent, WorkerInfo } from '../cdp/extraProtocol';
 import { WebSocketTransport, WorkerTransport } from '../cdp/transport';
 import { Emitter } from '../core/events';
 import type { HeapStatsPoint, RawSamplingProfile, RuntimeKind, TargetInfo } from '../core/model';
+import { checkpointReply, readRss, unknownScripts, validCounts } from './targetReplies';
 
 export interface ScriptInfo {
   url: string;
@@ -17,8 +17,10 @@ export interface ScriptInfo {
 export interface TargetOptions {
   samplingIntervalBytes: number;
   /**
-   * Keep the Debugger domain enabled all along (harness). Workers enable it only around captures:
-   * enabled, it costs a running worker ~5%, and enabling replays every script's sourceMapURL.
+   * Enable the Debugger domain from the start (harness: loading and warm-up), until
+   * `disableDebugger()`; after that it is enabled only to learn scripts a profile names that were
+   * not seen yet. Workers enable it only around captures: enabled, it costs a running worker ~5%,
+   * every Runtime.evaluate ~45 ms more on a 22 MiB heap, and enabling replays every script's sourceMapURL.
    */
   debuggerAlways?: boolean;
   /** Python: trace one task in K (worker mode). */
@@ -78,6 +80,9 @@ export class Target {
   /** Frames or events from the target that could not be understood; the connection stays up. */
   readonly onProtocolError: CdpConnection['onProtocolError'];
   private queue: Promise<void> = Promise.resolve();
+  private debuggerOn = false;
+  /** Script ids a profile named that the Debugger was asked about once already. */
+  private readonly scriptsAskedFor = new Set<string>();
   private lastMallocTrim: PythonStats['mallocTrim'];
   private lastTaskSources: readonly string[] = [];
   private pollCount = 0;
@@ -159,9 +164,10 @@ export class Target {
       if (event.executionContextId === mainContextId) this.contextDestroyedEmitter.fire();
     });
     this.client.on('NodeWorker.attachedToWorker', (event) => this.attachWorker(event.sessionId, event.workerInfo));
+    this.debuggerOn = this.options.debuggerAlways === true;
     await Promise.all([
       this.client.send('Runtime.enable'),
-      ...(this.options.debuggerAlways ? [this.client.send('Debugger.enable', {})] : []),
+      ...(this.debuggerOn ? [this.client.send('Debugger.enable', {})] : []),
       this.client.send('HeapProfiler.enable'),
       this.client.send('Runtime.addBinding', { name: BINDING }),
     ]);
@@ -282,41 +288,79 @@ export class Target {
   }
 
   private async captureNow(collect: boolean): Promise<CaptureResult> {
+    if (this.runtime === 'python') {
+      if (collect) await this.collectGarbage();
+      const usage = await this.readStats();
+      const result = await this.client.send('HeapProfiler.getSamplingProfile#python');
+      this.lastCapture = { profile: result.profile, retainedAfterGc: usage.heapUsed, sampledTasks: result.sampledTasks, totalTasks: result.totalTasks };
+      return this.lastCapture;
+    }
+    const retained = await this.retainedNow(collect);
+    // Not while the program is ending (the capture at exit, collect=false): enabling the
+    // Debugger in a context that is being torn down crashed Node 20 (SIGSEGV, 2 exits in 30).
+    const toggleDebugger = !this.options.debuggerAlways && collect;
+    if (toggleDebugger) await this.client.send('Debugger.enable', {});
+    const result = await this.client.send('HeapProfiler.getSamplingProfile');
+    if (toggleDebugger) await this.client.send('Debugger.disable').catch(() => undefined);
+    if (this.options.debuggerAlways && !this.debuggerOn && collect) await this.learnScripts(result.profile);
+    this.lastCapture = { profile: result.profile, ...retained };
+    return this.lastCapture;
+  }
+
+  /** The process's RSS: from /proc without a round trip where it can be read. */
+  async rss(): Promise<number | undefined> {
+    const rss = this.info.pid > 0 && this.info.runtime === 'node' ? readRss(this.info.pid) : undefined;
+    return rss ?? (await this.stats()).rss;
+  }
+
+  /** Node: the full GC and what is retained after it, without the sampling profile (the harness fetches that within a budget). */
+  retained(): Promise<Omit<CaptureResult, 'profile'>> {
+    return this.exclusive(() => this.retainedNow(true));
+  }
+
+  private async retainedNow(collect: boolean): Promise<Omit<CaptureResult, 'profile'>> {
     if (collect) await this.collectGarbage();
     // getHeapUsage answers from C++ without allocating on the JS heap: ±1 KiB where evaluating
     // process.memoryUsage() swings by ±100 KiB.
-    let usage = this.runtime === 'python' ? await this.readStats() : { heapUsed: (await this.client.send('Runtime.getHeapUsage')).usedSize };
-    if (this.runtime === 'python') {
-      const result = await this.client.send('HeapProfiler.getSamplingProfile#python');
-      this.lastCapture = { profile: result.profile, retainedAfterGc: usage.heapUsed, sampledTasks: result.sampledTasks, totalTasks: result.totalTasks };
-    } else {
-      // Not while the program is ending (the capture at exit, collect=false): enabling the
-      // Debugger in a context that is being torn down crashed Node 20 (SIGSEGV, 2 exits in 30).
-      const toggleDebugger = !this.options.debuggerAlways && collect;
-      // The GC just run is a checkpoint for the worker's trend (the bootloader adds the task counts).
-      // The retained figure leaves out compiled code, which grows for hundreds of runs as V8 optimizes;
-      // code space is not touched by the evaluation's own allocations, so the difference stays exact.
-      let outsideHeap: number | undefined;
-      if (collect) {
-        const measured = await this.client
-          .send('Runtime.evaluate', { expression: 'globalThis.__taskmemCheckpoint?.()', silent: true, returnByValue: true })
-          .catch(() => undefined);
-        const reply = checkpointReply(measured?.result.value);
-        if (reply && reply.code < usage.heapUsed) {
-          outsideHeap = reply.outsideHeap;
-          usage = { heapUsed: usage.heapUsed - reply.code + reply.outsideHeap };
-        }
-      }
-      if (toggleDebugger) await this.client.send('Debugger.enable', {});
-      const result = await this.client.send('HeapProfiler.getSamplingProfile');
-      if (toggleDebugger) await this.client.send('Debugger.disable').catch(() => undefined);
-      this.lastCapture = {
-        profile: result.profile,
-        retainedAfterGc: usage.heapUsed,
-        ...(outsideHeap !== undefined ? { outsideHeapAfterGc: outsideHeap } : {}),
-      };
-    }
-    return this.lastCapture;
+    if (!collect) return { retainedAfterGc: (await this.client.send('Runtime.getHeapUsage')).usedSize };
+    // The GC just run is a checkpoint for the worker's trend (the bootloader adds the task counts).
+    // The retained figure leaves out compiled code, which grows for hundreds of runs as V8 optimizes;
+    // code space is not touched by the evaluation's own allocations, so the difference stays exact.
+    // Both requests go out together (one round trip): the target answers them in order, so the heap
+    // is read before the evaluation allocates.
+    const [usage, measured] = await Promise.all([
+      this.client.send('Runtime.getHeapUsage'),
+      this.client.send('Runtime.evaluate', { expression: 'globalThis.__taskmemCheckpoint?.()', silent: true, returnByValue: true }).catch(() => undefined),
+    ]);
+    const heapUsed = usage.usedSize;
+    const reply = checkpointReply(measured?.result.value);
+    if (!reply || reply.code >= heapUsed) return { retainedAfterGc: heapUsed };
+    return { retainedAfterGc: heapUsed - reply.code + reply.outsideHeap, outsideHeapAfterGc: reply.outsideHeap };
+  }
+
+  /** Harness, after warm-up: the Debugger domain off (see `debuggerAlways`). */
+  async disableDebugger(): Promise<void> {
+    if (!this.debuggerOn) return;
+    this.debuggerOn = false;
+    await this.exclusive(() => this.client.send('Debugger.disable'));
+  }
+
+  /** Node: the sampling profile as it stands, without a GC (the harness ran its own). */
+  profile(): Promise<RawSamplingProfile> {
+    return this.exclusive(async () => {
+      const { profile } = await this.client.send('HeapProfiler.getSamplingProfile');
+      if (this.options.debuggerAlways && !this.debuggerOn) await this.learnScripts(profile);
+      return profile;
+    });
+  }
+
+  /** Scripts a profile names that scriptParsed has not told us about (loaded since the Debugger was on): enabling it replays them. */
+  private async learnScripts(profile: RawSamplingProfile): Promise<void> {
+    const unknown = unknownScripts(profile, (scriptId) => this.scripts.has(scriptId) || this.scriptsAskedFor.has(scriptId));
+    for (const scriptId of unknown) this.scriptsAskedFor.add(scriptId);
+    if (!unknown.size) return;
+    await this.client.send('Debugger.enable', {});
+    await this.client.send('Debugger.disable').catch(() => undefined);
   }
 
   /**
@@ -359,32 +403,4 @@ export class Target {
     this.workerEmitter.dispose();
     this.contextDestroyedEmitter.dispose();
   }
-}
-
-/** Counts from a target: names to whole positive numbers; anything else is dropped. */
-function validCounts(raw: unknown): Record<string, number> {
-  const counts: Record<string, number> = {};
-  if (typeof raw !== 'object' || raw === null) return counts;
-  for (const [name, value] of Object.entries(raw)) {
-    if (typeof value === 'number' && Number.isInteger(value) && value > 0 && value < 1e9) counts[name.slice(0, 500)] = value;
-  }
-  return counts;
-}
-
-/** Resident set size from /proc/PID/status (VmRSS, in kB whatever the page size; Linux). */
-function readRss(pid: number): number | undefined {
-  try {
-    const match = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return match ? Number(match[1]) * 1024 : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** The bootloader's checkpoint reply, or undefined when the process has none (attached) or it is malformed. */
-function checkpointReply(raw: unknown): CheckpointReply | undefined {
-  if (typeof raw !== 'object' || raw === null) return undefined;
-  const { code, outsideHeap } = raw as Record<string, unknown>;
-  const valid = (value: unknown): value is number => typeof value === 'number' && Number.isFinite(value) && value >= 0;
-  return valid(code) && valid(outsideHeap) ? { code, outsideHeap } : undefined;
 }

@@ -66,7 +66,8 @@ describe('node harness (real processes)', function () {
     assert.equal(top.function, 'processOrder');
   });
 
-  it('maps tsc output back to the .ts source through its source map', async () => {
+  /** leak.ts compiled by tsc into dist/ with a source map file; returns the temporary project folder. */
+  function compileLeakTs(): { outDir: string; srcDir: string; distDir: string } {
     const outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'taskmem-tsc-'));
     const srcDir = path.join(outDir, 'src');
     fs.mkdirSync(srcDir);
@@ -82,12 +83,36 @@ describe('node harness (real processes)', function () {
     map.sources = ['../src/leak.ts'];
     fs.writeFileSync(path.join(distDir, 'leak.js'), compiled.outputText.replace(/\/\/# sourceMappingURL=.*$/m, '//# sourceMappingURL=leak.js.map'));
     fs.writeFileSync(path.join(distDir, 'leak.js.map'), JSON.stringify(map));
+    return { outDir, srcDir, distDir };
+  }
+
+  it('maps tsc output back to the .ts source through its source map', async () => {
+    const { outDir, srcDir, distDir } = compileLeakTs();
     try {
       const { report } = await runSession({ mode: 'harness', harness: harness(path.join(distDir, 'leak.js'), 'register', 10, 2) });
       const top = report.sites[0];
       assert.ok(top);
       assert.equal(top.file, path.join(srcDir, 'leak.ts'));
       assert.equal(top.line, 4, 'the line of `export function register()` in leak.ts');
+      assert.equal(report.verdict.kind, 'leak');
+    } finally {
+      fs.rmSync(outDir, { recursive: true, force: true });
+    }
+  });
+
+  it('source-maps a module first required during the measured runs (the Debugger is off by then)', async () => {
+    const { outDir, srcDir, distDir } = compileLeakTs();
+    // Warm-up is 2 calls: leak.js is loaded by the first measured run, after the session turned the Debugger off.
+    fs.writeFileSync(
+      path.join(distDir, 'lazy.js'),
+      "let calls = 0;\nlet leak;\nexports.register = () => (++calls > 2 ? (leak ??= require('./leak.js')).register() : 0);\n",
+    );
+    try {
+      const { report } = await runSession({ mode: 'harness', harness: harness(path.join(distDir, 'lazy.js'), 'register', 10, 2) });
+      const top = report.sites[0];
+      assert.ok(top, 'a site');
+      assert.equal(top.file, path.join(srcDir, 'leak.ts'), report.sites.map((s) => `${s.file}:${s.line}`).join(', '));
+      assert.equal(top.line, 4);
       assert.equal(report.verdict.kind, 'leak');
     } finally {
       fs.rmSync(outDir, { recursive: true, force: true });
