@@ -1,27 +1,14 @@
-/** Pure formatting helpers for the panel (no DOM). */
+/** Pure formatting helpers for the panel (no DOM); byte figures come from core/format.ts, one copy for every view. */
+import { formatBytes as formatCoreBytes, formatBytesPerRun as formatCoreBytesPerRun, type ProgressUnit } from '../core/format';
 
-const BYTE_UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-
-/** 1536 → "1.5 KiB"; binary units, three significant digits. */
+/** 1536 → "1.5 KiB": the same figures as the reports, the CLI and the hovers; "—" when there is none. */
 export function formatBytes(bytes: number | undefined | null): string {
-  if (bytes === undefined || bytes === null || !Number.isFinite(bytes)) return '—';
-  const sign = bytes < 0 ? '−' : '';
-  let v = Math.abs(bytes);
-  let u = 0;
-  while (v >= 1024 && u < BYTE_UNITS.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  if (u === 0) return `${sign}${Math.round(v)} B`;
-  const digits = v >= 100 ? 0 : v >= 10 ? 1 : 2;
-  return `${sign}${v.toFixed(digits)} ${BYTE_UNITS[u]}`;
+  return bytes === undefined || bytes === null || !Number.isFinite(bytes) ? '—' : formatCoreBytes(bytes);
 }
 
-/** Signed bytes per run: "+1.20 MiB/run", "−12 B/run", "0 B/run". */
-export function formatBytesPerRun(bytes: number | undefined | null, unit: 'run' | 'task' = 'run'): string {
-  if (bytes === undefined || bytes === null || !Number.isFinite(bytes)) return '—';
-  const s = formatBytes(bytes);
-  return `${bytes > 0 ? '+' : ''}${s}/${unit}`;
+/** Signed bytes per run or task: "+1.2 MiB/run", "-12 B/task", "±0 B/run"; "—" when there is none. */
+export function formatBytesPerRun(bytes: number | undefined | null, unit: ProgressUnit = 'run'): string {
+  return bytes === undefined || bytes === null || !Number.isFinite(bytes) ? '—' : formatCoreBytesPerRun(bytes, unit);
 }
 
 /** Axis ticks: compact binary units ("512 KiB", "1.5 GiB"). */

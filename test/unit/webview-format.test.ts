@@ -11,24 +11,21 @@ import {
   shortPath,
   truncate,
 } from '../../src/webview/format';
+import { formatBytes as formatCoreBytes, formatBytesPerRun as formatCoreBytesPerRun } from '../../src/core/format';
 
 describe('webview format', () => {
-  it('formats bytes in binary units', () => {
-    assert.equal(formatBytes(0), '0 B');
-    assert.equal(formatBytes(1023), '1023 B');
-    assert.equal(formatBytes(1536), '1.50 KiB');
-    assert.equal(formatBytes(231 * 1024 * 1024), '231 MiB');
-    assert.equal(formatBytes(1.5 * 1024 ** 3), '1.50 GiB');
-    assert.equal(formatBytes(-2048), '−2.00 KiB');
+  it('formats bytes as the reports and hovers do (one copy: core/format.ts), with a dash for none', () => {
+    for (const bytes of [0, 1023, 1536, 231 * 1024 * 1024, 1.5 * 1024 ** 3, -2048]) assert.equal(formatBytes(bytes), formatCoreBytes(bytes));
+    assert.equal(formatBytes(1536), '1.5 KiB');
     assert.equal(formatBytes(undefined), '—');
     assert.equal(formatBytes(NaN), '—');
   });
 
-  it('formats growth per run with a sign', () => {
-    assert.equal(formatBytesPerRun(2.49 * 1024 * 1024), '+2.49 MiB/run');
-    assert.equal(formatBytesPerRun(-310), '−310 B/run');
-    assert.equal(formatBytesPerRun(1126, 'task'), '+1.10 KiB/task');
-    assert.equal(formatBytesPerRun(0), '0 B/run');
+  it('formats growth per run or task with a sign, as the reports do', () => {
+    for (const bytes of [2.49 * 1024 * 1024, -310, 0]) assert.equal(formatBytesPerRun(bytes), formatCoreBytesPerRun(bytes));
+    assert.equal(formatBytesPerRun(1126, 'task'), '+1.1 KiB/task');
+    assert.equal(formatBytesPerRun(0), '±0 B/run');
+    assert.equal(formatBytesPerRun(null), '—');
   });
 
   it('formats shares, counts and elapsed time', () => {
