@@ -19,6 +19,8 @@ DEBIAN_PACKAGES=(
   chromium
   # the Python/Celery side of the profiler and its tests
   python3-celery python3-redis redis-server
+  # tasks without code changes: RQ jobs, Flask and Django requests (test/engine/rq-worker, python-web-tasks)
+  python3-rq python3-flask python3-django
   # the allocator that `taskmem ab --vary jemalloc` preloads (test/engine/ab.test.ts)
   libjemalloc2
   # checks of the Python agent (npm run lint:python)
@@ -56,6 +58,7 @@ else
     command -v "${pair%%:*}" >/dev/null || missing+=("${pair#*:}")
   done
   python3 -c 'import celery, redis' 2>/dev/null || missing+=(python3-celery python3-redis)
+  python3 -c 'import rq, flask, django' 2>/dev/null || missing+=(python3-rq python3-flask python3-django)
   if ((${#missing[@]})); then
     stop "missing: ${missing[*]} (Debian package names; this is not a Debian machine, so install their equivalents)" \
       "the equivalents of: apt-get install -y ${missing[*]}"

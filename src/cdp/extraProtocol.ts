@@ -28,6 +28,8 @@ export interface PythonStats {
   tracedMs?: number;
   /** With `mallocTrim` configured: RSS returned by malloc_trim(0) after the last full GC, in all, and how many times. */
   mallocTrim?: { last: number; total: number; count: number } | null;
+  /** The hooks that marked tasks in this process: celery, rq, flask, django. */
+  taskSources?: string[];
 }
 
 export interface RunTaskResult {

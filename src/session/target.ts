@@ -79,6 +79,7 @@ export class Target {
   readonly onProtocolError: CdpConnection['onProtocolError'];
   private queue: Promise<void> = Promise.resolve();
   private lastMallocTrim: PythonStats['mallocTrim'];
+  private lastTaskSources: readonly string[] = [];
   private pollCount = 0;
   private lastExternal: { external: number | undefined; arrayBuffers: number | undefined } | undefined;
 
@@ -232,10 +233,16 @@ export class Target {
     return this.lastMallocTrim;
   }
 
+  /** Python: the hooks that marked tasks in this process (celery, rq, flask, django), as last read. */
+  get taskSources(): readonly string[] {
+    return this.lastTaskSources;
+  }
+
   private async readStats(): Promise<StatsReading> {
     if (this.runtime === 'python') {
       const stats: PythonStats = await this.client.send('Taskmem.getStats');
       this.lastMallocTrim = stats.mallocTrim ?? undefined;
+      if (Array.isArray(stats.taskSources)) this.lastTaskSources = stats.taskSources.filter((source) => typeof source === 'string');
       return {
         heapUsed: stats.tracing ? stats.tracedCurrent : 0,
         heapTotal: stats.tracing ? stats.tracedPeak : 0,

@@ -11,6 +11,7 @@ import { DEFAULTS } from './defaults';
 import { recyclingNote } from '../core/recycling';
 import { mallocTrimNote, rssSplitNote } from '../core/memorySplit';
 import { isRequestTaskName } from '../launch/httpTasks';
+import { pythonTaskSourceNotes } from '../core/taskSources';
 
 /** Periodic retained captures cost a full GC: not more often than this. */
 const CAPTURE_INTERVAL_MS = 10_000;
@@ -93,7 +94,8 @@ export class WorkerModeDriver implements SessionDriver {
     });
     target.onTaskFinished((event) => {
       this.sawTaskMarks = true;
-      if (!this.sawRequests) this.sawRequests = isRequestTaskName(event.name);
+      // Python's request tasks are named alike; their source is the agent's (taskSources below).
+      if (!this.sawRequests) this.sawRequests = target.runtime === 'node' && isRequestTaskName(event.name);
       session.mark({ t: session.now(), targetId: target.id, kind: 'task-end', label: event.name });
       const measured = event.sampled === false ? undefined : event.retainedBytes;
       if (target.runtime === 'node') {
@@ -267,6 +269,7 @@ export class WorkerModeDriver implements SessionDriver {
         'Node: precise attribution is off (TurboFan inlining kept), so a site may hold the allocations of small functions inlined into it; for the exact allocating function, run with --precise.',
       );
     }
+    notes.push(...pythonTaskSourceNotes(this.watched.flatMap((target) => (target.runtime === 'python' ? target.taskSources : []))));
     if (this.session.targets.some((target) => target.runtime === 'python') && this.sawTaskMarks) {
       notes.push(
         "Python workers: a task's figure is what its sampled runs kept (traced after gc.collect()); memory that a later task frees is not subtracted.",

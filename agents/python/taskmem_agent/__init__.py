@@ -9,6 +9,8 @@ import sys
 _agent = None
 _hooks_installed = False
 _fork_children = [0]
+# Set around a fork whose child needs no agent of its own: an RQ work-horse (rq_hook.py).
+skip_fork_child = [False]
 
 
 def current():
@@ -82,6 +84,8 @@ def _after_fork_child():
         from .agent import in_subprocess_preexec
         if in_subprocess_preexec():
             return  # subprocess fork+exec with preexec_fn: the child execs right away
+        if skip_fork_child[0]:
+            return
         env = _env()
         if env is None:
             return
@@ -119,8 +123,23 @@ def _start(env, is_harness, title=None, argv=None, inherit=None):
     return agent
 
 
+def _install_task_hooks():
+    """Tasks without code changes: Celery, RQ, Flask and Django, each once the app imports it."""
+    from .marks import enabled_sources
+    sources = enabled_sources()
+    if "celery" in sources:
+        from . import celery_hook
+        celery_hook.install()
+    if "rq" in sources:
+        from . import rq_hook
+        rq_hook.install()
+    if "flask" in sources or "django" in sources:
+        from . import web_hooks
+        web_hooks.install(sources)
+
+
 def install(is_harness=False):
-    """Start the endpoint, register, hook Celery, wait for the session.  -> the agent or None."""
+    """Start the endpoint, register, hook Celery/RQ/Flask/Django, wait for the session.  -> the agent or None."""
     global _hooks_installed
     env = _env()
     if env is None:
@@ -136,8 +155,7 @@ def install(is_harness=False):
             if hasattr(os, "register_at_fork"):
                 os.register_at_fork(before=_before_fork, after_in_child=_after_fork_child)
             if not is_harness:
-                from . import celery_hook
-                celery_hook.install()
+                _install_task_hooks()
             _hooks_installed = True
         return _start(env, is_harness)
     except Exception as e:

@@ -13,6 +13,7 @@ import tracemalloc
 import types  # noqa: F401  (type comments)
 
 from . import jsonio
+from .marks import RequestGate
 from .sampling import BudgetSampler
 from .wsserver import Signal, WebSocketServer
 
@@ -140,11 +141,13 @@ def _older_collections():
 
 def _caller_code(frame):
     """The code of the first frame outside this agent and the signal dispatch that called it (a
-    ``send``): the caller that ran the task (Celery's tracer), or None.  Code objects only: a frame
-    kept alive would keep its locals alive."""
+    ``send``, or a comprehension in it): the caller that ran the task (Celery's tracer), or None.
+    Code objects only: a frame kept alive would keep its locals alive."""
     while frame is not None:
         code = frame.f_code
-        if not code.co_filename.startswith(_AGENT_DIR) and code.co_name not in ("send", "send_robust"):
+        # Comprehensions too: Django's Signal.send calls receivers from a list comprehension.
+        if (not code.co_filename.startswith(_AGENT_DIR) and code.co_name not in ("send", "send_robust")
+                and not code.co_name.startswith("<")):
             return code
         frame = frame.f_back
     return None
@@ -320,6 +323,8 @@ class Agent(object):
         self.recycling = parse_recycling(self.argv)
         self.recycling_source = "argv" if any(v is not None for v in self.recycling.values()) else None
         self.celery_hooked = False
+        self.task_sources = set()  # type: set  # the hooks that marked tasks here: celery, rq, flask, django
+        self.gate = RequestGate()  # the framework hooks take turns on the task bookkeeping (marks.py)
         self._rss = 0
         self._rss_t = -1.0
         self._quoted = {}  # task name -> its JSON string
@@ -451,6 +456,7 @@ class Agent(object):
             "mode": self.mode, "pid": os.getpid(),
             "recycling": dict(self.recycling, source=self.recycling_source),
             "celery": self.celery_hooked,
+            "taskSources": sorted(self.task_sources),
             "mallocTrim": {"last": self.trimmed_last, "total": self.trimmed_total, "count": self.trims}
             if self.malloc_trim_at_gc else None,
         }
@@ -505,7 +511,9 @@ class Agent(object):
         """Load what the first traced task would otherwise load inside its run (ast, sysconfig)."""
         _profile.classify  # noqa: B018 - imports profile
 
-    def task_started(self, name, task_id):
+    def task_started(self, name, task_id, alone=None):
+        """``alone``: called when the task is chosen for tracing -> may it be traced now?  (A
+        request waits there for the others in flight to end: marks.RequestGate.)"""
         if self.mode != "worker":
             self._become_worker()
         self.tasks_started += 1
@@ -523,6 +531,9 @@ class Agent(object):
                 sampled = k > 0 and n % k == 0
         elif self.sample_every is not None:
             self.per_name[name] = self.per_name.get(name, 0) + 1
+        if sampled and alone is not None and not alone():
+            sampled = False
+            now = time.perf_counter()
         if not sampled:
             self.active[task_id] = (name, now, False)
             return
@@ -540,13 +551,19 @@ class Agent(object):
                 self._stop_tracing()
                 self.sampling_on = True
 
-    def task_finished(self, name, task_id):
+    def task_finished(self, name, task_id, discard=False):
+        """``discard``: a traced task that others overlapped is reported unmeasured (its cost paid)."""
         entry = self.active.pop(task_id, None)
         if entry is None:
             return
         name, t0, sampled = entry
         t1 = time.perf_counter()
         self.tasks_finished += 1
+        if sampled and discard:
+            sampled = False
+            if tracemalloc.is_tracing():
+                tracemalloc.stop()
+            self.sampler.traced(name, t1 - t0, t1 - t0)
         if not sampled and not self.gc_per_task:
             if self.sample_every is None:
                 st = self.sampler.names.get(name)
