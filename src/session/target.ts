@@ -5,7 +5,8 @@
 import { readFileSync } from 'node:fs';
 import { CdpConnection, type CdpClient } from '../cdp/connection';
 import type { CheckpointEvent, CheckpointReply, PythonStats, TaskFinishedEvent, TaskStartedEvent, WorkerInfo } from '../cdp/extraProtocol';
-import { WebSocketTransport, WorkerTransport } from '../cdp/transport';
+import { openTransport, type Endpoint } from '../cdp/endpoint';
+import { WorkerTransport } from '../cdp/transport';
 import { Emitter } from '../core/events';
 import type { HeapStatsPoint, RawSamplingProfile, RuntimeKind, TargetInfo } from '../core/model';
 
@@ -106,8 +107,8 @@ export class Target {
     return !this.exited && !this.client.closed;
   }
 
-  static async connect(info: TargetInfo, url: string, options: TargetOptions): Promise<Target> {
-    const connection = new CdpConnection(await WebSocketTransport.connect(url));
+  static async connect(info: TargetInfo, endpoint: Endpoint, options: TargetOptions): Promise<Target> {
+    const connection = new CdpConnection(await openTransport(endpoint));
     return new Target(info, connection, connection, options);
   }
 

@@ -38,7 +38,7 @@ def warn(source, e):
 GATE_S = 1.0
 
 
-class RequestGate(object):
+class RequestGate:
     """Requests of a threaded server, traced one at a time and alone.
 
     tracemalloc sees every thread: a request traced while others run would count what they keep
