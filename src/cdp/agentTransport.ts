@@ -32,11 +32,12 @@ export class FrameDecoder {
     const out: string[] = [];
     for (;;) {
       if (this.buffered < HEAD_BYTES) return out;
-      const data = this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks);
-      this.chunks = [data];
-      const size = data.readUInt32BE(0);
+      if (this.chunks[0].length < HEAD_BYTES) this.chunks = [Buffer.concat(this.chunks)];
+      const size = this.chunks[0].readUInt32BE(0);
       if (size > this.maxFrameBytes) throw new Error(`frame of ${size} bytes is over the ${this.maxFrameBytes}-byte limit`);
-      if (data.length < HEAD_BYTES + size) return out;
+      // Join the chunks once the whole frame is here: a big profile arrives in hundreds of chunks.
+      if (this.buffered < HEAD_BYTES + size) return out;
+      const data = this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks);
       out.push(data.toString('utf8', HEAD_BYTES, HEAD_BYTES + size));
       const rest = data.subarray(HEAD_BYTES + size);
       this.chunks = rest.length ? [rest] : [];
