@@ -128,11 +128,25 @@ describe('python agent', function () {
         await c2.close();
       });
 
-      it('runs unprofiled when nobody attaches, and when the agent cannot start', async () => {
+      it('runs unprofiled when nobody attaches, when the directory is not private, and when the agent cannot start', async () => {
         const p = procs.spawn(py.exe, ['-c', 'print("ran")'], ipc.env({ TASKMEM_WAIT_MS: '300' }));
         assert.strictEqual(await p.exited, 0);
         assert.strictEqual(p.stdout.trim(), 'ran');
         assert.match(p.stderr, /no profiling session attached within 300 ms/);
+        // Its socket file goes with it.
+        assert.deepStrictEqual(
+          fs.readdirSync(ipc.dir).filter((f) => f.startsWith(`${p.child.pid}-`) && f.endsWith('.sock')),
+          [],
+        );
+
+        // A directory that other users could enter: the agent refuses to put its socket there.
+        const open = fs.mkdtempSync(path.join(ipc.dir, 'open-'));
+        fs.chmodSync(open, 0o755);
+        const shared = procs.spawn(py.exe, ['-c', 'print("ran")'], ipc.env({ TASKMEM_IPC_DIR: open }));
+        assert.strictEqual(await shared.exited, 0);
+        assert.strictEqual(shared.stdout.trim(), 'ran');
+        assert.match(shared.stderr, /^taskmem: agent disabled: .*not a private \(0700\) directory/m);
+        assert.deepStrictEqual(fs.readdirSync(open), []);
 
         const bad = procs.spawn(py.exe, ['-c', 'print("ran")'], ipc.env({ TASKMEM_IPC_DIR: path.join(ipc.dir, 'missing') }));
         assert.strictEqual(await bad.exited, 0);

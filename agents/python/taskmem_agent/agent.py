@@ -396,6 +396,8 @@ class Agent:
         conn = self.server.current
         if conn is not None and not self.dead:
             conn.flush(1.0)
+        if not self.dead:
+            self.server.remove_socket_file()  # a long session of recycled workers would collect them
 
     def abandon_after_fork(self):
         self.dead = True

@@ -284,16 +284,20 @@ class ChannelServer:
         if self.on_disconnect is not None:
             self.on_disconnect(conn)
 
+    def remove_socket_file(self):
+        """The connection stays; no new client can find us."""
+        try:
+            os.unlink(self.path)
+        except OSError:
+            pass
+
     def stop(self):
         self.stopped = True
         try:
             self.listener.close()
         except OSError:
             pass
-        try:
-            os.unlink(self.path)
-        except OSError:
-            pass
+        self.remove_socket_file()
         conn = self.current
         if conn is not None:
             conn.close()

@@ -90,6 +90,14 @@ class ChannelServerTest(unittest.TestCase):
             s.sendall(channel.encode_frame("ok"))
             self.assertEqual(json.loads(read_frame(s)), {"echo": "ok"})
 
+    def test_the_socket_file_can_go_while_the_client_stays(self):
+        with self.connect(json.dumps({"token": TOKEN})) as s:
+            read_frame(s)
+            self.server.remove_socket_file()
+            self.assertFalse(os.path.exists(self.server.path))
+            s.sendall(channel.encode_frame("still here"))
+            self.assertEqual(json.loads(read_frame(s)), {"echo": "still here"})
+
     def test_a_second_client_is_refused_while_one_is_attached(self):
         with self.connect(json.dumps({"token": TOKEN})) as first:
             read_frame(first)
