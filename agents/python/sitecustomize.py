@@ -36,8 +36,7 @@ def _taskmem_run_shadowed():
         sys.modules.setdefault("_taskmem_shadowed_sitecustomize", module)
     except Exception as e:
         # What site.py itself does with a failing sitecustomize.
-        sys.stderr.write("Error in sitecustomize; set PYTHONVERBOSE for traceback:\n%s: %s\n"
-                         % (type(e).__name__, e))
+        sys.stderr.write(f"Error in sitecustomize; set PYTHONVERBOSE for traceback:\n{type(e).__name__}: {e}\n")
 
 
 def _taskmem_install():
@@ -46,7 +45,7 @@ def _taskmem_install():
         return
     try:
         import sys
-        from taskmem_agent.agent import process_argv
+        from taskmem_agent.procinfo import process_argv
         argv = process_argv()
         # The harness installs the agent itself (with isHarness: true).
         for i, a in enumerate(argv[:-1]):
@@ -58,7 +57,7 @@ def _taskmem_install():
         if isinstance(e, KeyboardInterrupt):
             raise
         import sys
-        sys.stderr.write("taskmem: agent disabled: %s: %s\n" % (type(e).__name__, e))
+        sys.stderr.write(f"taskmem: agent disabled: {type(e).__name__}: {e}\n")
 
 
 _taskmem_run_shadowed()

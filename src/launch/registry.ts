@@ -1,6 +1,7 @@
 /**
  * The private channel that profiled processes report to: a fresh 0700 directory and a random
- * token (docs/PROTOCOL.md §1). Each registration file is read once, checked and deleted.
+ * token (docs/PROTOCOL.md §1). Each registration file is read once, checked and deleted. Node
+ * registers its inspector's ws:// URL; the Python agent a Unix socket inside this directory.
  */
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
@@ -8,6 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Emitter } from '../core/events';
 import type { RuntimeKind } from '../core/model';
+import type { Endpoint } from '../cdp/endpoint';
 
 export interface Registration {
   pid: number;
@@ -16,12 +18,12 @@ export interface Registration {
   argv: string[];
   cwd?: string;
   title?: string;
-  url: string;
+  endpoint: Endpoint;
   isHarness: boolean;
 }
 
 /** Checks a registration file's content; returns an error message for anything malformed. */
-export function parseRegistration(text: string, token: string): Registration | string {
+export function parseRegistration(text: string, token: string, dir: string): Registration | string {
   let raw: unknown;
   try {
     raw = JSON.parse(text);
@@ -34,15 +36,8 @@ export function parseRegistration(text: string, token: string): Registration | s
   // Linux pids stay below 2^22; anything outside int32 is not a process we could signal.
   if (!Number.isInteger(record.pid) || (record.pid as number) <= 0 || (record.pid as number) > 0x7fffffff) return 'registration has no pid';
   if (record.runtime !== 'node' && record.runtime !== 'python') return 'registration has an unknown runtime';
-  if (typeof record.url !== 'string') return 'registration has no url';
-  let url: URL;
-  try {
-    url = new URL(record.url);
-  } catch {
-    return 'registration url is invalid';
-  }
-  // Only loopback inspector endpoints: a registration must never send us to another host.
-  if (url.protocol !== 'ws:' || !['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname)) return 'registration url is not a loopback ws:// url';
+  const endpoint = record.runtime === 'node' ? inspectorEndpoint(record.url) : agentEndpoint(record.socket, token, dir);
+  if (typeof endpoint === 'string') return endpoint;
   return {
     pid: record.pid as number,
     ppid: Number.isInteger(record.ppid) ? (record.ppid as number) : undefined,
@@ -50,9 +45,30 @@ export function parseRegistration(text: string, token: string): Registration | s
     argv: Array.isArray(record.argv) ? record.argv.filter((a): a is string => typeof a === 'string').slice(0, 200) : [],
     cwd: typeof record.cwd === 'string' ? record.cwd : undefined,
     title: typeof record.title === 'string' ? record.title.slice(0, 200) : undefined,
-    url: record.url,
+    endpoint,
     isHarness: record.isHarness === true,
   };
+}
+
+/** Only loopback inspector endpoints: a registration must never send us to another host. */
+function inspectorEndpoint(value: unknown): Endpoint | string {
+  if (typeof value !== 'string') return 'registration has no url';
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return 'registration url is invalid';
+  }
+  if (url.protocol !== 'ws:' || !['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname)) return 'registration url is not a loopback ws:// url';
+  return { kind: 'inspector', url: value };
+}
+
+/** Only a socket directly inside the session's private directory, named as the agent names it. */
+function agentEndpoint(value: unknown, token: string, dir: string): Endpoint | string {
+  if (typeof value !== 'string') return 'registration has no socket';
+  if (!path.isAbsolute(value) || path.dirname(value) !== dir || !/^\d+-[0-9a-f]+\.sock$/.test(path.basename(value)))
+    return 'registration socket is not in the session directory';
+  return { kind: 'agent', socketPath: value, token };
 }
 
 function timingSafeEqual(a: string, b: string): boolean {
@@ -115,7 +131,7 @@ export class RegistrationChannel {
       } catch {
         continue;
       }
-      const parsed = parseRegistration(text, this.token);
+      const parsed = parseRegistration(text, this.token, this.dir);
       if (typeof parsed === 'string') this.problemEmitter.fire(`ignored a registration (${name}): ${parsed}`);
       else this.registrationEmitter.fire(parsed);
     }

@@ -189,7 +189,7 @@ export class ProfilingSession implements ProfilingSessionApi {
       argv: registration.argv,
     };
     try {
-      const target = await Target.connect(info, registration.url, {
+      const target = await Target.connect(info, registration.endpoint, {
         samplingIntervalBytes: this.samplingIntervalBytes,
         pythonSampleEvery: this.options.pythonSampleEvery,
         ...(this.options.pythonMallocTrim && this.options.mode !== 'harness' ? { pythonMallocTrim: true } : {}),

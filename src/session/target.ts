@@ -4,7 +4,8 @@
  */
 import { CdpConnection, type CdpClient } from '../cdp/connection';
 import type { CheckpointEvent, PythonStats, TaskFinishedEvent, TaskStartedEvent, WorkerInfo } from '../cdp/extraProtocol';
-import { WebSocketTransport, WorkerTransport } from '../cdp/transport';
+import { openTransport, type Endpoint } from '../cdp/endpoint';
+import { WorkerTransport } from '../cdp/transport';
 import { Emitter } from '../core/events';
 import type { HeapStatsPoint, RawSamplingProfile, RuntimeKind, TargetInfo } from '../core/model';
 import { checkpointReply, readRss, unknownScripts, validCounts } from './targetReplies';
@@ -111,8 +112,8 @@ export class Target {
     return !this.exited && !this.client.closed;
   }
 
-  static async connect(info: TargetInfo, url: string, options: TargetOptions): Promise<Target> {
-    const connection = new CdpConnection(await WebSocketTransport.connect(url));
+  static async connect(info: TargetInfo, endpoint: Endpoint, options: TargetOptions): Promise<Target> {
+    const connection = new CdpConnection(await openTransport(endpoint));
     return new Target(info, connection, connection, options);
   }
 

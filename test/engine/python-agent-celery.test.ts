@@ -221,7 +221,7 @@ describe('python agent: Celery worker on redis', function () {
       assert.match(c.reg.title, /^celery worker \(child \d+\)$/);
     }
     assert.notStrictEqual(children[0].reg.pid, children[1].reg.pid);
-    assert.notStrictEqual(children[0].reg.url, children[1].reg.url);
+    assert.notStrictEqual(children[0].reg.socket, children[1].reg.socket);
 
     await produce('prefork', 12, 12);
     await checkTargets(children, 24);

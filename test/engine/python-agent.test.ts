@@ -1,5 +1,5 @@
 /**
- * The Python agent, end to end: real python processes, a real WebSocket client (`ws`).
+ * The Python agent, end to end: real python processes, the product's client over the agent's socket.
  * Run: npx mocha --require tsx/cjs --timeout 60000 test/engine/python-agent.test.ts
  */
 import * as assert from 'assert';
@@ -19,7 +19,6 @@ import {
   Procs,
   Registration,
   sleep,
-  upgradeStatus,
 } from '../fixtures/python/session-kit';
 
 const pythons = probePythons();
@@ -51,14 +50,16 @@ describe('python agent', function () {
         ipc.dispose();
       });
 
-      it('registers, waits for the session, rejects bad Host / Origin / path, serves stats', async () => {
+      it('registers its socket in the session directory, waits for the session, refuses a wrong token and a second client, serves stats', async () => {
         const shadowPath = [agentDir, path.join(fixtureDir, 'shadowed')].join(path.delimiter);
         const p = procs.spawn(py.exe, [path.join(fixtureDir, 'idle.py'), '20'], ipc.env({}, shadowPath));
         const [reg] = await ipc.next(1);
         assert.strictEqual(reg.runtime, 'python');
         assert.strictEqual(reg.pid, p.child.pid);
         assert.strictEqual(reg.isHarness, false);
-        assert.match(reg.url, /^ws:\/\/127\.0\.0\.1:\d+\/[0-9a-f]{32}$/);
+        assert.strictEqual(path.dirname(reg.socket), ipc.dir);
+        assert.match(path.basename(reg.socket), new RegExp(`^${p.child.pid}-[0-9a-f]{16}\\.sock$`));
+        assert.ok(fs.statSync(reg.socket).isSocket());
         assert.ok(
           reg.argv.some((a) => a.endsWith('idle.py')),
           reg.argv.join(' '),
@@ -69,18 +70,10 @@ describe('python agent', function () {
         await sleep(300);
         assert.strictEqual(p.stdout, '');
 
-        const u = new URL(reg.url);
-        const port = Number(u.port);
-        const good = { Host: `127.0.0.1:${port}` };
-        assert.strictEqual(await upgradeStatus(port, u.pathname, { Host: `evil.example:${port}` }), 403);
-        assert.strictEqual(await upgradeStatus(port, u.pathname, { Host: `127.0.0.1:${port + 1}` }), 403);
-        assert.strictEqual(await upgradeStatus(port, u.pathname, { ...good, Origin: 'http://127.0.0.1' }), 403);
-        assert.strictEqual(await upgradeStatus(port, '/' + '0'.repeat(32), good), 404);
-        assert.strictEqual(await upgradeStatus(port, '/json/list', good), 404);
-
-        const c = await Client.connect(reg.url);
+        await assert.rejects(Client.connect({ socket: reg.socket, token: reg.token.replace(/.$/, (ch) => (ch === '0' ? '1' : '0')) }), /closed the connection/);
+        const c = await Client.connect(reg);
         // One client at a time.
-        assert.strictEqual(await upgradeStatus(port, u.pathname, { Host: `localhost:${port}` }), 409);
+        await assert.rejects(Client.connect(reg), /another client is attached/);
 
         await c.call('Runtime.enable');
         // Unknown method and malformed JSON are errors; the connection stays up.
@@ -130,16 +123,30 @@ describe('python agent', function () {
 
         // A client that leaves may be replaced.
         await c.close();
-        const c2 = await Client.connect(reg.url);
+        const c2 = await Client.connect(reg);
         assert.ok((await c2.call('Taskmem.getStats')).rss > 0);
         await c2.close();
       });
 
-      it('runs unprofiled when nobody attaches, and when the agent cannot start', async () => {
+      it('runs unprofiled when nobody attaches, when the directory is not private, and when the agent cannot start', async () => {
         const p = procs.spawn(py.exe, ['-c', 'print("ran")'], ipc.env({ TASKMEM_WAIT_MS: '300' }));
         assert.strictEqual(await p.exited, 0);
         assert.strictEqual(p.stdout.trim(), 'ran');
         assert.match(p.stderr, /no profiling session attached within 300 ms/);
+        // Its socket file goes with it.
+        assert.deepStrictEqual(
+          fs.readdirSync(ipc.dir).filter((f) => f.startsWith(`${p.child.pid}-`) && f.endsWith('.sock')),
+          [],
+        );
+
+        // A directory that other users could enter: the agent refuses to put its socket there.
+        const open = fs.mkdtempSync(path.join(ipc.dir, 'open-'));
+        fs.chmodSync(open, 0o755);
+        const shared = procs.spawn(py.exe, ['-c', 'print("ran")'], ipc.env({ TASKMEM_IPC_DIR: open }));
+        assert.strictEqual(await shared.exited, 0);
+        assert.strictEqual(shared.stdout.trim(), 'ran');
+        assert.match(shared.stderr, /^taskmem: agent disabled: .*not a private \(0700\) directory/m);
+        assert.deepStrictEqual(fs.readdirSync(open), []);
 
         const bad = procs.spawn(py.exe, ['-c', 'print("ran")'], ipc.env({ TASKMEM_IPC_DIR: path.join(ipc.dir, 'missing') }));
         assert.strictEqual(await bad.exited, 0);
@@ -268,7 +275,7 @@ describe('python agent', function () {
         const parent = await attach(parentReg);
         const [childReg] = await ipc.next(1);
         assert.strictEqual(childReg.ppid, parentReg.pid);
-        assert.notStrictEqual(childReg.url, parentReg.url);
+        assert.notStrictEqual(childReg.socket, parentReg.socket);
         assert.match(childReg.title, /fork 1 of \d+/);
         const child = await attach(childReg);
         await waitForText(() => p.stdout, 'child');

@@ -1,8 +1,9 @@
 /**
- * Endpoints: every listener binds 127.0.0.1 only with an unguessable path; the Python agent refuses
- * a foreign Host or Origin (DNS rebinding) and a wrong path; the registration directory is private
- * and a registration with a wrong token or a non-loopback URL is ignored with a warning, without
- * any connection attempt.
+ * Endpoints: Node's inspector binds 127.0.0.1 only with an unguessable path; the Python agent
+ * listens on a Unix socket in the session's private directory and serves only a client that
+ * presents the session's token; the registration directory is private and a registration with a
+ * wrong token, a non-loopback URL or a socket outside the directory is ignored with a warning,
+ * without any connection attempt.
  */
 import { strict as assert } from 'node:assert';
 import * as crypto from 'node:crypto';
@@ -10,12 +11,13 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { encodeFrame } from '../../src/cdp/agentTransport';
 import { profilingEnvironment } from '../../src/launch/environment';
 import { killTree } from '../../src/launch/processes';
 import { RegistrationChannel, type Registration } from '../../src/launch/registry';
 import { ProfilingSession } from '../../src/session/session';
-import { Client, Ipc, Procs, agentDir, fixtureDir, probePythons, upgradeStatus } from '../fixtures/python/session-kit';
+import { Client, Ipc, Procs, agentDir, fixtureDir, probePythons } from '../fixtures/python/session-kit';
 import { listenSocketsOf, repoRoot, sleep, trapUnhandled, waitFor, within } from './helpers';
 
 /** Random bits in a URL path: hex digits carry 4 each; a v4 UUID carries 122. */
@@ -49,7 +51,9 @@ describe('reliability: endpoints', function () {
     try {
       assert.equal(fs.statSync(channel.dir).mode & 0o777, 0o700);
       await waitFor(() => registrations.length === 1, 20_000, 'the registration');
-      const url = new URL(registrations[0].url);
+      const endpoint = registrations[0].endpoint;
+      assert.equal(endpoint.kind, 'inspector');
+      const url = new URL(endpoint.kind === 'inspector' ? endpoint.url : '');
       assert.equal(url.protocol, 'ws:');
       assert.equal(url.hostname, '127.0.0.1');
       // Node's inspector path is a v4 UUID (122 random bits, set by Node, not by us).
@@ -65,42 +69,73 @@ describe('reliability: endpoints', function () {
   });
 
   const pythons = probePythons();
-  it('the Python agent listens on 127.0.0.1 only, with a 128-bit path; foreign Host, any Origin and a wrong path are refused', async () => {
+  it('the Python agent listens on no TCP port, only on a socket in the 0700 directory; other users, a wrong token and bad frames are refused', async () => {
     const ipc = new Ipc();
     const procs = new Procs();
     try {
       const proc = procs.spawn(pythons[0].exe, [path.join(fixtureDir, 'idle.py'), '30'], ipc.env({}, agentDir));
       const [reg] = await ipc.next(1);
-      const url = new URL(reg.url);
-      const port = Number(url.port);
-      assert.equal(url.hostname, '127.0.0.1');
-      assert.ok(pathEntropyBits(url.pathname) >= 128, url.pathname);
-      const sockets = listenSocketsOf(proc.child.pid!);
-      assert.deepEqual(
-        sockets.map((s) => `${s.address}:${s.port}`),
-        [`127.0.0.1:${port}`],
-      );
-      const good = { Host: `127.0.0.1:${port}` };
-      for (const host of [
-        'evil.example',
-        `evil.example:${port}`,
-        `attacker.127.0.0.1.nip.io:${port}`,
-        `127.0.0.1:${port + 1}`,
-        `localhost.:${port}`,
-        `[::1]:${port}`,
-      ]) {
-        assert.equal(await upgradeStatus(port, url.pathname, { Host: host }), 403, `Host ${host}`);
+      assert.deepEqual(listenSocketsOf(proc.child.pid!), [], 'no TCP listener');
+      assert.equal(path.dirname(reg.socket), ipc.dir);
+      const dirStat = fs.statSync(ipc.dir);
+      assert.equal(dirStat.mode & 0o777, 0o700);
+      const sockStat = fs.statSync(reg.socket);
+      assert.ok(sockStat.isSocket());
+      assert.equal(sockStat.mode & 0o077, 0, `socket mode ${(sockStat.mode & 0o777).toString(8)}`);
+      assert.equal(sockStat.uid, process.getuid!());
+      if (process.getuid!() === 0) {
+        // Root can run a client as another user: the directory stops it before the socket does.
+        const other = spawnSync(pythons[0].exe, ['-c', `import socket; s = socket.socket(socket.AF_UNIX); s.connect(${JSON.stringify(reg.socket)})`], {
+          uid: 65534,
+          gid: 65534,
+          encoding: 'utf8',
+        });
+        assert.notEqual(other.status, 0);
+        assert.match(other.stderr, /PermissionError/);
       }
-      for (const origin of ['http://evil.example', `http://127.0.0.1:${port}`, 'null', 'vscode-webview://abc']) {
-        assert.equal(await upgradeStatus(port, url.pathname, { ...good, Origin: origin }), 403, `Origin ${origin}`);
+      /** Raw bytes to the socket -> what came back before the agent closed it (null: still open after 5 s). */
+      const exchange = (payload: Buffer): Promise<Buffer | null> =>
+        new Promise((resolve) => {
+          const socket = net.createConnection({ path: reg.socket });
+          const chunks: Buffer[] = [];
+          const timer = setTimeout(() => {
+            socket.destroy();
+            resolve(null);
+          }, 5000);
+          socket.on('data', (c: Buffer) => chunks.push(c));
+          socket.on('error', () => undefined);
+          socket.on('close', () => {
+            clearTimeout(timer);
+            resolve(Buffer.concat(chunks));
+          });
+          socket.write(payload);
+        });
+      const hello = (token: string) => encodeFrame(JSON.stringify({ token }));
+      const otherToken = crypto.randomBytes(16).toString('hex');
+      for (const [what, payload] of [
+        ["another session's token", hello(otherToken)],
+        ['no token', encodeFrame('{"id":1,"method":"Runtime.enable"}')],
+        ['a WebSocket upgrade', Buffer.from('GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n\r\n')],
+        ['an oversize hello', Buffer.from([0x7f, 0xff, 0xff, 0xff])],
+      ] as const) {
+        const reply = await exchange(payload);
+        assert.ok(reply !== null, `${what}: the agent closes the connection`);
+        assert.equal(reply.length, 0, `${what}: nothing is answered`);
       }
-      for (const wrong of ['/', '/json', '/json/list', '/json/version', `${url.pathname}/`, url.pathname.toUpperCase(), url.pathname.slice(0, -1) + '0']) {
-        if (wrong === url.pathname) continue;
-        assert.equal(await upgradeStatus(port, wrong, good), 404, `path ${wrong}`);
+      // After the right token, an oversize or non-UTF-8 frame closes the connection.
+      for (const [what, frame] of [
+        ['an oversize frame', Buffer.from([0xff, 0xff, 0xff, 0xff])],
+        ['a non-UTF-8 frame', Buffer.concat([Buffer.from([0, 0, 0, 3]), Buffer.from([0xff, 0xfe, 0xc3])])],
+      ] as const) {
+        const reply = await exchange(Buffer.concat([hello(reg.token), frame]));
+        assert.ok(reply !== null, `${what}: the agent closes the connection`);
+        assert.match(reply.toString('utf8'), /"hello":"taskmem"/, `${what}: the hello came first`);
       }
-      const client = await Client.connect(reg.url);
+      assert.equal(proc.exitCode, null, 'the agent process is alive');
+      const client = await Client.connect(reg);
       await client.call('Runtime.enable');
       await client.close();
+      assert.ok(!/Traceback|Exception in thread/.test(proc.stderr), proc.stderr);
     } finally {
       await procs.killAll();
       ipc.dispose();
@@ -144,7 +179,13 @@ describe('reliability: endpoints', function () {
       drop('3-external', { ...base, token, url: `ws://${external}:${port}/x` });
       drop('4-wss', { ...base, token, url: `wss://evil.example:${port}/x` });
       drop('5-http', { ...base, token, url: `http://127.0.0.1:${port}/json` });
-      await waitFor(() => warnings.filter((w) => /ignored a registration/.test(w)).length >= 5, 5000, 'five warnings');
+      // A Python registration may only name a socket inside the session's directory.
+      const python = { ...base, runtime: 'python', token };
+      const outside = path.join(os.tmpdir(), `${process.pid}-0123abcd.sock`);
+      drop('6-python-outside', { ...python, socket: outside });
+      drop('7-python-url', { ...python, url: `ws://127.0.0.1:${port}/x` });
+      drop('8-python-subdir', { ...python, socket: path.join(dir, 'sub', `${process.pid}-0123abcd.sock`) });
+      await waitFor(() => warnings.filter((w) => /ignored a registration/.test(w)).length >= 8, 5000, 'eight warnings');
       await sleep(500);
       assert.equal(attempts, 0, 'no connection was attempted');
       assert.equal(session.targets.length, 1, 'no target was added');
@@ -156,6 +197,11 @@ describe('reliability: endpoints', function () {
         warnings.some((w) => /3-external.*not a loopback/.test(w)),
         warnings.join(' | '),
       );
+      for (const name of ['6-python-outside', '7-python-url', '8-python-subdir'])
+        assert.ok(
+          warnings.some((w) => new RegExp(`${name}.*(socket is not in the session directory|has no socket)`).test(w)),
+          warnings.join(' | '),
+        );
       assert.deepEqual(
         fs.readdirSync(dir).filter((f) => f.endsWith('.json')),
         [],

@@ -290,7 +290,7 @@ describe('reliability: fuzzing every parser of target input', function () {
     const server = await fakeTargetServer();
     try {
       const info = { id: 'node:1', pid: 1, runtime: 'node' as const, title: 'fuzz', argv: [] };
-      const targetPromise = Target.connect(info, server.url, { samplingIntervalBytes: 8192 });
+      const targetPromise = Target.connect(info, { kind: 'inspector', url: server.url }, { samplingIntervalBytes: 8192 });
       const peer = await server.nextClient();
       const target = await targetPromise;
       const problems: string[] = [];
@@ -355,9 +355,21 @@ describe('reliability: fuzzing every parser of target input', function () {
     checkAggregation(withSamples);
   });
 
-  it('parseRegistration: 10,000 malformed registrations return a message, never throw or accept a non-loopback URL', () => {
+  it('parseRegistration: 10,000 malformed registrations return a message, never throw, accept a non-loopback URL or a socket outside the session directory', () => {
     const rng = new Rng(7);
     const token = crypto.randomBytes(16).toString('hex');
+    const dir = path.join(os.tmpdir(), 'taskmem-fuzz');
+    const sockets = [
+      path.join(dir, '123-0123abcd.sock'),
+      path.join(dir, 'x.sock'),
+      path.join(dir, 'sub', '123-0123abcd.sock'),
+      path.join(dir, '..', '123-0123abcd.sock'),
+      `${dir}/../${path.basename(dir)}/123-0123abcd.sock`,
+      '/tmp/123-0123abcd.sock',
+      '123-0123abcd.sock',
+      `${dir}-evil/123-0123abcd.sock`,
+      '',
+    ];
     const urls = [
       'ws://127.0.0.1:9229/x',
       'ws://evil.example:9229/x',
@@ -380,21 +392,29 @@ describe('reliability: fuzzing every parser of target input', function () {
         pid: rng.pick<unknown>([1234, 0, -1, 1.5, '12', 1e300, 2 ** 31, null]),
         runtime: rng.pick<unknown>(['node', 'python', 'ruby', null]),
         url: rng.pick<unknown>([...urls, 5, null]),
+        socket: rng.pick<unknown>([...sockets, 5, null]),
         argv: rng.pick<unknown>([['a'], 'a', null, Array(1000).fill('x'), [1, {}, 'b']]),
         title: rng.pick<unknown>(['t', 'x'.repeat(100_000), 5, null]),
         isHarness: rng.pick<unknown>([true, 'true', 1, null]),
       };
       const text = rng.next() < 0.1 ? rng.string(50) : rng.next() < 0.05 ? JSON.stringify([record]) : JSON.stringify(record);
       let parsed: ReturnType<typeof parseRegistration> | undefined;
-      assert.doesNotThrow(() => (parsed = parseRegistration(text, token)), text.slice(0, 200));
+      assert.doesNotThrow(() => (parsed = parseRegistration(text, token, dir)), text.slice(0, 200));
       if (typeof parsed === 'string') {
         assert.match(parsed, /^registration /);
         continue;
       }
       const accepted = parsed!;
       assert.equal(record.token, token, 'only the right token is accepted');
-      const host = new URL(accepted.url).hostname;
-      assert.ok(['127.0.0.1', 'localhost', '[::1]'].includes(host), `accepted ${accepted.url}`);
+      if (accepted.endpoint.kind === 'inspector') {
+        assert.equal(accepted.runtime, 'node');
+        const host = new URL(accepted.endpoint.url).hostname;
+        assert.ok(['127.0.0.1', 'localhost', '[::1]'].includes(host), `accepted ${accepted.endpoint.url}`);
+      } else {
+        assert.equal(accepted.runtime, 'python');
+        assert.equal(accepted.endpoint.socketPath, sockets[0], `accepted ${accepted.endpoint.socketPath}`);
+        assert.equal(accepted.endpoint.token, token);
+      }
       assert.ok(Number.isSafeInteger(accepted.pid) && accepted.pid > 0 && accepted.pid < 2 ** 31, `pid ${accepted.pid}`);
       assert.ok(accepted.argv.length <= 200 && (accepted.title ?? '').length <= 200);
     }
@@ -523,7 +543,7 @@ describe('reliability: fuzzing every parser of target input', function () {
   });
 
   const pythons = probePythons();
-  it('Python agent: 10,000 malformed handshakes, frames and messages over raw TCP; it stays up and answers', async function () {
+  it('Python agent: 10,000 malformed hellos, frames and messages over its raw socket; it stays up and answers', async function () {
     this.timeout(180_000);
     const py = pythons[0];
     const ipc = new Ipc();
@@ -533,138 +553,114 @@ describe('reliability: fuzzing every parser of target input', function () {
       const [reg] = await ipc.next(1);
       const good = await attach(reg);
       await good.close();
-      const url = new URL(reg.url);
-      const port = Number(url.port);
       const rng = new Rng(2024);
       const results = { handshake: 0, frames: 0, messages: 0 };
 
-      const exchange = (payload: Buffer, waitReply: boolean): Promise<Buffer> =>
+      /** Raw bytes to the agent's socket -> what it sent before closing; `closed` false when it kept the connection 3 s. */
+      const exchange = (payload: Buffer): Promise<{ reply: Buffer; closed: boolean }> =>
         within(
           10_000,
           'a raw exchange with the agent',
-          new Promise<Buffer>((resolve) => {
-            const socket = net.connect(port, '127.0.0.1');
+          new Promise((resolve) => {
+            const socket = net.createConnection({ path: reg.socket });
             const chunks: Buffer[] = [];
-            const done = () => {
+            const done = (closed: boolean) => {
               clearTimeout(timer);
               socket.destroy();
-              resolve(Buffer.concat(chunks));
+              resolve({ reply: Buffer.concat(chunks), closed });
             };
-            socket.on('data', (chunk) => {
-              chunks.push(chunk);
-              if (!waitReply) done();
-            });
-            socket.on('error', done);
-            socket.on('close', done);
-            // Half-close after the input: the agent sees the end at once instead of waiting for more.
-            socket.end(payload);
-            const timer = setTimeout(done, waitReply ? 3000 : 2000);
+            socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+            socket.on('error', () => done(true));
+            socket.on('close', () => done(true));
+            socket.write(payload);
+            const timer = setTimeout(() => done(false), 3000);
           }),
         );
+      const frame = (body: Buffer, length = body.length): Buffer => {
+        const head = Buffer.alloc(4);
+        head.writeUInt32BE(length);
+        return Buffer.concat([head, body]);
+      };
+      const hello = (token: unknown) => frame(Buffer.from(JSON.stringify({ token })));
 
-      const handshake = (pathName: string, headers: Record<string, string>): string =>
-        [`GET ${pathName} HTTP/1.1`, ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`), '', ''].join('\r\n');
-      const goodHeaders = () => ({
-        Host: `127.0.0.1:${port}`,
-        Upgrade: 'websocket',
-        Connection: 'Upgrade',
-        'Sec-WebSocket-Version': '13',
-        'Sec-WebSocket-Key': crypto.randomBytes(16).toString('base64'),
-      });
-
-      // 1. Bad handshakes: several at once, each must get an HTTP refusal (or a close), never 101.
-      const badHandshakes: Buffer[] = [];
+      // 1. Bad hellos: each must be closed with nothing answered (no hello, no error).
+      // Random bytes may declare a frame longer than they are: the agent then waits for the rest (its 10 s hello
+      // timeout), so those need not close within 3 s; all others must.
+      const badHellos: Array<{ bytes: Buffer; mustClose: boolean }> = [];
       for (let i = 0; i < 3000; i++) {
-        const headers: Record<string, string> = goodHeaders();
-        let target = url.pathname;
         switch (rng.int(8)) {
           case 0:
-            headers.Host = rng.pick(['evil.example', `evil.example:${port}`, `127.0.0.1:${port + 1}`, '', `LOCALHOST.evil:${port}`]);
+            badHellos.push({
+              bytes: hello(
+                rng.pick<unknown>([
+                  reg.token.toUpperCase(),
+                  reg.token.slice(1),
+                  reg.token + 'x',
+                  '',
+                  null,
+                  5,
+                  [reg.token],
+                  crypto.randomBytes(16).toString('hex'),
+                ]),
+              ),
+              mustClose: true,
+            });
             break;
           case 1:
-            headers.Origin = rng.pick(['http://evil.example', 'null', `http://127.0.0.1:${port}`]);
+            badHellos.push({ bytes: frame(Buffer.from(JSON.stringify(randomJsonValue(rng)))), mustClose: true });
             break;
           case 2:
-            target = rng.pick(['/', '/json/list', url.pathname + 'x', url.pathname.slice(0, -1), '/' + '0'.repeat(32), '*']);
+            badHellos.push({ bytes: frame(Buffer.alloc(0), rng.pick([4097, 17 * 1024 * 1024, 0xffffffff])), mustClose: true });
             break;
           case 3:
-            badHandshakes.push(rng.bytes(1 + rng.int(200)));
+            badHellos.push({ bytes: rng.bytes(1 + rng.int(200)), mustClose: false });
             continue;
           case 4:
-            badHandshakes.push(Buffer.from(`GET ${url.pathname} HTTP/1.1\r\n${'X: y\r\n'.repeat(3000)}\r\n`));
-            continue;
+            badHellos.push({ bytes: Buffer.from(`GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n\r\n`), mustClose: true });
+            break;
           case 5:
-            badHandshakes.push(Buffer.from(`${rng.string(30)}\r\n\r\n`));
-            continue;
+            badHellos.push({ bytes: frame(Buffer.from([0xff, 0xfe, 0xc3, 0x28])), mustClose: true });
+            break;
           case 6:
-            headers['Sec-WebSocket-Version'] = rng.pick(['8', 'x', '']);
-            target = rng.next() < 0.5 ? target : '/nope';
-            if (target === url.pathname) headers.Host = 'evil';
+            badHellos.push({ bytes: frame(Buffer.from(`{"token":"${reg.token}"`)), mustClose: true });
             break;
           default:
-            headers.Origin = 'vscode-webview://x';
+            badHellos.push({ bytes: frame(Buffer.from(JSON.stringify({ id: 1, method: 'Runtime.enable', params: { token: reg.token } }))), mustClose: true });
             break;
         }
-        badHandshakes.push(Buffer.from(handshake(target, headers), 'latin1'));
       }
-      // Six at a time: the agent's listen backlog is 8, and a dropped SYN costs a 1 s retransmit.
-      for (let i = 0; i < badHandshakes.length; i += 6) {
-        const replies = await Promise.all(badHandshakes.slice(i, i + 6).map((b) => exchange(b, false)));
-        for (const reply of replies) {
-          const status = reply.toString('latin1').split('\r\n')[0] ?? '';
-          assert.ok(!status.includes(' 101 '), `a bad handshake was accepted: ${status}`);
+      // Six at a time: the agent's listen backlog is 8.
+      for (let i = 0; i < badHellos.length; i += 6) {
+        const batch = badHellos.slice(i, i + 6);
+        const replies = await Promise.all(batch.map((h) => exchange(h.bytes)));
+        for (const [k, { reply, closed }] of replies.entries()) {
+          assert.equal(reply.length, 0, `a bad hello was answered: ${reply.toString('utf8').slice(0, 80)}`);
+          if (batch[k].mustClose) assert.ok(closed, `a bad hello was kept open: ${batch[k].bytes.subarray(0, 40).toString('hex')}`);
           results.handshake++;
         }
       }
 
-      // 2. Bad frames after a good upgrade: every one must close the connection (bounded time).
-      const mask = (payload: Buffer, opcode: number, options: { fin?: boolean; masked?: boolean; length?: bigint; rsv?: number } = {}): Buffer => {
-        const head: number[] = [((options.fin ?? true) ? 0x80 : 0) | (options.rsv ?? 0) | opcode];
-        const length = options.length ?? BigInt(payload.length);
-        const m = (options.masked ?? true) ? 0x80 : 0;
-        const extra: Buffer[] = [];
-        if (length < 126n) head.push(m | Number(length));
-        else if (length < 65536n) {
-          head.push(m | 126);
-          const b = Buffer.alloc(2);
-          b.writeUInt16BE(Number(length));
-          extra.push(b);
-        } else {
-          head.push(m | 127);
-          const b = Buffer.alloc(8);
-          b.writeBigUInt64BE(length);
-          extra.push(b);
-        }
-        const key = crypto.randomBytes(4);
-        const body = Buffer.from(payload.map((byte, i) => byte ^ key[i % 4]));
-        return Buffer.concat([Buffer.from(head), ...extra, ...(m ? [key] : []), m ? body : payload]);
-      };
+      // 2. Bad frames after a good hello: every one must close the connection, the hello came first.
       const badFrames: Array<() => Buffer> = [
-        () => mask(Buffer.from('{"id":1}'), 0x1, { masked: false }),
-        () => mask(Buffer.alloc(0), rng.pick([0x3, 0x4, 0x5, 0x6, 0x7, 0xb, 0xc, 0xf])),
-        () => mask(Buffer.from('x'), 0x1, { rsv: rng.pick([0x10, 0x20, 0x40]) }),
-        () => mask(Buffer.alloc(0), 0x1, { length: BigInt(rng.pick([17 * 1024 * 1024, 2 ** 40, 2 ** 62])) }),
-        () => mask(Buffer.from([0xff, 0xfe, 0xc3, 0x28, 0xed, 0xa0, 0x80]), 0x1),
-        () => mask(Buffer.from('abc'), 0x2),
-        () => mask(Buffer.from('x'.repeat(200)), 0x9),
-        () => mask(Buffer.from('x'), 0x8, { fin: false }),
-        () => mask(Buffer.from('x'), 0x0),
-        () => Buffer.concat([mask(Buffer.from('{"id":'), 0x1, { fin: false }), mask(Buffer.from('1}'), 0x1)]),
-        () => rng.bytes(2 + rng.int(30)),
+        () => frame(Buffer.alloc(0), rng.pick([16 * 1024 * 1024 + 1, 0x7fffffff, 0xffffffff])),
+        () => frame(Buffer.from([0xff, 0xfe, 0xc3, 0x28, 0xed, 0xa0, 0x80])),
+        // 0xc0, 0xc1 and 0xf5-0xff never occur in UTF-8.
+        () => frame(Buffer.concat([rng.bytes(rng.int(10)), Buffer.from([rng.pick([0xc0, 0xc1, 0xf5, 0xff])]), rng.bytes(rng.int(20))])),
       ];
       for (let i = 0; i < 1500; i++) {
-        const frame = rng.pick(badFrames)();
-        const upgrade = Buffer.from(handshake(url.pathname, goodHeaders()), 'latin1');
-        const reply = await exchange(Buffer.concat([upgrade, frame]), true);
-        assert.ok(
-          reply.toString('latin1').startsWith('HTTP/1.1 101'),
-          `upgrade ${i} refused: ${reply.toString('latin1').slice(0, 60)}; agent alive: ${proc.exitCode === null}; stderr: ${proc.stderr.slice(0, 2000)}`,
+        const bad = rng.pick(badFrames)();
+        const { reply, closed } = await exchange(Buffer.concat([hello(reg.token), bad]));
+        assert.match(
+          reply.toString('utf8'),
+          /"hello":"taskmem"/,
+          `frame ${i}: no hello; agent alive: ${proc.exitCode === null}; stderr: ${proc.stderr.slice(0, 2000)}`,
         );
+        assert.ok(closed, `frame ${i}: the connection stayed open after ${bad.subarray(0, 16).toString('hex')}`);
         results.frames++;
       }
 
       // 3. Messages: non-JSON, wrong shapes, odd ids, deep nesting; each gets an error reply and the connection stays up.
-      const client = await Client.connect(reg.url);
+      const client = await Client.connect(reg);
       const messages: string[] = [];
       for (let i = 0; i < N - results.handshake - results.frames; i++) {
         switch (rng.int(7)) {

@@ -1,4 +1,4 @@
-"""Task Memory Profiler agent for Python: gives a process an inspector endpoint (see docs/PROTOCOL.md).
+"""Task Memory Profiler agent for Python: gives a process a private CDP endpoint (see docs/PROTOCOL.md).
 
 ``install()`` is called by ``sitecustomize`` (and by the harness).  Nothing here may crash the user's
 program: failures print ``taskmem: agent disabled: <reason>`` and the program runs unprofiled.
@@ -23,7 +23,7 @@ def current():
 
 def _disabled(reason):
     try:
-        sys.stderr.write("taskmem: agent disabled: %s\n" % reason)
+        sys.stderr.write(f"taskmem: agent disabled: {reason}\n")
         sys.stderr.flush()
     except Exception:
         pass
@@ -75,13 +75,12 @@ def _after_fork_child():
     try:
         old.abandon_after_fork()
         _agent = None
-        from .agent import statm_after_fork
+        from .procinfo import in_subprocess_preexec, statm_after_fork
         statm_after_fork()
         import tracemalloc
         if tracemalloc.is_tracing():
             # Inherited traces describe the parent's allocations: drop them (stop() clears them).
             tracemalloc.stop()
-        from .agent import in_subprocess_preexec
         if in_subprocess_preexec():
             return  # subprocess fork+exec with preexec_fn: the child execs right away
         if skip_fork_child[0]:
@@ -91,31 +90,22 @@ def _after_fork_child():
             return
         title = old.title
         if title == "celery worker" or title.startswith("celery worker ("):
-            title = "celery worker (child %d)" % _fork_children[0]
+            title = f"celery worker (child {_fork_children[0]})"
         else:
-            title = "%s (fork %d of %d)" % (old.title.split(" (fork ")[0], _fork_children[0], os.getppid())
+            title = f"{old.title.split(' (fork ')[0]} (fork {_fork_children[0]} of {os.getppid()})"
         _fork_children[0] = 0
         _start(env, is_harness=False, title=title, argv=old.argv, inherit=old)
     except Exception as e:
         _agent = None
-        _disabled("%s: %s" % (type(e).__name__, e))
+        _disabled(f"{type(e).__name__}: {e}")
 
 
 def _start(env, is_harness, title=None, argv=None, inherit=None):
     global _agent
     from .agent import Agent
     ipc_dir, token, wait_ms = env
-    agent = Agent(ipc_dir, token, wait_ms, is_harness=is_harness, title=title, argv=argv)
-    if inherit is not None:
-        # Keep the session's configuration, not the parent's counters or traces.
-        agent.sample_every = inherit.sample_every
-        agent.budget = agent.sampler.budget = inherit.budget
-        agent.nframe = inherit.nframe
-        agent.gc_per_task = inherit.gc_per_task
-        agent.celery_hooked = inherit.celery_hooked
-        if inherit.recycling_source == "app":
-            agent.recycling = dict(inherit.recycling)
-            agent.recycling_source = "app"
+    # A forked child opens its own socket and keeps the session's configuration (Agent.__init__).
+    agent = Agent(ipc_dir, token, wait_ms, is_harness=is_harness, title=title, argv=argv, inherit=inherit)
     agent.start()
     _agent = agent
     agent.register()
@@ -146,7 +136,7 @@ def install(is_harness=False):
         return None
     try:
         if not os.path.isdir(env[0]):
-            raise RuntimeError("TASKMEM_IPC_DIR %r is not a directory" % env[0])
+            raise RuntimeError(f"TASKMEM_IPC_DIR {env[0]!r} is not a directory")
         if not _hooks_installed:
             import gc
             gc.callbacks.append(_gc_callback)
@@ -159,5 +149,5 @@ def install(is_harness=False):
             _hooks_installed = True
         return _start(env, is_harness)
     except Exception as e:
-        _disabled("%s: %s" % (type(e).__name__, e))
+        _disabled(f"{type(e).__name__}: {e}")
         return None

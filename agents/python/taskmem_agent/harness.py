@@ -1,7 +1,7 @@
 """``python -m taskmem_agent.harness``: calls one function of the user's N times for the session.
 
 Registers like any process (with ``"isHarness": true``), then runs ``Taskmem.loadHarness`` /
-``Taskmem.runTask`` / ``Taskmem.exit`` on the MAIN thread, handed over by the WebSocket thread
+``Taskmem.runTask`` / ``Taskmem.exit`` on the MAIN thread, handed over by the connection's reader thread
 through a queue, until the client disconnects or ``Taskmem.exit`` arrives.
 """
 import gc
@@ -14,7 +14,8 @@ import traceback
 import tracemalloc
 
 from . import install
-from .agent import CdpError, malloc_trim, read_rss, resolve_malloc_trim
+from .methods import CdpError, send
+from .procinfo import malloc_trim, read_rss, resolve_malloc_trim
 
 
 def _display(path):
@@ -59,7 +60,7 @@ def _candidates(module):
     return names
 
 
-class Harness(object):
+class Harness:
     def __init__(self, agent):
         self.agent = agent
         self.fn = None
@@ -77,10 +78,10 @@ class Harness(object):
         path = os.path.abspath(file)
         shown = _display(path)
         if not os.path.isfile(path):
-            raise CdpError(-32000, "%s: no such file" % shown)
+            raise CdpError(-32000, f"{shown}: no such file")
         root, modname = _module_name_for(path)
         if not modname:
-            raise CdpError(-32000, "%s: cannot derive a module name" % shown)
+            raise CdpError(-32000, f"{shown}: cannot derive a module name")
         if root not in sys.path:
             sys.path.insert(0, root)
         try:
@@ -92,15 +93,15 @@ class Harness(object):
             if isinstance(e, KeyboardInterrupt):
                 raise
             tb = traceback.format_exc()
-            raise CdpError(-32000, "%s failed to import: %s: %s\n%s" % (shown, type(e).__name__, e, tb))
+            raise CdpError(-32000, f"{shown} failed to import: {type(e).__name__}: {e}\n{tb}")
         obj = module
         for part in export.split("."):
             if not hasattr(obj, part):
-                raise CdpError(-32000, "%s has no function '%s' (found: %s)"
-                               % (shown, export, ", ".join(_candidates(module)) or "nothing callable"))
+                found = ", ".join(_candidates(module)) or "nothing callable"
+                raise CdpError(-32000, f"{shown} has no function '{export}' (found: {found})")
             obj = getattr(obj, part)
         if not callable(obj):
-            raise CdpError(-32000, "%s: '%s' is a %s, not a function" % (shown, export, type(obj).__name__))
+            raise CdpError(-32000, f"{shown}: '{export}' is a {type(obj).__name__}, not a function")
         self.fn = obj  # a Celery task object is called in-process: Task.__call__ runs .run, no broker
         resolve_malloc_trim()
         self.args = args
@@ -114,7 +115,7 @@ class Harness(object):
         agent = self.agent
         if measure and not tracemalloc.is_tracing():
             # First measured run: imports and warm-up stay out of the traces.
-            tracemalloc.start(agent.nframe)
+            tracemalloc.start(agent.config.nframe)
         error = None
         t0 = time.perf_counter()
         try:
@@ -129,10 +130,10 @@ class Harness(object):
         except BaseException as e:
             if isinstance(e, KeyboardInterrupt):
                 raise
-            error = {"message": "%s: %s" % (type(e).__name__, e), "traceback": traceback.format_exc()}
+            error = {"message": f"{type(e).__name__}: {e}", "traceback": traceback.format_exc()}
             del e
         duration = (time.perf_counter() - t0) * 1000.0
-        if measure or agent.gc_per_task:
+        if measure or agent.config.gc_per_task:
             gc.collect()
         result = {"index": params.get("index"), "durationMs": round(duration, 3)}
         if measure:
@@ -164,7 +165,7 @@ class Harness(object):
                 return 0
             mid, conn = reply
             if method == "Taskmem.exit":
-                agent.send(conn, {"id": mid, "result": {}})
+                send(conn, {"id": mid, "result": {}})
                 conn.flush()
                 return 0
             try:
@@ -172,11 +173,11 @@ class Harness(object):
                     result = self.load(params)
                 else:
                     result = self.run(params)
-                agent.send(conn, {"id": mid, "result": result})
+                send(conn, {"id": mid, "result": result})
             except CdpError as e:
-                agent.send(conn, {"id": mid, "error": {"code": e.code, "message": e.message}})
+                send(conn, {"id": mid, "error": {"code": e.code, "message": e.message}})
             except Exception as e:
-                agent.send(conn, {"id": mid, "error": {"code": -32000, "message": "%s: %s" % (type(e).__name__, e)}})
+                send(conn, {"id": mid, "error": {"code": -32000, "message": f"{type(e).__name__}: {e}"}})
 
 
 def main():

@@ -25,7 +25,7 @@ def _run(fullname, module):
             _warn(fullname, e)
 
 
-class _WrappedLoader(object):
+class _WrappedLoader:
     def __init__(self, real, fullname):
         self._real = real
         self._fullname = fullname
@@ -47,7 +47,7 @@ class _WrappedLoader(object):
         return getattr(self._real, name)
 
 
-class ImportHookFinder(object):
+class ImportHookFinder:
     def __init__(self):
         self._busy = False
 

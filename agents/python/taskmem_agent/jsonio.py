@@ -89,9 +89,9 @@ def loads(text):
     try:
         obj, end = _scan_once(text, i)
     except StopIteration as e:
-        raise ValueError("Expecting value at char %d" % e.value)
+        raise ValueError(f"Expecting value at char {e.value}")
     while end < n and text[end] in " \t\r\n":
         end += 1
     if end != n:
-        raise ValueError("Extra data at char %d" % end)
+        raise ValueError(f"Extra data at char {end}")
     return obj

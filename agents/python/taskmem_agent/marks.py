@@ -41,7 +41,7 @@ GATE_S = 1.0
 DRAIN_BACKOFF_S = 10.0
 
 
-class RequestGate(object):
+class RequestGate:
     """Requests of a threaded server, traced one at a time and alone.
 
     tracemalloc sees every thread: a request traced while others run would count what they keep

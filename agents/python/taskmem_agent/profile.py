@@ -65,7 +65,7 @@ def clean_stack(stack, classify=classify):
 
     -> the cleaned stack (oldest first), or None when the allocation is the agent's own: the most
     recent frame that is neither standard library nor hidden belongs to the agent (for example the
-    WebSocket thread building a JSON reply through ``json``).
+    connection thread building a JSON reply through ``json``).
     """
     for filename, _ in reversed(stack):
         kind = classify(filename)
@@ -78,7 +78,7 @@ def clean_stack(stack, classify=classify):
     return out or None
 
 
-class FunctionIndex(object):
+class FunctionIndex:
     """Enclosing ``def`` of a line, from ``ast``, cached per file."""
 
     def __init__(self):

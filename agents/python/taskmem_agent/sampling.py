@@ -45,7 +45,7 @@ RESERVE_S = 2 * CAP_S  # how long a due name waiting for credit holds it
 RUNS, ROUND, COST, LAST_S, TRACED = range(5)
 
 
-class BudgetSampler(object):
+class BudgetSampler:
     __slots__ = ("budget", "credit", "t", "round", "eligible", "in_round", "skips", "names",
                  "reserved_until", "traced_s", "t0", "overhead", "slowdown", "borrowed")
 

@@ -8,8 +8,8 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from taskmem_agent import jsonio, profile, wsserver  # noqa: E402
-from taskmem_agent.agent import parse_recycling, looks_like_celery_worker  # noqa: E402
+from taskmem_agent import channel, jsonio, profile  # noqa: E402
+from taskmem_agent.procinfo import looks_like_celery_worker, parse_recycling  # noqa: E402
 
 
 def reader_for(data, chunk=None):
@@ -23,64 +23,48 @@ def reader_for(data, chunk=None):
         view[:n] = d[:n]
         buf[0] = d[n:]
         return n
-    return wsserver.FrameReader(recv_into)
-
-
-MASK = b"\x01\x02\x03\x04"
+    return channel.FrameReader(recv_into)
 
 
 class FrameTests(unittest.TestCase):
-    def test_accept_key_rfc_example(self):
-        self.assertEqual(wsserver.accept_key("dGhlIHNhbXBsZSBub25jZQ=="), "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=")
+    def test_frames_of_any_length_round_trip_in_small_reads(self):
+        for n in (0, 5, 125, 65536, 200000):
+            text = "é" * n
+            self.assertEqual(reader_for(channel.encode_frame(text), chunk=1000).read_text(), text, n)
 
-    def test_masked_text_frames_of_every_length_encoding(self):
-        for n in (0, 5, 125, 126, 65535, 65536, 200000):
-            payload = (b"x" * n)
-            frame = wsserver.encode_frame(wsserver.OP_TEXT, payload, mask=MASK)
-            op, got = reader_for(frame, chunk=1000).read_message(lambda *a: None)
-            self.assertEqual((op, got), (wsserver.OP_TEXT, payload), n)
+    def test_back_to_back_frames(self):
+        r = reader_for(channel.encode_frame("a") + channel.encode_frame('{"id":1}'), chunk=3)
+        self.assertEqual((r.read_text(), r.read_text()), ("a", '{"id":1}'))
 
-    def test_fragmented_message_with_interleaved_ping(self):
-        pings = []
-        data = (wsserver.encode_frame(wsserver.OP_TEXT, b"hel", fin=False, mask=MASK)
-                + wsserver.encode_frame(wsserver.OP_PING, b"p", mask=MASK)
-                + wsserver.encode_frame(wsserver.OP_CONT, b"lo", fin=False, mask=MASK)
-                + wsserver.encode_frame(wsserver.OP_CONT, b"!", mask=MASK))
-        op, got = reader_for(data, chunk=3).read_message(lambda o, p: pings.append((o, p)))
-        self.assertEqual(got, b"hello!")
-        self.assertEqual(pings, [(wsserver.OP_PING, b"p")])
-
-    def test_unmasked_client_frame_is_a_protocol_error(self):
-        frame = wsserver.encode_frame(wsserver.OP_TEXT, b"hi")
-        with self.assertRaises(wsserver.ProtocolError) as cm:
-            reader_for(frame).read_message(lambda *a: None)
-        self.assertEqual(cm.exception.code, 1002)
-
-    def test_too_big_is_1009(self):
-        r = reader_for(wsserver.encode_frame(wsserver.OP_TEXT, b"y" * 100, mask=MASK))
+    def test_oversize_is_refused_by_its_declared_length(self):
+        r = reader_for(channel.encode_frame("y" * 100))
         r.max_message = 50
-        with self.assertRaises(wsserver.ProtocolError) as cm:
-            r.read_message(lambda *a: None)
-        self.assertEqual(cm.exception.code, 1009)
-        # Declared length alone is enough: no need to receive 2**40 bytes first.
-        head = bytes([0x81, 0xFF]) + struct.pack("!Q", 1 << 40) + MASK
-        with self.assertRaises(wsserver.ProtocolError) as cm:
-            reader_for(head).read_message(lambda *a: None)
-        self.assertEqual(cm.exception.code, 1009)
+        with self.assertRaises(channel.FrameError):
+            r.read_text()
+        # The declared length alone is enough: no need to receive 4 GiB first.
+        with self.assertRaises(channel.FrameError):
+            reader_for(struct.pack(">I", 0xFFFFFFFF)).read_text()
 
-    def test_continuation_without_start(self):
-        with self.assertRaises(wsserver.ProtocolError):
-            reader_for(wsserver.encode_frame(wsserver.OP_CONT, b"x", mask=MASK)).read_message(lambda *a: None)
+    def test_not_utf8(self):
+        with self.assertRaises(channel.FrameError):
+            reader_for(struct.pack(">I", 3) + b"\xff\xfe\xc3").read_text()
 
-    def test_eof(self):
+    def test_eof_inside_a_frame(self):
         with self.assertRaises(EOFError):
-            reader_for(b"\x81").read_message(lambda *a: None)
+            reader_for(struct.pack(">I", 10) + b"abc").read_text()
 
-    def test_http_request_parsing(self):
-        m, p, h = wsserver.parse_http_request(b"GET /abc HTTP/1.1\r\nHost: 127.0.0.1:9\r\nX-A: 1\r\nx-a: 2\r\n\r\n")
-        self.assertEqual((m, p, h["host"], h["x-a"]), ("GET", "/abc", "127.0.0.1:9", "1, 2"))
-        with self.assertRaises(ValueError):
-            wsserver.parse_http_request(b"garbage\r\n\r\n")
+    def test_hello_needs_the_exact_token(self):
+        self.assertTrue(channel.hello_accepted('{"token":"s3cret"}', "s3cret"))
+        for text in ('{"token":"s3cre"}', '{"token":"s3cretX"}', '{"token":1}', '"s3cret"', "{}", "[", "null",
+                     '{"token":"é"}'):
+            self.assertFalse(channel.hello_accepted(text, "s3cret"), text)
+
+    def test_private_dir_check(self):
+        with tempfile.TemporaryDirectory() as d:
+            channel.check_private_dir(d)  # mkdtemp makes 0700
+            os.chmod(d, 0o755)
+            with self.assertRaises(RuntimeError):
+                channel.check_private_dir(d)
 
 
 class ProfileTests(unittest.TestCase):

@@ -9,7 +9,8 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from taskmem_agent.agent import SETTLE_WAIT_S, Agent, _held_by_frames  # noqa: E402
+from taskmem_agent.agent import SETTLE_WAIT_S, Agent  # noqa: E402
+from taskmem_agent.frames import held_by_frames  # noqa: E402
 
 _kept = []
 
@@ -24,7 +25,7 @@ def clean(n):
     return len(rows) * 1000003  # a fresh int, returned
 
 
-class FakeSignal(object):
+class FakeSignal:
     """Like Celery: the tracer sends postrun through a dispatcher's ``send``, and keeps the return
     value and its repr in its locals until it returns; the pool loop keeps the repr until the next
     task's result replaces it."""
@@ -54,12 +55,15 @@ def pool_loop(agent, fn, runs):
     return result is not None
 
 
+_IPC_DIR = tempfile.TemporaryDirectory()  # private (0700), as the session's
+
+
 def new_agent():
-    a = Agent(tempfile.gettempdir(), "token", 0)
+    a = Agent(_IPC_DIR.name, "token", 0)
     a.mode = "worker"
     a.attached = True
     a.sampling_on = True
-    a.sample_every = 1  # trace every task
+    a.config.sample_every = 1  # trace every task
     events = []  # type: list
     a.events = events  # type: ignore[attr-defined]
     a.emit = lambda method, params: events.append((method, dict(params)))  # type: ignore[assignment]
@@ -110,7 +114,7 @@ class SettleTest(unittest.TestCase):
             value = "x%d" % 12345 * 50
             cache.append(value)
             transient = "y%d" % 54321 * 50
-            held = _held_by_frames(sys._getframe())
+            held = held_by_frames(sys._getframe())
             tracemalloc.stop()
             return held, transient
 
