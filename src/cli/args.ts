@@ -47,6 +47,8 @@ Worker options:
                           RSS it returns (allocator high water); off by default, since it changes the process
   --gc-budget <percent>   Node workers: measure tasks (a full GC before and after) while GCs take at most
                           this share of the time (default 1; 100 measures every task)
+  --no-auto-tasks         Node: do not make HTTP requests (Express, Fastify routes) and BullMQ jobs tasks;
+                          only the program's own taskmem:task marks count (else time windows)
 
 Profiler options:
   --interval <ms>         heap statistics interval (default ${DEFAULTS.statsIntervalMs})
@@ -157,6 +159,9 @@ export function parseArgs(argv: string[], cwd: string, isTty: boolean): ParsedCo
         session.taskGcBudget = percent / 100;
         break;
       }
+      case '--no-auto-tasks':
+        session.autoTasks = false;
+        break;
       case '--interval':
         session.statsIntervalMs = positiveInteger(value(), arg);
         break;

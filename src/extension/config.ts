@@ -17,6 +17,7 @@ export const enum Setting {
   PythonSampleEvery = 'pythonSampleEvery',
   PythonMallocTrim = 'pythonMallocTrim',
   TaskGcBudgetPercent = 'taskGcBudgetPercent',
+  AutoTasks = 'autoTasks',
   AnnotationsEnabled = 'annotations.enabled',
 }
 
@@ -35,6 +36,7 @@ export const CONFIG_DEFAULTS: TaskMemoryConfig = {
   pythonSampleEvery: 0,
   pythonMallocTrim: false,
   taskGcBudgetPercent: 1,
+  autoTasks: true,
   annotationsEnabled: true,
 };
 
@@ -64,6 +66,7 @@ export function readConfig(scope?: vscode.ConfigurationScope): TaskMemoryConfig 
     pythonSampleEvery: integer(c.get(Setting.PythonSampleEvery), d.pythonSampleEvery, 0, 1_000_000),
     pythonMallocTrim: c.get<unknown>(Setting.PythonMallocTrim) === true,
     taskGcBudgetPercent: percent(c.get(Setting.TaskGcBudgetPercent), d.taskGcBudgetPercent ?? 1),
+    autoTasks: c.get<unknown>(Setting.AutoTasks) !== false,
     annotationsEnabled: c.get<unknown>(Setting.AnnotationsEnabled) !== false,
   };
 }

@@ -27,10 +27,12 @@ export interface RequestLike {
   route?: unknown;
 }
 
-/** "GET /users/:id": the framework's route when the request carries one, else the collapsed path. */
-export function requestTaskName(request: RequestLike): string {
+/**
+ * "GET /users/:id": the framework's route when the request carries one (or `route`, one the
+ * framework told otherwise: Fastify), else the collapsed path.
+ */
+export function requestTaskName(request: RequestLike, route = frameworkRoute(request)): string {
   const method = typeof request.method === 'string' ? request.method.toUpperCase() : 'HTTP';
-  const route = frameworkRoute(request);
   const url = typeof request.originalUrl === 'string' ? request.originalUrl : typeof request.url === 'string' ? request.url : '/';
   const name = `${method} ${route ?? collapsePath(url)}`;
   return name.length > MAX_NAME ? `${name.slice(0, MAX_NAME - 1)}…` : name;
