@@ -111,7 +111,7 @@ describe('BullMQ jobs as tasks, no code changes (real worker on redis-server)', 
     return report;
   }
 
-  it('under the bootloader: emails:send is a leak at its line, emails:render is not', async () => {
+  it('under the bootloader: the leak is charged to emails:send (alone or with emails:render), recordDelivery at its line leads', async () => {
     const report = await runWorker({});
     console.log(`      [bullmq worker] ${summaryOf(report)}`);
     checkJobs(report, 'emails:send', 'emails:render');
