@@ -109,4 +109,6 @@ export interface ExtraEvents {
   'Taskmem.checkpoint': [CheckpointEvent];
   /** Where tasks come from (marks, http, bullmq, …): sent once per source, with its first task. */
   'Taskmem.taskSource': [{ source: string }];
+  /** The named functions that handled a task name (an HTTP route's handlers), sent once per name. */
+  'Taskmem.taskFunctions': [{ name: string; functions: string[] }];
 }

@@ -363,13 +363,19 @@ export function taskFunctionNames(task: string): string[] {
 }
 
 /**
- * Of names that run in step, the one whose own function is on the stacks of the growing user sites
- * (at least 80% of their bytes); undefined when none or several share them.
+ * Of names that run in step, the one whose own function (by its name, or one of the `handlers` the
+ * process said ran it) is on the stacks of the growing user sites (at least 80% of their bytes);
+ * undefined when none or several share them.
  */
-export function attributeBySites(names: readonly string[], sites: readonly RetainedSite[]): string | undefined {
+export function attributeBySites(
+  names: readonly string[],
+  sites: readonly RetainedSite[],
+  handlers: (name: string) => readonly string[] = () => [],
+): string | undefined {
   const growing = sites.filter((site) => site.category === 'user' && (site.bytesPerRun === undefined || site.bytesPerRun > 0));
   const bytes = names.map((name) => {
-    const functions = new Set(taskFunctionNames(name));
+    // Its name's words, and the functions that handled it (an HTTP route's named handlers).
+    const functions = new Set([...taskFunctionNames(name), ...handlers(name).map(comparable).filter(Boolean)]);
     return growing
       .filter(
         (site) =>

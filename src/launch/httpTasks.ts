@@ -50,3 +50,14 @@ function frameworkRoute(request: RequestLike): string | undefined {
 export function isRequestTaskName(name: string): boolean {
   return /^(?:GET|HEAD|POST|PUT|PATCH|DELETE|OPTIONS|CONNECT|TRACE|HTTP) \//.test(name);
 }
+
+/**
+ * The named functions that handled a request: Express's route handlers (`req.route.stack[].handle`)
+ * or the one a framework told (Fastify's `routeOptions.handler`). Anonymous ones say nothing.
+ */
+export function routeHandlers(request: RequestLike, told?: unknown): string[] {
+  const stack = (request.route as { stack?: unknown } | undefined)?.stack;
+  const handles = Array.isArray(stack) ? stack.map((layer) => (layer as { handle?: unknown } | undefined)?.handle) : [];
+  const names = [...handles, told].map((fn) => (typeof fn === 'function' ? fn.name.replace(/^bound /, '') : '')).filter((name) => name && name !== 'anonymous');
+  return [...new Set(names)].slice(0, 8);
+}

@@ -6,7 +6,7 @@ import * as dc from 'node:diagnostics_channel';
 import * as v8 from 'node:v8';
 import * as vm from 'node:vm';
 import type { CheckpointReply } from '../cdp/extraProtocol';
-import { requestTaskName, type RequestLike } from './httpTasks';
+import { requestTaskName, routeHandlers, type RequestLike } from './httpTasks';
 import { hookBullmq } from './jobTasks';
 
 declare const globalThis: { __taskmemEmit?: (payload: string) => void; __taskmemCheckpoint?: () => CheckpointReply };
@@ -171,15 +171,26 @@ export function installTaskMarks(gcBudget: number, auto: AutoTasks): () => void 
     if (ownMarks || !request || !started.has(request)) return;
     started.delete(request);
     // By now the framework has routed the request: it counts under its route.
-    onTask('end', requestTaskName(request, fastifyRoutes.get(request)), request, 'http');
+    const name = requestTaskName(request, fastifyRoutes.get(request)?.url);
+    tellHandlers(name, request);
+    onTask('end', name, request, 'http');
+  };
+  // A route's named handlers, once per route: the session matches them to the growing sites' stacks.
+  const handlersTold = new Set<string>();
+  const tellHandlers = (name: string, request: RequestLike & object): void => {
+    if (handlersTold.has(name) || handlersTold.size >= 1000) return;
+    handlersTold.add(name);
+    const functions = routeHandlers(request, fastifyRoutes.get(request)?.handler);
+    if (functions.length) emit({ method: 'Taskmem.taskFunctions', params: { name, functions } });
   };
   // Fastify keeps its route on its own request object, not on Node's: its handler channel tells it.
-  const fastifyRoutes = new WeakMap<object, string>();
+  const fastifyRoutes = new WeakMap<object, { url: string; handler: unknown }>();
   const onFastifyHandler = (raw: unknown): void => {
-    const store = raw as { request?: { raw?: unknown }; route?: { url?: unknown } } | undefined;
+    const store = raw as { request?: { raw?: unknown; routeOptions?: { handler?: unknown } }; route?: { url?: unknown } } | undefined;
     const request = store?.request?.raw;
     const url = store?.route?.url;
-    if (typeof request === 'object' && request !== null && typeof url === 'string') fastifyRoutes.set(request, url);
+    if (typeof request === 'object' && request !== null && typeof url === 'string')
+      fastifyRoutes.set(request, { url, handler: store?.request?.routeOptions?.handler });
   };
   if (auto.requests) {
     dc.subscribe('http.server.request.start', onRequestStart);

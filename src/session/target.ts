@@ -60,6 +60,9 @@ export class Target {
   /** A full GC with the retained heap after it and the tasks finished by then, per name. */
   readonly onCheckpoint = this.checkpointEmitter.event;
   private readonly taskSourceEmitter = new Emitter<string>();
+  private readonly taskFunctionsEmitter = new Emitter<{ name: string; functions: string[] }>();
+  /** The named functions that handled a task name (Node: an HTTP route's handlers). */
+  readonly onTaskFunctions = this.taskFunctionsEmitter.event;
   /** Where this target's tasks come from (the program's marks, HTTP requests, BullMQ jobs, …). */
   readonly onTaskSource = this.taskSourceEmitter.event;
   private readonly gcEmitter = new Emitter<{ generation: number; durationMs?: number }>();
@@ -198,7 +201,10 @@ export class Target {
     else if (message.method === 'Taskmem.taskFinished') this.taskFinishedEmitter.fire({ ...params, name });
     else if (message.method === 'Taskmem.taskCounts') this.taskCountsEmitter.fire(validCounts(params.counts));
     else if (message.method === 'Taskmem.checkpoint') this.fireCheckpoint(params);
-    else if (message.method === 'Taskmem.taskSource') {
+    else if (message.method === 'Taskmem.taskFunctions') {
+      const functions = Array.isArray(params.functions) ? params.functions.filter((f): f is string => typeof f === 'string' && f.length <= 200) : [];
+      if (functions.length) this.taskFunctionsEmitter.fire({ name, functions: functions.slice(0, 8) });
+    } else if (message.method === 'Taskmem.taskSource') {
       if (isTaskSource(params.source)) this.taskSourceEmitter.fire(params.source);
     } else if (message.method === 'Taskmem.gc') this.gcEmitter.fire({ generation: Number(params.generation) || 0, durationMs: Number(params.durationMs) || 0 });
   }
@@ -374,6 +380,7 @@ export class Target {
     this.taskCountsEmitter.dispose();
     this.checkpointEmitter.dispose();
     this.taskSourceEmitter.dispose();
+    this.taskFunctionsEmitter.dispose();
     this.gcEmitter.dispose();
     this.workerEmitter.dispose();
     this.contextDestroyedEmitter.dispose();

@@ -66,6 +66,7 @@ export class TaskTracker {
   private readonly firming = new Map<string, Firming>();
   /** The current sites, to tell which of the names that run in step holds the memory. */
   private sites: () => readonly RetainedSite[] = noSites;
+  private readonly handlers = new Map<string, string[]>();
 
   constructor(private readonly verdictOptions: VerdictOptions = {}) {}
 
@@ -84,6 +85,12 @@ export class TaskTracker {
 
   useSites(sites: () => readonly RetainedSite[]): void {
     this.sites = sites;
+  }
+
+  /** The named functions that handled a task name (Taskmem.taskFunctions: an HTTP route's handlers). */
+  addHandlers(name: string, functions: readonly string[]): void {
+    const known = new Set([...(this.handlers.get(name) ?? []), ...functions]);
+    this.handlers.set(name, [...known].slice(0, 8));
   }
 
   /** A full GC in a worker with the tasks finished by then. Returns the names whose trend changed. */
@@ -337,7 +344,12 @@ export class TaskTracker {
 
   /** What the group rules (./taskGroups) read of this tracker. */
   private get groupContext(): GroupContext {
-    return { measured: (name) => this.seriesSummary(name), tasksOf: (trend, name) => this.tasksOf(trend, name), sites: this.sites };
+    return {
+      measured: (name) => this.seriesSummary(name),
+      tasksOf: (trend, name) => this.tasksOf(trend, name),
+      sites: this.sites,
+      handlers: (name) => this.handlers.get(name) ?? [],
+    };
   }
 
   private holderOf(trend: TaskTrend): string | undefined {

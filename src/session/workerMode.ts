@@ -112,6 +112,7 @@ export class WorkerModeDriver implements SessionDriver {
       this.stopWhenEnoughTasks();
     });
     target.onTaskSource((source) => this.sources.add(source));
+    target.onTaskFunctions((event) => session.tasks.addHandlers(event.name, event.functions));
     target.onTaskCounts((counts) => {
       this.sawTaskMarks = true;
       if (!this.sawRequests) this.sawRequests = Object.keys(counts).some(isRequestTaskName);

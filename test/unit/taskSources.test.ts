@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describeTaskSources, isTaskSource } from '../../src/core/taskSources';
 import { jobTaskName } from '../../src/launch/jobTasks';
-import { requestTaskName } from '../../src/launch/httpTasks';
+import { requestTaskName, routeHandlers } from '../../src/launch/httpTasks';
 
 describe('where tasks came from, and how found tasks are named', () => {
   it('describes the sources in a fixed order, unknown ones by their name', () => {
@@ -29,5 +29,19 @@ describe('where tasks came from, and how found tasks are named', () => {
   it("names a request by the route a framework told (Fastify's handler channel) over its path", () => {
     assert.equal(requestTaskName({ method: 'POST', url: '/api/users/alice/sessions' }, '/api/users/:name/sessions'), 'POST /api/users/:name/sessions');
     assert.equal(requestTaskName({ method: 'POST', url: '/api/users/alice/sessions' }), 'POST /api/users/alice/sessions');
+  });
+
+  it("reads a route's named handlers: Express's route stack, or the one a framework told", () => {
+    function createSession(): void {}
+    const bound = function showUser(): void {}.bind(null);
+    // As Express gets an inline arrow: an argument, so it has no name.
+    const anonymous = [() => undefined][0];
+    const route = { path: '/x', stack: [{ handle: createSession }, { handle: anonymous }, { handle: bound }, {}] };
+    assert.deepEqual(routeHandlers({ route }), ['createSession', 'showUser']);
+    assert.deepEqual(
+      routeHandlers({}, function list(): void {}),
+      ['list'],
+    );
+    assert.deepEqual(routeHandlers({ route: { stack: 'nope' } }, 42), []);
   });
 });
