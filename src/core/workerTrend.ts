@@ -383,8 +383,15 @@ export function attributeBySites(
       )
       .reduce((sum, site) => sum + site.retainedBytes, 0);
   });
-  const total = bytes.reduce((a, b) => a + b, 0);
-  if (total <= 0) return undefined;
+  // The share is of every growing user site, matched or not: a clean task named like a function
+  // whose own site grows by noise ("render") must not take the growth of a site no name matches
+  // (a BullMQ "send" job keeping memory in recordDelivery was charged to "render"). A site on
+  // several names' stacks counts for each of them, so none of them holds 80%.
+  const total = Math.max(
+    growing.reduce((sum, site) => sum + site.retainedBytes, 0),
+    bytes.reduce((a, b) => a + b, 0),
+  );
+  if (total <= 0 || !bytes.some((b) => b > 0)) return undefined;
   const best = bytes.indexOf(Math.max(...bytes));
   return bytes[best] >= 0.8 * total ? names[best] : undefined;
 }

@@ -363,6 +363,8 @@ describe('workerTrend', () => {
 
     it('is undefined when no growing site names either task', () => {
       assert.equal(attributeBySites(names, [site('somethingElse', 1 * M)]), undefined);
+      // A name's own small site does not take the growth of a bigger one no name matches.
+      assert.equal(attributeBySites(['mail:send', 'mail:render'], [site('recordDelivery', 4 * M), site('render', 200 * K)]), undefined);
       assert.equal(attributeBySites(names, []), undefined);
     });
   });
