@@ -2,7 +2,7 @@
 // Every figure runs its variants side by side, interleaved by round (ABC, BCA, CAB, …), and reports
 // the median with its spread. Prints one Markdown table and writes it as JSON to
 // bench/results/bench-<timestamp>.json and bench/results/latest.json. See bench/README.md.
-//   node bench/run.mjs [--quick] [--only node,harness,accuracy,leak-harness,leak-worker,verdict-tasks,python,analysis,webview,startup,exthost,diagnosis]
+//   node bench/run.mjs [--quick] [--only node,harness,http,accuracy,leak-harness,leak-worker,verdict-tasks,python,analysis,webview,startup,exthost,diagnosis]
 //   (`--only verdicts` = leak-harness,leak-worker,verdict-tasks)
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem, tmpdir, release, loadavg } from 'node:os';
@@ -184,6 +184,44 @@ async function nodeOverhead() {
 async function harness() {
   const { harnessWallTime } = await import('./harness.mjs');
   details.harness = await harnessWallTime({ quick: QUICK, log, addRow });
+}
+
+// ---------------------------------------------------------------------------------------------
+// 1c. Request-heavy Node HTTP server: every request a task through the http diagnostics channels
+
+async function httpOverhead() {
+  const requests = QUICK ? 4000 : 20_000;
+  const rounds = QUICK ? 3 : 7;
+  const workload = [join(here, 'workloads', 'http-server.js'), String(requests)];
+  const profiled = (extra) => ({ command: NODE, args: [TASKMEM, 'run', '--quiet', '--no-color', ...extra, '--', NODE, ...workload] });
+  const variants = [
+    { name: 'bare', command: NODE, args: workload },
+    { name: 'taskmem run --no-auto-tasks', ...profiled(['--no-auto-tasks']) },
+    { name: 'taskmem run (defaults)', ...profiled([]) },
+  ];
+  const loop = await interleaved('http overhead', variants, rounds, async (v) => (await runBench(v.command, v.args)).bench.loopMs);
+  const data = { workload: `node ${rel(workload[0])} ${requests}`, rounds, metric: 'request-loop time measured inside the server process (ms)', variants: {} };
+  for (const v of variants) {
+    data.variants[v.name] = {
+      loopMs: loop[v.name].map((x) => round(x, 1)),
+      loop: summary(loop[v.name]),
+      ratio: v.name === 'bare' ? null : pairedRatios(loop[v.name], loop.bare),
+    };
+  }
+  // What the requests as tasks add on top of the rest of the profiler (same session, channels off).
+  data.channelsOverNoAutoTasks = pairedRatios(loop['taskmem run (defaults)'], loop['taskmem run --no-auto-tasks']);
+  details.httpOverhead = data;
+  const ratio = data.variants['taskmem run (defaults)'].ratio;
+  addRow({
+    id: 'node-http',
+    figure: `Node HTTP server, ${requests} requests 8 at a time, each a task (http diagnostics channels), profiled / bare, defaults`,
+    value: ratio,
+    goal: { max: 1.03, text: '≤ 1.03' },
+    met: ratio.median <= 1.03,
+    unit: '×',
+    baselines: `bare ${data.variants.bare.loop.median.toFixed(0)} ms (ratio 1); --no-auto-tasks (profiled, requests not tasks) ${data.variants['taskmem run --no-auto-tasks'].ratio.median.toFixed(3)}; defaults / --no-auto-tasks ${data.channelsOverNoAutoTasks.median.toFixed(3)}`,
+    spread: 'min–max of per-round paired ratios',
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -562,6 +600,7 @@ function diagnosisTable() {
 const sections = [
   ['node', nodeOverhead],
   ['harness', harness],
+  ['http', httpOverhead],
   ['accuracy', accuracy],
   ['leak-harness', () => verdictSection('leak-harness')],
   ['leak-worker', () => verdictSection('leak-worker')],

@@ -109,4 +109,8 @@ export interface ExtraEvents {
   /** Tasks that ended unmeasured, per name, since the previous event (batched by the bootloader). */
   'Taskmem.taskCounts': [{ counts: Record<string, number> }];
   'Taskmem.checkpoint': [CheckpointEvent];
+  /** Where tasks come from (marks, http, bullmq, …): sent once per source, with its first task. */
+  'Taskmem.taskSource': [{ source: string }];
+  /** The named functions that handled a task name (an HTTP route's handlers), sent once per name. */
+  'Taskmem.taskFunctions': [{ name: string; functions: string[] }];
 }

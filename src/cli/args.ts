@@ -48,6 +48,9 @@ Worker options:
                           RSS it returns (allocator high water); off by default, since it changes the process
   --gc-budget <percent>   Node workers: measure tasks (a full GC before and after) while GCs take at most
                           this share of the time (default 1; 100 measures every task)
+  --no-auto-tasks         do not find tasks by themselves: HTTP requests (Express, Fastify, Flask, Django),
+                          BullMQ and RQ jobs, Celery tasks; only the program's own taskmem:task marks count
+                          (else time windows)
 
 Profiler options:
   --interval <ms>         heap statistics interval (default ${DEFAULTS.statsIntervalMs})
@@ -81,6 +84,7 @@ const OPTIONS = {
   'sample-every': { type: 'string' },
   'malloc-trim': { type: 'boolean' },
   'gc-budget': { type: 'string' },
+  'no-auto-tasks': { type: 'boolean' },
   interval: { type: 'string' },
   'sampling-interval': { type: 'string' },
   precise: { type: 'boolean' },
@@ -165,6 +169,7 @@ function sessionOptions(values: OptionValues, session: SessionOptions): void {
   if (sampleEvery !== undefined) session.pythonSampleEvery = sampleEvery;
   if (values['malloc-trim']) session.pythonMallocTrim = true;
   if (values['gc-budget'] !== undefined) session.taskGcBudget = gcBudget(values['gc-budget']);
+  if (values['no-auto-tasks']) session.autoTasks = false;
   const interval = int('interval');
   if (interval !== undefined) session.statsIntervalMs = interval;
   const samplingInterval = int('sampling-interval');

@@ -61,6 +61,8 @@ export interface TaskmemReport {
   grouped: Record<FrameCategory, number>;
   targets: TargetInfo[];
   settings: Record<string, string | number | boolean>;
+  /** Worker and attach: where the tasks came from ("HTTP requests (…)", "fixed time windows …"). */
+  taskSource?: string;
   /** Honest caveats: sampling scaled, targets that crashed, windows used instead of marks... */
   notes: string[];
   warnings: string[];
@@ -80,6 +82,7 @@ export interface ReportInput {
   settings: Record<string, string | number | boolean>;
   notes?: string[];
   warnings?: string[];
+  taskSource?: string;
   toolVersion: string;
   /** Sites kept in the report (default 200; the rest are summed up in a note). */
   maxSites?: number;
@@ -149,6 +152,7 @@ export function buildReport(input: ReportInput): TaskmemReport {
     grouped: aggregation ? { ...aggregation.byCategory } : { user: 0, dependency: 0, runtime: 0, profiler: 0 },
     targets: input.targets.map((t) => ({ ...t, argv: [...t.argv] })),
     settings: { ...input.settings },
+    ...(input.taskSource ? { taskSource: input.taskSource } : {}),
     notes,
     warnings: [...(input.warnings ?? [])],
     ...(input.recycling ? { recycling: { ...input.recycling, lines: [...input.recycling.lines], warnings: [...input.recycling.warnings] } } : {}),

@@ -158,6 +158,7 @@ export function renderTextReport(report: TaskmemReport, options?: TextReportOpti
     const where = lead.precision === 'function' ? `in ${sanitizeText(lead.function)}()` : `${sanitizeText(lead.function)}`;
     lines.push(`Start with: ${where} at ${sanitizeText(location(lead, cwd))}, ${formatPercent(lead.share)} of what is retained.`);
   }
+  if (report.taskSource) lines.push(`Tasks were: ${sanitizeText(report.taskSource)}`);
   if (report.verdict.evidence.length > 0) {
     lines.push('', 'Evidence', ...report.verdict.evidence.map((line) => `  - ${sanitizeText(line)}`));
   }
@@ -214,6 +215,7 @@ export function renderMarkdownReport(report: TaskmemReport, options?: MarkdownRe
   }
 
   out.push(`**Advice:** ${md(report.verdict.advice)}`, '');
+  if (report.taskSource) out.push(`**Tasks were:** ${md(report.taskSource)}`, '');
   const bullets = (title: string, items: readonly string[]): void => {
     if (items.length === 0) return;
     out.push(`**${title}**`, '');

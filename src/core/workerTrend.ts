@@ -370,13 +370,19 @@ export function taskFunctionNames(task: string): string[] {
 }
 
 /**
- * Of names that run in step, the one whose own function is on the stacks of the growing user sites
- * (at least 80% of their bytes); undefined when none or several share them.
+ * Of names that run in step, the one whose own function (by its name, or one of the `handlers` the
+ * process said ran it) is on the stacks of the growing user sites (at least 80% of their bytes);
+ * undefined when none or several share them.
  */
-export function attributeBySites(names: readonly string[], sites: readonly RetainedSite[]): string | undefined {
+export function attributeBySites(
+  names: readonly string[],
+  sites: readonly RetainedSite[],
+  handlers: (name: string) => readonly string[] = () => [],
+): string | undefined {
   const growing = sites.filter((site) => site.category === 'user' && (site.bytesPerRun === undefined || site.bytesPerRun > 0));
   const bytes = names.map((name) => {
-    const functions = new Set(taskFunctionNames(name));
+    // Its name's words, and the functions that handled it (an HTTP route's named handlers).
+    const functions = new Set([...taskFunctionNames(name), ...handlers(name).map(comparable).filter(Boolean)]);
     return growing
       .filter(
         (site) =>
@@ -384,8 +390,15 @@ export function attributeBySites(names: readonly string[], sites: readonly Retai
       )
       .reduce((sum, site) => sum + site.retainedBytes, 0);
   });
-  const total = bytes.reduce((a, b) => a + b, 0);
-  if (total <= 0) return undefined;
+  // The share is of every growing user site, matched or not: a clean task named like a function
+  // whose own site grows by noise ("render") must not take the growth of a site no name matches
+  // (a BullMQ "send" job keeping memory in recordDelivery was charged to "render"). A site on
+  // several names' stacks counts for each of them, so none of them holds 80%.
+  const total = Math.max(
+    growing.reduce((sum, site) => sum + site.retainedBytes, 0),
+    bytes.reduce((a, b) => a + b, 0),
+  );
+  if (total <= 0 || !bytes.some((b) => b > 0)) return undefined;
   const best = bytes.indexOf(Math.max(...bytes));
   return bytes[best] >= 0.8 * total ? names[best] : undefined;
 }

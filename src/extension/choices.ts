@@ -36,6 +36,8 @@ export interface RunSettings {
   pythonMallocTrim: boolean;
   /** Node workers: the share of time (percent) the GCs around measured tasks may take; default 1. */
   taskGcBudgetPercent?: number;
+  /** Node: HTTP requests and BullMQ jobs as tasks without code changes; default true. */
+  autoTasks?: boolean;
 }
 
 /** The session to start for a choice, with the user's settings applied. */
@@ -47,6 +49,7 @@ export function sessionOptionsFor(choice: ProfileChoice, settings: RunSettings):
   if (settings.pythonSampleEvery > 0) options.pythonSampleEvery = settings.pythonSampleEvery;
   if (settings.pythonMallocTrim) options.pythonMallocTrim = true;
   if (settings.taskGcBudgetPercent !== undefined) options.taskGcBudget = settings.taskGcBudgetPercent / 100;
+  if (settings.autoTasks === false) options.autoTasks = false;
   switch (choice.kind) {
     case 'harness':
       options.harness = { file: choice.file, exportName: choice.exportName, runs: settings.runs, warmup: settings.warmup, args: [], runtime: choice.runtime };

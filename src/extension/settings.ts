@@ -18,6 +18,7 @@ export const enum Setting {
   PythonSampleEvery = 'pythonSampleEvery',
   PythonMallocTrim = 'pythonMallocTrim',
   TaskGcBudgetPercent = 'taskGcBudgetPercent',
+  AutoTasks = 'autoTasks',
   AnnotationsEnabled = 'annotations.enabled',
 }
 
@@ -48,6 +49,7 @@ export const CONFIG_DEFAULTS: Required<TaskMemoryConfig> = {
   pythonSampleEvery: 0,
   pythonMallocTrim: false,
   taskGcBudgetPercent: DEFAULTS.taskGcBudget * 100,
+  autoTasks: true,
   annotationsEnabled: true,
 };
 
@@ -75,6 +77,7 @@ export function configFrom(get: (setting: Setting) => unknown): TaskMemoryConfig
     pythonSampleEvery: integer(Setting.PythonSampleEvery, d.pythonSampleEvery),
     pythonMallocTrim: get(Setting.PythonMallocTrim) === true,
     taskGcBudgetPercent: clamp(get(Setting.TaskGcBudgetPercent), Setting.TaskGcBudgetPercent, d.taskGcBudgetPercent, false),
+    autoTasks: get(Setting.AutoTasks) !== false,
     annotationsEnabled: get(Setting.AnnotationsEnabled) !== false,
   };
 }

@@ -6,11 +6,11 @@
  */
 import { installTaskMarks } from './taskMarks';
 
-declare const globalThis: { __taskmemAttachMarks?: (gcBudget: number) => string; __taskmemDetachMarks?: () => void };
+declare const globalThis: { __taskmemAttachMarks?: (gcBudget: number, autoTasks?: boolean) => string; __taskmemDetachMarks?: () => void };
 
-globalThis.__taskmemAttachMarks ??= (gcBudget: number): string => {
+globalThis.__taskmemAttachMarks ??= (gcBudget: number, autoTasks = true): string => {
   if (globalThis.__taskmemDetachMarks) return 'already installed';
-  const uninstall = installTaskMarks(gcBudget, true);
+  const uninstall = installTaskMarks(gcBudget, { requests: autoTasks, jobs: autoTasks });
   globalThis.__taskmemDetachMarks = () => {
     uninstall();
     delete globalThis.__taskmemDetachMarks;

@@ -59,7 +59,8 @@ function main(): void {
   if (!url) return;
 
   // The harness calls one function: requests it serves are not the task (it measures each run itself).
-  installTaskMarks(Number(process.env.TASKMEM_GC_BUDGET ?? '0.02'), process.env.TASKMEM_HARNESS === undefined);
+  const auto = process.env.TASKMEM_HARNESS === undefined && process.env.TASKMEM_AUTO_TASKS !== '0';
+  installTaskMarks(Number(process.env.TASKMEM_GC_BUDGET ?? '0.02'), { requests: auto, jobs: auto });
   register(dir, token, url);
   inspector.waitForDebugger();
 }

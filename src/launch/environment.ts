@@ -7,6 +7,8 @@ export interface ProfilingEnvOptions {
   /** Worker mode: the share of wall time that GCs around sampled tasks may take; 0 disables. */
   taskGcBudget: number;
   pythonSampleEvery?: number;
+  /** Node: HTTP requests and BullMQ jobs as tasks (the bootloader reads TASKMEM_AUTO_TASKS). */
+  autoTasks?: boolean;
   extra?: Record<string, string>;
 }
 
@@ -22,6 +24,7 @@ export function profilingEnvironment(base: NodeJS.ProcessEnv, channelEnv: Record
   env.PYTHONPATH = base.PYTHONPATH ? `${pythonAgentDir()}${path.delimiter}${base.PYTHONPATH}` : pythonAgentDir();
   env.TASKMEM_PRECISE = options.preciseAttribution ? '1' : '0';
   env.TASKMEM_GC_BUDGET = String(options.taskGcBudget);
+  env.TASKMEM_AUTO_TASKS = options.autoTasks === false ? '0' : '1';
   if (options.pythonSampleEvery !== undefined) env.TASKMEM_SAMPLE_EVERY = String(options.pythonSampleEvery);
   return env;
 }

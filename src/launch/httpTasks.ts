@@ -27,10 +27,12 @@ export interface RequestLike {
   route?: unknown;
 }
 
-/** "GET /users/:id": the framework's route when the request carries one, else the collapsed path. */
-export function requestTaskName(request: RequestLike): string {
+/**
+ * "GET /users/:id": the framework's route when the request carries one (or `route`, one the
+ * framework told otherwise: Fastify), else the collapsed path.
+ */
+export function requestTaskName(request: RequestLike, route = frameworkRoute(request)): string {
   const method = typeof request.method === 'string' ? request.method.toUpperCase() : 'HTTP';
-  const route = frameworkRoute(request);
   const url = typeof request.originalUrl === 'string' ? request.originalUrl : typeof request.url === 'string' ? request.url : '/';
   const name = `${method} ${route ?? collapsePath(url)}`;
   return name.length > MAX_NAME ? `${name.slice(0, MAX_NAME - 1)}…` : name;
@@ -47,4 +49,15 @@ function frameworkRoute(request: RequestLike): string | undefined {
 /** Whether a task name is one the bootloader gave an HTTP request ("GET /users/:id"). */
 export function isRequestTaskName(name: string): boolean {
   return /^(?:GET|HEAD|POST|PUT|PATCH|DELETE|OPTIONS|CONNECT|TRACE|HTTP) \//.test(name);
+}
+
+/**
+ * The named functions that handled a request: Express's route handlers (`req.route.stack[].handle`)
+ * or the one a framework told (Fastify's `routeOptions.handler`). Anonymous ones say nothing.
+ */
+export function routeHandlers(request: RequestLike, told?: unknown): string[] {
+  const stack = (request.route as { stack?: unknown } | undefined)?.stack;
+  const handles = Array.isArray(stack) ? stack.map((layer) => (layer as { handle?: unknown } | undefined)?.handle) : [];
+  const names = [...handles, told].map((fn) => (typeof fn === 'function' ? fn.name.replace(/^bound /, '') : '')).filter((name) => name && name !== 'anonymous');
+  return [...new Set(names)].slice(0, 8);
 }

@@ -6,7 +6,8 @@ import * as dc from 'node:diagnostics_channel';
 import * as v8 from 'node:v8';
 import * as vm from 'node:vm';
 import type { CheckpointReply } from '../cdp/extraProtocol';
-import { requestTaskName, type RequestLike } from './httpTasks';
+import { requestTaskName, routeHandlers, type RequestLike } from './httpTasks';
+import { hookBullmq } from './jobTasks';
 
 declare const globalThis: { __taskmemEmit?: (payload: string) => void; __taskmemCheckpoint?: () => CheckpointReply };
 
@@ -32,10 +33,23 @@ function emit(message: object): void {
  * No checkpoint at exit: by then a module's data may already be unreachable (its loop finished).
  */
 const START_ALLOWANCE_MS = 20;
+/** Fastify 5 publishes each route handler's start here, with its route (fastify.dev: Diagnostics Channel). */
+const FASTIFY_HANDLER = 'tracing:fastify.request.handler:start';
 const CHECKPOINT_RATIO = 1.25;
 
+/** Where tasks come from besides the program's own marks; each can be turned off (--no-auto-tasks). */
+export interface AutoTasks {
+  /** HTTP requests (Node's http diagnostics channels; Express and Fastify routes). */
+  requests: boolean;
+  /** BullMQ jobs (a hook on its Worker). */
+  jobs: boolean;
+}
+
+/** What the report says tasks were: sent once per source, the first time one of its tasks ends. */
+export type TaskSource = 'marks' | 'http' | 'bullmq';
+
 /** Installs the task marks in this process; returns what removes them again (attach: when the session lets go). */
-export function installTaskMarks(gcBudget: number, markRequests: boolean): () => void {
+export function installTaskMarks(gcBudget: number, auto: AutoTasks): () => void {
   let collect: (() => void) | undefined;
   if (gcBudget > 0) {
     // Expose gc without touching the command line's flags.
@@ -84,7 +98,8 @@ export function installTaskMarks(gcBudget: number, markRequests: boolean): () =>
   let lastPairMs = 0;
   // Per task id (or name when there is none): the heap after the GC at its start.
   const open = new Map<unknown, number>();
-  const onTask = (phase: unknown, name: string, id: string | number | object | undefined): void => {
+  const sourcesSeen = new Set<TaskSource>();
+  const onTask = (phase: unknown, name: string, id: string | number | object | undefined, source: TaskSource): void => {
     const key = id ?? name;
     // A request object is a key here, never a message: only the program's own ids travel.
     const wireId = typeof id === 'object' ? undefined : id;
@@ -102,6 +117,10 @@ export function installTaskMarks(gcBudget: number, markRequests: boolean): () =>
         checkpoint(before.heap, 'start');
       }
     } else if (phase === 'end') {
+      if (!sourcesSeen.has(source)) {
+        sourcesSeen.add(source);
+        emit({ method: 'Taskmem.taskSource', params: { source } });
+      }
       finished.set(name, (finished.get(name) ?? 0) + 1);
       totalFinished++;
       const startHeap = open.get(key);
@@ -131,7 +150,7 @@ export function installTaskMarks(gcBudget: number, markRequests: boolean): () =>
     const message = (raw ?? {}) as { phase?: unknown; name?: unknown; id?: unknown };
     const name = typeof message.name === 'string' ? message.name : 'task';
     const id = typeof message.id === 'string' || typeof message.id === 'number' ? message.id : undefined;
-    onTask(message.phase, name, id);
+    onTask(message.phase, name, id, 'marks');
   };
   dc.subscribe('taskmem:task', onOwnMark);
   // HTTP servers: every request is a task, from its start to its response's end (src/launch/httpTasks.ts).
@@ -142,7 +161,7 @@ export function installTaskMarks(gcBudget: number, markRequests: boolean): () =>
     const { request, response } = (raw ?? {}) as { request?: RequestLike & object; response?: { once?: unknown } };
     if (ownMarks || !request) return;
     started.add(request);
-    onTask('start', requestTaskName(request), request);
+    onTask('start', requestTaskName(request), request, 'http');
     // A request whose client went away never finishes: it must not hold the next measurement off.
     if (open.has(request) && typeof response?.once === 'function')
       (response.once as (event: string, listener: () => void) => void).call(response, 'close', () => open.delete(request));
@@ -152,20 +171,48 @@ export function installTaskMarks(gcBudget: number, markRequests: boolean): () =>
     if (ownMarks || !request || !started.has(request)) return;
     started.delete(request);
     // By now the framework has routed the request: it counts under its route.
-    onTask('end', requestTaskName(request), request);
+    const name = requestTaskName(request, fastifyRoutes.get(request)?.url);
+    tellHandlers(name, request);
+    onTask('end', name, request, 'http');
   };
-  if (markRequests) {
+  // A route's named handlers, once per route: the session matches them to the growing sites' stacks.
+  const handlersTold = new Set<string>();
+  const tellHandlers = (name: string, request: RequestLike & object): void => {
+    if (handlersTold.has(name) || handlersTold.size >= 1000) return;
+    handlersTold.add(name);
+    const functions = routeHandlers(request, fastifyRoutes.get(request)?.handler);
+    if (functions.length) emit({ method: 'Taskmem.taskFunctions', params: { name, functions } });
+  };
+  // Fastify keeps its route on its own request object, not on Node's: its handler channel tells it.
+  const fastifyRoutes = new WeakMap<object, { url: string; handler: unknown }>();
+  const onFastifyHandler = (raw: unknown): void => {
+    const store = raw as { request?: { raw?: unknown; routeOptions?: { handler?: unknown } }; route?: { url?: unknown } } | undefined;
+    const request = store?.request?.raw;
+    const url = store?.route?.url;
+    if (typeof request === 'object' && request !== null && typeof url === 'string')
+      fastifyRoutes.set(request, { url, handler: store?.request?.routeOptions?.handler });
+  };
+  if (auto.requests) {
     dc.subscribe('http.server.request.start', onRequestStart);
     dc.subscribe('http.server.response.finish', onResponseFinish);
+    dc.subscribe(FASTIFY_HANDLER, onFastifyHandler);
   }
+  // BullMQ jobs: the program's own marks win here too.
+  const unhookJobs = auto.jobs
+    ? hookBullmq((phase, name, job) => {
+        if (!ownMarks) onTask(phase, name, job, 'bullmq');
+      })
+    : undefined;
   // The last counts must not be lost when the worker ends.
   process.on('exit', flushCounts);
   return () => {
     dc.unsubscribe('taskmem:task', onOwnMark);
-    if (markRequests) {
+    if (auto.requests) {
       dc.unsubscribe('http.server.request.start', onRequestStart);
       dc.unsubscribe('http.server.response.finish', onResponseFinish);
+      dc.unsubscribe(FASTIFY_HANDLER, onFastifyHandler);
     }
+    unhookJobs?.();
     process.off('exit', flushCounts);
     flushCounts();
     delete (globalThis as Record<string, unknown>)[CHECKPOINT_GLOBAL];

@@ -57,6 +57,11 @@ export interface SessionOptions {
    * take; tasks are measured while it allows (default 0.02). 1 measures every task.
    */
   taskGcBudget?: number;
+  /**
+   * Node: HTTP requests (Express and Fastify routes included) and BullMQ jobs become tasks without
+   * code changes (default true); false leaves only the program's own taskmem:task marks.
+   */
+  autoTasks?: boolean;
   /** Python interpreter for Python harnesses (default `python3`). */
   pythonPath?: string;
   /** Python worker mode: trace one task in K. */

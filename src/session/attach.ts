@@ -1,6 +1,7 @@
 /** Attach mode: connect to a process that already has an inspector (URL, port, or a Node PID). */
 import * as fs from 'node:fs';
 import type { TargetInfo } from '../core/model';
+import { attachCandidates, parseCmdline, type AttachCandidate } from '../core/processList';
 import type { AttachSpec } from './api';
 import type { DriverHost } from './driver';
 import { Target } from './target';
@@ -16,8 +17,8 @@ interface ListedTarget {
   url?: string;
 }
 
-async function listTargets(port: number): Promise<ListedTarget[]> {
-  const response = await fetch(`http://127.0.0.1:${port}/json/list`);
+async function listTargets(port: number, timeoutMs = 5000): Promise<ListedTarget[]> {
+  const response = await fetch(`http://127.0.0.1:${port}/json/list`, { signal: AbortSignal.timeout(timeoutMs) });
   if (!response.ok) throw new Error(`http://127.0.0.1:${port}/json/list answered ${response.status}`);
   return (await response.json()) as ListedTarget[];
 }
@@ -73,44 +74,55 @@ export function listeningPorts(pid: number): number[] {
   return ports;
 }
 
+/** The inspector a process listens on, if any: one pass over its own sockets (the port may be --inspect-port's). */
+async function openInspectorOf(pid: number, alsoTry: number[] = []): Promise<ListedTarget[] | undefined> {
+  for (const port of new Set([...listeningPorts(pid), ...alsoTry])) {
+    try {
+      const listed = await listTargets(port);
+      if (listed.length) return listed;
+    } catch {
+      // Not an inspector (or not yet); try the next.
+    }
+  }
+  return undefined;
+}
+
 async function inspectorOfPid(pid: number): Promise<ListedTarget[]> {
   const deadline = Date.now() + 5000;
   while (Date.now() < deadline) {
-    // The inspector may listen on --inspect-port rather than 9229: ask the process's own sockets.
-    for (const port of new Set([...listeningPorts(pid), 9229])) {
-      try {
-        const listed = await listTargets(port);
-        if (listed.length) return listed;
-      } catch {
-        // Not an inspector (or not yet); try the next.
-      }
-    }
+    const listed = await openInspectorOf(pid, [9229]);
+    if (listed) return listed;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   throw new Error(`pid ${pid} did not open an inspector (is it a Node process? SIGUSR1 needs Node without --disable-sigusr1)`);
 }
 
-export async function resolveAttachUrls(spec: AttachSpec): Promise<ListedTarget[]> {
-  if (spec.url?.startsWith('ws://')) return [{ webSocketDebuggerUrl: spec.url, title: spec.url }];
+/** The targets to attach to, and whether we opened the inspector (a pid signalled): then we close it again. */
+async function resolveAttach(spec: AttachSpec): Promise<{ listed: ListedTarget[]; opened: boolean }> {
+  if (spec.url?.startsWith('ws://')) return { listed: [{ webSocketDebuggerUrl: spec.url, title: spec.url }], opened: false };
   if (spec.url) {
     const port = Number(new URL(spec.url).port);
-    return listTargets(port);
+    return { listed: await listTargets(port), opened: false };
   }
-  if (spec.port) return waitForInspector(spec.port, 2000);
+  if (spec.port) return { listed: await waitForInspector(spec.port, 2000), opened: false };
   if (spec.pid) {
+    // Already open (--inspect, or a debugger's): it stays open after us.
+    const open = await openInspectorOf(spec.pid);
+    if (open) return { listed: open, opened: false };
     try {
-      // Node opens its inspector on 127.0.0.1:9229 when it receives SIGUSR1.
+      // Node opens its inspector on 127.0.0.1:9229 (or --inspect-port) when it receives SIGUSR1.
       process.kill(spec.pid, 'SIGUSR1');
     } catch (error) {
       throw new Error(`cannot signal pid ${spec.pid}: ${(error as Error).message}`);
     }
-    return inspectorOfPid(spec.pid);
+    return { listed: await inspectorOfPid(spec.pid), opened: true };
   }
   throw new Error('attach needs a ws:// URL, a port or a pid');
 }
 
 export async function attachTargets(session: DriverHost, spec: AttachSpec): Promise<void> {
-  const listed = (await resolveAttachUrls(spec)).filter((entry) => entry.webSocketDebuggerUrl);
+  const resolved = await resolveAttach(spec);
+  const listed = resolved.listed.filter((entry) => entry.webSocketDebuggerUrl);
   if (!listed.length) throw new Error('the inspector lists no target to attach to');
   for (const [index, entry] of listed.entries()) {
     const url = entry.webSocketDebuggerUrl as string;
@@ -118,10 +130,47 @@ export async function attachTargets(session: DriverHost, spec: AttachSpec): Prom
     if (!['127.0.0.1', 'localhost', '[::1]'].includes(host)) throw new Error(`refusing to attach to a non-loopback inspector (${host})`);
     const info: TargetInfo = { id: `node:attached-${index}`, pid: spec.pid ?? 0, runtime: 'node', title: entry.title || url, argv: [] };
     const target = await Target.connect(info, { kind: 'inspector', url }, { samplingIntervalBytes: session.samplingIntervalBytes });
+    // An inspector we opened is closed again when the session lets go (Target.letGo).
+    target.closeInspectorOnDetach = resolved.opened;
     await session.addTarget(target);
     // Its own task marks and its HTTP requests count as tasks, as under the bootloader.
     await target
-      .installTaskMarks(marksScript(), session.options.taskGcBudget ?? DEFAULTS.taskGcBudget)
+      .installTaskMarks(marksScript(), session.options.taskGcBudget ?? DEFAULTS.taskGcBudget, session.options.autoTasks ?? true)
       .catch((error: Error) => session.warn(`task marks could not be installed in ${info.title}: ${error.message}; tasks are time windows`));
   }
+}
+
+/** Node programs running on this machine (Linux /proc), for the extension's process list. */
+export async function runningNodePrograms(): Promise<AttachCandidate[]> {
+  let pids: number[];
+  try {
+    pids = fs
+      .readdirSync('/proc')
+      .filter((name) => /^\d+$/.test(name))
+      .map(Number);
+  } catch {
+    return [];
+  }
+  const entries = pids.flatMap((pid) => {
+    try {
+      return [{ pid, argv: parseCmdline(fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8')) }];
+    } catch {
+      // Gone meanwhile, or not ours to read.
+      return [];
+    }
+  });
+  const exclude = new Set([process.pid, process.ppid]);
+  // An inspector someone opened later (SIGUSR1, a debugger) is one of its listening ports that answers as one.
+  const candidates = attachCandidates(entries, exclude, () => false);
+  await Promise.all(
+    candidates
+      .filter((candidate) => !candidate.inspectorOpen)
+      .map(async (candidate) => {
+        for (const port of listeningPorts(candidate.pid)) {
+          const listed = await listTargets(port, 500).catch(() => []);
+          if (listed.length) candidate.inspectorOpen = true;
+        }
+      }),
+  );
+  return candidates;
 }

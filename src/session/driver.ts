@@ -19,6 +19,8 @@ export interface SessionDriver {
   captureAll(reason: string): Promise<void>;
   finalCapture(): Promise<void>;
   notes(): string[];
+  /** Worker and attach: where the tasks came from (marks, HTTP requests, jobs, time windows). */
+  taskSource?(): string | undefined;
   dispose(): void;
 }
 

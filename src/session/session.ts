@@ -159,6 +159,7 @@ export class ProfilingSession implements ProfilingSessionApi {
       preciseAttribution: this.options.preciseAttribution ?? this.options.mode === 'harness',
       taskGcBudget: this.options.mode === 'worker' ? (this.options.taskGcBudget ?? DEFAULTS.taskGcBudget) : 0,
       pythonSampleEvery: this.options.pythonSampleEvery,
+      autoTasks: this.options.autoTasks ?? true,
     });
     const child = (this.child = spawnTree({ command: plan.command, shell: plan.shell, cwd: this.options.cwd, env }));
     const forward = (stream: 'stdout' | 'stderr') => (raw: Buffer) => {
@@ -331,7 +332,7 @@ export class ProfilingSession implements ProfilingSessionApi {
     if (this.options.mode === 'attach') {
       // A process we attached to goes on: nothing of ours may stay in it (task marks, GC budget).
       let timer: NodeJS.Timeout | undefined;
-      const removed = Promise.all([...this.liveTargets.values()].map((target) => target.removeTaskMarks().catch(() => undefined)));
+      const removed = Promise.all([...this.liveTargets.values()].map((target) => target.letGo().catch(() => undefined)));
       await Promise.race([removed, new Promise<void>((resolve) => (timer = setTimeout(resolve, DETACH_TIMEOUT_MS)))]);
       clearTimeout(timer);
     }
@@ -373,6 +374,7 @@ export class ProfilingSession implements ProfilingSessionApi {
       },
       notes: [...this.notes, ...(this.driver?.notes() ?? [])],
       warnings: this.warnings,
+      taskSource: this.driver?.taskSource?.(),
       toolVersion: toolVersion(),
       ...this.recycling(tasks),
     });

@@ -7,6 +7,7 @@ import type { CheckpointEvent, PythonStats, TaskFinishedEvent, TaskStartedEvent,
 import { openTransport, type Endpoint } from '../cdp/endpoint';
 import { WorkerTransport } from '../cdp/transport';
 import { Emitter } from '../core/events';
+import { isTaskSource } from '../core/taskSources';
 import type { HeapStatsPoint, RawSamplingProfile, RuntimeKind, TargetInfo } from '../core/model';
 import { checkpointReply, readRss, unknownScripts, validCounts } from './targetReplies';
 
@@ -61,12 +62,20 @@ export class Target {
   private readonly checkpointEmitter = new Emitter<CheckpointEvent>();
   /** A full GC with the retained heap after it and the tasks finished by then, per name. */
   readonly onCheckpoint = this.checkpointEmitter.event;
+  private readonly taskSourceEmitter = new Emitter<string>();
+  private readonly taskFunctionsEmitter = new Emitter<{ name: string; functions: string[] }>();
+  /** The named functions that handled a task name (Node: an HTTP route's handlers). */
+  readonly onTaskFunctions = this.taskFunctionsEmitter.event;
+  /** Where this target's tasks come from (the program's marks, HTTP requests, BullMQ jobs, …). */
+  readonly onTaskSource = this.taskSourceEmitter.event;
   private readonly gcEmitter = new Emitter<{ generation: number; durationMs?: number }>();
   private readonly workerEmitter = new Emitter<Target>();
   private readonly exitEmitter = new Emitter<string>();
   private readonly contextDestroyedEmitter = new Emitter<void>();
-  /** Task marks injected after attaching (removeTaskMarks takes them out). */
+  /** Task marks injected after attaching (letGo takes them out). */
   private marksInstalled = false;
+  /** Attach by pid: the session opened this process's inspector, and closes it when it lets go. */
+  closeInspectorOnDetach = false;
   readonly onTaskStarted = this.taskStartedEmitter.event;
   readonly onTaskFinished = this.taskFinishedEmitter.event;
   readonly onGc = this.gcEmitter.event;
@@ -140,6 +149,9 @@ export class Target {
       this.client.on('Taskmem.taskCounts', (event) => this.taskCountsEmitter.fire(validCounts(event.counts)));
       this.client.on('Taskmem.checkpoint', (event) => this.fireCheckpoint(event));
       this.client.on('Taskmem.gc', (event) => this.gcEmitter.fire(event));
+      this.client.on('Taskmem.taskSource', (event) => {
+        if (isTaskSource(event.source)) this.taskSourceEmitter.fire(event.source);
+      });
       const configure: { sampleEvery?: number; mallocTrim?: boolean } = {};
       if (this.options.pythonMallocTrim) configure.mallocTrim = true;
       if (this.options.pythonSampleEvery !== undefined) configure.sampleEvery = this.options.pythonSampleEvery;
@@ -196,7 +208,12 @@ export class Target {
     else if (message.method === 'Taskmem.taskFinished') this.taskFinishedEmitter.fire({ ...params, name });
     else if (message.method === 'Taskmem.taskCounts') this.taskCountsEmitter.fire(validCounts(params.counts));
     else if (message.method === 'Taskmem.checkpoint') this.fireCheckpoint(params);
-    else if (message.method === 'Taskmem.gc') this.gcEmitter.fire({ generation: Number(params.generation) || 0, durationMs: Number(params.durationMs) || 0 });
+    else if (message.method === 'Taskmem.taskFunctions') {
+      const functions = Array.isArray(params.functions) ? params.functions.filter((f): f is string => typeof f === 'string' && f.length <= 200) : [];
+      if (functions.length) this.taskFunctionsEmitter.fire({ name, functions: functions.slice(0, 8) });
+    } else if (message.method === 'Taskmem.taskSource') {
+      if (isTaskSource(params.source)) this.taskSourceEmitter.fire(params.source);
+    } else if (message.method === 'Taskmem.gc') this.gcEmitter.fire({ generation: Number(params.generation) || 0, durationMs: Number(params.durationMs) || 0 });
   }
 
   private fireCheckpoint(params: { heap?: unknown; counts?: unknown; t?: unknown; phase?: unknown }): void {
@@ -368,18 +385,31 @@ export class Target {
    * A process we attached to has no bootloader: its task marks (its own `taskmem:task` channel, HTTP
    * requests) are installed through the inspector. The console's command-line API lends `require`.
    */
-  async installTaskMarks(script: string, gcBudget: number): Promise<void> {
+  async installTaskMarks(script: string, gcBudget: number, autoTasks: boolean): Promise<void> {
     const defined = await this.client.send('Runtime.evaluate', { expression: script, includeCommandLineAPI: true, silent: true });
     if (defined.exceptionDetails) throw new Error(defined.exceptionDetails.exception?.description?.split('\n')[0] ?? defined.exceptionDetails.text);
-    await this.evaluate<string>(`globalThis.__taskmemAttachMarks(${Number(gcBudget)})`);
+    await this.evaluate<string>(`globalThis.__taskmemAttachMarks(${Number(gcBudget)}, ${autoTasks === true})`);
     this.marksInstalled = true;
   }
 
-  /** Takes the injected marks out again (the session lets go of a process it attached to). */
-  async removeTaskMarks(): Promise<void> {
-    if (!this.marksInstalled) return;
-    this.marksInstalled = false;
-    await this.evaluate('globalThis.__taskmemDetachMarks?.()');
+  /**
+   * The session lets go of a process it attached to: the injected marks come out, then the
+   * inspector closes if the session opened it (SIGUSR1). inspector.close() waits for open
+   * connections to end, so it runs on a timer, after this connection is gone.
+   */
+  async letGo(): Promise<void> {
+    if (this.marksInstalled) {
+      this.marksInstalled = false;
+      await this.evaluate('globalThis.__taskmemDetachMarks?.()');
+    }
+    if (this.closeInspectorOnDetach) {
+      this.closeInspectorOnDetach = false;
+      await this.client.send('Runtime.evaluate', {
+        expression: "(() => { const inspector = require('node:inspector'); setTimeout(() => inspector.close(), 100); })()",
+        includeCommandLineAPI: true,
+        silent: true,
+      });
+    }
   }
 
   /** Evaluates an expression in the target (Node), awaiting promises, returning the value. */
@@ -400,6 +430,8 @@ export class Target {
     this.taskFinishedEmitter.dispose();
     this.taskCountsEmitter.dispose();
     this.checkpointEmitter.dispose();
+    this.taskSourceEmitter.dispose();
+    this.taskFunctionsEmitter.dispose();
     this.gcEmitter.dispose();
     this.workerEmitter.dispose();
     this.contextDestroyedEmitter.dispose();

@@ -25,6 +25,8 @@ export interface GroupContext {
   /** Tasks of a name in a trend (its own count when the trend is a group's). */
   tasksOf(trend: TaskTrend, name: string): number;
   sites(): readonly RetainedSite[];
+  /** Named functions that handled a task name (HTTP route handlers), as the process said. */
+  handlers(name: string): readonly string[];
 }
 
 /** Name of the row that stands for names judged together when no site says which one grows. */
@@ -51,7 +53,7 @@ export function scaleTrend(trend: TaskTrend, factor: number): TaskTrend {
  * be if that name held all of it.
  */
 export function holderOf(trend: TaskTrend, context: GroupContext): string | undefined {
-  const bySites = attributeBySites(trend.names, context.sites());
+  const bySites = attributeBySites(trend.names, context.sites(), (name) => context.handlers(name));
   if (bySites !== undefined) return bySites;
   // Else the tasks measured one by one: exactly one name leaks there, at the rate the group's growth
   // would be if that name held all of it, and every other name was measured and does not leak.

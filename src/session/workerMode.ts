@@ -11,7 +11,7 @@ import { DEFAULTS } from './defaults';
 import { recyclingNote } from '../core/recycling';
 import { mallocTrimNote, rssSplitNote } from '../core/memorySplit';
 import { isRequestTaskName } from '../launch/httpTasks';
-import { pythonTaskSourceNotes } from '../core/taskSources';
+import { describeTaskSources, pythonTaskSourceNotes } from '../core/taskSources';
 
 /** Periodic retained captures cost a full GC: not more often than this. */
 const CAPTURE_INTERVAL_MS = 10_000;
@@ -34,6 +34,8 @@ export class WorkerModeDriver implements SessionDriver {
   /** Tasks the bootloader made of HTTP requests (no marks of the program's own). */
   private sawRequests = false;
   private windows = 0;
+  /** Where the tasks came from, as the targets said (Taskmem.taskSource). */
+  private readonly sources = new Set<string>();
   private captureRunning: Promise<void> | undefined;
   private readonly extraNotes = new Set<string>();
   private readonly sampledInfo = new Map<string, { sampled: number; total: number }>();
@@ -110,6 +112,8 @@ export class WorkerModeDriver implements SessionDriver {
       }
       this.stopWhenEnoughTasks();
     });
+    target.onTaskSource((source) => this.sources.add(source));
+    target.onTaskFunctions((event) => session.tasks.addHandlers(event.name, event.functions));
     target.onTaskCounts((counts) => {
       this.sawTaskMarks = true;
       if (!this.sawRequests) this.sawRequests = Object.keys(counts).some(isRequestTaskName);
@@ -237,6 +241,15 @@ export class WorkerModeDriver implements SessionDriver {
       if (note) notes.push(note);
     }
     return notes.slice(0, 8);
+  }
+
+  /** What the tasks were, for the report: the sources the targets named, else time windows. */
+  taskSource(): string | undefined {
+    const sources = new Set(this.sources);
+    // An agent that predates Taskmem.taskSource still marks tasks (Celery signals).
+    if (this.sawTaskMarks && !sources.size) sources.add(this.watched.some((target) => target.runtime === 'python') ? 'python-agent' : 'marks');
+    if (this.windows > 0) sources.add('windows');
+    return describeTaskSources(sources);
   }
 
   notes(): string[] {

@@ -6,27 +6,11 @@
  */
 import { strict as assert } from 'node:assert';
 import { spawn, type ChildProcess } from 'node:child_process';
-import WebSocket from 'ws';
 import { isAlive } from '../../src/launch/processes';
+import { listeningPorts } from '../../src/session/attach';
 import { ProfilingSession } from '../../src/session/session';
+import { evaluate } from '../support/inspect';
 import { fixture, repoRoot } from './helpers';
-
-/** One expression evaluated over a fresh inspector connection, with the console's `require`. */
-function evaluate(url: string, expression: string): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    const socket = new WebSocket(url);
-    socket.on('error', reject);
-    socket.on('open', () =>
-      socket.send(JSON.stringify({ id: 1, method: 'Runtime.evaluate', params: { expression, includeCommandLineAPI: true, returnByValue: true } })),
-    );
-    socket.on('message', (data: WebSocket.RawData) => {
-      const reply = JSON.parse(data.toString()) as { id?: number; result?: { result?: { value?: unknown } } };
-      if (reply.id !== 1) return;
-      socket.close();
-      resolve(reply.result?.result?.value);
-    });
-  });
-}
 
 describe('attach to a running Node process (real processes)', function () {
   this.timeout(60_000);
@@ -65,5 +49,53 @@ describe('attach to a running Node process (real processes)', function () {
     assert.ok(isAlive(child.pid!), 'the attached process still runs');
     assert.equal(await evaluate(url, "require('node:diagnostics_channel').channel('taskmem:task').hasSubscribers"), false);
     assert.equal(await evaluate(url, 'typeof globalThis.__taskmemCheckpoint + typeof globalThis.__taskmemDetachMarks'), 'undefinedundefined');
+  });
+
+  /** Loopback ports the process listens on, once they differ from `before` (or after 10 s). */
+  async function portsOnceChanged(pid: number, before: readonly number[]): Promise<number[]> {
+    const deadline = Date.now() + 10_000;
+    let ports = listeningPorts(pid);
+    while (Date.now() < deadline && ports.join() === before.join()) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      ports = listeningPorts(pid);
+    }
+    return ports;
+  }
+
+  it('attached by pid, closes the inspector it opened when it stops; the process goes on', async () => {
+    // No inspector until SIGUSR1; then on a free port (--inspect-port=0), not 9229, which other tests may hold.
+    child = spawn(process.execPath, ['--inspect-port=127.0.0.1:0', fixture('node', 'forever.js')], {
+      env: { ...process.env, NODE_OPTIONS: '' },
+      stdio: 'ignore',
+    });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.deepEqual(listeningPorts(child.pid!), [], 'no inspector before the session');
+    const session = new ProfilingSession({ mode: 'attach', cwd: repoRoot, attach: { pid: child.pid! }, durationSec: 2, onOutput: () => undefined });
+    await session.start();
+    const open = listeningPorts(child.pid!);
+    assert.equal(open.length, 1, `the inspector the session opened: ${open.join()}`);
+    const report = await session.done;
+    assert.ok(!report.warnings.length, report.warnings.join('\n'));
+    assert.deepEqual(await portsOnceChanged(child.pid!, open), [], 'the inspector is closed after the session stopped');
+    assert.ok(isAlive(child.pid!), 'the process still runs');
+  });
+
+  it('attached by pid to a process whose inspector was already open, leaves it open', async () => {
+    child = spawn(process.execPath, ['--inspect=127.0.0.1:0', fixture('node', 'forever.js')], {
+      env: { ...process.env, NODE_OPTIONS: '' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    await new Promise<void>((resolve) => {
+      let stderr = '';
+      child!.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()).includes('ws://') && resolve());
+    });
+    const open = listeningPorts(child.pid!);
+    assert.equal(open.length, 1, open.join());
+    const session = new ProfilingSession({ mode: 'attach', cwd: repoRoot, attach: { pid: child.pid! }, durationSec: 2, onOutput: () => undefined });
+    await session.start();
+    await session.done;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    assert.deepEqual(listeningPorts(child.pid!), open, 'the inspector it found open stays open');
+    assert.ok(isAlive(child.pid!), 'the process still runs');
   });
 });

@@ -4,51 +4,16 @@
  * (Node's http diagnostics channels); the leaking route is called a leak, the clean ones are not.
  */
 import { strict as assert } from 'node:assert';
-import * as http from 'node:http';
 import type { TaskmemReport } from '../../src/core/report';
 import { ProfilingSession } from '../../src/session/session';
-import { rng } from '../support/prng';
+import { drive, type LoadRoute } from '../support/httpLoad';
 import { fixture, repoRoot } from './helpers';
 
-/**
- * Sends requests over the routes in a seeded random mix (as real traffic comes, not in a fixed
- * rotation, whose counts would move together), `concurrency` at a time, until `until` resolves.
- */
-async function drive(port: number, until: Promise<unknown>, concurrency = 4): Promise<number> {
-  const random = rng(7);
-  const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
-  let stopped = false;
-  void until.then(() => (stopped = true));
-  let sent = 0;
-  const routes: Array<{ method: string; path: string; body?: string }> = [
-    { method: 'POST', path: '/login', body: 'alice' },
-    { method: 'GET', path: '/users/' },
-    { method: 'GET', path: '/health' },
-  ];
-  const one = (i: number) =>
-    new Promise<void>((resolve) => {
-      const route = routes[Math.floor(random() * routes.length)];
-      const request = http.request(
-        { host: '127.0.0.1', port, agent, method: route.method, path: route.path === '/users/' ? `/users/${i % 5000}` : route.path },
-        (response) => {
-          response.resume();
-          response.on('end', resolve);
-        },
-      );
-      request.on('error', () => resolve());
-      request.end(route.body);
-    });
-  await Promise.all(
-    Array.from({ length: concurrency }, async (_, lane) => {
-      for (let i = lane; !stopped; i += concurrency) {
-        await one(i);
-        sent++;
-      }
-    }),
-  );
-  agent.destroy();
-  return sent;
-}
+const ROUTES: LoadRoute[] = [
+  { method: 'POST', path: () => '/login', body: 'alice' },
+  { method: 'GET', path: (i) => `/users/${i % 5000}` },
+  { method: 'GET', path: () => '/health' },
+];
 
 describe('HTTP requests as tasks, no code changes (real Node server)', function () {
   this.timeout(150_000);
@@ -71,7 +36,7 @@ describe('HTTP requests as tasks, no code changes (real Node server)', function 
     });
     await session.start();
     const port = await Promise.race([portSeen, session.done.then(() => Promise.reject(new Error(`the server ended: ${output}`)))]);
-    const [sent, report] = await Promise.all([drive(port, session.done), session.done as Promise<TaskmemReport>]);
+    const [sent, report] = await Promise.all([drive(port, ROUTES, session.done), session.done as Promise<TaskmemReport>]);
     const byName = new Map(report.tasks.map((task) => [task.name, task]));
     const summary = report.tasks.map((task) => `${task.name}: ${task.verdict} ${task.bytesPerRun} B/run over ${task.runs}`).join(' | ');
     console.log(`      [http server] ${sent} requests; ${summary}`);

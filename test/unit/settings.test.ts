@@ -26,6 +26,7 @@ const FIELD: Record<Setting, keyof typeof CONFIG_DEFAULTS> = {
   [Setting.PythonSampleEvery]: 'pythonSampleEvery',
   [Setting.PythonMallocTrim]: 'pythonMallocTrim',
   [Setting.TaskGcBudgetPercent]: 'taskGcBudgetPercent',
+  [Setting.AutoTasks]: 'autoTasks',
   [Setting.AnnotationsEnabled]: 'annotationsEnabled',
 };
 

@@ -340,6 +340,19 @@ describe('workerTrend', () => {
   });
 
   describe('attributeBySites', () => {
+    it("matches the functions the process said handled a name (an HTTP route's named handler)", () => {
+      const names = ['POST /api/users/:name/sessions', 'GET /api/users/:name'];
+      const sites = [site('openSession', 900 * K, { stack: ['openSession', 'createSession', 'handle'] })];
+      assert.equal(attributeBySites(names, sites), undefined);
+      const handlers = (name: string) => (name.startsWith('POST') ? ['createSession'] : ['showUser']);
+      assert.equal(attributeBySites(names, sites, handlers), 'POST /api/users/:name/sessions');
+      // A handler shared by both routes tells nothing.
+      assert.equal(
+        attributeBySites(names, sites, () => ['createSession']),
+        undefined,
+      );
+    });
+
     const names = ['record-shipment', 'shop.ingest'];
 
     it("picks the name whose function is the growing site (recordShipment ↔ 'record-shipment')", () => {
@@ -373,6 +386,8 @@ describe('workerTrend', () => {
 
     it('is undefined when no growing site names either task', () => {
       assert.equal(attributeBySites(names, [site('somethingElse', 1 * M)]), undefined);
+      // A name's own small site does not take the growth of a bigger one no name matches.
+      assert.equal(attributeBySites(['mail:send', 'mail:render'], [site('recordDelivery', 4 * M), site('render', 200 * K)]), undefined);
       assert.equal(attributeBySites(names, []), undefined);
     });
   });

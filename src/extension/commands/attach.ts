@@ -1,13 +1,50 @@
-/** Attach to Process: an inspector URL or port, or a Node PID (its inspector is opened with SIGUSR1). */
+/**
+ * Attach to Process: a Node program picked from the running ones, or typed: an inspector URL or
+ * port, or a Node PID (its inspector is opened with SIGUSR1, and closed again when the session stops).
+ */
 import * as vscode from 'vscode';
 import { parseAttachInput, type ProfileChoice } from '../choices';
 import type { ProfilingSessionApi } from '../../session/api';
+import { runningNodePrograms } from '../../session/attach';
 import type { CommandContext } from './context';
 import { launch } from './profileTask';
+
+interface ProcessItem extends vscode.QuickPickItem {
+  /** The input-box text this item stands for; undefined: type one. */
+  text?: string;
+}
+
+/** The running Node programs to pick from, and a last item to type a port, URL or pid. */
+async function pickProcess(): Promise<string | undefined | null> {
+  const programs = await runningNodePrograms();
+  if (!programs.length) return null;
+  const items: ProcessItem[] = programs.map((program) => ({
+    label: `$(server-process) ${program.command}`,
+    description: `pid ${program.pid}`,
+    detail: program.inspectorOpen
+      ? 'inspector open: attaching uses it and leaves it open'
+      : 'no inspector yet: it is opened (SIGUSR1) and closed again when the session stops',
+    text: `pid ${program.pid}`,
+  }));
+  items.push({ label: '$(edit) Enter a port, ws:// URL or pid…', alwaysShow: true });
+  const picked = await vscode.window.showQuickPick(items, {
+    title: 'Task Memory: attach to a process',
+    placeHolder: 'A running Node program, or type an inspector port, ws:// URL or pid',
+    matchOnDescription: true,
+  });
+  if (!picked) return undefined;
+  return picked.text ?? null;
+}
 
 /** `arg` (automation): the same text the input box takes ("9229", "ws://…", "pid 1234"). */
 export async function attachToProcess(ctx: CommandContext, arg?: unknown): Promise<ProfilingSessionApi | undefined> {
   let text = typeof arg === 'string' ? arg : typeof arg === 'number' ? String(arg) : undefined;
+  if (text === undefined) {
+    // null: no program listed, or the user wants to type one.
+    const picked = await pickProcess();
+    if (picked === undefined) return undefined;
+    if (picked !== null) text = picked;
+  }
   if (text === undefined) {
     text = await vscode.window.showInputBox({
       title: 'Task Memory: attach to a process',
