@@ -7,7 +7,7 @@ import { parseAttachInput, type ProfileChoice } from '../choices';
 import type { ProfilingSessionApi } from '../../session/api';
 import { runningNodePrograms } from '../../session/attach';
 import type { CommandContext } from './context';
-import { launch } from './profileTask';
+import { launch } from './launch';
 
 interface ProcessItem extends vscode.QuickPickItem {
   /** The input-box text this item stands for; undefined: type one. */
@@ -49,7 +49,7 @@ export async function attachToProcess(ctx: CommandContext, arg?: unknown): Promi
     text = await vscode.window.showInputBox({
       title: 'Task Memory: attach to a process',
       prompt:
-        'A Node or Python inspector on this machine: ws://127.0.0.1:PORT/ID, http://127.0.0.1:PORT, a port, or "pid 1234" for a Node process (its inspector is opened on port 9229).',
+        'A Node inspector on this machine: ws://127.0.0.1:PORT/ID, http://127.0.0.1:PORT, a port, or "pid 1234" for a Node process (its inspector is opened on port 9229 and closed again when the session stops).',
       placeHolder: '9229   ·   ws://127.0.0.1:9229/…   ·   pid 1234',
       validateInput: (value) => {
         const parsed = parseAttachInput(value);

@@ -10,7 +10,8 @@ import { Commands } from '../sessionRegistry';
 import { attachToProcess } from './attach';
 import { errorMessage, type CommandContext } from './context';
 import { exportReport, isExportFormat } from './exportReport';
-import { harnessChoice, launch, profileTask } from './profileTask';
+import { launch } from './launch';
+import { harnessChoice, profileTask } from './profileTask';
 import { showError } from '../output';
 
 /** The session a command acts on: the given id, the only candidate, or one the user picks. */
