@@ -15,10 +15,10 @@ from taskmem_agent.agent import Agent  # noqa: E402
 
 
 def new_agent(sample_every):
-    a = Agent(tempfile.gettempdir(), "token", 0)
+    a = Agent(tempfile.mkdtemp(), "token", 0)  # a private (0700) directory, as the session makes
     a.attached = True
     a.sampling_on = True
-    a.sample_every = sample_every
+    a.config.sample_every = sample_every
     events = []  # type: list
     a.events = events  # type: ignore[attr-defined]
     a.emit = lambda method, params: events.append((method, dict(params)))  # type: ignore[assignment]
