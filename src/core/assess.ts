@@ -220,8 +220,42 @@ function assessSorted(sorted: TaskRun[], options?: VerdictOptions): Assessment {
     );
   }
 
-  // Plateau: a clear rise over the first runs (most of them kept memory), then flat.
-  if (earlyRise) return plateau();
+  // Plateau: a clear rise over the first runs (most of them kept memory), then flat. A plateau is
+  // growth that slowed: six runs of a steady 23.7 KiB/run leak, not quite 99% sure, were called a
+  // plateau "with 0.5% confidence" while the later runs grew at the early rate.
+  const stillGrowing = current.confidence >= PLATEAU_CONFIDENCE && current.slope > floor;
+  if (earlyRise) {
+    const levelled = plateau();
+    if (current.slope < 0.5 * early.slope || levelled.verdict.confidence >= PLATEAU_CONFIDENCE) return levelled;
+    return verdict(
+      {
+        kind: 'inconclusive',
+        confidence: 0,
+        summary:
+          `Retained heap rose by ${formatBytes(rise)} over the first runs and still grows at ${formatBytesPerRun(current.slope)} ` +
+          `(${formatBytesPerRun(early.slope)} at first): too few or too noisy runs to tell a leak from a cache that is filling.`,
+        advice: 'Measure more runs (--runs): a leak keeps growing, a cache levels off.',
+        evidence,
+      },
+      current.slope,
+    );
+  }
+
+  // Growth that is probably there (95%) but short of a leak's 99% is not "no leak".
+  if (stillGrowing) {
+    return verdict(
+      {
+        kind: 'inconclusive',
+        confidence: current.confidence,
+        summary:
+          `Retained heap probably grows, not yet sure: ${formatBytesPerRun(current.slope)} ${span} ` +
+          `(${formatPercent(current.confidence)} sure; a leak needs ${formatPercent(LEAK_CONFIDENCE)}).`,
+        advice: 'Measure more runs (--runs): a few runs cannot make a small or noisy growth sure.',
+        evidence,
+      },
+      current.slope,
+    );
+  }
 
   if (!Number.isFinite(current.upper95)) {
     return verdict(

@@ -24,7 +24,9 @@ export function profilingEnvironment(base: NodeJS.ProcessEnv, channelEnv: Record
   env.PYTHONPATH = base.PYTHONPATH ? `${pythonAgentDir()}${path.delimiter}${base.PYTHONPATH}` : pythonAgentDir();
   env.TASKMEM_PRECISE = options.preciseAttribution ? '1' : '0';
   env.TASKMEM_GC_BUDGET = String(options.taskGcBudget);
-  env.TASKMEM_AUTO_TASKS = options.autoTasks === false ? '0' : '1';
+  // Off turns every detector off; otherwise the program's own setting stands (Python takes a list:
+  // TASKMEM_AUTO_TASKS=celery,rq), so it is not overwritten with "on".
+  if (options.autoTasks === false) env.TASKMEM_AUTO_TASKS = '0';
   if (options.pythonSampleEvery !== undefined) env.TASKMEM_SAMPLE_EVERY = String(options.pythonSampleEvery);
   return env;
 }

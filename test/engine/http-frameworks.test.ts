@@ -58,6 +58,26 @@ async function profileApp(app: string, env: Record<string, string> = {}): Promis
   return { sent, report };
 }
 
+/**
+ * The top site is openSession at its line, or the handler that calls it when V8 inlined openSession
+ * there: worker mode runs without --precise (--no-turbo-inlining) by default, and a site may then hold
+ * its inlined callees (README, "Precise attribution"). Node sites are a function's first line, so the
+ * handler's site is within a few lines of its `openSession(` call.
+ */
+function assertSiteAtOpenSession(top: TaskmemReport['sites'][number], report: TaskmemReport): void {
+  const where = JSON.stringify(report.sites.slice(0, 3).map((site) => [site.function, site.file, site.line]));
+  if (top.file === SESSIONS_FILE) {
+    assert.deepEqual([top.function, top.line], ['openSession', lineOf(SESSIONS_FILE, 'openSession')], where);
+    return;
+  }
+  assert.ok(/frameworks\/(express|fastify)-app\.js$/.test(top.file), where);
+  const lines = fs.readFileSync(top.file, 'utf8').split('\n');
+  assert.ok(
+    lines.slice(top.line - 1, top.line + 2).some((line) => line.includes('openSession(')),
+    `the top site's function does not call openSession: ${where}`,
+  );
+}
+
 function check(label: string, sent: number, report: TaskmemReport, alone: boolean): void {
   const byName = new Map(report.tasks.map((task) => [task.name, task]));
   const summary = report.tasks.map((task) => `${task.name}: ${task.verdict} ${Math.round(task.bytesPerRun)} B/run over ${task.runs}`).join(' | ');
@@ -78,9 +98,7 @@ function check(label: string, sent: number, report: TaskmemReport, alone: boolea
   const kept = leaks[0].bytesPerRun * leaks[0].runs;
   assert.ok(kept > 0.5 * 2200 * sessions.runs && kept < 2 * 2200 * sessions.runs, `${Math.round(kept)} B kept for ${sessions.runs} sessions: ${summary}`);
   assert.ok(top, 'no retained site');
-  assert.equal(top.function, 'openSession', JSON.stringify(report.sites.slice(0, 3).map((site) => [site.function, site.file, site.line])));
-  assert.equal(top.file, SESSIONS_FILE);
-  assert.equal(top.line, lineOf(SESSIONS_FILE, 'openSession'));
+  assertSiteAtOpenSession(top, report);
   assert.match(report.taskSource ?? '', /^HTTP requests/);
 }
 

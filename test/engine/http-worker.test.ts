@@ -18,7 +18,7 @@ const ROUTES: LoadRoute[] = [
 describe('HTTP requests as tasks, no code changes (real Node server)', function () {
   this.timeout(150_000);
 
-  it('POST /login keeps ~2.1 KB per request: a leak named by its route; GET /users/:id and GET /health are not', async () => {
+  it('POST /login keeps ~2.1 KB per request: the leak is charged to its route (alone, or with the routes it cannot be split from); GET /users/:id and GET /health are never a leak alone', async () => {
     let output = '';
     let resolvePort: (port: number) => void = () => undefined;
     const portSeen = new Promise<number>((resolve) => (resolvePort = resolve));
@@ -45,9 +45,15 @@ describe('HTTP requests as tasks, no code changes (real Node server)', function 
     const users = byName.get('GET /users/:id');
     const health = byName.get('GET /health');
     assert.ok(login && users && health, summary);
-    assert.equal(login.verdict, 'leak', summary);
-    // Truth: 2,179 B per login (fixture); the split between routes is less exact than the sum.
-    assert.ok(login.bytesPerRun > 1100 && login.bytesPerRun < 4400, summary);
+    // The leak is charged to POST /login: alone, or in the row of the routes whose counts move with it
+    // when the checkpoints cannot split a random mix precisely (fewer of them on a slow machine; the
+    // row then says the worker leaks and that it cannot tell which route). Never to a clean route alone.
+    const leaks = report.tasks.filter((task) => task.verdict === 'leak');
+    assert.equal(leaks.length, 1, summary);
+    assert.ok(leaks[0].name.split(' + ').includes('POST /login'), summary);
+    // Truth: 2,179 B per login (fixture): what the row keeps in all must match it.
+    const kept = leaks[0].bytesPerRun * leaks[0].runs;
+    assert.ok(kept > 0.5 * 2179 * login.runs && kept < 2 * 2179 * login.runs, `${Math.round(kept)} B kept for ${login.runs} logins: ${summary}`);
     assert.notEqual(users.verdict, 'leak', summary);
     assert.notEqual(health.verdict, 'leak', summary);
     assert.equal(report.verdict.kind, 'leak', report.verdict.summary);

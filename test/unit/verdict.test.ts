@@ -42,6 +42,23 @@ describe('verdict', () => {
       assert.equal(judgeTask(node(series(10, (i) => 5 * M + 20 * K * i))).kind, 'leak');
     });
 
+    it('a steady growth over a few noisy runs is never a plateau or "no leak": it is inconclusive until sure', () => {
+      const steady = (pattern: number[], noise: number): TaskRun[] =>
+        pattern.map((p, i) => ({ index: i, retainedBytes: 30 * M + 24 * K * i + p * noise, durationMs: 3, runtime: 'node' }));
+      // The later runs grow as fast as the first ones: the old fallback called this a plateau "with 0% confidence".
+      const stillRising = judgeTask(steady([0, 0, 1, -1, 1, -1], 3000));
+      assert.equal(stillRising.kind, 'inconclusive', stillRising.summary);
+      assert.match(stillRising.summary, /still grows at \+23\.0 KiB\/run/);
+      // 95-99% sure of growth: "probably grows, not yet sure", not "no leak".
+      const probable = judgeTask(steady([0, 1, -1, 1, -1, 0], 6000));
+      assert.equal(probable.kind, 'inconclusive', probable.summary);
+      assert.ok(probable.confidence >= 0.95 && probable.confidence < 0.99, String(probable.confidence));
+      assert.match(probable.summary, /^Retained heap probably grows, not yet sure/);
+      // A cache that fills over 20 of 100 runs is still a plateau.
+      const cache = judgeTask(runs(series(100, (i) => 30 * M + Math.min(i, 20) * 10 * K + ((i * 7919) % 13) * 50)));
+      assert.equal(cache.kind, 'plateau', cache.summary);
+    });
+
     it('a steady 41 KiB per run is a leak, with figures', () => {
       const v = judgeTask(runs(series(12, (i) => 20 * M + 41 * K * i)));
       assert.equal(v.kind, 'leak');
