@@ -41,7 +41,10 @@ describe('node worker mode and process trees (real processes)', function () {
     // GCs inside running tasks and are less exact than the harness's: on loaded machines CI runs read
     // 44.9 KB and 21.9 KB, so the bound is ±50%; it still tells 28 KB from nothing and from 200 KB spikes.
     assert.ok(email.bytesPerRun > 14_000 && email.bytesPerRun < 56_000, `sendEmail bytesPerRun ${email.bytesPerRun}`);
-    assert.equal(resize.verdict, 'no-leak', resize.summary);
+    // Never a leak. Measured one by one in a running worker, a clean task's first runs can rise once
+    // (a loaded clean clone read +819 KiB over its first runs, then -597 B/run): that is a plateau,
+    // as the verdict suites accept for warm-up, not a leak.
+    assert.ok(resize.verdict === 'no-leak' || resize.verdict === 'plateau', resize.summary);
     assert.equal(report.verdict.kind, 'leak');
     assert.ok(report.verdict.summary.includes('sendEmail'), report.verdict.summary);
   });
