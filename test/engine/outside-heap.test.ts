@@ -61,10 +61,17 @@ describe('memory outside the heap (real processes)', function () {
       const cache = report.tasks.find((t) => t.name === 'cache-thumbnail');
       const resize = report.tasks.find((t) => t.name === 'resize-image');
       assert.ok(cache && resize, describeTask(report));
-      assert.equal(cache.verdict, 'leak', describeTask(report));
-      // 16 KiB of Buffer memory and a Map entry per run; a worker's split between names is looser than the harness.
-      assert.ok(cache.bytesPerRun >= 0.5 * THUMBNAIL_BYTES && cache.bytesPerRun <= 1.5 * THUMBNAIL_BYTES, describeTask(report));
+      // The leak is charged to cache-thumbnail: alone, or in the row of the names whose counts move
+      // with it when nothing splits them (the heap sampler sees a Buffer's small object, not its
+      // 16 KiB backing store, so on a loaded machine no growing site may stand out). Never to
+      // resize-image alone. 16 KiB of Buffer memory and a Map entry per run: what the row keeps in all.
+      const leaks = report.tasks.filter((t) => t.verdict === 'leak');
+      assert.equal(leaks.length, 1, describeTask(report));
+      assert.ok(leaks[0].name.split(' + ').includes('cache-thumbnail'), describeTask(report));
+      const kept = leaks[0].bytesPerRun * leaks[0].runs;
+      assert.ok(kept >= 0.5 * THUMBNAIL_BYTES * cache.runs && kept <= 1.5 * THUMBNAIL_BYTES * cache.runs, describeTask(report));
       assert.notEqual(resize.verdict, 'leak', describeTask(report));
+      assert.equal(report.verdict.kind, 'leak', describeTask(report));
       // Where the worker's RSS goes: the V8 heap, outside it, and the rest.
       assert.ok(
         report.notes.some((note) => /RSS .* at the last reading: V8 heap .*outside the heap .*\(Buffers and ArrayBuffers .*the rest /.test(note)),
