@@ -97,10 +97,11 @@ describe('Profile Task through the UI (code-server + Chromium)', function () {
       undefined,
       { timeout: 30_000 },
     );
-    await panel.locator('table.sites td.name', { hasText: 'enrichOrder' }).first().waitFor({ timeout: 60_000 });
-    // the run completes: a leak verdict in the banner and the state pill says Ended
-    await panel.locator('.banner.banner-leak').waitFor({ timeout: 60_000 });
-    await panel.locator('.state-pill.state-ended').waitFor({ timeout: 60_000 });
+    // the run completes: the state pill says Ended (looked up again: VS Code may have reloaded the frame)
+    panel = await wb!.waitForWebview(PANEL_TITLE, 120_000, '.state-pill.state-ended');
+    await panel.locator('table.sites td.name', { hasText: 'enrichOrder' }).first().waitFor({ timeout: 10_000 });
+    // a leak verdict in the banner
+    await panel.locator('.banner.banner-leak').waitFor({ timeout: 10_000 });
     const firstSite = (await panel.locator('table.sites td.name').first().textContent()) ?? '';
     assert.match(firstSite, /enrichOrder/);
     // The first chart is the one that shows the leak: retained after each run, with the verdict's line.

@@ -93,9 +93,8 @@ describe('Python through the UI (code-server + Chromium)', function () {
     await input.fill('12, 2');
     await input.press('Enter');
 
-    const panel = await wb!.waitForWebview(PANEL_TITLE, 30_000);
-    await panel.locator('.banner.banner-leak').waitFor({ timeout: 60_000 });
-    await panel.locator('.state-pill.state-ended').waitFor({ timeout: 60_000 });
+    const panel = await wb!.waitForWebview(PANEL_TITLE, 120_000, '.state-pill.state-ended');
+    await panel.locator('.banner.banner-leak').waitFor({ timeout: 10_000 });
     const text = (await panel.locator('table.sites').first().textContent()) ?? '';
     assert.match(text, /import_rows/);
     assert.match(text, /jobs\.py:14/);
@@ -120,9 +119,8 @@ describe('Python through the UI (code-server + Chromium)', function () {
     assert.match((await page.locator('.quick-input-widget .quick-input-title').textContent()) ?? '', /runs, warm-up \(billing\.py#charge_customer\)/);
     await prompt.press('Enter');
 
-    const panel = await wb!.waitForWebview('Memory: billing.py#charge_customer', 30_000);
-    await panel.locator('.banner.banner-failed').waitFor({ timeout: 60_000 });
-    await panel.locator('.state-pill.state-ended').waitFor({ timeout: 30_000 });
+    const panel = await wb!.waitForWebview('Memory: billing.py#charge_customer', 90_000, '.state-pill.state-ended');
+    await panel.locator('.banner.banner-failed').waitFor({ timeout: 10_000 });
     const summary = (await panel.locator('.banner .failure-summary').textContent()) ?? '';
     assert.match(summary, /billing\.py failed to import: KeyError: 'BILLING_BROKER_URL_THAT_IS_NOT_SET'/, summary);
     const banner = (await panel.locator('.banner').textContent()) ?? '';

@@ -77,8 +77,7 @@ describe('the leak story at a glance, with the panel beside the editor (code-ser
     );
     await input.fill(`${runs}, ${warmup}`);
     await input.press('Enter');
-    const panel = await wb!.waitForWebview(`Memory: jobs.js#${fn}`, 30_000);
-    await panel.locator('.state-pill.state-ended').waitFor({ timeout: 240_000 });
+    const panel = await wb!.waitForWebview(`Memory: jobs.js#${fn}`, 240_000, '.state-pill.state-ended');
     await panel.locator('.retained-card').waitFor({ state: 'visible', timeout: 10_000 });
     // notifications and the last frame settle before measuring and screenshots
     await page.waitForTimeout(700);
@@ -239,8 +238,7 @@ describe('the leak story at a glance, with the panel beside the editor (code-ser
     await page.waitForTimeout(500);
     await assert.rejects(wb!.waitForWebview(title, 1_000));
     await wb!.runCommand('Task Memory: Show Panel');
-    const panel = await wb!.waitForWebview(title, 20_000);
-    await panel.locator('.state-pill.state-ended').waitFor({ timeout: 20_000 });
+    const panel = await wb!.waitForWebview(title, 40_000, '.state-pill.state-ended');
     await panel.locator('.banner.banner-leak').waitFor({ timeout: 10_000 });
     await panel.locator('.retained-card').waitFor({ state: 'visible', timeout: 10_000 });
     await panel.locator('table.sites td.name', { hasText: 'leakJob' }).first().waitFor({ timeout: 10_000 });

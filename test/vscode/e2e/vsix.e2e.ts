@@ -60,9 +60,8 @@ describe('the installed .vsix in code-server', function () {
       { timeout: 10_000 },
     );
     await input.press('Enter');
-    const panel = await wb!.waitForWebview('Memory: leaky-worker.js#handleJob', 30_000);
-    await panel.locator('table.sites td.name', { hasText: 'enrichOrder' }).first().waitFor({ timeout: 60_000 });
-    await panel.locator('.banner.banner-leak').waitFor({ timeout: 60_000 });
-    await panel.locator('.state-pill.state-ended').waitFor({ timeout: 60_000 });
+    const panel = await wb!.waitForWebview('Memory: leaky-worker.js#handleJob', 120_000, '.state-pill.state-ended');
+    await panel.locator('table.sites td.name', { hasText: 'enrichOrder' }).first().waitFor({ timeout: 10_000 });
+    await panel.locator('.banner.banner-leak').waitFor({ timeout: 10_000 });
   });
 });

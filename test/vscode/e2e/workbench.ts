@@ -186,27 +186,46 @@ export class Workbench {
    * Waits for a webview (panel or view) whose title is `title` and returns the frame holding the
    * extension's HTML. VS Code nests two iframes: the outer `iframe.webview` (VS Code's host page)
    * and inside it `#active-frame`, which carries the title and the extension's document.
+   *
+   * With `readySelector`, also waits until that element is in the webview's document. VS Code may
+   * reload a webview's frames (when its service worker is replaced), which detaches a frame found
+   * earlier: a detached frame is looked up again until the deadline instead of failing the test.
    */
-  async waitForWebview(title: string, timeoutMs = 30_000): Promise<Frame> {
+  async waitForWebview(title: string, timeoutMs = 30_000, readySelector?: string): Promise<Frame> {
     const page = this.page;
     const deadline = Date.now() + timeoutMs;
+    let lastError = '';
     for (;;) {
       const seen: string[] = [];
       for (const outer of await page.locator('iframe.webview').elementHandles()) {
-        const host = await outer.contentFrame();
-        const inner = await host?.$('iframe#active-frame').catch(() => null);
-        if (!inner) continue;
-        const innerTitle = (await inner.getAttribute('title')) ?? '';
-        seen.push(innerTitle);
-        if (innerTitle !== title) continue;
-        const frame = await inner.contentFrame();
-        if (frame) {
+        try {
+          const host = await outer.contentFrame();
+          const inner = await host?.$('iframe#active-frame');
+          if (!inner) continue;
+          const innerTitle = (await inner.getAttribute('title')) ?? '';
+          seen.push(innerTitle);
+          if (innerTitle !== title) continue;
+          const frame = await inner.contentFrame();
+          if (!frame) continue;
           await frame.waitForLoadState('domcontentloaded');
-          return frame;
+          if (readySelector) {
+            await frame
+              .locator(readySelector)
+              .first()
+              .waitFor({ state: 'attached', timeout: Math.max(1, deadline - Date.now()) });
+          }
+          if (!frame.isDetached()) return frame;
+        } catch (err) {
+          // a frame detached by a reload, or the selector not there by the deadline: look again (or fail below)
+          lastError = err instanceof Error ? err.message.split('\n')[0] : String(err);
         }
       }
       if (Date.now() >= deadline) {
-        throw new Error(`no webview titled "${title}" within ${timeoutMs / 1000} s (webviews: ${seen.map((t) => `"${t}"`).join(', ') || 'none'})`);
+        const waitedFor = readySelector ? ` showing ${readySelector}` : '';
+        const last = lastError ? `; last error: ${lastError}` : '';
+        throw new Error(
+          `no webview titled "${title}"${waitedFor} within ${timeoutMs / 1000} s (webviews: ${seen.map((t) => `"${t}"`).join(', ') || 'none'}${last})`,
+        );
       }
       await page.waitForTimeout(250);
     }

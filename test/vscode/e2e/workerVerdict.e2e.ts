@@ -73,9 +73,8 @@ describe('a worker with a small leak, through the UI (code-server + Chromium)', 
     await taskRowsListed();
     await row.click();
 
-    const panel = await wb!.waitForWebview(PANEL_TITLE, 30_000);
     // The worker runs ~12 s and exits; the session ends with it.
-    await panel.locator('.state-pill.state-ended').waitFor({ timeout: 90_000 });
+    const panel = await wb!.waitForWebview(PANEL_TITLE, 120_000, '.state-pill.state-ended');
     // The final verdict replaces the pending banner; when it is not a leak, its evidence says why.
     const banner = panel.locator('.banner:not(.banner-pending)');
     await banner.waitFor({ timeout: 10_000 });
@@ -137,8 +136,7 @@ describe('a worker with a small leak, through the UI (code-server + Chromium)', 
     // The VS Code tasks are listed once fetched: clicking before would hit a row that then moves.
     await taskRowsListed();
     await row.click();
-    const panel = await wb!.waitForWebview('Memory: npm run broken', 30_000);
-    await panel.locator('.state-pill.state-ended').waitFor({ timeout: 60_000 });
+    const panel = await wb!.waitForWebview('Memory: npm run broken', 90_000, '.state-pill.state-ended');
     await panel.locator('.banner.banner-failed').waitFor({ timeout: 10_000 });
     const summary = (await panel.locator('.banner .failure-summary').textContent()) ?? '';
     assert.match(summary, /the command exited with code 1: Error: BROKER_URL is not set/, summary);
@@ -159,8 +157,7 @@ describe('a worker with a small leak, through the UI (code-server + Chromium)', 
     // The VS Code tasks are listed once fetched: clicking before would hit a row that then moves.
     await taskRowsListed();
     await row.click();
-    const panel = await wb!.waitForWebview('Memory: task: chatty worker', 30_000);
-    await panel.locator('.state-pill.state-ended').waitFor({ timeout: 60_000 });
+    await wb!.waitForWebview('Memory: task: chatty worker', 90_000, '.state-pill.state-ended');
     // The terminal is shown (without taking the focus) under its name, with the program's lines and ours.
     const tab = page.locator('.part.panel', { hasText: 'Task Memory: task: chatty worker' }).first();
     await tab.waitFor({ state: 'visible', timeout: 15_000 });
