@@ -68,6 +68,12 @@ export class WorkerModeDriver implements SessionDriver {
     this.updateTimer.unref?.();
   }
 
+  /** Node HTTP requests as tasks: they overlap, which the per-name trend cannot see through. */
+  private noteRequests(): void {
+    this.sawRequests = true;
+    this.session.tasks.noteOverlappingTasks();
+  }
+
   private scheduleEarlyCapture(): void {
     if (this.earlyCaptures.length) return;
     for (const delay of EARLY_CAPTURES_MS) {
@@ -97,7 +103,7 @@ export class WorkerModeDriver implements SessionDriver {
     target.onTaskFinished((event) => {
       this.sawTaskMarks = true;
       // Python's request tasks are named alike; their source is the agent's (taskSources below).
-      if (!this.sawRequests) this.sawRequests = target.runtime === 'node' && isRequestTaskName(event.name);
+      if (!this.sawRequests && target.runtime === 'node' && isRequestTaskName(event.name)) this.noteRequests();
       session.mark({ t: session.now(), targetId: target.id, kind: 'task-end', label: event.name });
       const measured = event.sampled === false ? undefined : event.retainedBytes;
       if (target.runtime === 'node') {
@@ -116,7 +122,7 @@ export class WorkerModeDriver implements SessionDriver {
     target.onTaskFunctions((event) => session.tasks.addHandlers(event.name, event.functions));
     target.onTaskCounts((counts) => {
       this.sawTaskMarks = true;
-      if (!this.sawRequests) this.sawRequests = Object.keys(counts).some(isRequestTaskName);
+      if (!this.sawRequests && Object.keys(counts).some(isRequestTaskName)) this.noteRequests();
       const total = Object.values(counts).reduce((sum, n) => sum + n, 0);
       session.tasks.addUnmeasured(total);
       if (target.runtime === 'node') this.nodeTasks.total += total;

@@ -23,6 +23,10 @@ interface PacedWorker {
   measuredNoise?: number;
   stretches: number;
   sites: readonly RetainedSite[];
+  /** Names drawn at random from the rotation (a random mix, whose counts do not move together). */
+  randomMix?: boolean;
+  /** Tasks run several at a time (HTTP requests): the tracker is told so. */
+  overlapping?: boolean;
 }
 
 /**
@@ -34,12 +38,13 @@ function pacedWorker(options: PacedWorker): TaskTracker {
   const random = rng(options.seed);
   const tracker = new TaskTracker();
   tracker.useSites(() => options.sites);
+  if (options.overlapping) tracker.noteOverlappingTasks();
   const counts: Record<string, number> = Object.fromEntries(options.rotation.map((name) => [name, 0]));
   let retained = 20 * M;
   let next = 0;
   const noisy = () => Math.round(retained + (random() * 2 - 1) * options.noise);
   const runTask = () => {
-    const name = options.rotation[next++ % options.rotation.length];
+    const name = options.randomMix ? options.rotation[Math.floor(random() * options.rotation.length)] : options.rotation[next++ % options.rotation.length];
     retained += options.keeps[name] ?? 0;
     counts[name]++;
     return name;
@@ -104,6 +109,23 @@ describe('TaskTracker (worker mode)', () => {
       assert.ok(leaks[0].name === 'ingest' || leaks[0].name === 'ingest + validate', detail);
     });
   }
+
+  it('a random mix: the checkpoints split the names by themselves; with overlapping tasks (requests) the names are judged together first', () => {
+    const worker = { ...ingestLeaks, seed: 61, sites: [], inTaskOffset: 0, noise: 4 * K, stretches: 120, randomMix: true };
+    const together = (tracker: TaskTracker) =>
+      tracker.summaries().some((row) => row.name.includes(' + ') || row.verdict.evidence.some((line) => line.includes('judged together')));
+    const alone = pacedWorker(worker);
+    assert.equal(alone.summary('ingest').verdict.kind, 'leak', alone.summary('ingest').verdict.summary);
+    assert.ok(!together(alone), 'a random mix splits by itself');
+    const overlapping = pacedWorker({ ...worker, overlapping: true });
+    const detail = overlapping
+      .summaries()
+      .map((row) => `${row.name}: ${row.verdict.kind} ${Math.round(row.bytesPerRun)}`)
+      .join(' | ');
+    assert.ok(together(overlapping), detail);
+    assert.equal(overlapping.summary('ingest').verdict.kind, 'leak', detail);
+    assert.notEqual(overlapping.summary('validate').verdict.kind, 'leak', detail);
+  });
 
   it('a fixed mix where no name keeps anything: no name is a leak, whatever the in-task offset', () => {
     for (const seed of [11, 12, 13]) {
