@@ -10,7 +10,7 @@ import { isAlive } from '../../src/launch/processes';
 import { listeningPorts } from '../../src/session/attach';
 import { ProfilingSession } from '../../src/session/session';
 import { evaluate } from '../support/inspect';
-import { fixture, repoRoot } from './helpers';
+import { fixture, inspectorUrlOf, repoRoot } from './helpers';
 
 describe('attach to a running Node process (real processes)', function () {
   this.timeout(60_000);
@@ -23,15 +23,7 @@ describe('attach to a running Node process (real processes)', function () {
       env: { ...process.env, RUN_MS: '60000', NODE_OPTIONS: '' },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
-    const url = await new Promise<string>((resolve, reject) => {
-      let stderr = '';
-      child!.stderr!.on('data', (chunk: Buffer) => {
-        stderr += chunk.toString();
-        const match = /ws:\/\/\S+/.exec(stderr);
-        if (match) resolve(match[0]);
-      });
-      child!.on('exit', () => reject(new Error(`the worker ended: ${stderr}`)));
-    });
+    const url = await inspectorUrlOf(child);
     const session = new ProfilingSession({ mode: 'attach', cwd: repoRoot, attach: { url }, durationSec: 8, onOutput: () => undefined });
     await session.start();
     const report = await session.done;

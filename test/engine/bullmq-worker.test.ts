@@ -13,7 +13,7 @@ import { isAlive } from '../../src/launch/processes';
 import { ProfilingSession } from '../../src/session/session';
 import { evaluate } from '../support/inspect';
 import { rng } from '../support/prng';
-import { fixture, repoRoot, startRedis } from './helpers';
+import { fixture, inspectorUrlOf, repoRoot, startRedis } from './helpers';
 
 const WORKER = fixture('node', 'frameworks', 'bullmq-worker.js');
 const JOBS = 3000;
@@ -129,15 +129,7 @@ describe('BullMQ jobs as tasks, no code changes (real worker on redis-server)', 
       env: { ...process.env, REDIS_PORT: String(port), NODE_OPTIONS: '' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    const url = await new Promise<string>((resolve, reject) => {
-      let stderr = '';
-      child!.stderr!.on('data', (chunk: Buffer) => {
-        stderr += chunk.toString();
-        const match = /ws:\/\/\S+/.exec(stderr);
-        if (match) resolve(match[0]);
-      });
-      child!.on('exit', () => reject(new Error(`the worker ended: ${stderr}`)));
-    });
+    const url = await inspectorUrlOf(child);
     const session = new ProfilingSession({
       mode: 'attach',
       cwd: repoRoot,

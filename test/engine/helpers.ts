@@ -74,3 +74,48 @@ export async function startRedis(): Promise<{ url: string; port: number; stop: (
 export function harness(file: string, exportName: string, runs = 10, warmup = 2, args: unknown[] = []): SessionOptions['harness'] {
   return { file, exportName, runs, warmup, args, runtime: file.endsWith('.py') ? 'python' : 'node' };
 }
+
+/** The inspector URL a child started with `--inspect=127.0.0.1:0` prints on stderr. */
+export function inspectorUrlOf(child: ChildProcess): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
+    let stderr = '';
+    child.stderr!.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+      const match = /ws:\/\/\S+/.exec(stderr);
+      if (match) resolve(match[0]);
+    });
+    child.on('exit', () => reject(new Error(`the process ended before its inspector was up: ${stderr}`)));
+  });
+}
+
+/**
+ * A Node HTTP server (`script` prints "listening <port>") profiled in worker mode until `maxTasks`
+ * requests finished, driven by `drive` once its port is known. A number of requests, not a
+ * duration: the same evidence however fast the machine serves them.
+ */
+export async function profileHttpServer(
+  script: string,
+  maxTasks: number,
+  drive: (port: number, done: Promise<unknown>) => Promise<number>,
+  env: Record<string, string> = {},
+): Promise<{ sent: number; report: TaskmemReport }> {
+  let output = '';
+  let resolvePort: (port: number) => void = () => undefined;
+  const portSeen = new Promise<number>((resolve) => (resolvePort = resolve));
+  const session = new ProfilingSession({
+    mode: 'worker',
+    cwd: repoRoot,
+    command: [process.execPath, script],
+    env,
+    maxTasks,
+    onOutput: (_stream, chunk) => {
+      output += chunk.toString();
+      const match = /listening (\d+)/.exec(output);
+      if (match) resolvePort(Number(match[1]));
+    },
+  });
+  await session.start();
+  const port = await Promise.race([portSeen, session.done.then(() => Promise.reject(new Error(`the server ended: ${output}`)))]);
+  const [sent, report] = await Promise.all([drive(port, session.done), session.done]);
+  return { sent, report };
+}

@@ -12,9 +12,8 @@
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import type { TaskmemReport } from '../../src/core/report';
-import { ProfilingSession } from '../../src/session/session';
 import { drive, type LoadRoute } from '../support/httpLoad';
-import { fixture, repoRoot } from './helpers';
+import { fixture, profileHttpServer } from './helpers';
 
 const JSON_BODY = { body: '{"device":"phone"}', headers: { 'content-type': 'application/json' } };
 /** User names, not ids: the raw path (`/api/users/user7/sessions`) does not collapse to the route. */
@@ -35,27 +34,8 @@ function lineOf(file: string, name: string): number {
   );
 }
 
-async function profileApp(app: string, env: Record<string, string> = {}): Promise<{ sent: number; report: TaskmemReport }> {
-  let output = '';
-  let resolvePort: (port: number) => void = () => undefined;
-  const portSeen = new Promise<number>((resolve) => (resolvePort = resolve));
-  const session = new ProfilingSession({
-    mode: 'worker',
-    cwd: repoRoot,
-    command: [process.execPath, fixture('node', 'frameworks', app)],
-    env,
-    // A number of requests, not a duration: the same evidence however fast the machine serves them.
-    maxTasks: 12_000,
-    onOutput: (_stream, chunk) => {
-      output += chunk.toString();
-      const match = /listening (\d+)/.exec(output);
-      if (match) resolvePort(Number(match[1]));
-    },
-  });
-  await session.start();
-  const port = await Promise.race([portSeen, session.done.then(() => Promise.reject(new Error(`the app ended: ${output}`)))]);
-  const [sent, report] = await Promise.all([drive(port, ROUTES, session.done), session.done as Promise<TaskmemReport>]);
-  return { sent, report };
+function profileApp(app: string, env: Record<string, string> = {}): Promise<{ sent: number; report: TaskmemReport }> {
+  return profileHttpServer(fixture('node', 'frameworks', app), 12_000, (port, done) => drive(port, ROUTES, done), env);
 }
 
 /**

@@ -4,10 +4,8 @@
  * (Node's http diagnostics channels); the leaking route is called a leak, the clean ones are not.
  */
 import { strict as assert } from 'node:assert';
-import type { TaskmemReport } from '../../src/core/report';
-import { ProfilingSession } from '../../src/session/session';
 import { drive, type LoadRoute } from '../support/httpLoad';
-import { fixture, repoRoot } from './helpers';
+import { fixture, profileHttpServer } from './helpers';
 
 const ROUTES: LoadRoute[] = [
   { method: 'POST', path: () => '/login', body: 'alice' },
@@ -19,24 +17,7 @@ describe('HTTP requests as tasks, no code changes (real Node server)', function 
   this.timeout(150_000);
 
   it('POST /login keeps ~2.1 KB per request: the leak is charged to its route (alone, or with the routes it cannot be split from); GET /users/:id and GET /health are never a leak alone', async () => {
-    let output = '';
-    let resolvePort: (port: number) => void = () => undefined;
-    const portSeen = new Promise<number>((resolve) => (resolvePort = resolve));
-    const session = new ProfilingSession({
-      mode: 'worker',
-      cwd: repoRoot,
-      command: [process.execPath, fixture('node', 'http/login-server.js')],
-      // A number of requests, not a duration: the same evidence however fast the machine serves them.
-      maxTasks: 12_000,
-      onOutput: (_stream, chunk) => {
-        output += chunk.toString();
-        const match = /listening (\d+)/.exec(output);
-        if (match) resolvePort(Number(match[1]));
-      },
-    });
-    await session.start();
-    const port = await Promise.race([portSeen, session.done.then(() => Promise.reject(new Error(`the server ended: ${output}`)))]);
-    const [sent, report] = await Promise.all([drive(port, ROUTES, session.done), session.done as Promise<TaskmemReport>]);
+    const { sent, report } = await profileHttpServer(fixture('node', 'http/login-server.js'), 12_000, (port, done) => drive(port, ROUTES, done));
     const byName = new Map(report.tasks.map((task) => [task.name, task]));
     const summary = report.tasks.map((task) => `${task.name}: ${task.verdict} ${task.bytesPerRun} B/run over ${task.runs}`).join(' | ');
     console.log(`      [http server] ${sent} requests; ${summary}`);
