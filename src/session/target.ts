@@ -370,12 +370,11 @@ export class Target {
     });
   }
 
-  /** Scripts a profile names that scriptParsed has not told us about (loaded since the Debugger was on): enabling it replays them. */
   /**
-   * The Debugger replays scriptParsed (URL, source map) for every live script when it is enabled;
-   * it is enabled only for a profile that names a script not seen yet. Enabling it on every capture
-   * stalled a busy worker: V8 then collects source positions for all compiled code (measured on an
-   * HTTP server: four captures in its first 3 s took its 10,000 requests from about 1.8 s to 2.9 s).
+   * Scripts a profile names that scriptParsed has not told us about: enabling the Debugger replays
+   * scriptParsed (URL, source map) for every live script, so it is enabled only for such a profile.
+   * Enabled, it makes V8 collect source positions for all compiled code and slows every evaluate;
+   * around every capture of a worker it was a cost paid for nothing once the scripts were known.
    */
   private async learnScripts(profile: RawSamplingProfile): Promise<void> {
     const unknown = unknownScripts(profile, (scriptId) => this.scripts.has(scriptId) || this.scriptsAskedFor.has(scriptId));
