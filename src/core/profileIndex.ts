@@ -140,48 +140,67 @@ class FrameTable {
   }
 }
 
-/** Pre-order numbering without recursion; duplicate ids and revisited objects are skipped. */
-export function* indexProfile(head: unknown, keepSelfSizes: boolean): Steps<ProfileIndex> {
-  const ids = new IdTable();
-  const seenObjects = new Set<object>();
-  const table = new FrameTable();
-  const selfSizes: unknown[] | undefined = keepSelfSizes ? [] : undefined;
-  let parent = new Int32Array(1024);
-  let frameOf = new Int32Array(1024);
-  let count = 0;
-  const stackNodes: unknown[] = [head];
-  const stackParents: number[] = [-1];
-  let steps = 0;
-  while (stackNodes.length > 0) {
-    if ((++steps & (CHUNK - 1)) === 0) yield;
-    const value = stackNodes.pop();
-    const parentIndex = stackParents.pop()!;
-    if (typeof value !== 'object' || value === null) continue;
-    const node = value as Partial<RawProfileNode>;
-    const id: unknown = node.id;
-    if (typeof id === 'number') {
-      // A node seen again (cycle or duplicate) has its id taken already: no object set needed.
-      if (ids.find(id) !== -1) continue;
-      ids.add(id, count);
-    } else {
-      if (seenObjects.has(value)) continue;
-      seenObjects.add(value);
-    }
-    if (count === parent.length) {
-      parent = grow(parent, count + 1);
-      frameOf = grow(frameOf, count + 1);
-    }
-    parent[count] = parentIndex;
-    frameOf[count] = table.intern(node.callFrame);
-    selfSizes?.push(node.selfSize);
-    const index = count++;
-    const children: unknown = node.children;
-    if (Array.isArray(children)) {
-      for (let c = children.length - 1; c >= 0; c--) {
-        stackNodes.push(children[c]);
-        stackParents.push(index);
+/**
+ * Pre-order numbering without recursion; duplicate ids and revisited objects are skipped. The walk is
+ * a plain method run in slices: optimized like any function (a loop inside a generator is not).
+ */
+class Walk {
+  readonly ids = new IdTable();
+  readonly table = new FrameTable();
+  readonly selfSizes: unknown[] | undefined;
+  parent = new Int32Array(1024);
+  frameOf = new Int32Array(1024);
+  count = 0;
+  private readonly seenObjects = new Set<object>();
+  private readonly stackNodes: unknown[];
+  private readonly stackParents: number[] = [-1];
+
+  constructor(head: unknown, keepSelfSizes: boolean) {
+    this.stackNodes = [head];
+    this.selfSizes = keepSelfSizes ? [] : undefined;
+  }
+
+  /** Visits up to `budget` entries; true when the walk is over. */
+  step(budget: number): boolean {
+    const { stackNodes, stackParents, ids, table, selfSizes } = this;
+    for (let steps = 0; steps < budget; steps++) {
+      if (stackNodes.length === 0) return true;
+      const value = stackNodes.pop();
+      const parentIndex = stackParents.pop()!;
+      if (typeof value !== 'object' || value === null) continue;
+      const node = value as Partial<RawProfileNode>;
+      const id: unknown = node.id;
+      if (typeof id === 'number') {
+        // A node seen again (cycle or duplicate) has its id taken already: no object set needed.
+        if (ids.find(id) !== -1) continue;
+        ids.add(id, this.count);
+      } else {
+        if (this.seenObjects.has(value)) continue;
+        this.seenObjects.add(value);
+      }
+      const index = this.count++;
+      if (index === this.parent.length) {
+        this.parent = grow(this.parent, index + 1);
+        this.frameOf = grow(this.frameOf, index + 1);
+      }
+      this.parent[index] = parentIndex;
+      this.frameOf[index] = table.intern(node.callFrame);
+      selfSizes?.push(node.selfSize);
+      const children: unknown = node.children;
+      if (Array.isArray(children)) {
+        for (let c = children.length - 1; c >= 0; c--) {
+          stackNodes.push(children[c]);
+          stackParents.push(index);
+        }
       }
     }
+    return stackNodes.length === 0;
   }
-  return { count, parent, frameOf, frames: table.frames, selfSizes, indexOf: (id: number) => ids.find(id) };
+}
+
+export function* indexProfile(head: unknown, keepSelfSizes: boolean): Steps<ProfileIndex> {
+  const walk = new Walk(head, keepSelfSizes);
+  while (!walk.step(CHUNK)) yield;
+  const { count, parent, frameOf, ids, selfSizes } = walk;
+  return { count, parent, frameOf, frames: walk.table.frames, selfSizes, indexOf: (id: number) => ids.find(id) };
 }

@@ -43,6 +43,8 @@ interface NodeFrames {
   resolved: readonly ResolvedFrame[];
   keyOf: Int32Array;
   callerOf: Int32Array;
+  /** Per distinct frame, `file:line` once built. */
+  lineKeys: Array<string | undefined>;
 }
 
 /** Sizes beyond 2^53 bytes (8 PiB) are garbage from a broken target: they would turn every total into Infinity. */
@@ -81,24 +83,15 @@ function* aggregateSteps(profile: RawSamplingProfile, options: AggregateOptions)
   const { count: n, parent, frameOf, frames, selfSizes, indexOf } = yield* indexProfile(profile?.head, !haveSamples);
   const bytes = new Float64Array(n);
   const counts = new Float64Array(n);
-  let maxOrdinal = 0;
-  let sampleCount = 0;
+  const sums = new Float64Array(SUMS);
 
+  // The hot loops are plain functions over slices: they are optimized like any function, where a
+  // loop inside a generator waits for on-stack replacement and deoptimizes at the next loop.
   if (haveSamples) {
-    const minOrdinal = options.minOrdinalExclusive;
-    let steps = 0;
-    for (const raw of samples as unknown[]) {
-      if ((++steps & (CHUNK - 1)) === 0) yield;
-      if (typeof raw !== 'object' || raw === null) continue;
-      const sample = raw as { size?: unknown; nodeId?: unknown; ordinal?: unknown };
-      const ordinal = typeof sample.ordinal === 'number' && Number.isFinite(sample.ordinal) ? sample.ordinal : undefined;
-      if (ordinal !== undefined && ordinal > maxOrdinal) maxOrdinal = ordinal;
-      if (!validSize(sample.size) || typeof sample.nodeId !== 'number') continue;
-      if (minOrdinal !== undefined && !(ordinal !== undefined && ordinal > minOrdinal)) continue;
-      const index = indexOf(sample.nodeId);
-      if (index === -1) continue;
-      bytes[index] += sample.size;
-      counts[index] += 1;
+    const list = samples as unknown[];
+    for (let from = 0; from < list.length; from += CHUNK) {
+      countSamples(list, from, Math.min(list.length, from + CHUNK), options.minOrdinalExclusive, indexOf, bytes, counts, sums);
+      yield;
     }
   } else if (selfSizes) {
     // No samples: selfSize is all we have, and it carries no ordinals to filter on.
@@ -112,68 +105,43 @@ function* aggregateSteps(profile: RawSamplingProfile, options: AggregateOptions)
   }
 
   const { resolved, category, keyOf, keyCount } = yield* resolveFrames(frames, options);
-
-  // Per-node memos, filled parent-first (integers only).
-  const siteOf = new Int32Array(n); // innermost user/dependency frame on the path, or -1
-  const profilerOnPath = new Uint8Array(n);
-  const userAbove = new Int32Array(n); // nearest strict ancestor in user code, or -1
-  const callerOf = new Int32Array(n); // nearest user ancestor whose key differs (skips recursion), or -1
-  for (let i = 0; i < n; i++) {
-    if ((i & (CHUNK - 1)) === CHUNK - 1) yield;
-    const f = frameOf[i];
-    const p = parent[i];
-    const c = category[f];
-    siteOf[i] = c === USER || c === DEPENDENCY ? i : p >= 0 ? siteOf[p] : -1;
-    profilerOnPath[i] = c === PROFILER || (p >= 0 && profilerOnPath[p] === 1) ? 1 : 0;
-    userAbove[i] = p < 0 ? -1 : category[frameOf[p]] === USER ? p : userAbove[p];
-    const above = userAbove[i];
-    // An ancestor with the same key has already skipped past that key itself.
-    callerOf[i] = above < 0 ? -1 : keyOf[frameOf[above]] !== keyOf[f] ? above : callerOf[above];
+  const memos: Memos = {
+    parent,
+    frameOf,
+    category,
+    keyOf,
+    siteOf: new Int32Array(n),
+    profilerOnPath: new Uint8Array(n),
+    userAbove: new Int32Array(n),
+    callerOf: new Int32Array(n),
+  };
+  for (let from = 0; from < n; from += CHUNK) {
+    fillMemos(memos, from, Math.min(n, from + CHUNK));
+    yield;
   }
 
-  // Per key: bytes, count and the frame that stands for it (the first site node's, in pre-order);
-  // per site node: its bytes (each site node stands for one distinct path to the root).
-  const byCategory: Record<FrameCategory, number> = { user: 0, dependency: 0, runtime: 0, profiler: 0 };
-  const keyBytes = new Float64Array(keyCount);
-  const keyCounts = new Float64Array(keyCount);
-  const keyFrame = new Int32Array(keyCount).fill(-1);
-  const keyGroups = new Int32Array(keyCount);
-  const keysSeen: number[] = [];
+  const keys: KeySums = {
+    bytes: new Float64Array(keyCount),
+    counts: new Float64Array(keyCount),
+    frame: new Int32Array(keyCount).fill(-1),
+    groups: new Int32Array(keyCount),
+    seen: [],
+  };
   const groupBytes = new Float64Array(n);
   const isGroup = new Uint8Array(n);
-  let totalBytes = 0;
-  for (let i = 0; i < n; i++) {
-    if ((i & (CHUNK - 1)) === CHUNK - 1) yield;
-    const c = counts[i];
-    if (c === 0) continue;
-    const b = bytes[i];
-    totalBytes += b;
-    sampleCount += c;
-    const s = siteOf[i];
-    if (s < 0) {
-      byCategory[profilerOnPath[i] === 1 ? 'profiler' : 'runtime'] += b;
-      continue;
-    }
-    const k = keyOf[frameOf[s]];
-    if (keyFrame[k] === -1) {
-      keyFrame[k] = frameOf[s];
-      keysSeen.push(k);
-    }
-    keyBytes[k] += b;
-    keyCounts[k] += c;
-    if (isGroup[s] === 0) {
-      isGroup[s] = 1;
-      keyGroups[k]++;
-    }
-    groupBytes[s] += b;
+  for (let from = 0; from < n; from += CHUNK) {
+    sumSites(memos, bytes, counts, from, Math.min(n, from + CHUNK), keys, groupBytes, isGroup, sums);
+    yield;
   }
 
+  const totalBytes = sums[TOTAL_BYTES];
+  const byCategory: Record<FrameCategory, number> = { user: 0, dependency: 0, runtime: sums[RUNTIME_BYTES], profiler: sums[PROFILER_BYTES] };
   const precision = options.runtime === 'python' ? 'line' : 'function';
   const sites: RetainedSite[] = [];
   const keyOfSite = new Map<RetainedSite, number>();
-  for (const k of keysSeen) {
-    const { frame: f, key } = resolved[keyFrame[k]];
-    byCategory[f.category] += keyBytes[k];
+  for (const k of keys.seen) {
+    const { frame: f, key } = resolved[keys.frame[k]];
+    byCategory[f.category] += keys.bytes[k];
     const site: RetainedSite = {
       key,
       function: f.function,
@@ -182,9 +150,9 @@ function* aggregateSteps(profile: RawSamplingProfile, options: AggregateOptions)
       column: f.column,
       category: f.category,
       precision,
-      retainedBytes: keyBytes[k],
-      count: keyCounts[k],
-      share: totalBytes > 0 ? keyBytes[k] / totalBytes : 0,
+      retainedBytes: keys.bytes[k],
+      count: keys.counts[k],
+      share: totalBytes > 0 ? keys.bytes[k] / totalBytes : 0,
       stacks: [],
       callers: [],
     };
@@ -197,8 +165,8 @@ function* aggregateSteps(profile: RawSamplingProfile, options: AggregateOptions)
   // walking every site's paths was most of the analysis time on big profiles.
   const detailed = Math.min(sites.length, Math.max(0, options.maxDetailedSites ?? 500));
   const detailedKeys = sites.slice(0, detailed).map((site) => keyOfSite.get(site)!);
-  const groupsOf = yield* collectGroups(detailedKeys, keyGroups, isGroup, frameOf, keyOf, n);
-  const nodeFrames: NodeFrames = { parent, frameOf, resolved, keyOf, callerOf };
+  const groupsOf = yield* collectGroups(detailedKeys, keys.groups, isGroup, frameOf, keyOf, n);
+  const nodeFrames: NodeFrames = { parent, frameOf, resolved, keyOf, callerOf: memos.callerOf, lineKeys: [] };
   const maxStacks = Math.max(0, options.maxStacksPerSite ?? 3);
   const maxCallers = Math.max(0, options.maxCallersPerSite ?? 5);
   const maxDepth = Math.max(1, options.maxStackDepth ?? 64);
@@ -216,7 +184,120 @@ function* aggregateSteps(profile: RawSamplingProfile, options: AggregateOptions)
     site.stacks = buildStacks(groups, groupBytes, maxStacks, maxDepth, nodeFrames);
     site.callers = buildCallers(groups, groupBytes, maxCallers, site.function, nodeFrames);
   }
-  return { sites, totalBytes, byCategory, maxOrdinal, sampleCount };
+  return { sites, totalBytes, byCategory, maxOrdinal: sums[MAX_ORDINAL], sampleCount: sums[SAMPLE_COUNT] };
+}
+
+/** Slots of the running sums (a typed array: doubles without boxing). */
+const MAX_ORDINAL = 0;
+const TOTAL_BYTES = 1;
+const SAMPLE_COUNT = 2;
+const RUNTIME_BYTES = 3;
+const PROFILER_BYTES = 4;
+const SUMS = 5;
+
+function countSamples(
+  samples: unknown[],
+  from: number,
+  to: number,
+  minOrdinal: number | undefined,
+  indexOf: (id: number) => number,
+  bytes: Float64Array,
+  counts: Float64Array,
+  sums: Float64Array,
+): void {
+  for (let s = from; s < to; s++) {
+    const raw = samples[s];
+    if (typeof raw !== 'object' || raw === null) continue;
+    const sample = raw as { size?: unknown; nodeId?: unknown; ordinal?: unknown };
+    const ordinal = typeof sample.ordinal === 'number' && Number.isFinite(sample.ordinal) ? sample.ordinal : undefined;
+    if (ordinal !== undefined && ordinal > sums[MAX_ORDINAL]) sums[MAX_ORDINAL] = ordinal;
+    if (!validSize(sample.size) || typeof sample.nodeId !== 'number') continue;
+    if (minOrdinal !== undefined && !(ordinal !== undefined && ordinal > minOrdinal)) continue;
+    const index = indexOf(sample.nodeId);
+    if (index === -1) continue;
+    bytes[index] += sample.size;
+    counts[index] += 1;
+  }
+}
+
+interface Memos {
+  parent: Int32Array;
+  frameOf: Int32Array;
+  /** Per distinct frame. */
+  category: Uint8Array;
+  keyOf: Int32Array;
+  /** Innermost user/dependency frame on the path, or -1. */
+  siteOf: Int32Array;
+  profilerOnPath: Uint8Array;
+  /** Nearest strict ancestor in user code, or -1. */
+  userAbove: Int32Array;
+  /** Nearest user ancestor whose key differs (skips recursion), or -1. */
+  callerOf: Int32Array;
+}
+
+/** Per-node memos, filled parent-first (a parent's number is below its children's). */
+function fillMemos(m: Memos, from: number, to: number): void {
+  const { parent, frameOf, category, keyOf, siteOf, profilerOnPath, userAbove, callerOf } = m;
+  for (let i = from; i < to; i++) {
+    const f = frameOf[i];
+    const p = parent[i];
+    const c = category[f];
+    siteOf[i] = c === USER || c === DEPENDENCY ? i : p >= 0 ? siteOf[p] : -1;
+    profilerOnPath[i] = c === PROFILER || (p >= 0 && profilerOnPath[p] === 1) ? 1 : 0;
+    userAbove[i] = p < 0 ? -1 : category[frameOf[p]] === USER ? p : userAbove[p];
+    const above = userAbove[i];
+    // An ancestor with the same key has already skipped past that key itself.
+    callerOf[i] = above < 0 ? -1 : keyOf[frameOf[above]] !== keyOf[f] ? above : callerOf[above];
+  }
+}
+
+/** Per key: bytes, count, the frame that stands for it (its first site node's) and its site nodes. */
+interface KeySums {
+  bytes: Float64Array;
+  counts: Float64Array;
+  frame: Int32Array;
+  groups: Int32Array;
+  /** Keys in order of first appearance. */
+  seen: number[];
+}
+
+/** Adds each counted node to its site's key and to its site node (one distinct path to the root). */
+function sumSites(
+  m: Memos,
+  bytes: Float64Array,
+  counts: Float64Array,
+  from: number,
+  to: number,
+  keys: KeySums,
+  groupBytes: Float64Array,
+  isGroup: Uint8Array,
+  sums: Float64Array,
+): void {
+  const { frameOf, keyOf, siteOf, profilerOnPath } = m;
+  for (let i = from; i < to; i++) {
+    const c = counts[i];
+    if (c === 0) continue;
+    const b = bytes[i];
+    sums[TOTAL_BYTES] += b;
+    sums[SAMPLE_COUNT] += c;
+    const s = siteOf[i];
+    if (s < 0) {
+      sums[profilerOnPath[i] === 1 ? PROFILER_BYTES : RUNTIME_BYTES] += b;
+      continue;
+    }
+    const k = keyOf[frameOf[s]];
+    if (keys.frame[k] === -1) {
+      keys.frame[k] = frameOf[s];
+      keys.seen.push(k);
+    }
+    keys.bytes[k] += b;
+    keys.counts[k] += c;
+    if (isGroup[s] === 0) {
+      isGroup[s] = 1;
+      keys.groups[k]++;
+    }
+    groupBytes[s] += b;
+  }
 }
 
 /** The site nodes of each of `keys` (in pre-order), from one pass over the nodes. */
@@ -250,39 +331,60 @@ export function compareSites(a: RetainedSite, b: RetainedSite): number {
 
 function buildStacks(groups: Int32Array, groupBytes: Float64Array, maxStacks: number, maxDepth: number, nodes: NodeFrames): SiteStack[] {
   if (maxStacks === 0) return [];
-  // Source maps can fold different nodes into the same frames: merge by signature. Looking a little
-  // past maxStacks lets such duplicates merge without walking every path.
-  const merged = new Map<string, SiteStack>();
-  const { parent, frameOf, resolved } = nodes;
+  // Source maps can fold different nodes into the same frames: merge paths with the same keys. Looking
+  // a little past maxStacks lets such duplicates merge without walking every path. Paths are compared
+  // as key numbers; frames are built only for the stacks returned.
+  const paths: number[][] = [];
+  const pathNode: number[] = [];
+  const pathBytes: number[] = [];
   const end = Math.min(groups.length, maxStacks * 4);
   for (let g = 0; g < end; g++) {
     const siteNode = groups[g];
-    const stackFrames: Frame[] = [];
-    const keys: string[] = [];
-    for (let i = siteNode; i >= 0 && stackFrames.length < maxDepth; i = parent[i]) {
-      const f = resolved[frameOf[i]];
-      // The profiler's own frames (the harness that called the task) are not the user's stack.
-      if (f.pseudo || f.frame.category === 'profiler') continue;
-      stackFrames.push(f.frame);
-      keys.push(f.key);
+    const keys = walkStack(siteNode, maxDepth, nodes, undefined);
+    const same = paths.findIndex((path) => path.length === keys.length && path.every((key, i) => key === keys[i]));
+    if (same >= 0) {
+      pathBytes[same] += groupBytes[siteNode];
+    } else {
+      paths.push(keys);
+      pathNode.push(siteNode);
+      pathBytes.push(groupBytes[siteNode]);
     }
-    const signature = keys.join('\n');
-    const existing = merged.get(signature);
-    if (existing) existing.bytes += groupBytes[siteNode];
-    else merged.set(signature, { frames: stackFrames, bytes: groupBytes[siteNode] });
   }
-  return [...merged.values()].sort((a, b) => b.bytes - a.bytes).slice(0, maxStacks);
+  return paths
+    .map((_, p) => p)
+    .sort((a, b) => pathBytes[b] - pathBytes[a] || a - b)
+    .slice(0, maxStacks)
+    .map((p) => {
+      const frames: Frame[] = [];
+      walkStack(pathNode[p], maxDepth, nodes, frames);
+      return { frames, bytes: pathBytes[p] };
+    });
+}
+
+/** The keys of the stack from `siteNode` outward (and its frames into `frames`), capped at `maxDepth`. */
+function walkStack(siteNode: number, maxDepth: number, nodes: NodeFrames, frames: Frame[] | undefined): number[] {
+  const { parent, frameOf, resolved, keyOf } = nodes;
+  const keys: number[] = [];
+  for (let i = siteNode; i >= 0 && keys.length < maxDepth; i = parent[i]) {
+    const f = resolved[frameOf[i]];
+    // The profiler's own frames (the harness that called the task) are not the user's stack.
+    if (f.pseudo || f.frame.category === 'profiler') continue;
+    keys.push(keyOf[frameOf[i]]);
+    frames?.push(f.frame);
+  }
+  return keys;
 }
 
 function buildCallers(groups: Int32Array, groupBytes: Float64Array, maxCallers: number, via: string, nodes: NodeFrames): CallerLine[] {
   if (maxCallers === 0) return [];
   const byLine = new Map<string, CallerLine>();
-  const { frameOf, resolved, callerOf } = nodes;
+  const { frameOf, resolved, callerOf, lineKeys } = nodes;
   for (const siteNode of groups) {
     const c = callerOf[siteNode];
     if (c < 0) continue;
-    const f = resolved[frameOf[c]].frame;
-    const lineKey = `${f.file}:${f.line}`;
+    const id = frameOf[c];
+    const f = resolved[id].frame;
+    const lineKey = (lineKeys[id] ??= `${f.file}:${f.line}`);
     const existing = byLine.get(lineKey);
     if (existing) existing.bytes += groupBytes[siteNode];
     else byLine.set(lineKey, { function: f.function, file: f.file, line: f.line, via, bytes: groupBytes[siteNode] });
