@@ -43,6 +43,11 @@ export interface ProfileIndex {
 
 /** Ids below this may go to a dense table; others (hostile or odd profiles) to a Map. */
 const DENSE_IDS = 1 << 24;
+/**
+ * The dense table grows to any id below this (8 MB at most), beyond only as the node count justifies:
+ * V8's ids follow creation, not pre-order, so early nodes carry ids up to the node count.
+ */
+const DENSE_GROWTH = 1 << 21;
 
 function str(value: unknown): string {
   return typeof value === 'string' ? value : '';
@@ -59,8 +64,9 @@ function grow(array: Int32Array, atLeast: number): Int32Array<ArrayBuffer> {
 }
 
 /**
- * Node id → pre-order number. V8 numbers nodes 1..n: a typed array indexed by id, grown only as far
- * as the node count justifies (one hostile id of 16M must not cost 64 MB); other ids go to a Map.
+ * Node id → pre-order number. V8 numbers nodes 1..n: a typed array indexed by id, grown as far as
+ * DENSE_GROWTH or the node count justifies (one hostile id of 16M must not cost 64 MB); other ids go
+ * to a Map.
  */
 class IdTable {
   /** Pre-order number + 1; 0 = free. */
@@ -75,16 +81,24 @@ class IdTable {
     return this.sparse.get(id) ?? -1;
   }
 
-  /** Call only after `find(id)` returned -1. */
-  add(id: number, index: number): void {
-    if (id >= 0 && id < DENSE_IDS && Number.isInteger(id)) {
-      if (id >= this.dense.length && id < Math.max(1 << 16, 4 * index)) this.dense = grow(this.dense, id + 1);
-      if (id < this.dense.length) {
-        this.dense[id] = index + 1;
-        return;
-      }
+  /** Gives `id` the pre-order number `index`; false when the id is taken (a cycle or a duplicate). */
+  claim(id: number, index: number): boolean {
+    if (id >= 0 && id < this.dense.length && Number.isInteger(id)) {
+      // The common case, V8's ids 1..n: one typed-array read. A taken dense id may still be free
+      // in `sparse` only if it was placed there before the table grew over it.
+      if (this.dense[id] !== 0) return false;
+      if (this.sparse.size > 0 && this.sparse.has(id)) return false;
+      this.dense[id] = index + 1;
+      return true;
+    }
+    if (this.find(id) !== -1) return false;
+    if (id >= 0 && id < DENSE_IDS && Number.isInteger(id) && id < Math.max(DENSE_GROWTH, 4 * index)) {
+      this.dense = grow(this.dense, id + 1);
+      this.dense[id] = index + 1;
+      return true;
     }
     this.sparse.set(id, index);
+    return true;
   }
 }
 
@@ -95,6 +109,9 @@ class IdTable {
 class FrameTable {
   readonly frames: RawFrame[] = [];
   private readonly scripts = new Map<string, number>();
+  /** Nodes often repeat the script of the node before: skip the Map then. */
+  private lastScriptKey = '';
+  private lastScript = -1;
   private readonly frameScript: number[] = [];
   private slots = new Int32Array(4096).fill(-1);
 
@@ -103,8 +120,13 @@ class FrameTable {
     const cf: Partial<RawCallFrame> = typeof callFrame === 'object' && callFrame !== null ? callFrame : {};
     const scriptId = typeof cf.scriptId === 'string' ? cf.scriptId : String(cf.scriptId ?? '');
     const scriptKey = scriptId === '' || scriptId === '0' ? `url:${str(cf.url)}` : scriptId;
-    let script = this.scripts.get(scriptKey);
-    if (script === undefined) this.scripts.set(scriptKey, (script = this.scripts.size));
+    let script = this.lastScript;
+    if (scriptKey !== this.lastScriptKey || script === -1) {
+      script = this.scripts.get(scriptKey) ?? -1;
+      if (script === -1) this.scripts.set(scriptKey, (script = this.scripts.size));
+      this.lastScriptKey = scriptKey;
+      this.lastScript = script;
+    }
     const line = num(cf.lineNumber);
     const column = num(cf.columnNumber);
     const name = str(cf.functionName);
@@ -172,8 +194,7 @@ class Walk {
       const id: unknown = node.id;
       if (typeof id === 'number') {
         // A node seen again (cycle or duplicate) has its id taken already: no object set needed.
-        if (ids.find(id) !== -1) continue;
-        ids.add(id, this.count);
+        if (!ids.claim(id, this.count)) continue;
       } else {
         if (this.seenObjects.has(value)) continue;
         this.seenObjects.add(value);

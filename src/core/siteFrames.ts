@@ -3,7 +3,7 @@
  * applied, categories, and a `file:line:function` key shared by frames that map to the same place.
  * Each distinct frame is resolved once, so the source mapper is asked once per distinct frame.
  */
-import { classifyFrame, urlToPath } from './frames';
+import { classifyFrame, urlToPath, V8_PSEUDO_FRAMES } from './frames';
 import type { Frame, FrameCategory, SourceMapper } from './model';
 import type { RawFrame, Steps } from './profileIndex';
 
@@ -40,9 +40,31 @@ export interface ResolveOptions {
 
 const PSEUDO_NAME = /^\(.*\)$/;
 
-function resolveFrame(raw: RawFrame, options: ResolveOptions): ResolvedFrame {
+/** Paths and categories per distinct url and file: a profile's thousands of frames share a few dozen. */
+class FileCache {
+  private readonly paths = new Map<string, string>();
+  private readonly categories = new Map<string, FrameCategory>();
+
+  constructor(private readonly options: ResolveOptions) {}
+
+  path(url: string): string {
+    let path = this.paths.get(url);
+    if (path === undefined) this.paths.set(url, (path = urlToPath(url)));
+    return path;
+  }
+
+  /** classifyFrame, whose answer depends on the name only for V8's pseudo frames. */
+  category(file: string, name: string): FrameCategory {
+    if (V8_PSEUDO_FRAMES.has(name)) return classifyFrame(file, name, { profilerPaths: this.options.profilerPaths ?? [] });
+    let category = this.categories.get(file);
+    if (category === undefined) this.categories.set(file, (category = classifyFrame(file, name, { profilerPaths: this.options.profilerPaths ?? [] })));
+    return category;
+  }
+}
+
+function resolveFrame(raw: RawFrame, options: ResolveOptions, files: FileCache): ResolvedFrame {
   const { scriptId, url, line, column } = raw;
-  let file = urlToPath(url);
+  let file = files.path(url);
   let outLine = line + 1;
   let outColumn = column + 1;
   let name = raw.name;
@@ -62,7 +84,7 @@ function resolveFrame(raw: RawFrame, options: ResolveOptions): ResolvedFrame {
     }
   }
   if (name === '') name = '(anonymous)';
-  const category = classifyFrame(file, name, { profilerPaths: options.profilerPaths ?? [] });
+  const category = files.category(file, name);
   return {
     frame: { function: name, file, line: outLine, column: outColumn, category },
     key: `${file}:${outLine}:${name}`,
@@ -79,9 +101,10 @@ export function* resolveFrames(frames: readonly RawFrame[], options: ResolveOpti
   const category = new Uint8Array(frames.length);
   const keyOf = new Int32Array(frames.length);
   const keyIds = new Map<string, number>();
+  const files = new FileCache(options);
   for (let f = 0; f < frames.length; f++) {
     if ((f & 63) === 63) yield;
-    const r = resolveFrame(frames[f], options);
+    const r = resolveFrame(frames[f], options, files);
     resolved.push(r);
     category[f] = CODES[r.frame.category];
     let id = keyIds.get(r.key);

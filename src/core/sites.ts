@@ -6,9 +6,10 @@
  * one walk of the node objects (profileIndex.ts), each distinct frame resolved once (siteFrames.ts),
  * then passes over typed arrays in pre-order, where every per-node memo is filled from its parent's.
  */
-import type { CallerLine, Frame, FrameCategory, RawSamplingProfile, RetainedSite, RuntimeKind, SiteStack, SourceMapper } from './model';
+import type { FrameCategory, RawSamplingProfile, RetainedSite, RuntimeKind, SourceMapper } from './model';
 import { CHUNK, indexProfile, type Steps } from './profileIndex';
-import { DEPENDENCY, PROFILER, USER, resolveFrames, type ResolvedFrame } from './siteFrames';
+import { buildCallers, buildStacks, type NodeFrames } from './siteDetails';
+import { DEPENDENCY, PROFILER, USER, resolveFrames } from './siteFrames';
 
 export interface AggregateOptions {
   runtime: RuntimeKind;
@@ -34,17 +35,6 @@ export interface SiteAggregation {
   /** Highest sample ordinal in the profile, filter or not (0 when there are no samples). */
   maxOrdinal: number;
   sampleCount: number;
-}
-
-/** Per-node frames as the stack and caller builders need them. */
-interface NodeFrames {
-  parent: Int32Array;
-  frameOf: Int32Array;
-  resolved: readonly ResolvedFrame[];
-  keyOf: Int32Array;
-  callerOf: Int32Array;
-  /** Per distinct frame, `file:line` once built. */
-  lineKeys: Array<string | undefined>;
 }
 
 /** Sizes beyond 2^53 bytes (8 PiB) are garbage from a broken target: they would turn every total into Infinity. */
@@ -166,7 +156,14 @@ function* aggregateSteps(profile: RawSamplingProfile, options: AggregateOptions)
   const detailed = Math.min(sites.length, Math.max(0, options.maxDetailedSites ?? 500));
   const detailedKeys = sites.slice(0, detailed).map((site) => keyOfSite.get(site)!);
   const groupsOf = yield* collectGroups(detailedKeys, keys.groups, isGroup, frameOf, keyOf, n);
-  const nodeFrames: NodeFrames = { parent, frameOf, resolved, keyOf, callerOf: memos.callerOf, lineKeys: [] };
+  const nodeFrames: NodeFrames = {
+    parent,
+    frameOf,
+    resolved,
+    keyOf,
+    callerOf: memos.callerOf,
+    lines: { ofFrame: new Int32Array(resolved.length).fill(-1), ids: new Map(), keys: [], bytes: [], frame: [], stamped: [], stamp: 0 },
+  };
   const maxStacks = Math.max(0, options.maxStacksPerSite ?? 3);
   const maxCallers = Math.max(0, options.maxCallersPerSite ?? 5);
   const maxDepth = Math.max(1, options.maxStackDepth ?? 64);
@@ -327,70 +324,4 @@ function* collectGroups(
 export function compareSites(a: RetainedSite, b: RetainedSite): number {
   if (b.retainedBytes !== a.retainedBytes) return b.retainedBytes - a.retainedBytes;
   return a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
-}
-
-function buildStacks(groups: Int32Array, groupBytes: Float64Array, maxStacks: number, maxDepth: number, nodes: NodeFrames): SiteStack[] {
-  if (maxStacks === 0) return [];
-  // Source maps can fold different nodes into the same frames: merge paths with the same keys. Looking
-  // a little past maxStacks lets such duplicates merge without walking every path. Paths are compared
-  // as key numbers; frames are built only for the stacks returned.
-  const paths: number[][] = [];
-  const pathNode: number[] = [];
-  const pathBytes: number[] = [];
-  const end = Math.min(groups.length, maxStacks * 4);
-  for (let g = 0; g < end; g++) {
-    const siteNode = groups[g];
-    const keys = walkStack(siteNode, maxDepth, nodes, undefined);
-    const same = paths.findIndex((path) => path.length === keys.length && path.every((key, i) => key === keys[i]));
-    if (same >= 0) {
-      pathBytes[same] += groupBytes[siteNode];
-    } else {
-      paths.push(keys);
-      pathNode.push(siteNode);
-      pathBytes.push(groupBytes[siteNode]);
-    }
-  }
-  return paths
-    .map((_, p) => p)
-    .sort((a, b) => pathBytes[b] - pathBytes[a] || a - b)
-    .slice(0, maxStacks)
-    .map((p) => {
-      const frames: Frame[] = [];
-      walkStack(pathNode[p], maxDepth, nodes, frames);
-      return { frames, bytes: pathBytes[p] };
-    });
-}
-
-/** The keys of the stack from `siteNode` outward (and its frames into `frames`), capped at `maxDepth`. */
-function walkStack(siteNode: number, maxDepth: number, nodes: NodeFrames, frames: Frame[] | undefined): number[] {
-  const { parent, frameOf, resolved, keyOf } = nodes;
-  const keys: number[] = [];
-  for (let i = siteNode; i >= 0 && keys.length < maxDepth; i = parent[i]) {
-    const f = resolved[frameOf[i]];
-    // The profiler's own frames (the harness that called the task) are not the user's stack.
-    if (f.pseudo || f.frame.category === 'profiler') continue;
-    keys.push(keyOf[frameOf[i]]);
-    frames?.push(f.frame);
-  }
-  return keys;
-}
-
-function buildCallers(groups: Int32Array, groupBytes: Float64Array, maxCallers: number, via: string, nodes: NodeFrames): CallerLine[] {
-  if (maxCallers === 0) return [];
-  const byLine = new Map<string, CallerLine>();
-  const { frameOf, resolved, callerOf, lineKeys } = nodes;
-  for (const siteNode of groups) {
-    const c = callerOf[siteNode];
-    if (c < 0) continue;
-    const id = frameOf[c];
-    const f = resolved[id].frame;
-    const lineKey = (lineKeys[id] ??= `${f.file}:${f.line}`);
-    const existing = byLine.get(lineKey);
-    if (existing) existing.bytes += groupBytes[siteNode];
-    else byLine.set(lineKey, { function: f.function, file: f.file, line: f.line, via, bytes: groupBytes[siteNode] });
-  }
-  return [...byLine.entries()]
-    .sort((a, b) => b[1].bytes - a[1].bytes || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
-    .slice(0, maxCallers)
-    .map(([, caller]) => caller);
 }
