@@ -33,36 +33,20 @@ export function decodeMappings(mappings: string): DecodedMappings | undefined {
   let lens = new Uint8Array(guess);
   const lineStart: number[] = [];
   let count = 0;
-  let pos = 0;
+  const r: Reader = { text: mappings, pos: 0 };
   let sourcesIndex = 0;
   let sourceLine = 0;
   let sourceColumn = 0;
   let namesIndex = 0;
-
-  // One VLQ value, read as sourcemap-codec reads it (past the end or an unknown character is a 0).
-  const next = (): number => {
-    let value = 0;
-    let shift = 0;
-    let integer = 0;
-    do {
-      const c = mappings.charCodeAt(pos++);
-      integer = c < 128 ? charToInt[c] : 0;
-      value |= (integer & 31) << shift;
-      shift += 5;
-    } while (integer & 32);
-    return value & 1 ? -0x80000000 | -(value >>> 1) : value >>> 1;
-  };
-  const more = (semi: number): boolean => pos < semi && mappings.charCodeAt(pos) !== COMMA;
-
   do {
-    let semi = mappings.indexOf(';', pos);
+    let semi = mappings.indexOf(';', r.pos);
     if (semi === -1) semi = length;
     lineStart.push(count);
     const first = count;
     let sorted = true;
     let lastColumn = 0;
     let genColumn = 0;
-    while (pos < semi) {
+    while (r.pos < semi) {
       if (count === lens.length) {
         const biggerFields = new Int32Array(fields.length * 2);
         biggerFields.set(fields);
@@ -71,22 +55,23 @@ export function decodeMappings(mappings: string): DecodedMappings | undefined {
         biggerLens.set(lens);
         lens = biggerLens;
       }
-      genColumn += next();
+      const at = count * 5;
+      genColumn += vlq(r);
       if (genColumn < lastColumn) sorted = false;
       lastColumn = genColumn;
-      const at = count * 5;
       fields[at] = genColumn;
       let ok = (genColumn | 0) === genColumn;
-      if (more(semi)) {
-        sourcesIndex += next();
-        sourceLine += next();
-        sourceColumn += next();
+      // A segment has 1, 4 or 5 values: after the 1st and the 4th, a comma or the line's end stops it.
+      if (more(r, semi)) {
+        sourcesIndex += vlq(r);
+        sourceLine += vlq(r);
+        sourceColumn += vlq(r);
         fields[at + 1] = sourcesIndex;
         fields[at + 2] = sourceLine;
         fields[at + 3] = sourceColumn;
         ok &&= (sourcesIndex | 0) === sourcesIndex && (sourceLine | 0) === sourceLine && (sourceColumn | 0) === sourceColumn;
-        if (more(semi)) {
-          namesIndex += next();
+        if (more(r, semi)) {
+          namesIndex += vlq(r);
           fields[at + 4] = namesIndex;
           ok &&= (namesIndex | 0) === namesIndex;
           lens[count] = 5;
@@ -94,13 +79,36 @@ export function decodeMappings(mappings: string): DecodedMappings | undefined {
       } else lens[count] = 1;
       if (!ok) return undefined;
       count++;
-      pos++;
+      r.pos++;
     }
     if (!sorted) sortLine(fields, lens, first, count);
-    pos = semi + 1;
-  } while (pos <= length);
+    r.pos = semi + 1;
+  } while (r.pos <= length);
   lineStart.push(count);
   return { lineStart: Int32Array.from(lineStart), fields, length: lens };
+}
+
+interface Reader {
+  text: string;
+  pos: number;
+}
+
+/** One VLQ value, read as sourcemap-codec reads it (past the end or an unknown character is a 0). */
+function vlq(r: Reader): number {
+  let value = 0;
+  let shift = 0;
+  let integer = 0;
+  do {
+    const c = r.text.charCodeAt(r.pos++);
+    integer = c < 128 ? charToInt[c] : 0;
+    value |= (integer & 31) << shift;
+    shift += 5;
+  } while (integer & 32);
+  return value & 1 ? -0x80000000 | -(value >>> 1) : value >>> 1;
+}
+
+function more(r: Reader, semi: number): boolean {
+  return r.pos < semi && r.text.charCodeAt(r.pos) !== COMMA;
 }
 
 /** Stable sort of one line's segments by generated column, as `Array.prototype.sort` does. */
