@@ -32,46 +32,75 @@ export function buildStacks(groups: Int32Array, groupBytes: Float64Array, maxSta
   if (maxStacks === 0) return [];
   // Source maps can fold different nodes into the same frames: merge paths with the same keys. Looking
   // a little past maxStacks lets such duplicates merge without walking every path. Paths are compared
-  // as key numbers; frames are built only for the stacks returned.
-  const paths: number[][] = [];
+  // by a hash of their keys, confirmed by walking both; frames are built only for the stacks returned.
+  const pathHash: number[] = [];
   const pathNode: number[] = [];
   const pathBytes: number[] = [];
   const end = Math.min(groups.length, maxStacks * 4);
   for (let g = 0; g < end; g++) {
     const siteNode = groups[g];
-    const keys = walkStack(siteNode, maxDepth, nodes, undefined);
-    const same = paths.findIndex((path) => path.length === keys.length && path.every((key, i) => key === keys[i]));
+    const hash = hashPath(siteNode, maxDepth, nodes);
+    let same = -1;
+    for (let p = 0; p < pathNode.length && same === -1; p++) {
+      if (pathHash[p] === hash && samePath(pathNode[p], siteNode, maxDepth, nodes)) same = p;
+    }
     if (same >= 0) {
       pathBytes[same] += groupBytes[siteNode];
     } else {
-      paths.push(keys);
+      pathHash.push(hash);
       pathNode.push(siteNode);
       pathBytes.push(groupBytes[siteNode]);
     }
   }
-  return paths
+  return pathNode
     .map((_, p) => p)
     .sort((a, b) => pathBytes[b] - pathBytes[a] || a - b)
     .slice(0, maxStacks)
-    .map((p) => {
-      const frames: Frame[] = [];
-      walkStack(pathNode[p], maxDepth, nodes, frames);
-      return { frames, bytes: pathBytes[p] };
-    });
+    .map((p) => ({ frames: stackFrames(pathNode[p], maxDepth, nodes), bytes: pathBytes[p] }));
 }
 
-/** The keys of the stack from `siteNode` outward (and its frames into `frames`), capped at `maxDepth`. */
-function walkStack(siteNode: number, maxDepth: number, nodes: NodeFrames, frames: Frame[] | undefined): number[] {
-  const { parent, frameOf, resolved, keyOf } = nodes;
-  const keys: number[] = [];
-  for (let i = siteNode; i >= 0 && keys.length < maxDepth; i = parent[i]) {
-    const f = resolved[frameOf[i]];
-    // The profiler's own frames (the harness that called the task) are not the user's stack.
-    if (f.pseudo || f.frame.category === 'profiler') continue;
-    keys.push(keyOf[frameOf[i]]);
-    frames?.push(f.frame);
+/** The profiler's own frames (the harness that called the task) and V8's pseudo frames are not the user's stack. */
+function kept(node: number, nodes: NodeFrames): boolean {
+  const f = nodes.resolved[nodes.frameOf[node]];
+  return !f.pseudo && f.frame.category !== 'profiler';
+}
+
+/** The nearest node from `node` outward (itself included) whose frame is kept, or -1. */
+function nextKept(node: number, nodes: NodeFrames): number {
+  let i = node;
+  while (i >= 0 && !kept(i, nodes)) i = nodes.parent[i];
+  return i;
+}
+
+function hashPath(siteNode: number, maxDepth: number, nodes: NodeFrames): number {
+  let hash = 0x811c9dc5;
+  let depth = 0;
+  for (let i = nextKept(siteNode, nodes); i >= 0 && depth < maxDepth; i = nextKept(nodes.parent[i], nodes), depth++) {
+    hash = Math.imul(hash ^ nodes.keyOf[nodes.frameOf[i]], 0x01000193);
   }
-  return keys;
+  return Math.imul(hash ^ depth, 0x01000193);
+}
+
+/** True when the stacks from `a` and `b` have the same keys, up to `maxDepth` frames. */
+function samePath(a: number, b: number, maxDepth: number, nodes: NodeFrames): boolean {
+  let i = nextKept(a, nodes);
+  let j = nextKept(b, nodes);
+  for (let depth = 0; depth < maxDepth; depth++) {
+    if (i < 0 || j < 0) return i < 0 && j < 0;
+    if (nodes.keyOf[nodes.frameOf[i]] !== nodes.keyOf[nodes.frameOf[j]]) return false;
+    i = nextKept(nodes.parent[i], nodes);
+    j = nextKept(nodes.parent[j], nodes);
+  }
+  return true;
+}
+
+/** The frames of the stack from `siteNode` outward, at most `maxDepth`. */
+function stackFrames(siteNode: number, maxDepth: number, nodes: NodeFrames): Frame[] {
+  const frames: Frame[] = [];
+  for (let i = nextKept(siteNode, nodes); i >= 0 && frames.length < maxDepth; i = nextKept(nodes.parent[i], nodes)) {
+    frames.push(nodes.resolved[nodes.frameOf[i]].frame);
+  }
+  return frames;
 }
 
 /**
