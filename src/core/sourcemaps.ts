@@ -4,12 +4,19 @@
  */
 import { FlattenMap, GREATEST_LOWER_BOUND, LEAST_UPPER_BOUND, originalPositionFor, type TraceMap } from '@jridgewell/trace-mapping';
 import { urlToPath } from './frames';
+import { decodeMappings, findSegment, type DecodedMappings } from './mappings';
 import type { SourceMapper, SourcePosition } from './model';
 
 interface Entry {
   map: TraceMap;
   generatedUrl: string;
+  /** The `mappings` text of a plain (not sectioned) map, until it is decoded on first use. */
+  encoded?: string;
+  /** Decoded into flat arrays; undefined while not needed yet, or when the library does the lookups. */
+  decoded?: DecodedMappings;
 }
+
+type Position = SourcePosition & { name?: string };
 
 export class SourceMapStore implements SourceMapper {
   private readonly byScript = new Map<string, Entry>();
@@ -38,6 +45,11 @@ export class SourceMapStore implements SourceMapper {
       return `invalid source map (${mapUrl}): ${error instanceof Error ? error.message : String(error)}`;
     }
     const entry: Entry = { map, generatedUrl };
+    // Plain maps are decoded by us, lazily (decodeMappings): only maps whose scripts show up cost anything.
+    const plain = parsed as Record<string, unknown>;
+    if (typeof plain.mappings === 'string' && !('sections' in plain) && !('_decodedMemo' in plain) && Array.isArray(map.resolvedSources)) {
+      entry.encoded = plain.mappings;
+    }
     this.byScript.set(scriptId, entry);
     if (generatedUrl !== '') this.byPath.set(urlToPath(generatedUrl), entry);
     return undefined;
@@ -57,16 +69,21 @@ export class SourceMapStore implements SourceMapper {
   }
 
   /** 0-based `line`/`column` in; 1-based out. Undefined without a map or a mapping on that line. */
-  original(scriptId: string, url: string, line: number, column: number): (SourcePosition & { name?: string }) | undefined {
+  original(scriptId: string, url: string, line: number, column: number): Position | undefined {
     const entry = this.byScript.get(scriptId) ?? (url !== '' ? this.byPath.get(urlToPath(url)) : undefined);
     if (!entry || !Number.isFinite(line) || line < 0) return undefined;
     const col = Number.isFinite(column) && column >= 0 ? column : 0;
+    if (entry.encoded !== undefined) {
+      entry.decoded = decodeMappings(entry.encoded);
+      entry.encoded = undefined;
+    }
+    if (entry.decoded && Number.isInteger(line)) return fromDecoded(entry.map, entry.decoded, line, col);
     // GREATEST_LOWER_BOUND returns the exact column when mapped; V8's function start columns point at
     // `function` or the name, which may sit before or after a segment, so try the next one as well.
     for (const bias of [GREATEST_LOWER_BOUND, LEAST_UPPER_BOUND] as const) {
       const hit = originalPositionFor(entry.map, { line: line + 1, column: col, bias });
       if (hit.source === null) continue;
-      const position: SourcePosition & { name?: string } = {
+      const position: Position = {
         file: sourceToFile(hit.source),
         line: hit.line,
         column: hit.column + 1,
@@ -76,6 +93,24 @@ export class SourceMapStore implements SourceMapper {
     }
     return undefined;
   }
+}
+
+/** `original` on flat arrays: the same two tries and the same result as `originalPositionFor`. */
+function fromDecoded(map: TraceMap, decoded: DecodedMappings, line: number, column: number): Position | undefined {
+  for (const greatestLowerBound of [true, false]) {
+    const segment = findSegment(decoded, line, column, greatestLowerBound);
+    if (segment === -1 || decoded.length[segment] === 1) continue;
+    const at = segment * 5;
+    const source = map.resolvedSources[decoded.fields[at + 1]];
+    // A source index past `sources` (a broken map): no mapping rather than an undefined file.
+    if (typeof source !== 'string') continue;
+    const position: Position = { file: sourceToFile(source), line: decoded.fields[at + 2] + 1, column: decoded.fields[at + 3] + 1 };
+    // As the library: a name slot that holds null (or nothing) is no name.
+    const name: string | null = decoded.length[segment] === 5 ? map.names[decoded.fields[at + 4]] : null;
+    if (name !== null) position.name = name;
+    return position;
+  }
+  return undefined;
 }
 
 function checkMapShape(value: unknown): string | undefined {

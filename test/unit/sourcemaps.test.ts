@@ -100,6 +100,24 @@ describe('SourceMapStore', () => {
     assert.equal(store.has('x'), false);
   });
 
+  it('leaves a frame unmapped where the map names a source past its "sources" (it used to crash the analysis)', () => {
+    // Line 0: column 0 → source 1 of 1 (broken); column 4 → source 0, line 2.
+    const broken = JSON.stringify({ version: 3, sources: ['a.ts'], names: [], mappings: 'ACAA,IDCA' });
+    const store = new SourceMapStore();
+    assert.equal(store.add('b', '/dist/b.js', broken, '/dist/b.js.map'), undefined);
+    assert.deepEqual(store.original('b', '', 0, 4), { file: '/dist/a.ts', line: 2, column: 1 });
+    // Column 2: the lower bound is the broken segment, so the upper bound answers; column 0 is only broken.
+    assert.deepEqual(store.original('b', '', 0, 2), { file: '/dist/a.ts', line: 2, column: 1 });
+    assert.equal(store.original('b', '', 0, 0), undefined);
+    const head = {
+      id: 1,
+      selfSize: 0,
+      callFrame: { functionName: '(root)', scriptId: '0', url: '', lineNumber: -1, columnNumber: -1 },
+      children: [{ id: 2, selfSize: 64, children: [], callFrame: { functionName: 'f', scriptId: 'b', url: '/dist/b.js', lineNumber: 0, columnNumber: 0 } }],
+    };
+    assert.equal(aggregateSites({ head, samples: [] }, { runtime: 'node', mapper: store }).sites[0]?.key, '/dist/b.js:1:f');
+  });
+
   it('drives aggregateSites to original files and lines', () => {
     const store = new SourceMapStore();
     store.add('42', 'file:///proj/dist/orders.js', map, '/proj/dist/orders.js.map');
