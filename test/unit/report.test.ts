@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
-import type { RawProfileNode, TaskRun } from '../../src/core/model';
+import type { TaskRun } from '../../src/core/model';
 import { buildReport, escapeMarkdown, renderMarkdownReport, renderTextReport, sanitizeText, type ReportInput } from '../../src/core/report';
 import { aggregateSites } from '../../src/core/sites';
 import { summarizeTask } from '../../src/core/verdict';
+import { profileNode } from '../support/profiles';
 
 const K = 1024;
 const M = 1024 * 1024;
@@ -11,15 +12,11 @@ function runs(n: number, f: (i: number) => number): TaskRun[] {
   return Array.from({ length: n }, (_, i) => ({ index: i, retainedBytes: f(i), durationMs: 3 }));
 }
 
-function leaf(id: number, fn: string, url: string, line: number, selfSize: number, children: RawProfileNode[] = []): RawProfileNode {
-  return { id, selfSize, children, callFrame: { functionName: fn, scriptId: String(id), url, lineNumber: line, columnNumber: 0 } };
-}
-
 function input(overrides: Partial<ReportInput> = {}): ReportInput {
-  const head = leaf(1, '(root)', '', -1, 0, [
-    leaf(2, 'handle', '/srv/app/src/handler.ts', 4, 0, [leaf(3, 'processOrder', '/srv/app/src/orders.ts', 41, 4404019)]),
-    leaf(4, 'evil\x1b[31mred\x1b]8;;http://x\x07link', '/srv/app/src/<b>|`x`.ts', 0, 1 * M),
-    leaf(5, '(garbage collector)', '', -1, 512 * K),
+  const head = profileNode(1, '(root)', '', -1, 0, [
+    profileNode(2, 'handle', '/srv/app/src/handler.ts', 4, 0, [profileNode(3, 'processOrder', '/srv/app/src/orders.ts', 41, 4404019)]),
+    profileNode(4, 'evil\x1b[31mred\x1b]8;;http://x\x07link', '/srv/app/src/<b>|`x`.ts', 0, 1 * M),
+    profileNode(5, '(garbage collector)', '', -1, 512 * K),
   ]);
   const aggregation = aggregateSites({ head, samples: [] }, { runtime: 'node' });
   // Growth per run as the session's site history fits it: the order site grew 41 KiB over one run.

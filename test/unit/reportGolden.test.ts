@@ -5,11 +5,12 @@
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { RawProfileNode, TaskRun } from '../../src/core/model';
+import type { TaskRun } from '../../src/core/model';
 import { buildReport, renderMarkdownReport, renderTextReport, type ReportInput } from '../../src/core/report';
 import { adviseRecycling } from '../../src/core/recyclingAdvisor';
 import { aggregateSites } from '../../src/core/sites';
 import { summarizeTask } from '../../src/core/verdict';
+import { profileNode } from '../support/profiles';
 
 const K = 1024;
 const M = 1024 * K;
@@ -19,17 +20,13 @@ function runs(n: number, bytesAt: (i: number) => number): TaskRun[] {
   return Array.from({ length: n }, (_, i) => ({ index: i, retainedBytes: bytesAt(i), durationMs: 4 + (i % 3) }));
 }
 
-function frame(id: number, fn: string, url: string, line: number, selfSize: number, children: RawProfileNode[] = []): RawProfileNode {
-  return { id, selfSize, children, callFrame: { functionName: fn, scriptId: String(id), url, lineNumber: line, columnNumber: 0 } };
-}
-
 /** A harness session of a Node job: one leak, one plateau (a bounded cache), one clean task; a hostile site name. */
 function harnessLeak(): ReportInput {
-  const head = frame(1, '(root)', '', -1, 0, [
-    frame(2, 'handleJob', '/srv/app/src/jobs.ts', 9, 0, [frame(3, 'rememberCustomer', '/srv/app/src/customers.ts', 21, 1_250_000)]),
-    frame(4, 'warmCache', '/srv/app/src/cache.ts', 4, 300 * K),
-    frame(5, 'evil\x1b[31mred\x1b]8;;http://x\x07<b>|`x`', '/srv/app/node_modules/lib/index.js', 0, 2 * K),
-    frame(6, '(garbage collector)', '', -1, 96 * K),
+  const head = profileNode(1, '(root)', '', -1, 0, [
+    profileNode(2, 'handleJob', '/srv/app/src/jobs.ts', 9, 0, [profileNode(3, 'rememberCustomer', '/srv/app/src/customers.ts', 21, 1_250_000)]),
+    profileNode(4, 'warmCache', '/srv/app/src/cache.ts', 4, 300 * K),
+    profileNode(5, 'evil\x1b[31mred\x1b]8;;http://x\x07<b>|`x`', '/srv/app/node_modules/lib/index.js', 0, 2 * K),
+    profileNode(6, '(garbage collector)', '', -1, 96 * K),
   ]);
   const aggregation = aggregateSites({ head, samples: [] }, { runtime: 'node' });
   for (const site of aggregation.sites) site.bytesPerRun = site.function === 'rememberCustomer' ? 20.5 * K : 0;
@@ -64,9 +61,9 @@ function harnessLeak(): ReportInput {
 
 /** A Celery worker session that leaks outside the traced heap, with recycling advice. */
 function celeryWorker(): ReportInput {
-  const head = frame(1, '(root)', '', -1, 0, [
-    frame(2, '<module>', '/srv/app/tasks.py', 0, 0, [frame(3, 'render_invoice', '/srv/app/tasks.py', 41, 3 * M)]),
-    frame(4, 'send_mail', '/srv/app/mail.py', 12, 64 * K),
+  const head = profileNode(1, '(root)', '', -1, 0, [
+    profileNode(2, '<module>', '/srv/app/tasks.py', 0, 0, [profileNode(3, 'render_invoice', '/srv/app/tasks.py', 41, 3 * M)]),
+    profileNode(4, 'send_mail', '/srv/app/mail.py', 12, 64 * K),
   ]);
   const aggregation = aggregateSites({ head, samples: [] }, { runtime: 'python' });
   for (const site of aggregation.sites) site.bytesPerRun = site.function === 'render_invoice' ? 6 * K : 0;
