@@ -30,13 +30,6 @@ function drawnPixels(frame: Frame): Promise<number> {
   });
 }
 
-function quickPickRow(wb: Workbench, text: string) {
-  return wb.page
-    .locator('.quick-input-widget .quick-input-list .monaco-list-row')
-    .filter({ has: wb.page.locator('.label-name', { hasText: text }) })
-    .first();
-}
-
 describe('Profile Task through the UI (code-server + Chromium)', function () {
   this.timeout(180_000);
   let wb: Workbench | undefined;
@@ -67,9 +60,9 @@ describe('Profile Task through the UI (code-server + Chromium)', function () {
     await wb!.runCommand('Task Memory: Profile Task');
 
     // The picker groups the active file's exports, npm scripts and the other ways to profile.
-    const handleJob = quickPickRow(wb!, 'handleJob');
+    const handleJob = wb!.quickPickRow('handleJob');
     await handleJob.waitFor({ state: 'visible', timeout: 20_000 });
-    await quickPickRow(wb!, 'npm run start').waitFor({ state: 'visible', timeout: 20_000 });
+    await wb!.quickPickRow('npm run start').waitFor({ state: 'visible', timeout: 20_000 });
     const separators = await page.locator('.quick-input-widget .quick-input-list .quick-input-list-separator').allTextContents();
     assert.ok(
       separators.some((s) => s.includes('Active file: leaky-worker.js')),

@@ -11,13 +11,6 @@ import { Workbench } from './workbench';
 const PYTHON = '/usr/bin/python3';
 const PANEL_TITLE = 'Memory: jobs.py#import_rows';
 
-function quickPickRow(wb: Workbench, text: string) {
-  return wb.page
-    .locator('.quick-input-widget .quick-input-list .monaco-list-row')
-    .filter({ has: wb.page.locator('.label-name', { hasText: text }) })
-    .first();
-}
-
 async function separators(wb: Workbench): Promise<string[]> {
   return wb.page.locator('.quick-input-widget .quick-input-list .quick-input-list-separator').allTextContents();
 }
@@ -64,9 +57,9 @@ describe('Python through the UI (code-server + Chromium)', function () {
   it('offers the Celery workers of an open Celery module', async () => {
     await wb!.openFile('celery_app/tasks.py');
     await wb!.runCommand('Task Memory: Profile Task');
-    await quickPickRow(wb!, 'celery -A tasks worker -P prefork -c 2').waitFor({ state: 'visible', timeout: 20_000 });
-    await quickPickRow(wb!, 'celery -A tasks worker -P solo').waitFor({ state: 'visible', timeout: 5_000 });
-    await quickPickRow(wb!, 'send_welcome_email').waitFor({ state: 'visible', timeout: 5_000 });
+    await wb!.quickPickRow('celery -A tasks worker -P prefork -c 2').waitFor({ state: 'visible', timeout: 20_000 });
+    await wb!.quickPickRow('celery -A tasks worker -P solo').waitFor({ state: 'visible', timeout: 5_000 });
+    await wb!.quickPickRow('send_welcome_email').waitFor({ state: 'visible', timeout: 5_000 });
     const groups = await separators(wb!);
     assert.ok(
       groups.some((s) => s.includes('Celery worker')),
@@ -79,9 +72,9 @@ describe('Python through the UI (code-server + Chromium)', function () {
     const page = wb!.page;
     await wb!.openFile('jobs.py');
     await wb!.runCommand('Task Memory: Profile Task');
-    const row = quickPickRow(wb!, 'import_rows');
+    const row = wb!.quickPickRow('import_rows');
     await row.waitFor({ state: 'visible', timeout: 20_000 });
-    assert.equal(await quickPickRow(wb!, 'celery -A').isVisible(), false, 'jobs.py is not a Celery module: no Celery worker');
+    assert.equal(await wb!.quickPickRow('celery -A').isVisible(), false, 'jobs.py is not a Celery module: no Celery worker');
     await row.click();
     const input = page.locator('.quick-input-widget .quick-input-box input');
     await page.waitForFunction(
@@ -106,7 +99,7 @@ describe('Python through the UI (code-server + Chromium)', function () {
     const page = wb!.page;
     await wb!.openFile('billing.py');
     await wb!.runCommand('Task Memory: Profile Task');
-    const row = quickPickRow(wb!, 'charge_customer');
+    const row = wb!.quickPickRow('charge_customer');
     await row.waitFor({ state: 'visible', timeout: 20_000 });
     await row.click();
     await page.waitForFunction(

@@ -63,10 +63,7 @@ describe('the leak story at a glance, with the panel beside the editor (code-ser
     // The palette offers the active file's exports: the editor (left group) must be the active one.
     await page.locator('.part.editor .tab[data-resource-name="jobs.js"]').first().click();
     await wb!.runCommand('Task Memory: Profile Task');
-    const row = page
-      .locator('.quick-input-widget .quick-input-list .monaco-list-row')
-      .filter({ has: page.locator('.label-name', { hasText: fn }) })
-      .first();
+    const row = wb!.quickPickRow(fn);
     await row.waitFor({ state: 'visible', timeout: 20_000 });
     await row.click();
     const input = page.locator('.quick-input-widget .quick-input-box input');

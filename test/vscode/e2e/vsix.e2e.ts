@@ -47,10 +47,7 @@ describe('the installed .vsix in code-server', function () {
     const page = wb!.page;
     await wb!.openFile('leaky-worker.js');
     await wb!.runCommand('Task Memory: Profile Task', 60_000);
-    const handleJob = page
-      .locator('.quick-input-widget .quick-input-list .monaco-list-row')
-      .filter({ has: page.locator('.label-name', { hasText: 'handleJob' }) })
-      .first();
+    const handleJob = wb!.quickPickRow('handleJob');
     await handleJob.waitFor({ state: 'visible', timeout: 20_000 });
     await handleJob.click();
     const input = page.locator('.quick-input-widget .quick-input-box input');

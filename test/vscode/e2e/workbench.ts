@@ -12,7 +12,7 @@
  * `extension: false`. Built on ../lib/codeServer.ts (the same start/stop code as the suite runner).
  */
 import * as path from 'node:path';
-import type { Frame, Page } from 'playwright-core';
+import type { Frame, Locator, Page } from 'playwright-core';
 import { artifactPath, launchBrowser, REPO_ROOT, startCodeServer, THEMES, type BrowserSession, type CodeServer, type StartOptions } from '../lib/codeServer';
 
 export type ThemeKind = keyof typeof THEMES;
@@ -180,6 +180,14 @@ export class Workbench {
       // by resource name: a webview tab such as "Memory: orders.ts#processOrder" also contains the base name
       .locator(`.part.editor .tabs-container .tab.active[data-resource-name=${JSON.stringify(base)}]`)
       .waitFor({ state: 'visible', timeout: 20_000 });
+  }
+
+  /** The first row of the open quick pick whose label contains `text`. */
+  quickPickRow(text: string): Locator {
+    return this.page
+      .locator('.quick-input-widget .quick-input-list .monaco-list-row')
+      .filter({ has: this.page.locator('.label-name', { hasText: text }) })
+      .first();
   }
 
   /**

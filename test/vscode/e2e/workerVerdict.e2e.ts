@@ -48,11 +48,7 @@ describe('a worker with a small leak, through the UI (code-server + Chromium)', 
     }
   });
   async function taskRowsListed(): Promise<void> {
-    await wb!.page
-      .locator('.quick-input-widget .quick-input-list .monaco-list-row')
-      .filter({ has: wb!.page.locator('.label-name', { hasText: 'chatty worker' }) })
-      .first()
-      .waitFor({ state: 'visible', timeout: 20_000 });
+    await wb!.quickPickRow('chatty worker').waitFor({ state: 'visible', timeout: 20_000 });
     await wb!.page.waitForTimeout(200);
   }
   after(async () => {
@@ -64,10 +60,7 @@ describe('a worker with a small leak, through the UI (code-server + Chromium)', 
     const page = wb!.page;
     await wb!.openFile('worker.js');
     await wb!.runCommand('Task Memory: Profile Task');
-    const row = page
-      .locator('.quick-input-widget .quick-input-list .monaco-list-row')
-      .filter({ has: page.locator('.label-name', { hasText: 'npm run worker' }) })
-      .first();
+    const row = wb!.quickPickRow('npm run worker');
     await row.waitFor({ state: 'visible', timeout: 20_000 });
     // The VS Code tasks are listed once fetched: clicking before would hit a row that then moves.
     await taskRowsListed();
@@ -128,10 +121,7 @@ describe('a worker with a small leak, through the UI (code-server + Chromium)', 
   it('a worker that fails at start: the panel leads with its own error and line, and nothing spins on the ended session', async () => {
     const page = wb!.page;
     await wb!.runCommand('Task Memory: Profile Task');
-    const row = page
-      .locator('.quick-input-widget .quick-input-list .monaco-list-row')
-      .filter({ has: page.locator('.label-name', { hasText: 'npm run broken' }) })
-      .first();
+    const row = wb!.quickPickRow('npm run broken');
     await row.waitFor({ state: 'visible', timeout: 20_000 });
     // The VS Code tasks are listed once fetched: clicking before would hit a row that then moves.
     await taskRowsListed();
@@ -149,10 +139,7 @@ describe('a worker with a small leak, through the UI (code-server + Chromium)', 
   it('a VS Code task profiled as a worker shows what it prints in a terminal of its own', async () => {
     const page = wb!.page;
     await wb!.runCommand('Task Memory: Profile Task');
-    const row = page
-      .locator('.quick-input-widget .quick-input-list .monaco-list-row')
-      .filter({ has: page.locator('.label-name', { hasText: 'chatty worker' }) })
-      .first();
+    const row = wb!.quickPickRow('chatty worker');
     await row.waitFor({ state: 'visible', timeout: 20_000 });
     // The VS Code tasks are listed once fetched: clicking before would hit a row that then moves.
     await taskRowsListed();
