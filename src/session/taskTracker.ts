@@ -274,6 +274,7 @@ export class TaskTracker {
     let note: string | undefined;
     if (sharedWith.length && judgeTrend(trend, this.trendFloor).verdict.kind === 'leak') {
       const holder = this.holderOf(trend);
+      const share = holder === undefined ? this.splitGroup(trend)?.get(name) : undefined;
       if (holder === name) {
         // The group's growth per task of any of its names, charged to the one whose sites hold it.
         const own = this.tasksOf(trend, name);
@@ -281,8 +282,8 @@ export class TaskTracker {
         judged = scaleTrend(trend, factor);
         note = `judged together with ${sharedWith.join(', ')}; its own function is on the stacks of the growing sites, so the worker's growth is charged to it`;
         sharedWith = [];
-      } else if (holder === undefined && this.splitGroup(trend)?.has(name)) {
-        judged = this.splitGroup(trend)!.get(name)!;
+      } else if (share) {
+        judged = share;
         note = `judged together with ${sharedWith.join(', ')}, whose counts move with its own: its share is the worker's growth split by the differences between the names' tasks measured one by one (their common offset cancels)`;
         sharedWith = [];
       } else if (holder === undefined) {
