@@ -104,11 +104,7 @@ export class HarnessDriver implements SessionDriver {
     let fetchMs = 0;
     const started = performance.now();
     for (let i = 0; i < spec.runs; i++) {
-      this.assertRunning();
-      session.progress({ message: `Run ${i + 1}/${spec.runs}`, done: i, total: spec.runs });
-      session.mark({ t: session.now(), targetId: target.id, kind: 'task-start', label: name });
-      const result = await this.callTask(target, spec.warmup + i, true);
-      session.mark({ t: session.now(), targetId: target.id, kind: 'task-end', label: name });
+      const result = await this.measuredRun(target, i);
       const retained = await target.retained();
       const rssBytes = await target.rss();
       this.runsDone = i + 1;
@@ -160,11 +156,7 @@ export class HarnessDriver implements SessionDriver {
     const session = this.session;
     const name = spec.exportName;
     for (let i = 0; i < spec.runs; i++) {
-      this.assertRunning();
-      session.progress({ message: `Run ${i + 1}/${spec.runs}`, done: i, total: spec.runs });
-      session.mark({ t: session.now(), targetId: target.id, kind: 'task-start', label: name });
-      const result = await this.callTask(target, spec.warmup + i, true);
-      session.mark({ t: session.now(), targetId: target.id, kind: 'task-end', label: name });
+      const result = await this.measuredRun(target, i);
       const capture = await target.capture();
       const reading = await target.stats();
       const retainedBytes = result.retainedBytes !== undefined ? result.retainedBytes : capture.retainedAfterGc;
@@ -187,6 +179,17 @@ export class HarnessDriver implements SessionDriver {
         }),
       );
     }
+  }
+
+  /** One measured run, whatever the runtime: progress, the task's marks and the call. */
+  private async measuredRun(target: Target, run: number): Promise<RunTaskResult> {
+    const { spec, session } = this;
+    this.assertRunning();
+    session.progress({ message: `Run ${run + 1}/${spec.runs}`, done: run, total: spec.runs });
+    session.mark({ t: session.now(), targetId: target.id, kind: 'task-start', label: spec.exportName });
+    const result = await this.callTask(target, spec.warmup + run, true);
+    session.mark({ t: session.now(), targetId: target.id, kind: 'task-end', label: spec.exportName });
+    return result;
   }
 
   private async waitForTarget(): Promise<Target> {
