@@ -115,6 +115,8 @@ export interface ProfilingSessionApi extends SessionEvents, SessionHistory {
   readonly targets: readonly TargetInfo[];
   /** Why the session failed (bad input, a crash); undefined while running or when it ended normally. */
   readonly failureReason: string | undefined;
+  /** Tasks finished so far, measured or not (unmeasured ones arrive as counts, without a mark each). */
+  readonly finishedTasks: number;
   /** The end of what the launched command printed (8 KiB; empty for the harness and attach). */
   readonly lastOutput: string;
   /** Resolves with the final report when the session ends, however it ends. */

@@ -100,6 +100,9 @@ export class ProfilingSession implements ProfilingSessionApi {
   get marks(): readonly SessionMark[] {
     return this.markList;
   }
+  get finishedTasks(): number {
+    return this.tasks.finished;
+  }
   liveTargetList(): Target[] {
     return [...this.liveTargets.values()];
   }

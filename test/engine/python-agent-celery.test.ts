@@ -145,10 +145,16 @@ describe('python agent: Celery worker on redis', function () {
     return { reg, client };
   }
 
+  /** Traced tasks end with an event each; the others arrive as counts per name, a batch per writer poll. */
   const finished = (t: Target) => t.client.eventsOf('Taskmem.taskFinished');
+  const counted = (client: Client, name?: string) =>
+    client
+      .eventsOf('Taskmem.taskCounts')
+      .reduce((n, e) => n + Object.entries(e.counts).reduce((m, [k, v]) => m + (name === undefined || k === name ? v : 0), 0), 0);
+  const ended = (t: Target) => finished(t).length + counted(t.client);
 
   async function checkTargets(targets: Target[], total: number): Promise<void> {
-    const all = () => targets.reduce((n, t) => n + finished(t).length, 0);
+    const all = () => targets.reduce((n, t) => n + ended(t), 0);
     const deadline = Date.now() + 30000;
     while (all() < total) {
       if (Date.now() > deadline) throw new Error(`only ${all()} of ${total} tasks finished`);
@@ -167,13 +173,13 @@ describe('python agent: Celery worker on redis', function () {
       for (const f of done) {
         assert.ok(f.name === LEAKY || f.name === CLEAN, f.name);
         assert.ok(typeof f.id === 'string' && f.durationMs >= 0 && f.rss > 0);
-        if (f.sampled) assert.ok(typeof f.retainedBytes === 'number' && f.allocatedBlocks > 0);
-        else assert.ok(f.retainedBytes === undefined && f.allocatedBlocks === undefined);
+        assert.ok(f.sampled && typeof f.retainedBytes === 'number' && f.allocatedBlocks > 0, 'only traced tasks end with an event');
       }
+      for (const e of t.client.eventsOf('Taskmem.taskCounts')) for (const name of Object.keys(e.counts)) assert.ok(name === LEAKY || name === CLEAN, name);
       // One task in two, counted per task name.
       for (const name of [LEAKY, CLEAN]) {
-        const runs = done.filter((f) => f.name === name);
-        assert.strictEqual(runs.filter((f) => f.sampled).length, Math.floor(runs.length / 2), `${name} sampling`);
+        const traced = done.filter((f) => f.name === name).length;
+        assert.strictEqual(traced, Math.floor((traced + counted(t.client, name)) / 2), `${name} sampling`);
       }
       const leakySampled = done.filter((f): f is SampledTaskFinished => f.name === LEAKY && f.sampled);
       for (const f of leakySampled) assert.ok(f.retainedBytes >= 200 * 1024 && f.retainedBytes < 260 * 1024, `leaky kept ${f.retainedBytes}`);
@@ -183,13 +189,13 @@ describe('python agent: Celery worker on redis', function () {
       const stats = await t.client.call('Taskmem.getStats');
       assert.strictEqual(stats.mode, 'worker');
       assert.strictEqual(stats.celery, true);
-      assert.strictEqual(stats.tasksFinished, done.length);
+      assert.strictEqual(stats.tasksFinished, ended(t));
       assert.strictEqual(stats.tracing, false, 'tracing only while a sampled task runs');
       assert.deepStrictEqual(stats.recycling, { maxTasksPerChild: 100, maxMemoryPerChild: null, source: 'argv' });
 
       const prof = await t.client.call('HeapProfiler.getSamplingProfile');
       assert.strictEqual(prof.sampledTasks, done.filter((f) => f.sampled).length);
-      assert.strictEqual(prof.totalTasks, done.length);
+      assert.strictEqual(prof.totalTasks, ended(t));
       const sites = flattenProfile(prof.profile);
       if (leakySampled.length > 0) {
         profiled++;
@@ -202,7 +208,7 @@ describe('python agent: Celery worker on redis', function () {
       }
       assert.ok(!sites.some((s) => s.url.includes('taskmem_agent')));
       console.log(
-        `      ${t.reg.title} pid ${t.reg.pid}: ${done.length} tasks (${done.filter((f) => f.sampled).length} sampled), ` +
+        `      ${t.reg.title} pid ${t.reg.pid}: ${ended(t)} tasks (${done.length} traced), ` +
           `retained by sampled leaky runs: ${leakySampled.map((f) => f.retainedBytes).join(', ') || '-'}; top site ${sites[0] ? `${path.basename(sites[0].url)}:${sites[0].line} ${sites[0].selfSize} B` : '-'}`,
       );
     }
@@ -257,11 +263,12 @@ describe('python agent: Celery worker on redis', function () {
     // Bursts of 10 tasks with pauses: the budget is a share of wall time, so a single burst of
     // cheap tasks after start-up may leave credit for one trace only.
     const done = () => client.eventsOf('Taskmem.taskFinished');
+    const total = () => done().length + counted(client);
     const deadline = Date.now() + 40000;
     for (let burst = 1; burst <= 4; burst++) {
       await produce('budget', 5, 5);
-      while (done().length < burst * 10) {
-        if (Date.now() > deadline) throw new Error(`only ${done().length} of ${burst * 10} tasks finished`);
+      while (total() < burst * 10) {
+        if (Date.now() > deadline) throw new Error(`only ${total()} of ${burst * 10} tasks finished`);
         await sleep(50);
       }
       await sleep(400);

@@ -23,17 +23,10 @@ from .sampling import BudgetSampler
 # finished this long ago and no task followed (see Agent._settle).
 SETTLE_WAIT_S = 0.05
 SETTLE_POLLS = 40  # writer polls (50 ms each) to wait for the task's caller to return; then settle anyway
-RSS_MAX_AGE_S = 0.1  # unsampled tasks report an RSS read at most this long ago
 
 
 def _now_ms():
     return time.time() * 1000.0
-
-
-def _json_id(task_id):
-    if type(task_id) is str:
-        return jsonio._escape(task_id)
-    return jsonio.dumps(task_id)
 
 
 class Agent:
@@ -81,9 +74,11 @@ class Agent:
                 self.recycling_source = "app"
         self.task_sources = set()  # type: set  # the hooks that marked tasks here: celery, rq, flask, django
         self.gate = RequestGate()  # the framework hooks take turns on the task bookkeeping (marks.py)
-        self._rss = 0
-        self._rss_t = -1.0
-        self._quoted = {}  # type: dict  # task name -> its JSON string
+        # Unsampled tasks ended since the writer thread's last poll, per name: sent as one
+        # Taskmem.taskCounts per poll (as Node batches its counts), not one event per task. The lock
+        # keeps a count from landing in a dict the writer has already taken.
+        self._ended = {}  # type: dict
+        self._ended_lock = threading.Lock()
         # gc: collections per generation since this agent started (gc.get_stats() counts since the
         # interpreter, or the parent before a fork, started); the gc callback only times gen 2
         self.gc_base = gc_counts()
@@ -220,8 +215,8 @@ class Agent:
                 "totalTasks": self.tasks_finished}
 
     # -- worker-mode task boundaries (called from the Celery signal handlers) -------------------
-    # The unsampled path is the hot one (every task): no event at the start, one preformatted
-    # taskFinished at the end, RSS from a read at most RSS_MAX_AGE_S old, no allocated-block count.
+    # The unsampled path is the hot one (every task): no event at the start, a count at the end
+    # (sent with the others by the writer thread's next poll), no RSS read, no allocated-block count.
     def prepare_tracing(self):
         """Load what the first traced task would otherwise load inside its run (ast, sysconfig)."""
         _profile.classify  # noqa: B018 - imports profile
@@ -284,18 +279,8 @@ class Agent:
                 st = self.sampler.names.get(name)
                 if st is not None:
                     st[3] = t1 - t0
-            conn = self.server.current
-            if conn is None or conn.closed:
-                return
-            if t1 - self._rss_t >= RSS_MAX_AGE_S:
-                self._rss = read_rss()[0]
-                self._rss_t = t1
-            q = self._quoted.get(name)
-            if q is None:
-                q = self._quoted[name] = jsonio.dumps(name)
-            conn.send_text(f'{{"method":"Taskmem.taskFinished","params":{{"name":{q},"id":{_json_id(task_id)},'
-                           f'"t":{_now_ms():.3f},"durationMs":{(t1 - t0) * 1000.0:.3f},"sampled":false,'
-                           f'"rss":{self._rss:d}}}}}', wake=False)
+            with self._ended_lock:
+                self._ended[name] = self._ended.get(name, 0) + 1
             return
         params = {"name": name, "id": task_id, "t": _now_ms(), "durationMs": round((t1 - t0) * 1000.0, 3),
                   "sampled": False}
@@ -313,13 +298,22 @@ class Agent:
             return
         elif self.config.gc_per_task:
             gc.collect()
-        self._rss = params["rss"] = read_rss()[0]
+        params["rss"] = read_rss()[0]
         params["allocatedBlocks"] = sys.getallocatedblocks()
-        self._rss_t = time.perf_counter()
         self.emit("Taskmem.taskFinished", params)
 
+    def _send_counts(self, conn):
+        """The unsampled tasks ended since the last call, per name, in one Taskmem.taskCounts."""
+        if self._ended:
+            with self._ended_lock:
+                ended, self._ended = self._ended, {}
+            if ended:
+                conn.send_text(jsonio.dumps({"method": "Taskmem.taskCounts", "params": {"counts": ended}}), wake=False)
+
     def _writer_poll(self, conn):
-        """The writer thread's poll (every 50 ms): settle a traced task that no task followed."""
+        """The writer thread's poll (every 50 ms): the task counts, and settle a traced task that no
+        task followed."""
+        self._send_counts(conn)
         p = self.pending
         if p is not None and time.perf_counter() - p[7] >= SETTLE_WAIT_S:
             self._settle(True)
@@ -373,9 +367,9 @@ class Agent:
             self.sampled_tasks += 1
             params["sampled"] = True
             params["retainedBytes"] = _profile.table_bytes(table)
-            self._rss = params["rss"] = read_rss()[0]
+            params["rss"] = read_rss()[0]
             params["allocatedBlocks"] = sys.getallocatedblocks()
-            self._rss_t = t4 = time.perf_counter()
+            t4 = time.perf_counter()
             self.sampler.traced(name, cost + (t4 - t3), task_s)
             self.emit("Taskmem.taskFinished", params)
 
@@ -395,6 +389,7 @@ class Agent:
             self._settle()
         conn = self.server.current
         if conn is not None and not self.dead:
+            self._send_counts(conn)  # the last counts, not left for a poll that will not come
             conn.flush(1.0)
         if not self.dead:
             self.server.remove_socket_file()  # a long session of recycled workers would collect them
