@@ -368,18 +368,18 @@ export class PanelApp {
       return;
     }
     if (!v) {
+      // Nothing spins on an ended session (a worker whose Node crashed at exit ended with no runs and a spinner).
+      const ended = this.state === 'ended' || this.state === 'restored';
       el.className = 'banner banner-pending';
       el.append(
-        icon('loading', 'codicon-modifier-spin banner-icon'),
+        ended ? icon('info', 'banner-icon') : icon('loading', 'codicon-modifier-spin banner-icon'),
         h(
           'div',
           { class: 'banner-body' },
           h(
             'p',
             { class: 'banner-summary' },
-            this.state === 'ended' || this.state === 'restored'
-              ? 'No verdict: the session ended before enough runs were measured.'
-              : 'Measuring… a verdict appears after a few measured runs.',
+            ended ? 'No verdict: the session ended before enough runs were measured.' : 'Measuring… a verdict appears after a few measured runs.',
           ),
           h('p', { class: 'banner-advice' }, 'Each finished task adds a point; warm-up runs are left out because the first runs also load code.'),
         ),
