@@ -90,9 +90,7 @@ export class CdpConnection implements CdpClient {
   }
 
   send<M extends CommandName>(method: M, params?: CommandParams<M>): Promise<CommandResult<M>> {
-    // '#python' marks a variant of a standard method's result type, not a different method.
-    const wireMethod = method.split('#')[0];
-    return this.sendRaw(wireMethod, params as object | undefined) as Promise<CommandResult<M>>;
+    return this.sendRaw(method, params as object | undefined) as Promise<CommandResult<M>>;
   }
 
   sendRaw(method: string, params?: object): Promise<unknown> {

@@ -93,7 +93,8 @@ export interface ExtraCommands {
   'Taskmem.loadHarness': { paramsType: [{ file: string; exportName: string; args: unknown[] }]; returnType: { ok: boolean } };
   'Taskmem.runTask': { paramsType: [{ index: number; measure: boolean }]; returnType: RunTaskResult };
   'Taskmem.exit': { paramsType: []; returnType: Record<string, never> };
-  'HeapProfiler.getSamplingProfile#python': {
+  /** The agent's profile with how many tasks it stands for (`HeapProfiler.getSamplingProfile` has the profile alone). */
+  'Taskmem.getSamplingProfile': {
     paramsType: [];
     returnType: { profile: RawSamplingProfile; sampledTasks?: number; totalTasks?: number };
   };

@@ -1,7 +1,7 @@
 /**
  * The private channel that profiled processes report to: a fresh 0700 directory and a random
- * token (docs/PROTOCOL.md §1). Each registration file is read once, checked and deleted. Node
- * registers its inspector's ws:// URL; the Python agent a Unix socket inside this directory.
+ * token (docs/PROTOCOL.md §1). Each registration file is read once, checked and deleted; where the
+ * process listens is its runtime's to check (Node: a loopback ws:// URL; Python: a socket in this directory).
  */
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import { Emitter } from '../core/events';
 import type { RuntimeKind } from '../core/model';
 import type { Endpoint } from '../cdp/endpoint';
+import { isRuntimeKind, runtimeOf } from '../runtimes/registry';
 
 export interface Registration {
   pid: number;
@@ -35,8 +36,8 @@ export function parseRegistration(text: string, token: string, dir: string): Reg
   if (typeof record.token !== 'string' || !timingSafeEqual(record.token, token)) return 'registration has a wrong token';
   // Linux pids stay below 2^22; anything outside int32 is not a process we could signal.
   if (!Number.isInteger(record.pid) || (record.pid as number) <= 0 || (record.pid as number) > 0x7fffffff) return 'registration has no pid';
-  if (record.runtime !== 'node' && record.runtime !== 'python') return 'registration has an unknown runtime';
-  const endpoint = record.runtime === 'node' ? inspectorEndpoint(record.url) : agentEndpoint(record.socket, token, dir);
+  if (!isRuntimeKind(record.runtime)) return 'registration has an unknown runtime';
+  const endpoint = runtimeOf(record.runtime).endpoint(record, { token, dir });
   if (typeof endpoint === 'string') return endpoint;
   return {
     pid: record.pid as number,
@@ -48,27 +49,6 @@ export function parseRegistration(text: string, token: string, dir: string): Reg
     endpoint,
     isHarness: record.isHarness === true,
   };
-}
-
-/** Only loopback inspector endpoints: a registration must never send us to another host. */
-function inspectorEndpoint(value: unknown): Endpoint | string {
-  if (typeof value !== 'string') return 'registration has no url';
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    return 'registration url is invalid';
-  }
-  if (url.protocol !== 'ws:' || !['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname)) return 'registration url is not a loopback ws:// url';
-  return { kind: 'inspector', url: value };
-}
-
-/** Only a socket directly inside the session's private directory, named as the agent names it. */
-function agentEndpoint(value: unknown, token: string, dir: string): Endpoint | string {
-  if (typeof value !== 'string') return 'registration has no socket';
-  if (!path.isAbsolute(value) || path.dirname(value) !== dir || !/^\d+-[0-9a-f]+\.sock$/.test(path.basename(value)))
-    return 'registration socket is not in the session directory';
-  return { kind: 'agent', socketPath: value, token };
 }
 
 function timingSafeEqual(a: string, b: string): boolean {

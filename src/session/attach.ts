@@ -129,9 +129,12 @@ export async function attachTargets(session: DriverHost, spec: AttachSpec): Prom
     const host = new URL(url).hostname;
     if (!['127.0.0.1', 'localhost', '[::1]'].includes(host)) throw new Error(`refusing to attach to a non-loopback inspector (${host})`);
     const info: TargetInfo = { id: `node:attached-${index}`, pid: spec.pid ?? 0, runtime: 'node', title: entry.title || url, argv: [] };
-    const target = await Target.connect(info, { kind: 'inspector', url }, { samplingIntervalBytes: session.samplingIntervalBytes });
     // An inspector we opened is closed again when the session lets go (Target.letGo).
-    target.closeInspectorOnDetach = resolved.opened;
+    const target = await Target.connect(
+      info,
+      { kind: 'inspector', url },
+      { samplingIntervalBytes: session.samplingIntervalBytes, closeInspectorOnLetGo: resolved.opened },
+    );
     await session.addTarget(target);
     // Its own task marks and its HTTP requests count as tasks, as under the bootloader.
     await target

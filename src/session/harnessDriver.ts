@@ -1,25 +1,29 @@
 /**
  * Drives the task harness: load the module, warm up, take a baseline capture, then for each run
  * call the task, collect garbage and capture what is retained. Sites count only what the measured
- * runs allocated and kept (sample ordinals above the baseline, DESIGN.md fact 6); for Python,
- * tracing starts after the warm-up, which excludes imports and warm-up the same way.
+ * runs allocated and kept (sample ordinals above the baseline, DESIGN.md fact 6) where the runtime
+ * orders its samples; for Python, tracing starts after the warm-up, which excludes imports and
+ * warm-up the same way. How each run is measured is the runtime's (`harness.measurement`).
  */
 import type { RunTaskResult } from '../cdp/extraProtocol';
 import type { RawSamplingProfile } from '../core/model';
+import type { HarnessMeasurement } from '../runtimes/adapter';
+import { runtimeOf } from '../runtimes/registry';
 import type { HarnessSpec } from './api';
 import type { DriverHost } from './driver';
 import type { Target } from './target';
 import type { SessionDriver } from './driver';
 
-interface NodeRunResult {
-  durationMs: number;
-  error?: { message: string; stack?: string };
-}
-
 /** How long a harness process may take to report in (TypeScript compilation included). */
 const HARNESS_START_TIMEOUT_MS = 60_000;
-/** Share of the measured runs' wall time that fetching sampling profiles may take (Node). */
+/** Share of the measured runs' wall time that fetching sampling profiles may take ('budgeted-profiles'). */
 const PROFILE_BUDGET = 0.1;
+
+/** How the report describes each way of measuring a run. */
+const MEASUREMENT_NOTES: Record<HarnessMeasurement, string> = {
+  'budgeted-profiles': `; sampling profiles are analysed after the first and the last run and in between within ${PROFILE_BUDGET * 100}% of the time`,
+  'capture-per-run': ' and a retained capture',
+};
 
 export class HarnessDriver implements SessionDriver {
   private harnessTarget: Target | undefined;
@@ -32,7 +36,7 @@ export class HarnessDriver implements SessionDriver {
   /** The analyses of fetched profiles, one after another. */
   private analysis: Promise<void> = Promise.resolve();
   private analysing = false;
-  /** The last measured run whose profile was fetched for analysis (Node). */
+  /** The last measured run whose profile was fetched for analysis ('budgeted-profiles'). */
   private lastAnalysedRun = -1;
 
   /** Rejects when the harness process ends its JavaScript (process.exit in a task) while we wait on it. */
@@ -81,25 +85,24 @@ export class HarnessDriver implements SessionDriver {
     // Baseline: everything retained so far (module loading, warm-up) is below this ordinal.
     const baseline = await target.capture();
     this.boundaryOrdinal = maxOrdinal(baseline.profile);
-    if (target.runtime === 'node') await this.measureNode(target);
-    else await this.measurePython(target);
+    if (target.runtimeInfo.harness.measurement === 'budgeted-profiles') await this.measureWithBudgetedProfiles(target);
+    else await this.measureWithCaptures(target);
     session.progress({ message: 'Done', done: spec.runs, total: spec.runs });
     await session.stop('completed');
   }
 
   /**
-   * Node: each run is followed by the full GC and the retained heap, as every capture measures it.
+   * Each run is followed by the full GC and the retained heap, as every capture measures it.
    * The sampling profile is fetched and analysed after the first and the last run, and in between
    * while fetching takes at most PROFILE_BUDGET of the time: sample ordinals separate the runs, so a
    * later profile still says what the runs since the last one kept. The analysis runs in this
    * process while the next run runs in the target.
    */
-  private async measureNode(target: Target): Promise<void> {
+  private async measureWithBudgetedProfiles(target: Target): Promise<void> {
     const spec = this.spec;
     const session = this.session;
     const name = spec.exportName;
-    // The Debugger domain makes every evaluation cost ~45 ms on a 22 MiB heap; scripts loaded from now on are learnt on demand.
-    await target.disableDebugger();
+    await target.endWarmUp();
     let lastOrdinal = this.boundaryOrdinal;
     let fetchMs = 0;
     const started = performance.now();
@@ -150,11 +153,12 @@ export class HarnessDriver implements SessionDriver {
     this.analysis.catch(() => undefined);
   }
 
-  /** Python: tracing starts after the warm-up; every run is a capture of its own. */
-  private async measurePython(target: Target): Promise<void> {
+  /** Every run is a capture of its own (Python: tracing starts after the warm-up). */
+  private async measureWithCaptures(target: Target): Promise<void> {
     const spec = this.spec;
     const session = this.session;
     const name = spec.exportName;
+    await target.endWarmUp();
     for (let i = 0; i < spec.runs; i++) {
       const result = await this.measuredRun(target, i);
       const capture = await target.capture();
@@ -206,33 +210,12 @@ export class HarnessDriver implements SessionDriver {
   }
 
   private async load(target: Target): Promise<void> {
-    const spec = this.spec;
-    if (target.runtime === 'python') {
-      await target.client.send('Taskmem.configure', { sampleEvery: 1 });
-      await target.client.send('Taskmem.loadHarness', { file: spec.file, exportName: spec.exportName, args: spec.args });
-      return;
-    }
-    // The harness script sets its global once the bootloader lets it run.
-    for (let attempt = 0; attempt < 200; attempt++) {
-      const ready = await target.evaluate<boolean>('typeof globalThis.__taskmemHarness === "object"');
-      if (ready) break;
-      await new Promise((resolve) => setTimeout(resolve, 25));
-    }
-    await target.evaluate('globalThis.__taskmemHarness.load()');
+    await target.loadHarness(this.spec);
   }
 
   private async callTask(target: Target, index: number, measure: boolean): Promise<RunTaskResult> {
-    let result: RunTaskResult;
-    if (target.runtime === 'python') {
-      result = await target.client.send('Taskmem.runTask', { index, measure });
-    } else {
-      const call = target.evaluate<NodeRunResult>('globalThis.__taskmemHarness.run()');
-      const nodeResult = this.contextGone ? await Promise.race([call, this.contextGone]) : await call;
-      result = {
-        durationMs: nodeResult.durationMs,
-        error: nodeResult.error ? { message: nodeResult.error.message, traceback: nodeResult.error.stack } : undefined,
-      };
-    }
+    const call = target.runHarnessTask(index, measure);
+    const result = this.contextGone ? await Promise.race([call, this.contextGone]) : await call;
     if (result.error) {
       throw new Error(
         `${this.spec.exportName} threw in run ${index + 1}: ${result.error.message}${result.error.traceback ? `\n${result.error.traceback}` : ''}`,
@@ -256,20 +239,19 @@ export class HarnessDriver implements SessionDriver {
     const target = this.harnessTarget;
     if (!target?.alive) return;
     const capture = await target.capture();
-    await this.session.recordCapture(target, capture.profile, this.runsDone, target.runtime === 'node' ? this.boundaryOrdinal : undefined);
+    await this.session.recordCapture(target, capture.profile, this.runsDone, target.runtimeInfo.orderedSamples ? this.boundaryOrdinal : undefined);
   }
 
   async finalCapture(): Promise<void> {
     const target = this.harnessTarget;
     if (!target?.alive) return;
     // Stopped between two fetched profiles: the sites include the runs since the last one.
-    if (target.runtime === 'node' && this.runsDone > 0 && this.lastAnalysedRun < this.runsDone - 1) {
+    if (target.runtimeInfo.harness.measurement === 'budgeted-profiles' && this.runsDone > 0 && this.lastAnalysedRun < this.runsDone - 1) {
       await this.analysis.catch(() => undefined);
       this.analyse(target, await target.profile(), this.runsDone - 1);
     }
     await this.analysis;
-    if (target.runtime === 'python') await target.client.send('Taskmem.exit').catch(() => undefined);
-    else await target.evaluate('globalThis.__taskmemHarness.exit()').catch(() => undefined);
+    await target.exitHarness().catch(() => undefined);
   }
 
   notes(): string[] {
@@ -278,9 +260,7 @@ export class HarnessDriver implements SessionDriver {
     return [
       ...this.extraNotes,
       `${spec.warmup} warm-up run(s) and module loading are excluded from the sites; each measured run is followed by a full GC and a reading of the retained heap${
-        spec.runtime === 'python'
-          ? ' and a retained capture'
-          : `; sampling profiles are analysed after the first and the last run and in between within ${PROFILE_BUDGET * 100}% of the time`
+        MEASUREMENT_NOTES[runtimeOf(spec.runtime).harness.measurement]
       }.`,
     ];
   }

@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { RawSamplingProfile } from '../core/model';
 import { SourceMapStore, decodeDataUrl } from '../core/sourcemaps';
-import type { ScriptInfo } from './target';
+import type { ScriptInfo } from '../runtimes/adapter';
 
 /** Larger maps are skipped with a warning rather than stalling the session. */
 const MAX_MAP_BYTES = 64 * 1024 * 1024;

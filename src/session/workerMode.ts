@@ -9,9 +9,9 @@ import type { SessionDriver } from './driver';
 import type { Target } from './target';
 import { DEFAULTS } from './defaults';
 import { recyclingNote } from '../core/recycling';
-import { mallocTrimNote, rssSplitNote } from '../core/memorySplit';
 import { isRequestTaskName } from '../launch/httpTasks';
-import { describeTaskSources, pythonTaskSourceNotes } from '../core/taskSources';
+import { describeTaskSources } from '../core/taskSources';
+import { allRuntimes } from '../runtimes/registry';
 
 /** Periodic retained captures cost a full GC: not more often than this. */
 const CAPTURE_INTERVAL_MS = 10_000;
@@ -39,8 +39,8 @@ export class WorkerModeDriver implements SessionDriver {
   private captureRunning: Promise<void> | undefined;
   private readonly extraNotes = new Set<string>();
   private readonly sampledInfo = new Map<string, { sampled: number; total: number }>();
-  /** Node task marks: how many tasks ended, and how many of them were measured. */
-  private nodeTasks = { measured: 0, total: 0 };
+  /** Runtimes that count every task (tracksTaskCounts): how many tasks ended, and how many of them were measured. */
+  private countedTasks = { measured: 0, total: 0 };
 
   private readonly earlyCaptures: NodeJS.Timeout[] = [];
   /** Sampled bytes of each target's last recorded capture. */
@@ -68,7 +68,7 @@ export class WorkerModeDriver implements SessionDriver {
     this.updateTimer.unref?.();
   }
 
-  /** Node HTTP requests as tasks: they overlap, which the per-name trend cannot see through. */
+  /** HTTP requests as tasks (the bootloader's): they overlap, which the per-name trend cannot see through. */
   private noteRequests(): void {
     this.sawRequests = true;
     this.session.tasks.noteOverlappingTasks();
@@ -103,12 +103,12 @@ export class WorkerModeDriver implements SessionDriver {
     target.onTaskFinished((event) => {
       this.sawTaskMarks = true;
       // Python's request tasks are named alike; their source is the agent's (taskSources below).
-      if (!this.sawRequests && target.runtime === 'node' && isRequestTaskName(event.name)) this.noteRequests();
+      if (!this.sawRequests && target.runtimeInfo.requestTasksByName && isRequestTaskName(event.name)) this.noteRequests();
       session.mark({ t: session.now(), targetId: target.id, kind: 'task-end', label: event.name });
       const measured = event.sampled === false ? undefined : event.retainedBytes;
-      if (target.runtime === 'node') {
-        this.nodeTasks.total++;
-        if (measured !== undefined) this.nodeTasks.measured++;
+      if (target.runtimeInfo.tracksTaskCounts) {
+        this.countedTasks.total++;
+        if (measured !== undefined) this.countedTasks.measured++;
       }
       // Both runtimes report what a sampled task kept itself (Node: heap after a GC at its end
       // minus after a GC at its start; Python: traced allocations still alive).
@@ -131,7 +131,7 @@ export class WorkerModeDriver implements SessionDriver {
       if (!this.sawRequests && Object.keys(counts).some(isRequestTaskName)) this.noteRequests();
       const total = Object.values(counts).reduce((sum, n) => sum + n, 0);
       session.tasks.addUnmeasured(total);
-      if (target.runtime === 'node') this.nodeTasks.total += total;
+      if (target.runtimeInfo.tracksTaskCounts) this.countedTasks.total += total;
       this.stopWhenEnoughTasks();
     });
     target.onContextDestroyed(() => {
@@ -225,8 +225,8 @@ export class WorkerModeDriver implements SessionDriver {
    */
   private crashedAfterItsProgramEnded(how: string, code: number | null): boolean {
     const segfault = how === 'killed by SIGSEGV' || code === 128 + 11;
-    const node = this.watched.filter((target) => target.runtime === 'node');
-    return segfault && node.length > 0 && node.every((target) => this.finishedScripts.has(target.id));
+    const reporting = this.watched.filter((target) => target.runtimeInfo.reportsProgramEnd);
+    return segfault && reporting.length > 0 && reporting.every((target) => this.finishedScripts.has(target.id));
   }
 
   async finalCapture(): Promise<void> {
@@ -236,20 +236,11 @@ export class WorkerModeDriver implements SessionDriver {
     clearTimeout(timer);
   }
 
-  /** Where RSS goes: Node's heap, outside it and the rest; Python's high water, when --malloc-trim measured it. */
+  /** Where RSS goes, as each runtime can say (Node: its heap, outside it and the rest; Python: high water, with --malloc-trim). */
   private memoryNotes(): string[] {
     const notes: string[] = [];
     for (const target of this.watched) {
-      const title = `${target.info.title} (pid ${target.info.pid})`;
-      if (target.runtime === 'python') {
-        const trim = target.mallocTrim;
-        const note = trim ? mallocTrimNote(title, trim) : undefined;
-        if (note) notes.push(note);
-        continue;
-      }
-      const points = this.session.statsPointsOf(target.id);
-      const last = [...points].reverse().find((point) => point.rss !== undefined && point.external !== undefined);
-      const note = last ? rssSplitNote(title, last) : undefined;
+      const note = target.memoryNote(this.session.statsPointsOf(target.id));
       if (note) notes.push(note);
     }
     return notes.slice(0, 8);
@@ -258,8 +249,9 @@ export class WorkerModeDriver implements SessionDriver {
   /** What the tasks were, for the report: the sources the targets named, else time windows. */
   taskSource(): string | undefined {
     const sources = new Set(this.sources);
-    // An agent that predates Taskmem.taskSource still marks tasks (Celery signals).
-    if (this.sawTaskMarks && !sources.size) sources.add(this.watched.some((target) => target.runtime === 'python') ? 'python-agent' : 'marks');
+    // Targets that mark tasks without naming their source (a Python agent that predates
+    // Taskmem.taskSource marks Celery tasks): their runtime's default.
+    if (this.sawTaskMarks && !sources.size) for (const target of this.watched) sources.add(target.runtimeInfo.markedTaskSource);
     if (this.windows > 0) sources.add('windows');
     return describeTaskSources(sources);
   }
@@ -280,25 +272,16 @@ export class WorkerModeDriver implements SessionDriver {
         "Tasks are the HTTP requests the server handled (Node's http diagnostics channels), named by method and route. Requests overlap: one measured between two GCs may hold what others allocated meanwhile, so the verdicts rest on the trend of the retained heap against the requests finished. To name tasks yourself, publish taskmem:task marks (then requests are not marked).",
       );
     }
-    if (this.nodeTasks.total) {
+    if (this.countedTasks.total) {
       const budget = Math.round((this.session.options.taskGcBudget ?? DEFAULTS.taskGcBudget) * 100);
       notes.push(
-        `Node tasks: ${this.nodeTasks.measured} of ${this.nodeTasks.total} were measured between two full GCs, as often as the GCs could take at most ${budget}% of the time (--gc-budget); for more measured runs, run longer or raise the budget.`,
+        `Node tasks: ${this.countedTasks.measured} of ${this.countedTasks.total} were measured between two full GCs, as often as the GCs could take at most ${budget}% of the time (--gc-budget); for more measured runs, run longer or raise the budget.`,
       );
     }
-    if (
-      !(this.session.options.preciseAttribution ?? this.session.options.mode === 'harness') &&
-      this.session.targets.some((target) => target.runtime === 'node')
-    ) {
-      notes.push(
-        'Node: precise attribution is off (TurboFan inlining kept), so a site may hold the allocations of small functions inlined into it; for the exact allocating function, run with --precise.',
-      );
-    }
-    notes.push(...pythonTaskSourceNotes(this.watched.flatMap((target) => (target.runtime === 'python' ? target.taskSources : []))));
-    if (this.session.targets.some((target) => target.runtime === 'python') && this.sawTaskMarks) {
-      notes.push(
-        "Python workers: a task's figure is what its sampled runs kept (traced after gc.collect()); memory that a later task frees is not subtracted.",
-      );
+    for (const runtime of allRuntimes()) {
+      if (!this.session.targets.some((target) => target.runtime === runtime.kind)) continue;
+      const taskSources = this.watched.flatMap((target) => (target.runtimeInfo === runtime ? target.taskSources : []));
+      notes.push(...runtime.workerNotes({ options: this.session.options, sawTaskMarks: this.sawTaskMarks, taskSources }));
     }
     for (const [targetId, info] of this.sampledInfo) {
       if (info.sampled < info.total) {

@@ -193,7 +193,7 @@ describe('python agent: Celery worker on redis', function () {
       assert.strictEqual(stats.tracing, false, 'tracing only while a sampled task runs');
       assert.deepStrictEqual(stats.recycling, { maxTasksPerChild: 100, maxMemoryPerChild: null, source: 'argv' });
 
-      const prof = await t.client.call('HeapProfiler.getSamplingProfile');
+      const prof = await t.client.call('Taskmem.getSamplingProfile');
       assert.strictEqual(prof.sampledTasks, done.filter((f) => f.sampled).length);
       assert.strictEqual(prof.totalTasks, ended(t));
       const sites = flattenProfile(prof.profile);
@@ -285,7 +285,7 @@ describe('python agent: Celery worker on redis', function () {
     assert.strictEqual(stats.tasksFinished, 40);
     assert.strictEqual(stats.sampledTasks, sampled.length);
     assert.ok(stats.tracedMs > 0);
-    const prof = await client.call('HeapProfiler.getSamplingProfile');
+    const prof = await client.call('Taskmem.getSamplingProfile');
     const top = flattenProfile(prof.profile)[0];
     assert.strictEqual(top.line, lineOf(path.join(fixtureDir, 'celeryapp.py'), '# LEAK'));
     console.log(`      budget: ${sampled.length} of 40 tasks traced, ${stats.tracedMs} ms traced`);

@@ -675,10 +675,11 @@ describe('reliability: fuzzing every parser of target input', function () {
               JSON.stringify({
                 id: 1_000_000 + i,
                 method: rng.pick([
-                  'Runtime.getHeapUsage',
+                  'Taskmem.getStats',
                   'Taskmem.configure',
                   'HeapProfiler.startSampling',
                   'HeapProfiler.getSamplingProfile',
+                  'Taskmem.getSamplingProfile',
                   'Nope.nope',
                   '',
                 ]),
@@ -687,7 +688,7 @@ describe('reliability: fuzzing every parser of target input', function () {
             );
             break;
           case 3:
-            messages.push(JSON.stringify({ id: randomJsonValue(rng), method: 'Runtime.getHeapUsage' }));
+            messages.push(JSON.stringify({ id: randomJsonValue(rng), method: 'Taskmem.getStats' }));
             break;
           case 4:
             messages.push(
@@ -705,10 +706,10 @@ describe('reliability: fuzzing every parser of target input', function () {
       for (const [i, text] of messages.entries()) {
         client.sendRaw(text);
         results.messages++;
-        if (i % 200 === 199) await within(10_000, `the agent after message ${i}`, client.call('Runtime.getHeapUsage'));
+        if (i % 200 === 199) await within(10_000, `the agent after message ${i}`, client.call('Taskmem.getStats'));
       }
-      const usage = await within(10_000, 'the agent after the fuzz', client.call<{ totalSize: number }>('Runtime.getHeapUsage'));
-      assert.ok(usage.totalSize > 0);
+      const stats = await within(10_000, 'the agent after the fuzz', client.call<{ rss: number }>('Taskmem.getStats'));
+      assert.ok(stats.rss > 0);
       assert.ok(!client.closed, 'the connection stays up after malformed messages');
       const errors = client.raw.filter((m: { error?: { message?: unknown } }) => m.error);
       assert.ok(errors.length > 0 && errors.every((m) => typeof m.error?.message === 'string' && m.error.message.length > 0));

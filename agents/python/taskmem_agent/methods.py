@@ -5,7 +5,6 @@ Each method is ``fn(agent, params, mid, conn)`` -> a result, or ``DEFERRED`` whe
 """
 import collections
 import gc
-import tracemalloc
 
 from . import jsonio
 from .channel import Signal
@@ -93,11 +92,6 @@ def run_if_waiting(agent, params, mid, conn):
     return DEFERRED
 
 
-def heap_usage(agent, params, mid, conn):
-    used = tracemalloc.get_traced_memory()[0] if tracemalloc.is_tracing() else 0
-    return {"usedSize": used, "totalSize": read_rss()[0], "embedderHeapUsedSize": 0, "backingStorageSize": 0}
-
-
 def collect_garbage(agent, params, mid, conn):
     gc.collect()
     if agent.config.malloc_trim:
@@ -121,14 +115,19 @@ def start_sampling(agent, params, mid, conn):
 
 
 def stop_sampling(agent, params, mid, conn):
-    result = agent.sampling_profile()
+    profile = agent.sampling_profile()["profile"]
     agent.sampling_on = False
     if agent.mode != "harness":
         agent.stop_tracing()
-    return result
+    return {"profile": profile}
 
 
 def get_sampling_profile(agent, params, mid, conn):
+    # The DevTools shape, for any CDP client; the session asks Taskmem.getSamplingProfile.
+    return {"profile": agent.sampling_profile()["profile"]}
+
+
+def taskmem_sampling_profile(agent, params, mid, conn):
     return agent.sampling_profile()
 
 
@@ -160,7 +159,6 @@ METHODS = {
     "Runtime.enable": empty,
     "Runtime.disable": empty,
     "Runtime.runIfWaitingForDebugger": run_if_waiting,
-    "Runtime.getHeapUsage": heap_usage,
     "HeapProfiler.enable": empty,
     "HeapProfiler.disable": empty,
     "HeapProfiler.collectGarbage": collect_garbage,
@@ -168,6 +166,7 @@ METHODS = {
     "HeapProfiler.stopSampling": stop_sampling,
     "HeapProfiler.getSamplingProfile": get_sampling_profile,
     "Taskmem.getStats": get_stats,
+    "Taskmem.getSamplingProfile": taskmem_sampling_profile,
     "Taskmem.configure": configure,
 }
 for _name in ("Taskmem.loadHarness", "Taskmem.runTask", "Taskmem.exit"):

@@ -1,0 +1,249 @@
+/**
+ * A Node process (or worker thread) through V8's inspector. Task marks come from the bootloader
+ * through a binding; the retained figure is the heap after a full GC without compiled code, plus
+ * what JS objects hold outside the heap.
+ */
+import type { RunTaskResult } from '../../cdp/extraProtocol';
+import type { HeapStatsPoint, RawSamplingProfile } from '../../core/model';
+import { rssSplitNote } from '../../core/memorySplit';
+import type { HarnessSpec } from '../../session/api';
+import type { AdapterContext, CaptureResult, RetainedReading, RuntimeAdapter, StatsReading } from '../adapter';
+import { checkpointReply, readRss, unknownScripts } from '../replies';
+
+const BINDING = '__taskmemEmit';
+const NODE_MEMORY_EXPRESSION = '(() => { const m = process.memoryUsage(); return [m.heapUsed, m.heapTotal, m.rss, m.external, m.arrayBuffers]; })()';
+
+interface NodeRunResult {
+  durationMs: number;
+  error?: { message: string; stack?: string };
+}
+
+export class NodeAdapter implements RuntimeAdapter {
+  readonly taskSources: readonly string[] = [];
+  private debuggerOn = false;
+  /** Script ids a profile named that the Debugger was asked about once already. */
+  private readonly scriptsAskedFor = new Set<string>();
+  /** Task marks injected after attaching (letGo takes them out). */
+  private marksInstalled = false;
+  private closeInspectorOnLetGo: boolean;
+  private pollCount = 0;
+  private lastExternal: { external: number | undefined; arrayBuffers: number | undefined } | undefined;
+
+  constructor(private readonly context: AdapterContext) {
+    this.closeInspectorOnLetGo = context.options.closeInspectorOnLetGo === true;
+  }
+
+  async initialize(): Promise<void> {
+    const { client, sink, scripts, options } = this.context;
+    client.on('Debugger.scriptParsed', (event) => {
+      if (event.url) scripts.set(event.scriptId, { url: event.url, sourceMapURL: event.sourceMapURL || undefined });
+    });
+    client.on('Runtime.bindingCalled', (event) => {
+      if (event.name === BINDING) this.handleBinding(event.payload);
+    });
+    // Only the main context ending means the program is done; vm contexts come and go.
+    let mainContextId: number | undefined;
+    client.on('Runtime.executionContextCreated', (event) => {
+      const aux = event.context.auxData as { isDefault?: boolean } | undefined;
+      if (mainContextId === undefined && (aux?.isDefault ?? true)) mainContextId = event.context.id;
+    });
+    client.on('Runtime.executionContextDestroyed', (event) => {
+      if (event.executionContextId === mainContextId) sink.contextDestroyed();
+    });
+    client.on('NodeWorker.attachedToWorker', (event) => sink.worker(event.sessionId, event.workerInfo));
+    this.debuggerOn = options.debuggerAlways === true;
+    await Promise.all([
+      client.send('Runtime.enable'),
+      ...(this.debuggerOn ? [client.send('Debugger.enable', {})] : []),
+      client.send('HeapProfiler.enable'),
+      client.send('Runtime.addBinding', { name: BINDING }),
+    ]);
+    await client.send('HeapProfiler.startSampling', {
+      samplingInterval: options.samplingIntervalBytes,
+      includeObjectsCollectedByMajorGC: false,
+      includeObjectsCollectedByMinorGC: false,
+    });
+    // Worker threads attach without pausing them: a paused module-loader thread (tsx, --import
+    // hooks) deadlocks the main thread that waits for it synchronously. Never fatal.
+    await client.send('NodeWorker.enable', { waitForDebuggerOnStart: false }).catch(() => undefined);
+    await client.send('Runtime.runIfWaitingForDebugger');
+  }
+
+  private handleBinding(payload: string): void {
+    let message: { method?: unknown; params?: unknown };
+    try {
+      message = JSON.parse(payload) as typeof message;
+    } catch {
+      return;
+    }
+    const { sink } = this.context;
+    const params = (typeof message.params === 'object' && message.params !== null ? message.params : {}) as Record<string, unknown>;
+    const name = typeof params.name === 'string' ? params.name : 'task';
+    if (message.method === 'Taskmem.taskStarted') sink.taskStarted({ ...params, name });
+    else if (message.method === 'Taskmem.taskFinished') sink.taskFinished({ ...params, name });
+    else if (message.method === 'Taskmem.taskCounts') sink.taskCounts(params.counts);
+    else if (message.method === 'Taskmem.checkpoint') sink.checkpoint(params);
+    else if (message.method === 'Taskmem.taskFunctions') {
+      const functions = Array.isArray(params.functions) ? params.functions.filter((f): f is string => typeof f === 'string' && f.length <= 200) : [];
+      if (functions.length) sink.taskFunctions({ name, functions: functions.slice(0, 8) });
+    } else if (message.method === 'Taskmem.taskSource') sink.taskSource(params.source);
+    else if (message.method === 'Taskmem.gc') sink.gc({ generation: Number(params.generation) || 0, durationMs: Number(params.durationMs) || 0 });
+  }
+
+  quickRss(): number | undefined {
+    return this.context.info.pid > 0 ? readRss(this.context.info.pid) : undefined;
+  }
+
+  async readStats(): Promise<StatsReading> {
+    const { client } = this.context;
+    // Most polls run no JavaScript in the target: heap from the inspector (C++), RSS from /proc.
+    // Every 10th, and where /proc cannot be read, process.memoryUsage() adds external and array
+    // buffers. Fewer evaluations in flight also means fewer at the moment a worker exits.
+    const rss = this.quickRss();
+    if (rss !== undefined && this.pollCount++ % 10 !== 0 && this.lastExternal) {
+      const usage = await client.send('Runtime.getHeapUsage');
+      return { heapUsed: usage.usedSize, heapTotal: usage.totalSize, rss, ...this.lastExternal };
+    }
+    const result = await client.send('Runtime.evaluate', { expression: NODE_MEMORY_EXPRESSION, returnByValue: true, silent: true });
+    const value = result.result.value as unknown;
+    if (!Array.isArray(value) || value.length < 5) throw new Error('unexpected memoryUsage() result');
+    const [heapUsed, heapTotal, rssNow, external, arrayBuffers] = value.map(Number);
+    this.lastExternal = { external, arrayBuffers };
+    return { heapUsed, heapTotal, rss: rssNow, external, arrayBuffers };
+  }
+
+  async collectGarbage(): Promise<void> {
+    await this.context.client.send('HeapProfiler.collectGarbage');
+  }
+
+  async capture(collect: boolean): Promise<CaptureResult> {
+    const retained = await this.retainedNow(collect);
+    const result = await this.context.client.send('HeapProfiler.getSamplingProfile');
+    // Scripts are learned only when the profile names one the session has not seen. Not while the
+    // program is ending (the capture at exit, collect=false): enabling the Debugger in a context
+    // that is being torn down crashed Node 20 (SIGSEGV, 2 exits in 30).
+    if (!this.debuggerOn && collect) await this.learnScripts(result.profile);
+    return { profile: result.profile, ...retained };
+  }
+
+  retained(): Promise<RetainedReading> {
+    return this.retainedNow(true);
+  }
+
+  private async retainedNow(collect: boolean): Promise<RetainedReading> {
+    const { client } = this.context;
+    if (collect) await this.collectGarbage();
+    // getHeapUsage answers from C++ without allocating on the JS heap: ±1 KiB where evaluating
+    // process.memoryUsage() swings by ±100 KiB.
+    if (!collect) return { retainedAfterGc: (await client.send('Runtime.getHeapUsage')).usedSize };
+    // The GC just run is a checkpoint for the worker's trend (the bootloader adds the task counts).
+    // The retained figure leaves out compiled code, which grows for hundreds of runs as V8 optimizes;
+    // code space is not touched by the evaluation's own allocations, so the difference stays exact.
+    // Both requests go out together (one round trip): the target answers them in order, so the heap
+    // is read before the evaluation allocates.
+    const [usage, measured] = await Promise.all([
+      client.send('Runtime.getHeapUsage'),
+      client.send('Runtime.evaluate', { expression: 'globalThis.__taskmemCheckpoint?.()', silent: true, returnByValue: true }).catch(() => undefined),
+    ]);
+    const heapUsed = usage.usedSize;
+    const reply = checkpointReply(measured?.result.value);
+    if (!reply || reply.code >= heapUsed) return { retainedAfterGc: heapUsed };
+    return { retainedAfterGc: heapUsed - reply.code + reply.outsideHeap, outsideHeapAfterGc: reply.outsideHeap };
+  }
+
+  async profile(): Promise<RawSamplingProfile> {
+    const { profile } = await this.context.client.send('HeapProfiler.getSamplingProfile');
+    if (this.context.options.debuggerAlways && !this.debuggerOn) await this.learnScripts(profile);
+    return profile;
+  }
+
+  /**
+   * Scripts a profile names that scriptParsed has not told us about: enabling the Debugger replays
+   * scriptParsed (URL, source map) for every live script, so it is enabled only for such a profile.
+   * Enabled, it makes V8 collect source positions for all compiled code and slows every evaluate;
+   * around every capture of a worker it was a cost paid for nothing once the scripts were known.
+   */
+  private async learnScripts(profile: RawSamplingProfile): Promise<void> {
+    const { client, scripts } = this.context;
+    const unknown = unknownScripts(profile, (scriptId) => scripts.has(scriptId) || this.scriptsAskedFor.has(scriptId));
+    for (const scriptId of unknown) this.scriptsAskedFor.add(scriptId);
+    if (!unknown.size) return;
+    await client.send('Debugger.enable', {});
+    await client.send('Debugger.disable').catch(() => undefined);
+  }
+
+  async loadHarness(_spec: HarnessSpec): Promise<void> {
+    // The harness script (given its task in the environment) sets its global once the bootloader lets it run.
+    for (let attempt = 0; attempt < 200; attempt++) {
+      const ready = await this.evaluate<boolean>('typeof globalThis.__taskmemHarness === "object"');
+      if (ready) break;
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    await this.evaluate('globalThis.__taskmemHarness.load()');
+  }
+
+  async runHarnessTask(_index: number, _measure: boolean): Promise<RunTaskResult> {
+    const result = await this.evaluate<NodeRunResult>('globalThis.__taskmemHarness.run()');
+    return { durationMs: result.durationMs, error: result.error ? { message: result.error.message, traceback: result.error.stack } : undefined };
+  }
+
+  /** The Debugger domain makes every evaluation cost ~45 ms on a 22 MiB heap; scripts loaded from now on are learnt on demand. */
+  async endWarmUp(): Promise<void> {
+    if (!this.debuggerOn) return;
+    this.debuggerOn = false;
+    await this.context.client.send('Debugger.disable');
+  }
+
+  async exitHarness(): Promise<void> {
+    await this.evaluate('globalThis.__taskmemHarness.exit()');
+  }
+
+  /**
+   * A process we attached to has no bootloader: its task marks (its own `taskmem:task` channel, HTTP
+   * requests) are installed through the inspector. The console's command-line API lends `require`.
+   */
+  async installTaskMarks(script: string, gcBudget: number, autoTasks: boolean): Promise<void> {
+    const defined = await this.context.client.send('Runtime.evaluate', { expression: script, includeCommandLineAPI: true, silent: true });
+    if (defined.exceptionDetails) throw new Error(defined.exceptionDetails.exception?.description?.split('\n')[0] ?? defined.exceptionDetails.text);
+    await this.evaluate<string>(`globalThis.__taskmemAttachMarks(${Number(gcBudget)}, ${autoTasks === true})`);
+    this.marksInstalled = true;
+  }
+
+  /**
+   * The injected marks come out, then the inspector closes if the session opened it (SIGUSR1).
+   * inspector.close() waits for open connections to end, so it runs on a timer, after this
+   * connection is gone.
+   */
+  async letGo(): Promise<void> {
+    if (this.marksInstalled) {
+      this.marksInstalled = false;
+      await this.evaluate('globalThis.__taskmemDetachMarks?.()');
+    }
+    if (this.closeInspectorOnLetGo) {
+      this.closeInspectorOnLetGo = false;
+      await this.context.client.send('Runtime.evaluate', {
+        expression: "(() => { const inspector = require('node:inspector'); setTimeout(() => inspector.close(), 100); })()",
+        includeCommandLineAPI: true,
+        silent: true,
+      });
+    }
+  }
+
+  /** Where RSS went at the last reading that had it split (V8 heap, outside it, the rest). */
+  memoryNote(title: string, points: readonly HeapStatsPoint[]): string | undefined {
+    const last = [...points].reverse().find((point) => point.rss !== undefined && point.external !== undefined);
+    return last ? rssSplitNote(title, last) : undefined;
+  }
+
+  /** Evaluates an expression in the target, awaiting promises, returning the value. */
+  private async evaluate<T>(expression: string): Promise<T> {
+    const result = await this.context.client.send('Runtime.evaluate', { expression, awaitPromise: true, returnByValue: true });
+    if (result.exceptionDetails) {
+      const description = result.exceptionDetails.exception?.description ?? result.exceptionDetails.text;
+      // The description is the error's stack: its first line is "Name: message".
+      const firstLine = description.split('\n')[0] ?? description;
+      throw new Error(firstLine.replace(/^Error: /, ''));
+    }
+    return result.result.value as T;
+  }
+}

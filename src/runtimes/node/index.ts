@@ -1,0 +1,39 @@
+/** Node through V8's inspector: what the runtime is, without a process. */
+import { harnessPath } from '../../launch/assets';
+import type { RuntimeDescription } from '../adapter';
+import { NodeAdapter } from './adapter';
+import { inspectorEndpoint } from './endpoint';
+
+/** A Node binary: ours unless we run inside Electron (VS Code desktop), where `node` on PATH is used. */
+function nodeExecutable(): string {
+  return process.versions.electron ? 'node' : process.execPath;
+}
+
+export const nodeRuntime: RuntimeDescription = {
+  kind: 'node',
+  endpoint: inspectorEndpoint,
+  harness: {
+    measurement: 'budgeted-profiles',
+    launch: (spec) => ({
+      command: [nodeExecutable(), harnessPath()],
+      shell: false,
+      env: { TASKMEM_HARNESS: JSON.stringify({ file: spec.file, exportName: spec.exportName, args: spec.args }) },
+      display: `node harness for ${spec.file}`,
+    }),
+  },
+  // V8 numbers its samples in allocation order.
+  orderedSamples: true,
+  // The bootloader sends a count for every task it did not measure.
+  tracksTaskCounts: true,
+  requestTasksByName: true,
+  // Runtime.executionContextDestroyed: the main script is done while the process waits for us.
+  reportsProgramEnd: true,
+  markedTaskSource: 'marks',
+  workerNotes: ({ options }) =>
+    (options.preciseAttribution ?? options.mode === 'harness')
+      ? []
+      : [
+          'Node: precise attribution is off (TurboFan inlining kept), so a site may hold the allocations of small functions inlined into it; for the exact allocating function, run with --precise.',
+        ],
+  adapter: (context) => new NodeAdapter(context),
+};

@@ -1,0 +1,33 @@
+/** Python through our agent (agents/python): what the runtime is, without a process. */
+import { pythonTaskSourceNotes } from '../../core/taskSources';
+import type { RuntimeDescription } from '../adapter';
+import { PythonAdapter } from './adapter';
+import { agentEndpoint } from './endpoint';
+
+export const pythonRuntime: RuntimeDescription = {
+  kind: 'python',
+  endpoint: agentEndpoint,
+  harness: {
+    measurement: 'capture-per-run',
+    launch: (spec, options) => {
+      const python = options.pythonPath ?? 'python3';
+      return { command: [python, '-m', 'taskmem_agent.harness'], shell: false, env: {}, display: `${python} harness for ${spec.file}` };
+    },
+  },
+  // tracemalloc keeps no allocation order (ordinal 0): per-run growth comes from successive captures.
+  orderedSamples: false,
+  // Untraced tasks arrive as counts, but the report's measured share is the agent's sampledTasks/totalTasks.
+  tracksTaskCounts: false,
+  // The agent names its request tasks' source (flask, django) itself.
+  requestTasksByName: false,
+  reportsProgramEnd: false,
+  // An agent that predates Taskmem.taskSource still marks tasks (Celery signals).
+  markedTaskSource: 'python-agent',
+  workerNotes: ({ sawTaskMarks, taskSources }) => [
+    ...pythonTaskSourceNotes(taskSources),
+    ...(sawTaskMarks
+      ? ["Python workers: a task's figure is what its sampled runs kept (traced after gc.collect()); memory that a later task frees is not subtracted."]
+      : []),
+  ],
+  adapter: (context) => new PythonAdapter(context),
+};
