@@ -120,7 +120,8 @@ async function main(argv: string[]): Promise<number> {
   let lastHeap = 0;
   let lastMessage = 'Starting…';
   session.onStats((point) => {
-    lastHeap = point.heapUsed;
+    // Python has no V8 heap: its traced memory (0 between traced tasks) stands in, as before.
+    lastHeap = point.heapUsed ?? point.tracedBytes ?? 0;
     progress.show(`taskmem: ${lastMessage} · heap ${formatBytes(lastHeap)}`);
   });
   session.onProgress((p) => {

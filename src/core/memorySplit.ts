@@ -9,7 +9,7 @@ import type { HeapStatsPoint } from './model';
 /** "RSS 61.1 MiB: V8 heap 19.0 MiB (12.8 MiB live), outside the heap 1.5 MiB (Buffers 16 KiB), the rest 40.6 MiB …" */
 export function rssSplitNote(title: string, point: HeapStatsPoint): string | undefined {
   const { rss, heapTotal, heapUsed, external, arrayBuffers } = point;
-  if (rss === undefined || external === undefined || !(rss > 0)) return undefined;
+  if (rss === undefined || external === undefined || heapTotal === undefined || heapUsed === undefined || !(rss > 0)) return undefined;
   const rest = Math.max(0, rss - heapTotal - external);
   return (
     `${title}: RSS ${formatBytes(rss)} at the last reading: V8 heap ${formatBytes(heapTotal)} (${formatBytes(heapUsed)} live), ` +

@@ -182,8 +182,9 @@ export interface HeapStatsPoint {
   /** ms since the session started. */
   t: number;
   targetId: string;
-  heapUsed: number;
-  heapTotal: number;
+  /** Node: the V8 heap in use and reserved. Python has no such heap (see `tracedBytes`). */
+  heapUsed?: number;
+  heapTotal?: number;
   rss?: number;
   external?: number;
   arrayBuffers?: number;

@@ -1,6 +1,6 @@
 /**
  * The status bar item while a session runs: the live heap of the profiled task (sum of the latest
- * `heapUsed` of its live targets; RSS for Python targets); a click shows the panel. Hidden when nothing runs.
+ * `heapUsed` of its live targets; RSS for those without a V8 heap, Python); a click shows the panel. Hidden when nothing runs.
  */
 import * as vscode from 'vscode';
 import { formatBytes } from '../core/format';
@@ -37,11 +37,10 @@ export class SessionStatusBar implements vscode.Disposable {
     const rssTargets = new Set<string>();
     const subscriptions = [
       session.onStats((p) => {
-        // A Python worker traces only the tasks it samples: between them its traced memory reads 0,
-        // so the process's RSS is what the item shows for it.
-        const python = session.targets.find((t) => t.id === p.targetId)?.runtime === 'python';
-        heap.set(p.targetId, python ? (p.rss ?? p.heapUsed) : p.heapUsed);
-        if (python) rssTargets.add(p.targetId);
+        // A runtime without a V8 heap (Python: it traces only the tasks it samples) shows the process's RSS.
+        const rss = p.heapUsed === undefined;
+        heap.set(p.targetId, p.heapUsed ?? p.rss ?? 0);
+        if (rss) rssTargets.add(p.targetId);
         this.schedule();
       }),
       session.onTargetExit((t) => {

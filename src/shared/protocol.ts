@@ -120,7 +120,7 @@ export interface PanelStatsColumns {
   values: Partial<Record<StatsMetric, (number | null)[]>>;
 }
 
-/** Metrics the chart can show; every one is optional on a point except heapUsed/heapTotal. */
+/** Metrics the chart can show; every one is optional on a point (Python's have no heapUsed/heapTotal). */
 export const STATS_METRICS = HEAP_STATS_FIGURES;
 export type StatsMetric = HeapStatsFigure;
 

@@ -12,7 +12,7 @@ import { clear, h } from './dom';
 import { formatBytesAxis, formatCount, formatElapsed, formatElapsedTicks } from './format';
 import { ChartLegend } from './chartLegend';
 import { ChartMarks } from './chartMarks';
-import { BYTE_INCRS, chartColors, cssVar, METRIC_STYLE, PYTHON_SKIP, TARGET_DASHES, themedAxis, type ChartColors, type ChartScale } from './chartStyle';
+import { BYTE_INCRS, chartColors, cssVar, METRIC_STYLE, TARGET_DASHES, themedAxis, type ChartColors, type ChartScale } from './chartStyle';
 import { decimate, paddedRange, SeriesStore, seriesId, type SeriesKey } from './series';
 
 export type ChartMode = 'follow' | 'zoom';
@@ -62,10 +62,8 @@ export class MemoryChart {
     legendEl: HTMLElement,
     private readonly opts: ChartOptions = {},
   ) {
-    this.store = new SeriesStore(0.05, 4096, (targetId, metric) => {
-      const t = this.targets.get(targetId);
-      return !(t?.runtime === 'python' && PYTHON_SKIP.has(metric));
-    });
+    // A point carries only what its runtime measures (Python: no V8 heap): every figure becomes a series.
+    this.store = new SeriesStore(0.05, 4096);
     this.legend = new ChartLegend(legendEl, {
       store: this.store,
       isHidden: (id) => this.hidden.has(id),

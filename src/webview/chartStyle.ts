@@ -31,9 +31,6 @@ export function isCount(metric: StatsMetric): boolean {
   return METRIC_STYLE[metric].scale === 'count';
 }
 
-/** Metrics a Python target does not get as series (heapUsed/heapTotal duplicate traced bytes and RSS). */
-export const PYTHON_SKIP: ReadonlySet<StatsMetric> = new Set(['heapUsed', 'heapTotal']);
-
 export const TARGET_DASHES: number[][] = [[], [6, 3], [2, 3], [10, 3, 2, 3]];
 
 /**

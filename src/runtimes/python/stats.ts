@@ -42,14 +42,9 @@ export function parsePythonStats(raw: unknown): PythonStatsReading {
   };
 }
 
-/**
- * The reading as a stats point. The point's `heapUsed`/`heapTotal` are the chart's main series:
- * for Python they carry traced memory (0 while not tracing), which the panel does not draw twice.
- */
+/** The reading as a stats point: no V8 heap figures, traced memory and RSS as what they are. */
 export function pythonStatsPoint(stats: PythonStatsReading): StatsReading {
   return {
-    heapUsed: stats.tracedBytes ?? 0,
-    heapTotal: stats.tracedPeak ?? 0,
     rss: stats.rss,
     tracedBytes: stats.tracedBytes,
     allocatedBlocks: stats.allocatedBlocks,
