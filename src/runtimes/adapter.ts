@@ -130,6 +130,8 @@ export interface RuntimeNoteContext {
 
 export interface RuntimeDescription {
   readonly kind: RuntimeKind;
+  /** For the user: "Node", "Python". */
+  readonly label: string;
   /**
    * Where a process that registered (docs/PROTOCOL.md §1) listens, checked: an endpoint, or why the
    * registration is refused. `channel` is the session's token and private directory.
@@ -146,8 +148,11 @@ export interface RuntimeDescription {
   readonly tracksTaskCounts: boolean;
   /** Tasks named like HTTP requests are the bootloader's own request tasks (they overlap). */
   readonly requestTasksByName: boolean;
-  /** Reports the end of its program before the process exits (so a crash after it is explained, not blamed). */
-  readonly reportsProgramEnd: boolean;
+  /**
+   * A runtime that reports the end of its program (the target's onContextDestroyed) and may then
+   * crash at exit through no fault of the program: what the report says when that happened.
+   */
+  readonly crashAtExitNote?: string;
   /** The task source of a target that marks tasks but named no source. */
   readonly markedTaskSource: string;
   /** Notes for a worker session's report with targets of this runtime. */

@@ -41,6 +41,8 @@ export class WorkerModeDriver implements SessionDriver {
   private readonly sampledInfo = new Map<string, { sampled: number; total: number }>();
   /** Runtimes that count every task (tracksTaskCounts): how many tasks ended, and how many of them were measured. */
   private countedTasks = { measured: 0, total: 0 };
+  /** The labels of the runtimes whose tasks `countedTasks` counts ("Node"). */
+  private readonly countedBy = new Set<string>();
 
   private readonly earlyCaptures: NodeJS.Timeout[] = [];
   /** Sampled bytes of each target's last recorded capture. */
@@ -107,6 +109,7 @@ export class WorkerModeDriver implements SessionDriver {
       session.mark({ t: session.now(), targetId: target.id, kind: 'task-end', label: event.name });
       const measured = event.sampled === false ? undefined : event.retainedBytes;
       if (target.runtimeInfo.tracksTaskCounts) {
+        this.countedBy.add(target.runtimeInfo.label);
         this.countedTasks.total++;
         if (measured !== undefined) this.countedTasks.measured++;
       }
@@ -131,7 +134,10 @@ export class WorkerModeDriver implements SessionDriver {
       if (!this.sawRequests && Object.keys(counts).some(isRequestTaskName)) this.noteRequests();
       const total = Object.values(counts).reduce((sum, n) => sum + n, 0);
       session.tasks.addUnmeasured(total);
-      if (target.runtimeInfo.tracksTaskCounts) this.countedTasks.total += total;
+      if (target.runtimeInfo.tracksTaskCounts) {
+        this.countedBy.add(target.runtimeInfo.label);
+        this.countedTasks.total += total;
+      }
       this.stopWhenEnoughTasks();
     });
     target.onContextDestroyed(() => {
@@ -209,24 +215,26 @@ export class WorkerModeDriver implements SessionDriver {
 
   async commandExited(how: string, code: number | null): Promise<void> {
     const reason = `the command ${how}`;
+    const known = code === 0 ? undefined : this.knownCrashAfterProgramEnded(how, code);
     if (code === 0) await this.session.stop(reason);
-    else if (this.crashedAfterItsProgramEnded(how, code)) {
-      this.extraNotes.add(
-        'Node crashed (SIGSEGV) after the program had finished, while the profiler was still attached: a known fault of the Node 20 inspector at exit, not of the program. Every figure was taken before it.',
-      );
-      await this.session.stop(`${reason} (Node crashed at exit, after the program had finished)`);
+    else if (known) {
+      this.extraNotes.add(known.note);
+      await this.session.stop(`${reason} (${known.label} crashed at exit, after the program had finished)`);
     } else await this.session.fail(reason);
   }
 
   /**
-   * Node 20's inspector can segfault in process.exit() with a client attached (README, known issue).
-   * When every Node process had finished its program first, the crash is ours to explain, not the
-   * user's failure. Through a shell or npm the signal arrives as exit code 128 + 11.
+   * A runtime may crash at exit with the profiler attached through no fault of the program (Node
+   * 20's inspector can segfault in process.exit(), README, known issue). When every process of such
+   * a runtime had finished its program first, the crash is ours to explain, not the user's failure.
+   * Through a shell or npm the signal arrives as exit code 128 + 11.
    */
-  private crashedAfterItsProgramEnded(how: string, code: number | null): boolean {
+  private knownCrashAfterProgramEnded(how: string, code: number | null): { label: string; note: string } | undefined {
     const segfault = how === 'killed by SIGSEGV' || code === 128 + 11;
-    const reporting = this.watched.filter((target) => target.runtimeInfo.reportsProgramEnd);
-    return segfault && reporting.length > 0 && reporting.every((target) => this.finishedScripts.has(target.id));
+    const exposed = this.watched.filter((target) => target.runtimeInfo.crashAtExitNote !== undefined);
+    if (!segfault || !exposed.length || !exposed.every((target) => this.finishedScripts.has(target.id))) return undefined;
+    const runtime = exposed[0].runtimeInfo;
+    return runtime.crashAtExitNote ? { label: runtime.label, note: runtime.crashAtExitNote } : undefined;
   }
 
   async finalCapture(): Promise<void> {
@@ -275,7 +283,7 @@ export class WorkerModeDriver implements SessionDriver {
     if (this.countedTasks.total) {
       const budget = Math.round((this.session.options.taskGcBudget ?? DEFAULTS.taskGcBudget) * 100);
       notes.push(
-        `Node tasks: ${this.countedTasks.measured} of ${this.countedTasks.total} were measured between two full GCs, as often as the GCs could take at most ${budget}% of the time (--gc-budget); for more measured runs, run longer or raise the budget.`,
+        `${[...this.countedBy].join(' and ')} tasks: ${this.countedTasks.measured} of ${this.countedTasks.total} were measured between two full GCs, as often as the GCs could take at most ${budget}% of the time (--gc-budget); for more measured runs, run longer or raise the budget.`,
       );
     }
     for (const runtime of allRuntimes()) {

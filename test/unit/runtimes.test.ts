@@ -75,6 +75,9 @@ describe('runtimes: the registry and what each runtime says without a process', 
     assert.equal(nodeRuntime.tracksTaskCounts, true);
     assert.equal(pythonRuntime.tracksTaskCounts, false);
     assert.deepEqual([nodeRuntime.markedTaskSource, pythonRuntime.markedTaskSource], ['marks', 'python-agent']);
+    // Only Node's inspector is known to crash at exit after the program ended (Node 20).
+    assert.match(nodeRuntime.crashAtExitNote ?? '', /^Node crashed \(SIGSEGV\) after the program had finished/);
+    assert.equal(pythonRuntime.crashAtExitNote, undefined);
   });
 
   it("gives each runtime's worker notes only when they apply", () => {

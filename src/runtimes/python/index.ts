@@ -6,6 +6,7 @@ import { agentEndpoint } from './endpoint';
 
 export const pythonRuntime: RuntimeDescription = {
   kind: 'python',
+  label: 'Python',
   endpoint: agentEndpoint,
   harness: {
     measurement: 'capture-per-run',
@@ -20,7 +21,6 @@ export const pythonRuntime: RuntimeDescription = {
   tracksTaskCounts: false,
   // The agent names its request tasks' source (flask, django) itself.
   requestTasksByName: false,
-  reportsProgramEnd: false,
   // An agent that predates Taskmem.taskSource still marks tasks (Celery signals).
   markedTaskSource: 'python-agent',
   workerNotes: ({ sawTaskMarks, taskSources }) => [
