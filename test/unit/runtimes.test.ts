@@ -45,6 +45,21 @@ describe('runtimes: the registry and what each runtime says without a process', 
     for (const runtime of allRuntimes()) assert.throws(() => launchPlan(harnessOptions(path.join(dir, 'missing'), runtime.kind)), /does not exist/);
   });
 
+  it('leaves no test of a runtime by name in the session, its drivers or its launch plan (they ask the description)', () => {
+    const sessionDir = path.join(__dirname, '../../src/session');
+    const branches = fs
+      .readdirSync(sessionDir)
+      .filter((name) => name.endsWith('.ts'))
+      .flatMap((name) =>
+        fs
+          .readFileSync(path.join(sessionDir, name), 'utf8')
+          .split('\n')
+          .map((line, i) => ({ where: `${name}:${i + 1}`, line }))
+          .filter(({ line }) => /[!=]==?\s*'(node|python)'|'(node|python)'\s*[!=]==?/.test(line)),
+      );
+    assert.deepEqual(branches, []);
+  });
+
   it('knows a runtime only by a name in the registry', () => {
     assert.equal(isRuntimeKind('node'), true);
     assert.equal(isRuntimeKind('python'), true);
