@@ -56,7 +56,6 @@ export class Target {
   readonly onExit = this.exitEmitter.event;
   /** The main script finished; the process waits for us to disconnect (capture-at-exit window; Node). */
   readonly onContextDestroyed = this.contextDestroyedEmitter.event;
-  lastCapture: CaptureResult | undefined;
   private exited = false;
   /** Frames or events from the target that could not be understood; the connection stays up. */
   readonly onProtocolError: CdpConnection['onProtocolError'];
@@ -64,7 +63,7 @@ export class Target {
 
   private constructor(
     readonly info: TargetInfo,
-    readonly client: CdpClient,
+    private readonly client: CdpClient,
     private readonly connection: CdpConnection | undefined,
     private readonly options: TargetOptions,
   ) {
@@ -185,7 +184,7 @@ export class Target {
 
   /** Full GC, then the sampling profile: what is still retained. */
   capture(options: { collect: boolean } = { collect: true }): Promise<CaptureResult> {
-    return this.exclusive(async () => (this.lastCapture = await this.adapter.capture(options.collect)));
+    return this.exclusive(() => this.adapter.capture(options.collect));
   }
 
   /** The process's RSS: read beside the protocol without a round trip where the runtime can. */
