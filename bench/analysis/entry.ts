@@ -141,7 +141,7 @@ export function timeAnalysis(fixture: Fixture): { totalMs: number; mapsMs: numbe
     if (problem) throw new Error(problem);
   }
   const t1 = performance.now();
-  const aggregation = aggregateSites(profile, { runtime: 'node', mapper: store, profilerPaths: ['/opt/taskmem/dist/'] });
+  const aggregation = aggregateSites(profile, { precision: 'function', mapper: store, profilerPaths: ['/opt/taskmem/dist/'] });
   const t2 = performance.now();
   return { totalMs: t2 - t0, mapsMs: t1 - t0, aggregateMs: t2 - t1, sites: aggregation.sites.length };
 }

@@ -6,13 +6,14 @@
  * one walk of the node objects (profileIndex.ts), each distinct frame resolved once (siteFrames.ts),
  * then passes over typed arrays in pre-order, where every per-node memo is filled from its parent's.
  */
-import type { FrameCategory, RawSamplingProfile, RetainedSite, RuntimeKind, SourceMapper } from './model';
+import type { FrameCategory, RawSamplingProfile, RetainedSite, SourceMapper } from './model';
 import { CHUNK, indexProfile, type Steps } from './profileIndex';
 import { buildCallers, buildStacks, type NodeFrames } from './siteDetails';
 import { DEPENDENCY, PROFILER, USER, resolveFrames } from './siteFrames';
 
 export interface AggregateOptions {
-  runtime: RuntimeKind;
+  /** How exactly the runtime places an allocation: its function (V8) or its line (tracemalloc). */
+  precision: RetainedSite['precision'];
   mapper?: SourceMapper;
   /** Count only samples with a larger ordinal (what a task allocated after this point). */
   minOrdinalExclusive?: number;
@@ -126,7 +127,7 @@ function* aggregateSteps(profile: RawSamplingProfile, options: AggregateOptions)
 
   const totalBytes = sums[TOTAL_BYTES];
   const byCategory: Record<FrameCategory, number> = { user: 0, dependency: 0, runtime: sums[RUNTIME_BYTES], profiler: sums[PROFILER_BYTES] };
-  const precision = options.runtime === 'python' ? 'line' : 'function';
+  const precision = options.precision;
   const sites: RetainedSite[] = [];
   const keyOfSite = new Map<RetainedSite, number>();
   for (const k of keys.seen) {

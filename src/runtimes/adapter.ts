@@ -8,7 +8,7 @@
 import type { CdpClient } from '../cdp/connection';
 import type { Endpoint } from '../cdp/endpoint';
 import type { RunTaskResult, TaskFinishedEvent, TaskStartedEvent, WorkerInfo } from '../cdp/extraProtocol';
-import type { HeapStatsPoint, RawSamplingProfile, RuntimeKind, TargetInfo } from '../core/model';
+import type { HeapStatsPoint, RawSamplingProfile, RetainedSite, RuntimeKind, TargetInfo } from '../core/model';
 import type { HarnessSpec, SessionOptions } from '../session/api';
 import type { LaunchPlan } from '../session/launchPlan';
 
@@ -142,6 +142,8 @@ export interface RuntimeDescription {
     /** The command that runs the harness for `spec`. */
     launch(spec: HarnessSpec, options: SessionOptions): LaunchPlan;
   };
+  /** Where a retaining site is placed: the allocating function's first line, or the exact line. */
+  readonly sitePrecision: RetainedSite['precision'];
   /** Profile samples carry allocation ordinals: sites can count only what was allocated after a boundary. */
   readonly orderedSamples: boolean;
   /** Every task that ends is counted, measured or not, and the report says how many were measured. */

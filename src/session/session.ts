@@ -271,7 +271,7 @@ export class ProfilingSession implements ProfilingSessionApi {
     };
     this.lastProfiles.set(target.id, profile);
     // Analysed in slices: one call on a million-node profile would block the extension host for seconds.
-    await this.sites.addAsync(target.id, target.runtime, profile, progress, mapper, minOrdinalExclusive);
+    await this.sites.addAsync(target.id, target.runtimeInfo.sitePrecision, profile, progress, mapper, minOrdinalExclusive);
     const merged = this.sites.current();
     if (merged) this.captureEmitter.fire(merged);
     this.mark({ t: this.now(), targetId: target.id, kind: 'capture' });

@@ -3,7 +3,7 @@
  * that target's source maps), the latest per target are merged into one list, and every capture's
  * per-site bytes are kept against a progress figure (runs or finished tasks) for growth per run.
  */
-import type { RawSamplingProfile, RetainedSite, RuntimeKind, SourceMapper } from '../core/model';
+import type { RawSamplingProfile, RetainedSite, SourceMapper } from '../core/model';
 import { fitGrowth } from '../core/growth';
 import { aggregateSites, aggregateSitesAsync, type SiteAggregation } from '../core/sites';
 
@@ -24,25 +24,25 @@ export class SiteHistory {
   /** Aggregates one target's capture; `progress` is the run or task count it was taken at. */
   add(
     targetId: string,
-    runtime: RuntimeKind,
+    precision: RetainedSite['precision'],
     profile: RawSamplingProfile,
     progress: number,
     mapper: SourceMapper | undefined,
     minOrdinalExclusive?: number,
   ): SiteAggregation {
-    return this.store(targetId, progress, aggregateSites(profile, { runtime, mapper, minOrdinalExclusive, profilerPaths: this.profilerPaths }));
+    return this.store(targetId, progress, aggregateSites(profile, { precision, mapper, minOrdinalExclusive, profilerPaths: this.profilerPaths }));
   }
 
   /** `add` in time slices: a million-node profile must not stall the extension host. */
   async addAsync(
     targetId: string,
-    runtime: RuntimeKind,
+    precision: RetainedSite['precision'],
     profile: RawSamplingProfile,
     progress: number,
     mapper: SourceMapper | undefined,
     minOrdinalExclusive?: number,
   ): Promise<SiteAggregation> {
-    return this.store(targetId, progress, await aggregateSitesAsync(profile, { runtime, mapper, minOrdinalExclusive, profilerPaths: this.profilerPaths }));
+    return this.store(targetId, progress, await aggregateSitesAsync(profile, { precision, mapper, minOrdinalExclusive, profilerPaths: this.profilerPaths }));
   }
 
   private store(targetId: string, progress: number, aggregation: SiteAggregation): SiteAggregation {

@@ -313,7 +313,7 @@ describe('reliability: fuzzing every parser of target input', function () {
       const profile = randomProfile(rng) as RawSamplingProfile;
       let result: ReturnType<typeof aggregateSites> | undefined;
       assert.doesNotThrow(
-        () => (result = aggregateSites(profile, { runtime: rng.next() < 0.5 ? 'node' : 'python', minOrdinalExclusive: rng.next() < 0.3 ? 5 : undefined })),
+        () => (result = aggregateSites(profile, { precision: rng.next() < 0.5 ? 'function' : 'line', minOrdinalExclusive: rng.next() < 0.3 ? 5 : undefined })),
         `profile ${i}`,
       );
       checkAggregation(result!);
@@ -328,7 +328,7 @@ describe('reliability: fuzzing every parser of target input', function () {
       (node.children as unknown[]).push(child);
       node = child;
     }
-    const deep = aggregateSites({ head, samples: [{ nodeId: 99_999, size: 64, ordinal: 1 }] } as unknown as RawSamplingProfile, { runtime: 'node' });
+    const deep = aggregateSites({ head, samples: [{ nodeId: 99_999, size: 64, ordinal: 1 }] } as unknown as RawSamplingProfile, { precision: 'function' });
     checkAggregation(deep);
     assert.equal(deep.totalBytes, 64);
     assert.ok(deep.sites[0].stacks[0].frames.length <= 64, 'stacks are capped');
@@ -339,7 +339,7 @@ describe('reliability: fuzzing every parser of target input', function () {
       syntheticNode(2, 'big', '/app/b.js', [], 1e308),
       syntheticNode(3, 'big2', '/app/c.js', [], 1e308),
     ]);
-    const absurd = aggregateSites({ head, samples: [] } as unknown as RawSamplingProfile, { runtime: 'node' });
+    const absurd = aggregateSites({ head, samples: [] } as unknown as RawSamplingProfile, { precision: 'function' });
     checkAggregation(absurd);
     const withSamples = aggregateSites(
       {
@@ -350,7 +350,7 @@ describe('reliability: fuzzing every parser of target input', function () {
           { nodeId: 1, size: 5, ordinal: 3 },
         ],
       } as unknown as RawSamplingProfile,
-      { runtime: 'node' },
+      { precision: 'function' },
     );
     checkAggregation(withSamples);
   });

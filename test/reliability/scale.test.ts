@@ -60,8 +60,8 @@ describe('reliability: scale', function () {
 
   it('aggregateSitesAsync gives the same result as aggregateSites', async () => {
     const profile = syntheticProfile(50_000, 3);
-    const sync = aggregateSites(profile, { runtime: 'node' });
-    const sliced = await aggregateSitesAsync(profile, { runtime: 'node' }, 1);
+    const sync = aggregateSites(profile, { precision: 'function' });
+    const sliced = await aggregateSitesAsync(profile, { precision: 'function' }, 1);
     assert.deepEqual(sliced, sync);
   });
 
@@ -74,7 +74,7 @@ describe('reliability: scale', function () {
     const ticker = setInterval(() => ticks++, 10);
     histogram.enable();
     const started = performance.now();
-    const result = await aggregateSitesAsync(profile, { runtime: 'node' });
+    const result = await aggregateSitesAsync(profile, { precision: 'function' });
     const elapsed = performance.now() - started;
     histogram.disable();
     clearInterval(ticker);

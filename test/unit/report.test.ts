@@ -18,7 +18,7 @@ function input(overrides: Partial<ReportInput> = {}): ReportInput {
     profileNode(4, 'evil\x1b[31mred\x1b]8;;http://x\x07link', '/srv/app/src/<b>|`x`.ts', 0, 1 * M),
     profileNode(5, '(garbage collector)', '', -1, 512 * K),
   ]);
-  const aggregation = aggregateSites({ head, samples: [] }, { runtime: 'node' });
+  const aggregation = aggregateSites({ head, samples: [] }, { precision: 'function' });
   // Growth per run as the session's site history fits it: the order site grew 41 KiB over one run.
   for (const site of aggregation.sites) site.bytesPerRun = site.key === '/srv/app/src/orders.ts:42:processOrder' ? 41 * K : 0;
   return {

@@ -28,7 +28,7 @@ function harnessLeak(): ReportInput {
     profileNode(5, 'evil\x1b[31mred\x1b]8;;http://x\x07<b>|`x`', '/srv/app/node_modules/lib/index.js', 0, 2 * K),
     profileNode(6, '(garbage collector)', '', -1, 96 * K),
   ]);
-  const aggregation = aggregateSites({ head, samples: [] }, { runtime: 'node' });
+  const aggregation = aggregateSites({ head, samples: [] }, { precision: 'function' });
   for (const site of aggregation.sites) site.bytesPerRun = site.function === 'rememberCustomer' ? 20.5 * K : 0;
   return {
     mode: 'harness',
@@ -65,7 +65,7 @@ function celeryWorker(): ReportInput {
     profileNode(2, '<module>', '/srv/app/tasks.py', 0, 0, [profileNode(3, 'render_invoice', '/srv/app/tasks.py', 41, 3 * M)]),
     profileNode(4, 'send_mail', '/srv/app/mail.py', 12, 64 * K),
   ]);
-  const aggregation = aggregateSites({ head, samples: [] }, { runtime: 'python' });
+  const aggregation = aggregateSites({ head, samples: [] }, { precision: 'line' });
   for (const site of aggregation.sites) site.bytesPerRun = site.function === 'render_invoice' ? 6 * K : 0;
   const recycling = adviseRecycling({
     freshRssBytes: 58 * M,

@@ -85,6 +85,7 @@ describe('runtimes: the registry and what each runtime says without a process', 
     const [nodeRuntime, pythonRuntime] = [runtimeOf('node'), runtimeOf('python')];
     assert.equal(nodeRuntime.harness.measurement, 'budgeted-profiles');
     assert.equal(pythonRuntime.harness.measurement, 'capture-per-run');
+    assert.deepEqual([nodeRuntime.sitePrecision, pythonRuntime.sitePrecision], ['function', 'line']);
     assert.equal(nodeRuntime.orderedSamples, true);
     assert.equal(pythonRuntime.orderedSamples, false);
     assert.equal(nodeRuntime.tracksTaskCounts, true);

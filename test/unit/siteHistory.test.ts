@@ -32,7 +32,7 @@ describe('SiteHistory', () => {
   it('fits each site’s growth against progress (runs or tasks), not against the capture count', () => {
     const history = new SiteHistory([]);
     // Captures at uneven progress: ingest keeps 100 B per task, parse stays at 4 KiB.
-    for (const tasks of [0, 10, 40, 100]) history.add('main', 'node', profile(1000 + 100 * tasks, 4096), tasks, undefined);
+    for (const tasks of [0, 10, 40, 100]) history.add('main', 'function', profile(1000 + 100 * tasks, 4096), tasks, undefined);
     const sites = history.current()?.sites ?? [];
     const ingest = sites.find((s) => s.key === INGEST);
     const parse = sites.find((s) => s.key === PARSE);
@@ -52,8 +52,8 @@ describe('SiteHistory', () => {
   it('merges the latest capture of every target and sums their growth', () => {
     const history = new SiteHistory([]);
     for (const tasks of [0, 50, 100]) {
-      history.add('child-1', 'node', profile(200 * tasks, 0), tasks, undefined);
-      history.add('child-2', 'node', profile(50 * tasks, 1024), tasks, undefined);
+      history.add('child-1', 'function', profile(200 * tasks, 0), tasks, undefined);
+      history.add('child-2', 'function', profile(50 * tasks, 1024), tasks, undefined);
     }
     const merged = history.current();
     assert.ok(merged);
@@ -67,18 +67,18 @@ describe('SiteHistory', () => {
 
   it('a site missing from a capture had 0 bytes then', () => {
     const history = new SiteHistory([]);
-    history.add('main', 'node', profile(0, 512), 0, undefined);
-    history.add('main', 'node', profile(3000, 512), 10, undefined);
+    history.add('main', 'function', profile(0, 512), 0, undefined);
+    history.add('main', 'function', profile(3000, 512), 10, undefined);
     const ingest = history.current()?.sites.find((s) => s.key === INGEST);
     assert.equal(Math.round(ingest?.bytesPerRun ?? NaN), 300);
   });
 
   it('keeps the merged list until the next capture, then recomputes it', () => {
     const history = new SiteHistory([]);
-    history.add('main', 'node', profile(100, 0), 0, undefined);
+    history.add('main', 'function', profile(100, 0), 0, undefined);
     const first = history.current();
     assert.equal(history.current(), first);
-    history.add('main', 'node', profile(900, 0), 1, undefined);
+    history.add('main', 'function', profile(900, 0), 1, undefined);
     const second = history.current();
     assert.notEqual(second, first);
     assert.equal(second?.sites[0].retainedBytes, 900);
@@ -89,7 +89,7 @@ describe('SiteHistory', () => {
     // 300 captures: flat for the first 100, then +10 B per task.
     const bytesAt = (tasks: number): number => (tasks < 100 ? 1000 : 1000 + 10 * (tasks - 100));
     const progress = Array.from({ length: 300 }, (_, i) => i);
-    for (const tasks of progress) history.add('main', 'node', profile(bytesAt(tasks), 0), tasks, undefined);
+    for (const tasks of progress) history.add('main', 'function', profile(bytesAt(tasks), 0), tasks, undefined);
     const slope = history.current()?.sites.find((s) => s.key === INGEST)?.bytesPerRun;
     const fitOver = (xs: number[]): number | undefined => fitGrowth(xs.map(bytesAt), xs)?.slope;
     const latest240 = fitOver(progress.slice(-240));

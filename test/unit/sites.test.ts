@@ -51,7 +51,7 @@ function sampleProfile(): RawSamplingProfile {
 }
 
 describe('aggregateSites', () => {
-  const options = { runtime: 'node' as const, profilerPaths: ['/opt/taskmem'] };
+  const options = { precision: 'function' as const, profilerPaths: ['/opt/taskmem'] };
 
   it('groups bytes by the innermost user or dependency frame', () => {
     const agg = aggregateSites(sampleProfile(), options);
@@ -118,7 +118,7 @@ describe('aggregateSites', () => {
       node(5, 'decode', '/usr/lib/python3.11/json/decoder.py', 336, [], 64),
       node(6, 'f', '/srv/app/x.py', 1, [], Number.POSITIVE_INFINITY),
     ]);
-    const agg = aggregateSites({ head, samples: [] }, { runtime: 'python', minOrdinalExclusive: 10 });
+    const agg = aggregateSites({ head, samples: [] }, { precision: 'line', minOrdinalExclusive: 10 });
     assert.equal(agg.totalBytes, 4096 + 1024 + 64);
     assert.equal(agg.sampleCount, 3);
     assert.equal(agg.maxOrdinal, 0);
@@ -145,7 +145,7 @@ describe('aggregateSites', () => {
       node(2, 'a', '/app/dist/main.js', 0, [node(3, 'processOrder', '/app/dist/orders.js', 10, [], 100)]),
       node(4, 'processOrder', '/app/dist/orders.js', 10, [], 50),
     ]);
-    const agg = aggregateSites({ head, samples: [] }, { runtime: 'node', mapper });
+    const agg = aggregateSites({ head, samples: [] }, { precision: 'function', mapper });
     assert.equal(agg.sites.length, 1);
     assert.equal(agg.sites[0].key, '/app/src/orders.ts:21:processOrder');
     assert.equal(agg.sites[0].retainedBytes, 150);
@@ -155,7 +155,7 @@ describe('aggregateSites', () => {
 
   it('sorts ties by key and gives shares that add up', () => {
     const head = node(1, '(root)', '', -1, [node(2, 'b', '/b.js', 0, [], 10), node(3, 'a', '/a.js', 0, [], 10)]);
-    const agg = aggregateSites({ head, samples: [] }, { runtime: 'node' });
+    const agg = aggregateSites({ head, samples: [] }, { precision: 'function' });
     assert.deepEqual(
       agg.sites.map((s) => s.function),
       ['a', 'b'],
@@ -173,7 +173,7 @@ describe('aggregateSites', () => {
     const dup = node(2, 'dup', '/dup.js', 0, [], 999); // duplicate id: skipped
     const head = node(1, '(root)', '', -1, [a, dup]);
     (head.children as unknown[]).push(null, 42, { id: 7 });
-    const agg = aggregateSites({ head, samples: [] }, { runtime: 'node' });
+    const agg = aggregateSites({ head, samples: [] }, { precision: 'function' });
     assert.deepEqual(
       agg.sites.map((s) => [s.function, s.retainedBytes]),
       [
@@ -185,7 +185,7 @@ describe('aggregateSites', () => {
       agg.sites[0].callers.map((c) => c.function),
       ['a'],
     );
-    const empty = aggregateSites({ head: undefined as unknown as RawProfileNode, samples: [] }, { runtime: 'node' });
+    const empty = aggregateSites({ head: undefined as unknown as RawProfileNode, samples: [] }, { precision: 'function' });
     assert.equal(empty.totalBytes, 0);
     assert.equal(empty.sites.length, 0);
   });
@@ -202,7 +202,7 @@ describe('aggregateSites', () => {
     const head = node(1, '(root)', '', -1, [entry]);
     const samples = [sample(depth + 2, 4096, 1), sample(depth + 1, 1024, 2), sample(2, 512, 3)];
     const started = Date.now();
-    const agg = aggregateSites({ head, samples }, { runtime: 'node', maxStackDepth: 10 });
+    const agg = aggregateSites({ head, samples }, { precision: 'function', maxStackDepth: 10 });
     assert.ok(Date.now() - started < 20_000);
     assert.deepEqual(
       agg.sites.map((s) => [s.function, s.retainedBytes]),

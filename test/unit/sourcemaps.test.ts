@@ -115,7 +115,7 @@ describe('SourceMapStore', () => {
       callFrame: { functionName: '(root)', scriptId: '0', url: '', lineNumber: -1, columnNumber: -1 },
       children: [{ id: 2, selfSize: 64, children: [], callFrame: { functionName: 'f', scriptId: 'b', url: '/dist/b.js', lineNumber: 0, columnNumber: 0 } }],
     };
-    assert.equal(aggregateSites({ head, samples: [] }, { runtime: 'node', mapper: store }).sites[0]?.key, '/dist/b.js:1:f');
+    assert.equal(aggregateSites({ head, samples: [] }, { precision: 'function', mapper: store }).sites[0]?.key, '/dist/b.js:1:f');
   });
 
   it('drives aggregateSites to original files and lines', () => {
@@ -135,7 +135,7 @@ describe('SourceMapStore', () => {
         },
       ],
     };
-    const agg = aggregateSites({ head, samples: [] }, { runtime: 'node', mapper: store });
+    const agg = aggregateSites({ head, samples: [] }, { precision: 'function', mapper: store });
     assert.equal(agg.sites[0]?.key, '/proj/src/orders.ts:3:processOrder');
     assert.equal(agg.sites[0]?.category, 'user');
   });

@@ -22,7 +22,8 @@ export const nodeRuntime: RuntimeDescription = {
       display: `node harness for ${spec.file}`,
     }),
   },
-  // V8 numbers its samples in allocation order.
+  // V8 attributes an allocation to its function, and numbers its samples in allocation order.
+  sitePrecision: 'function',
   orderedSamples: true,
   // The bootloader sends a count for every task it did not measure.
   tracksTaskCounts: true,

@@ -15,7 +15,8 @@ export const pythonRuntime: RuntimeDescription = {
       return { command: [python, '-m', 'taskmem_agent.harness'], shell: false, env: {}, display: `${python} harness for ${spec.file}` };
     },
   },
-  // tracemalloc keeps no allocation order (ordinal 0): per-run growth comes from successive captures.
+  // tracemalloc knows the exact line, but keeps no allocation order (ordinal 0): per-run growth comes from successive captures.
+  sitePrecision: 'line',
   orderedSamples: false,
   // Untraced tasks arrive as counts, but the report's measured share is the agent's sampledTasks/totalTasks.
   tracksTaskCounts: false,
