@@ -42,6 +42,8 @@ export interface CaptureResult {
   retainedAfterGc: number;
   /** Node: the part of `retainedAfterGc` outside the V8 heap, when the bootloader could say. */
   outsideHeapAfterGc?: number;
+  /** Node: compiled code after the GC (left out of `retainedAfterGc`), when the bootloader could say. */
+  compiledCodeAfterGc?: number;
   sampledTasks?: number;
   totalTasks?: number;
 }
@@ -351,7 +353,7 @@ export class Target {
     const heapUsed = usage.usedSize;
     const reply = checkpointReply(measured?.result.value);
     if (!reply || reply.code >= heapUsed) return { retainedAfterGc: heapUsed };
-    return { retainedAfterGc: heapUsed - reply.code + reply.outsideHeap, outsideHeapAfterGc: reply.outsideHeap };
+    return { retainedAfterGc: heapUsed - reply.code + reply.outsideHeap, outsideHeapAfterGc: reply.outsideHeap, compiledCodeAfterGc: reply.code };
   }
 
   /** Harness, after warm-up: the Debugger domain off (see `debuggerAlways`). */
