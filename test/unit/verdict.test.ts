@@ -173,6 +173,10 @@ describe('verdict', () => {
       assert.equal(judgeTask(withCode(4 * K, 900)).kind, 'leak');
       // A small leak while V8 compiles a little now and then (a ~57 B/run leak read ~14 B/run of code).
       assert.equal(judgeTask(withCode(57, 14, 100)).kind, 'leak');
+      // A small leak whose later runs saw one function compiled (6 KiB of code at once, +120 B/run by
+      // least squares): one tier-up is not V8 still compiling, and it keeps no metadata worth the name.
+      const oneTierUp = withCode(56, 0, 20).map((run) => ({ ...run, compiledCodeBytes: run.compiledCodeBytes! + (run.index >= 150 ? 6 * K : 0) }));
+      assert.equal(judgeTask(oneTierUp).kind, 'leak');
       // The same growth with no code compiled, or with no code figures (Python, or not known), is a leak.
       assert.equal(judgeTask(withCode(900, 0)).kind, 'leak');
       assert.equal(judgeTask(withCode(900, 900).map(({ compiledCodeBytes: _code, ...run }) => run)).kind, 'leak');
