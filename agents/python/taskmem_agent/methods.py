@@ -111,25 +111,25 @@ def collect_garbage(agent, params, mid, conn):
 
 
 def start_sampling(agent, params, mid, conn):
-    agent.sampling_interval = params.get("samplingInterval")
-    agent.sampling_on = True
+    agent.tasks.sampling_interval = params.get("samplingInterval")
+    agent.tasks.sampling_on = True
     if agent.mode == "script":
-        agent.start_tracing()
-        agent.explicit_tracing = True
+        agent.tasks.start_tracing()
+        agent.tasks.explicit_tracing = True
     # harness: tracing starts with the first measured run; worker: at sampled tasks.
     return {}
 
 
 def stop_sampling(agent, params, mid, conn):
-    result = agent.sampling_profile()
-    agent.sampling_on = False
+    result = agent.tasks.sampling_profile()
+    agent.tasks.sampling_on = False
     if agent.mode != "harness":
-        agent.stop_tracing()
+        agent.tasks.stop_tracing()
     return result
 
 
 def get_sampling_profile(agent, params, mid, conn):
-    return agent.sampling_profile()
+    return agent.tasks.sampling_profile()
 
 
 def get_stats(agent, params, mid, conn):
@@ -141,7 +141,7 @@ def configure(agent, params, mid, conn):
         agent.config.apply(params)
     except ConfigError as e:
         raise CdpError(-32602, str(e)) from None
-    agent.sampler.budget = agent.config.budget
+    agent.tasks.sampler.budget = agent.config.budget
     if agent.config.malloc_trim:
         resolve_malloc_trim()
     return {}
