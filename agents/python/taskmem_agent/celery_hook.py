@@ -62,7 +62,7 @@ _warned = [False]
 def _warn(e):
     if not _warned[0]:
         _warned[0] = True
-        sys.stderr.write("taskmem: celery hook failed: %s: %s\n" % (type(e).__name__, e))
+        sys.stderr.write(f"taskmem: celery hook failed: {type(e).__name__}: {e}\n")
 
 
 def connect(signals_module):

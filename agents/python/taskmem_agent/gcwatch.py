@@ -9,7 +9,7 @@ class GcWatch:
     def __init__(self):
         # gc.get_stats() counts since the interpreter (or the parent, before a fork) started.
         self.base = gc_counts()
-        self.t0 = None  # type: float | None
+        self.t0: float | None = None
         self.last_event = 0.0
         self.events_dropped = 0
 

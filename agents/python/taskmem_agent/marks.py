@@ -13,7 +13,7 @@ import time
 
 _pkg = sys.modules[__name__.rpartition(".")[0]]  # taskmem_agent: its _agent is the live agent
 _ids = itertools.count(1)
-_warned = set()  # type: set
+_warned: set = set()
 
 SOURCES = ("celery", "rq", "flask", "django")
 
@@ -30,7 +30,7 @@ def next_id():
 def warn(source, e):
     if source not in _warned:
         _warned.add(source)
-        sys.stderr.write("taskmem: %s hook failed: %s: %s\n" % (source, type(e).__name__, e))
+        sys.stderr.write(f"taskmem: {source} hook failed: {type(e).__name__}: {e}\n")
 
 
 # How long a request waits at its start for a traced one to end; then it goes ahead and the traced
@@ -165,6 +165,5 @@ def enabled_sources(raw=None):
     names = [n.strip() for n in value.split(",") if n.strip()]
     unknown = [n for n in names if n not in SOURCES]
     if unknown:
-        sys.stderr.write("taskmem: TASKMEM_AUTO_TASKS: ignored %s (known: %s)\n"
-                         % (", ".join(unknown), ", ".join(SOURCES)))
+        sys.stderr.write(f"taskmem: TASKMEM_AUTO_TASKS: ignored {', '.join(unknown)} (known: {', '.join(SOURCES)})\n")
     return tuple(n for n in SOURCES if n in names)

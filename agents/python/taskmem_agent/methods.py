@@ -26,7 +26,7 @@ class MainQueue:
     """Work for the main thread (deque + raw-lock signal: nothing allocated while it waits)."""
 
     def __init__(self):
-        self._items = collections.deque()  # type: collections.deque
+        self._items: collections.deque = collections.deque()
         self._signal = Signal()
 
     def put(self, item):

@@ -37,24 +37,24 @@ class TaskTracer:
         self.sampling_on = mode == "worker"  # per-task sampling (worker mode)
         self.sampling_interval = None
         self.explicit_tracing = False  # script mode: HeapProfiler.startSampling started tracemalloc
-        self.cumulative = {}  # type: dict  # stack table of what sampled tasks kept
+        self.cumulative: dict = {}  # stack table of what sampled tasks kept
         self.sampled_tasks = 0
         # A traced task that finished and waits to be settled (see _settle); the lock makes the
         # settling thread and the next task's start take turns.
-        self.pending = None  # type: tuple | None
+        self.pending: tuple | None = None
         self.pending_lock = threading.Lock()
         self.pending_polls = 0
-        self.gc_mark = None  # type: tuple | None
+        self.gc_mark: tuple | None = None
         self.tasks_started = 0
         self.tasks_finished = 0
-        self.per_name = {}  # type: dict
-        self.active = {}  # type: dict
-        self.task_sources = set()  # type: set  # the hooks that marked tasks here: celery, rq, flask, django
+        self.per_name: dict = {}
+        self.active: dict = {}
+        self.task_sources: set = set()  # the hooks that marked tasks here: celery, rq, flask, django
         self.gate = RequestGate()  # the framework hooks take turns on the task bookkeeping (marks.py)
         # Unsampled tasks ended since the writer thread's last poll, per name: sent as one
         # Taskmem.taskCounts per poll (as Node batches its counts), not one event per task. The lock
         # keeps a count from landing in a dict the writer has already taken.
-        self._ended = {}  # type: dict
+        self._ended: dict = {}
         self._ended_lock = threading.Lock()
 
     # -- tracing -------------------------------------------------------------------------------
