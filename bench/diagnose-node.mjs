@@ -10,7 +10,7 @@ import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import { spawn } from 'node:child_process';
-import { MiniCdp } from './lib/cdp.mjs';
+import { loadTs } from './lib/bundle.mjs';
 import { parseBench } from './lib/proc.mjs';
 import { pairedRatios, roundOrder, summary } from './lib/stats.mjs';
 
@@ -20,6 +20,9 @@ const WORKLOAD = join(here, 'workloads', 'alloc-heavy.js');
 const BOOTLOADER = join(repo, 'dist', 'bootloader.js');
 const MEMORY = '(() => { const m = process.memoryUsage(); return [m.heapUsed, m.heapTotal, m.rss, m.external, m.arrayBuffers]; })()';
 const WORKER_SAMPLING = 256 * 1024;
+/** The product's CDP client, bundled once (bench/diagnose/entry.ts). */
+let inspectorClient;
+const connectInspector = async (url) => (await (inspectorClient ??= loadTs(join(here, 'diagnose', 'entry.ts')))).connectInspector(url);
 
 /**
  * Each variant = one more piece of what a default `taskmem run` does to a Node worker, in the order
@@ -71,12 +74,14 @@ async function runVariant(variant, workloadArgs) {
   child.stdout.on('data', (c) => (stdout += c));
   child.stderr.on('data', (c) => (stderr += c));
   const exited = new Promise((r) => child.on('close', r));
+  let counting;
   let client;
   let polling;
   try {
     if (variant) {
       const registration = await waitForRegistration(dir, child);
-      client = await MiniCdp.connect(registration.url);
+      counting = await connectInspector(registration.url);
+      client = counting.connection;
       client.on('Runtime.executionContextDestroyed', () => client.close());
       const setup = [client.send('Runtime.enable')];
       if (variant.debugger) setup.push(client.send('Debugger.enable', {}));
@@ -106,7 +111,7 @@ async function runVariant(variant, workloadArgs) {
     if (code !== 0) throw new Error(`workload exited with ${code}: ${stderr.slice(-500)}`);
     const bench = parseBench(stdout);
     if (!bench) throw new Error(`no TASKMEM_BENCH line: ${stdout.slice(-300)} ${stderr.slice(-300)}`);
-    return { loopMs: bench.loopMs, events: client?.events ?? 0 };
+    return { loopMs: bench.loopMs, events: counting?.events() ?? 0 };
   } finally {
     clearTimeout(polling);
     client?.close();

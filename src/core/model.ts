@@ -149,6 +149,11 @@ export interface TaskRun {
   /** Node: the part of `retainedBytes` outside the V8 heap (Buffers, ArrayBuffers), when known. */
   outsideHeapBytes?: number;
   /**
+   * Node: bytes of compiled code (V8's code spaces) after the run and the GC, left out of
+   * `retainedBytes`; while it still grows, V8 is still compiling the task. When known.
+   */
+  compiledCodeBytes?: number;
+  /**
    * Python: RSS after the run, a full GC and `malloc_trim(0)`, less what tracemalloc traces and its
    * own bookkeeping: memory that C code (extensions, ctypes, the allocator) holds. When known.
    */

@@ -43,6 +43,8 @@ export interface RetainedReading {
   retainedAfterGc: number;
   /** Node: the part of `retainedAfterGc` outside the V8 heap, when the bootloader could say. */
   outsideHeapAfterGc?: number;
+  /** Node: compiled code after the GC (left out of `retainedAfterGc`), when the bootloader could say. */
+  compiledCodeAfterGc?: number;
 }
 
 export interface CaptureResult extends RetainedReading {

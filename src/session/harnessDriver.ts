@@ -128,6 +128,7 @@ export class HarnessDriver implements SessionDriver {
           retainedBytes: retained.retainedAfterGc,
           rssBytes,
           ...(retained.outsideHeapAfterGc !== undefined ? { outsideHeapBytes: retained.outsideHeapAfterGc } : {}),
+          ...(retained.compiledCodeAfterGc !== undefined ? { compiledCodeBytes: retained.compiledCodeAfterGc } : {}),
           runtime: target.runtime,
           keptByRun,
           durationMs: result.durationMs,

@@ -223,6 +223,43 @@ describe('findTaskFunctions (Python)', () => {
     ].join('\n');
     assert.deepEqual(names(text, 'python'), ['real@8:function']);
   });
+
+  it('reads the token stream: f-string fields with quotes, prefixes, wrapped decorators and continuations cannot fool it', () => {
+    const text = [
+      `greeting = f"{names["first"]!r:>{width}} said \\"hi\\""`, // a field's own quotes, escaped quotes
+      `pattern = rb'\\\\'`, // a raw bytes string ending in an escaped backslash
+      '@app.task(',
+      '    bind=True,',
+      '    autoretry_for=[',
+      '        ValueError,',
+      '    ],',
+      ')',
+      'def import_rows(self, rows):', // the lens on line 2: the decorator spans brackets of three kinds
+      '    return f"""',
+      'def not_a_task():',
+      '    {rows}"""',
+      'total = 1 + \\',
+      '    2',
+      'async \\',
+      '    def fetch(url):', // a def joined to `async` by a backslash is still module-level
+      '    pass',
+      '@celery.shared_task',
+      'def _private_job(): pass',
+      'class Worker:',
+      '    def run(self): pass',
+    ].join('\n');
+    assert.deepEqual(names(text, 'python'), ['import_rows@2:celery-task', 'fetch@14:function', '_private_job@17:celery-task']);
+  });
+
+  it('says "does not parse" for a string or bracket left open while typing, and is exact once it is closed', () => {
+    assert.equal(parseTaskFunctions('def a(): pass\nx = """never closed\ndef b(): pass\n', 'python'), undefined);
+    assert.equal(parseTaskFunctions('def a(): pass\nx = call(\ndef b(): pass\n', 'python'), undefined);
+    assert.deepEqual(findTaskFunctions('def a(): pass\nx = "one line', 'python'), []);
+    assert.deepEqual(
+      parseTaskFunctions('def a(): pass\nx = call()\ndef b(): pass\n', 'python')?.map((f) => f.name),
+      ['a', 'b'],
+    );
+  });
 });
 
 describe('taskLanguage', () => {

@@ -153,6 +153,35 @@ describe('verdict', () => {
       assert.match(v.summary, /slowing/);
     });
 
+    it('growth that V8 compiling the task can explain is not a leak yet; growth beyond it, or with no code compiled, is', () => {
+      // 200 runs: retained +900 B/run with ~±2 KiB of noise; compiled code grows by `code` B/run in
+      // steps (one function every few runs), as TypeScript's transpileModule reads at 200 runs.
+      const withCode = (perRun: number, code: number, noise = 2 * K): TaskRun[] =>
+        series(200, (i) => i).map((i) => ({
+          index: i,
+          retainedBytes: 40 * M + perRun * i + JITTER[i % JITTER.length]! * noise,
+          compiledCodeBytes: 3 * M + Math.floor(i / 4) * 4 * code,
+          durationMs: 14,
+          runtime: 'node',
+        }));
+      const compiling = judgeTask(withCode(900, 900));
+      assert.equal(compiling.kind, 'inconclusive', compiling.summary);
+      assert.match(compiling.summary, /while V8 was still compiling the task's code \(\+(899|900) B\/run of compiled code\)/);
+      assert.match(compiling.advice, /--runs 1000/);
+      assert.ok(compiling.evidence.some((line) => /^compiled code \+(899|900) B\/run over the later runs/.test(line)));
+      // Far more growth than the compiled code could carry: a leak, whatever V8 compiles beside it.
+      assert.equal(judgeTask(withCode(4 * K, 900)).kind, 'leak');
+      // A small leak while V8 compiles a little now and then (a ~57 B/run leak read ~14 B/run of code).
+      assert.equal(judgeTask(withCode(57, 14, 100)).kind, 'leak');
+      // A small leak whose later runs saw one function compiled (6 KiB of code at once, +120 B/run by
+      // least squares): one tier-up is not V8 still compiling, and it keeps no metadata worth the name.
+      const oneTierUp = withCode(56, 0, 20).map((run) => ({ ...run, compiledCodeBytes: run.compiledCodeBytes! + (run.index >= 150 ? 6 * K : 0) }));
+      assert.equal(judgeTask(oneTierUp).kind, 'leak');
+      // The same growth with no code compiled, or with no code figures (Python, or not known), is a leak.
+      assert.equal(judgeTask(withCode(900, 0)).kind, 'leak');
+      assert.equal(judgeTask(withCode(900, 900).map(({ compiledCodeBytes: _code, ...run }) => run)).kind, 'leak');
+    });
+
     it('orders runs by index', () => {
       const shuffled = runs(series(8, (i) => 50 * K * i)).reverse();
       assert.equal(judgeTask(shuffled).kind, 'leak');

@@ -34,8 +34,8 @@ def on_task_prerun(sender=None, task_id=None, task=None, **kwargs):
                 a.recycling = {"maxTasksPerChild": conf.get("worker_max_tasks_per_child"),
                                "maxMemoryPerChild": conf.get("worker_max_memory_per_child")}
                 a.recycling_source = "app"
-        a.task_sources.add("celery")
-        a.task_started(_task_name(sender, task), task_id)
+        a.tasks.task_sources.add("celery")
+        a.tasks.task_started(_task_name(sender, task), task_id)
     except Exception as e:
         _warn(e)
 
@@ -45,7 +45,7 @@ def on_task_postrun(sender=None, task_id=None, task=None, **kwargs):
     if a is None or a.dead:
         return
     try:
-        a.task_finished(_task_name(sender, task), task_id)
+        a.tasks.task_finished(_task_name(sender, task), task_id)
     except Exception as e:
         _warn(e)
 
@@ -62,7 +62,7 @@ _warned = [False]
 def _warn(e):
     if not _warned[0]:
         _warned[0] = True
-        sys.stderr.write("taskmem: celery hook failed: %s: %s\n" % (type(e).__name__, e))
+        sys.stderr.write(f"taskmem: celery hook failed: {type(e).__name__}: {e}\n")
 
 
 def connect(signals_module):
@@ -77,7 +77,7 @@ def connect(signals_module):
         a.celery_hooked = True
         # A process that loads Celery's signals runs tasks: load the tracing helpers now, at
         # import time, rather than inside the first traced task.
-        a.prepare_tracing()
+        a.tasks.prepare_tracing()
 
 
 def install():

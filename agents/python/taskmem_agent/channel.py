@@ -120,7 +120,7 @@ class Connection:
     def __init__(self, server, sock):
         self.server = server
         self.sock = sock
-        self.out = collections.deque()  # type: collections.deque
+        self.out: collections.deque = collections.deque()
         self._wake = Signal()
         self.closed = False
         self._in_send = False

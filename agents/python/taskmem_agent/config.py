@@ -14,7 +14,7 @@ class Config:
 
     def __init__(self, is_harness=False, environ=os.environ):
         # sample_every None = budget mode (the worker default); K = one task in K per name
-        self.sample_every = 1 if is_harness else None  # type: int | None
+        self.sample_every: int | None = 1 if is_harness else None
         self.budget = DEFAULT_BUDGET
         env_k = environ.get("TASKMEM_SAMPLE_EVERY")
         if env_k and not is_harness:

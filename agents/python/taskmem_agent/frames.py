@@ -28,7 +28,7 @@ def held_by_frames(frame, _getrefcount=sys.getrefcount):
     counted.  A frame's locals hold each value twice once ``f_locals`` is read (the variable and the
     frame's locals dict); references from a running expression (the value stack) are not seen, so
     such an object stays counted too."""
-    refs = {}  # type: dict  # id -> references found from frames and from held tuples
+    refs: dict = {}  # id -> references found from frames and from held tuples
     objs = {}  # id -> object allocated while tracing, seen from a frame
     frames = []
     while frame is not None:
@@ -43,7 +43,7 @@ def held_by_frames(frame, _getrefcount=sys.getrefcount):
                 objs[id(v)] = v
     del frames[:]  # no references of ours left
     v = f = None  # type: ignore[assignment]
-    held = {}  # type: dict
+    held: dict = {}
     level = list(objs)
     while level:
         nxt = []

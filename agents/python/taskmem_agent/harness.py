@@ -150,10 +150,10 @@ class Harness:
         result["allocatedBlocks"] = sys.getallocatedblocks()
         if error is not None:
             result["error"] = error
-        agent.tasks_started += 1
-        agent.tasks_finished += 1
+        agent.tasks.tasks_started += 1
+        agent.tasks.tasks_finished += 1
         if measure:
-            agent.sampled_tasks += 1
+            agent.tasks.sampled_tasks += 1
         return result
 
     def loop(self):

@@ -10,11 +10,11 @@ subclass of ``importlib.abc.MetaPathFinder``, to keep ``importlib.abc`` out of e
 """
 import sys
 
-_callbacks = {}  # type: dict  # module name -> [callback(module)], until it is imported
+_callbacks: dict = {}  # module name -> [callback(module)], until it is imported
 
 
 def _warn(what, e):
-    sys.stderr.write("taskmem: %s hook failed: %s: %s\n" % (what, type(e).__name__, e))
+    sys.stderr.write(f"taskmem: {what} hook failed: {type(e).__name__}: {e}\n")
 
 
 def _run(fullname, module):

@@ -75,7 +75,7 @@ def _enc(o, out):
 
 
 def dumps(o):
-    out = []  # type: list
+    out: list = []
     _enc(o, out)
     return "".join(out)
 

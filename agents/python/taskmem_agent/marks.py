@@ -13,7 +13,7 @@ import time
 
 _pkg = sys.modules[__name__.rpartition(".")[0]]  # taskmem_agent: its _agent is the live agent
 _ids = itertools.count(1)
-_warned = set()  # type: set
+_warned: set = set()
 
 SOURCES = ("celery", "rq", "flask", "django")
 
@@ -30,7 +30,7 @@ def next_id():
 def warn(source, e):
     if source not in _warned:
         _warned.add(source)
-        sys.stderr.write("taskmem: %s hook failed: %s: %s\n" % (source, type(e).__name__, e))
+        sys.stderr.write(f"taskmem: {source} hook failed: {type(e).__name__}: {e}\n")
 
 
 # How long a request waits at its start for a traced one to end; then it goes ahead and the traced
@@ -66,20 +66,20 @@ class RequestGate:
 
 
 def request_started(a, source, name, task_id):
-    gate = a.gate
+    gate = a.tasks.gate
     try:
         with gate.cond:
             if gate.alone is not None:
                 gate.waited += 1
-                if gate.alone in a.active:
+                if gate.alone in a.tasks.active:
                     # It arrived while the traced one ran: what the server allocated for it
                     # before this hook (its environ, its request) would count as kept there.
                     gate.overlapped = True
                 if not _wait(gate, lambda: gate.alone is None):
                     gate.overlapped = True
-            a.task_sources.add(source)
-            a.task_started(name, task_id, lambda: _drain(gate, task_id))
-            if gate.alone == task_id and not a.active.get(task_id, (0, 0, False))[2]:
+            a.tasks.task_sources.add(source)
+            a.tasks.task_started(name, task_id, lambda: _drain(gate, task_id))
+            if gate.alone == task_id and not a.tasks.active.get(task_id, (0, 0, False))[2]:
                 gate.alone = None  # not traced after all (the others did not end in time)
                 gate.cond.notify_all()
             gate.in_flight += 1
@@ -112,11 +112,11 @@ def _drain(gate, task_id):
 
 
 def request_finished(a, source, name, task_id):
-    gate = a.gate
+    gate = a.tasks.gate
     try:
         with gate.cond:
             gate.in_flight = max(0, gate.in_flight - 1)
-            if gate.in_flight == 0 and gate.alone is not None and gate.alone not in a.active:
+            if gate.in_flight == 0 and gate.alone is not None and gate.alone not in a.tasks.active:
                 gate.cond.notify_all()  # a request chosen for tracing waits for this (_drain)
             if gate.alone == task_id and gate.threads is not None:
                 # A thread that started meanwhile (a server's thread per connection) served a
@@ -126,7 +126,7 @@ def request_finished(a, source, name, task_id):
                 gate.threads = None
             discard = gate.alone == task_id and gate.overlapped
             gate.discarded += discard
-            a.task_finished(name, task_id, discard)
+            a.tasks.task_finished(name, task_id, discard)
             if gate.alone == task_id:
                 gate.alone = None
                 gate.overlapped = False
@@ -137,17 +137,17 @@ def request_finished(a, source, name, task_id):
 
 def started(a, source, name, task_id):
     try:
-        with a.gate.cond:
-            a.task_sources.add(source)
-            a.task_started(name, task_id)
+        with a.tasks.gate.cond:
+            a.tasks.task_sources.add(source)
+            a.tasks.task_started(name, task_id)
     except Exception as e:
         warn(source, e)
 
 
 def finished(a, source, name, task_id):
     try:
-        with a.gate.cond:
-            a.task_finished(name, task_id)
+        with a.tasks.gate.cond:
+            a.tasks.task_finished(name, task_id)
     except Exception as e:
         warn(source, e)
 
@@ -165,6 +165,5 @@ def enabled_sources(raw=None):
     names = [n.strip() for n in value.split(",") if n.strip()]
     unknown = [n for n in names if n not in SOURCES]
     if unknown:
-        sys.stderr.write("taskmem: TASKMEM_AUTO_TASKS: ignored %s (known: %s)\n"
-                         % (", ".join(unknown), ", ".join(SOURCES)))
+        sys.stderr.write(f"taskmem: TASKMEM_AUTO_TASKS: ignored {', '.join(unknown)} (known: {', '.join(SOURCES)})\n")
     return tuple(n for n in SOURCES if n in names)

@@ -25,7 +25,7 @@ class MainQueue:
     """Work for the main thread (deque + raw-lock signal: nothing allocated while it waits)."""
 
     def __init__(self):
-        self._items = collections.deque()  # type: collections.deque
+        self._items: collections.deque = collections.deque()
         self._signal = Signal()
 
     def put(self, item):
@@ -105,30 +105,30 @@ def collect_garbage(agent, params, mid, conn):
 
 
 def start_sampling(agent, params, mid, conn):
-    agent.sampling_interval = params.get("samplingInterval")
-    agent.sampling_on = True
+    agent.tasks.sampling_interval = params.get("samplingInterval")
+    agent.tasks.sampling_on = True
     if agent.mode == "script":
-        agent.start_tracing()
-        agent.explicit_tracing = True
+        agent.tasks.start_tracing()
+        agent.tasks.explicit_tracing = True
     # harness: tracing starts with the first measured run; worker: at sampled tasks.
     return {}
 
 
 def stop_sampling(agent, params, mid, conn):
-    profile = agent.sampling_profile()["profile"]
-    agent.sampling_on = False
+    profile = agent.tasks.sampling_profile()["profile"]
+    agent.tasks.sampling_on = False
     if agent.mode != "harness":
-        agent.stop_tracing()
+        agent.tasks.stop_tracing()
     return {"profile": profile}
 
 
 def get_sampling_profile(agent, params, mid, conn):
     # The DevTools shape, for any CDP client; the session asks Taskmem.getSamplingProfile.
-    return {"profile": agent.sampling_profile()["profile"]}
+    return {"profile": agent.tasks.sampling_profile()["profile"]}
 
 
 def taskmem_sampling_profile(agent, params, mid, conn):
-    return agent.sampling_profile()
+    return agent.tasks.sampling_profile()
 
 
 def get_stats(agent, params, mid, conn):
@@ -140,7 +140,7 @@ def configure(agent, params, mid, conn):
         agent.config.apply(params)
     except ConfigError as e:
         raise CdpError(-32602, str(e)) from None
-    agent.sampler.budget = agent.config.budget
+    agent.tasks.sampler.budget = agent.config.budget
     if agent.config.malloc_trim:
         resolve_malloc_trim()
     return {}

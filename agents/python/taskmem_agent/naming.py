@@ -27,5 +27,5 @@ def request_task_name(method, route, path):
         where = route if route.startswith("/") else "/" + route  # Django's routes have no leading /
     else:
         where = collapse_path(path if isinstance(path, str) else "/")
-    name = "%s %s" % (verb, where)
+    name = f"{verb} {where}"
     return name if len(name) <= MAX_NAME else name[:MAX_NAME - 1] + "\u2026"

@@ -22,7 +22,7 @@ def older_collections():
     return (stats[1].get("collections", 0), stats[2].get("collections", 0))
 
 
-_libc_trim = []  # type: list  # [function or None], resolved once
+_libc_trim: list = []  # [function or None], resolved once
 
 
 def resolve_malloc_trim():
@@ -51,7 +51,7 @@ def malloc_trim():
     return True
 
 
-_statm = [None, None]  # type: list  # [pid, fd]: /proc/self resolves at open time, so reopen after a fork
+_statm: list = [None, None]  # [pid, fd]: /proc/self resolves at open time, so reopen after a fork
 
 
 def read_rss():
@@ -107,7 +107,7 @@ def looks_like_celery_worker(argv):
 
 
 def parse_recycling(argv):
-    out = {"maxTasksPerChild": None, "maxMemoryPerChild": None}  # type: dict
+    out: dict = {"maxTasksPerChild": None, "maxMemoryPerChild": None}
     names = {"--max-tasks-per-child": "maxTasksPerChild", "--maxtasksperchild": "maxTasksPerChild",
              "--max-memory-per-child": "maxMemoryPerChild", "--maxmemperchild": "maxMemoryPerChild"}
     for i, a in enumerate(argv):
@@ -128,7 +128,7 @@ def parse_recycling(argv):
 
 def in_subprocess_preexec():
     """True when os.fork hooks run inside subprocess's fork+exec (a ``preexec_fn`` child)."""
-    f = sys._getframe(1)  # type: types.FrameType | None
+    f: types.FrameType | None = sys._getframe(1)
     while f is not None:
         if f.f_code.co_name == "_execute_child" and f.f_code.co_filename.endswith("subprocess.py"):
             return True

@@ -30,7 +30,7 @@ try:
 except Exception:
     pass
 
-_class_cache = {}  # type: dict
+_class_cache: dict = {}
 
 
 def classify(filename):
@@ -138,7 +138,7 @@ def build_profile(table, function_name=None):
         return node
 
     head = new_node(None, 0)
-    kids = {}  # type: dict  # id(node) -> {(file, line): child}
+    kids: dict = {}  # id(node) -> {(file, line): child}
     for stack, size in table.items():
         if size <= 0:
             continue
@@ -166,7 +166,7 @@ def build_profile(table, function_name=None):
 
 def table_from_snapshot(snapshot):
     """tracemalloc.Snapshot -> cleaned ``{stack: bytes}`` (one pass over traces grouped by traceback)."""
-    table = {}  # type: dict
+    table: dict = {}
     for stat in snapshot.statistics("traceback"):
         stack = tuple((f.filename, f.lineno) for f in stat.traceback)
         stack = clean_stack(stack)

@@ -61,7 +61,7 @@ def wrap_job(job_module):
     setattr(job_class, method, _mark_wrapped(run, real))
     a = marks.agent()
     if a is not None:
-        a.prepare_tracing()
+        a.tasks.prepare_tracing()
 
 
 def wrap_worker(worker_module):
@@ -74,11 +74,11 @@ def wrap_worker(worker_module):
 def _horse_without_agent(real):
     def fork_work_horse(self, *args, **kwargs):
         a = marks.agent()
-        if a is not None and "rq-fork" not in a.task_sources:
-            a.task_sources.add("rq-fork")
+        if a is not None and "rq-fork" not in a.tasks.task_sources:
+            a.tasks.task_sources.add("rq-fork")
             # A worker whose jobs run elsewhere: not a script to trace throughout (which would
             # slow the worker loop and hand every horse a traced heap to drop).
-            a._become_worker()
+            a.tasks.become_worker()
         _pkg.skip_fork_child[0] = True  # read by the agent's at-fork hook in the child
         try:
             return real(self, *args, **kwargs)

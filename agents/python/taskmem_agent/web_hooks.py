@@ -89,7 +89,7 @@ def connect_flask(signals_module):
     signals_module.request_tearing_down.connect(on_flask_teardown, weak=False)
     a = marks.agent()
     if a is not None:
-        a.prepare_tracing()
+        a.tasks.prepare_tracing()
 
 
 # -- Django --------------------------------------------------------------------------------------
@@ -154,7 +154,7 @@ def connect_django(signals_module):
     signals_module.request_finished.connect(on_django_finished, weak=False, dispatch_uid="taskmem.finished")
     a = marks.agent()
     if a is not None:
-        a.prepare_tracing()
+        a.tasks.prepare_tracing()
 
 
 def install(sources):

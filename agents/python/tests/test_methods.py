@@ -31,18 +31,18 @@ def call(agent, method, params=None):
 class MethodTableTest(unittest.TestCase):
     def setUp(self):
         self.agent = Agent(tempfile.mkdtemp(), "token", 0)
-        self.agent.mode = "worker"
+        self.agent.tasks.mode = "worker"
 
     def test_taskmem_sampling_profile_carries_the_task_counts(self):
-        self.agent.sampled_tasks = 2
-        self.agent.tasks_finished = 9
+        self.agent.tasks.sampled_tasks = 2
+        self.agent.tasks.tasks_finished = 9
         reply = call(self.agent, "Taskmem.getSamplingProfile")["result"]
         self.assertEqual(sorted(reply), ["profile", "sampledTasks", "totalTasks"])
         self.assertEqual((reply["sampledTasks"], reply["totalTasks"]), (2, 9))
         self.assertEqual(reply["profile"]["head"]["callFrame"]["functionName"], "(root)")
 
     def test_heap_profiler_sampling_profile_has_the_devtools_shape_only(self):
-        self.agent.sampled_tasks = 2
+        self.agent.tasks.sampled_tasks = 2
         for method in ("HeapProfiler.getSamplingProfile", "HeapProfiler.stopSampling"):
             reply = call(self.agent, method)["result"]
             self.assertEqual(list(reply), ["profile"], method)

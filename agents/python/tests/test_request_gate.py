@@ -17,11 +17,11 @@ from taskmem_agent.agent import Agent  # noqa: E402
 def new_agent(sample_every):
     a = Agent(tempfile.mkdtemp(), "token", 0)  # a private (0700) directory, as the session makes
     a.attached = True
-    a.sampling_on = True
+    a.tasks.sampling_on = True
     a.config.sample_every = sample_every
     events = []  # type: list
     a.events = events  # type: ignore[attr-defined]
-    a.emit = lambda method, params: events.append((method, dict(params)))  # type: ignore[assignment]
+    a.tasks.emit = lambda method, params: events.append((method, dict(params)))
     return a
 
 
@@ -58,36 +58,36 @@ class RequestGateTest(unittest.TestCase):
         a = new_agent(sample_every=2)  # the 2nd request of a name is traced
         marks.request_started(a, "flask", "GET /a", 1)  # untraced, in flight
         chosen = in_thread(marks.request_started, a, "flask", "GET /a", 2)
-        until(lambda: a.gate.alone == 2, "request 2 chosen for tracing")
-        self.assertNotIn(2, a.active)  # still waiting: request 1 is in flight
+        until(lambda: a.tasks.gate.alone == 2, "request 2 chosen for tracing")
+        self.assertNotIn(2, a.tasks.active)  # still waiting: request 1 is in flight
         self.assertFalse(tracemalloc.is_tracing())
         marks.request_finished(a, "flask", "GET /a", 1)
         chosen.join(30)
-        self.assertTrue(a.active[2][2])  # traced, alone
+        self.assertTrue(a.tasks.active[2][2])  # traced, alone
         self.assertTrue(tracemalloc.is_tracing())
         marks.request_finished(a, "flask", "GET /a", 2)
         a.flush_at_exit()  # settles it (the writer's poll in a live agent)
         self.assertEqual(finished(a, 2)[0]["sampled"], True)
-        self.assertIsNone(a.gate.alone)
-        self.assertEqual((a.gate.discarded, a.gate.in_flight), (0, 0))
+        self.assertIsNone(a.tasks.gate.alone)
+        self.assertEqual((a.tasks.gate.discarded, a.tasks.gate.in_flight), (0, 0))
 
     def test_a_request_that_arrives_during_a_traced_one_waits_and_that_one_gets_no_figure(self):
         a = new_agent(sample_every=1)  # every request would be traced
         marks.request_started(a, "django", "GET /b", 1)  # nothing in flight: traced at once
-        self.assertTrue(a.active[1][2])
+        self.assertTrue(a.tasks.active[1][2])
         late = in_thread(marks.request_started, a, "django", "GET /b", 2)
-        until(lambda: a.gate.waited == 1 and a.gate.overlapped, "request 2 waiting at the gate")
-        self.assertNotIn(2, a.active)
+        until(lambda: a.tasks.gate.waited == 1 and a.tasks.gate.overlapped, "request 2 waiting at the gate")
+        self.assertNotIn(2, a.tasks.active)
         marks.request_finished(a, "django", "GET /b", 1)
         late.join(30)
-        self.assertEqual(a.gate.discarded, 1)
+        self.assertEqual(a.tasks.gate.discarded, 1)
         # Counted, with no figure (an untraced task's event goes straight to the connection: none here).
-        self.assertEqual((a.tasks_finished, a.sampled_tasks, finished(a, 1)), (1, 0, []))
-        self.assertTrue(a.active[2][2])  # the gate opened with nothing in flight: 2 runs alone, traced
+        self.assertEqual((a.tasks.tasks_finished, a.tasks.sampled_tasks, finished(a, 1)), (1, 0, []))
+        self.assertTrue(a.tasks.active[2][2])  # the gate opened with nothing in flight: 2 runs alone, traced
         marks.request_finished(a, "django", "GET /b", 2)
         a.flush_at_exit()
         self.assertEqual(finished(a, 2)[0]["sampled"], True)
-        self.assertEqual((a.sampled_tasks, a.gate.discarded, a.gate.in_flight), (1, 1, 0))
+        self.assertEqual((a.tasks.sampled_tasks, a.tasks.gate.discarded, a.tasks.gate.in_flight), (1, 1, 0))
 
 
 if __name__ == "__main__":

@@ -1,15 +1,15 @@
-"""Settling a traced worker task (taskmem_agent/agent.py): what the code that ran the task still
+"""Settling a traced worker task (taskmem_agent/tasks.py): what the code that ran the task still
 holds when the task ends is not what the task kept."""
 import os
 import sys
-import tempfile
 import time
 import tracemalloc
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from taskmem_agent.agent import SETTLE_WAIT_S, Agent  # noqa: E402
+from taskmem_agent.config import Config  # noqa: E402
+from taskmem_agent.tasks import SETTLE_WAIT_S, TaskTracer  # noqa: E402
 from taskmem_agent.frames import held_by_frames  # noqa: E402
 
 _kept = []
@@ -55,18 +55,13 @@ def pool_loop(agent, fn, runs):
     return result is not None
 
 
-_IPC_DIR = tempfile.TemporaryDirectory()  # private (0700), as the session's
-
-
 def new_agent():
-    a = Agent(_IPC_DIR.name, "token", 0)
-    a.mode = "worker"
-    a.attached = True
-    a.sampling_on = True
-    a.config.sample_every = 1  # trace every task
+    """A worker's task tracer with a session attached, tracing every task; its events in ``.events``."""
+    config = Config(False)
+    config.sample_every = 1  # trace every task
     events = []  # type: list
+    a = TaskTracer(config, "worker", lambda method, params: events.append((method, dict(params))), lambda: True)
     a.events = events  # type: ignore[attr-defined]
-    a.emit = lambda method, params: events.append((method, dict(params)))  # type: ignore[assignment]
     return a
 
 
@@ -84,10 +79,10 @@ class SettleTest(unittest.TestCase):
         a = new_agent()
         pool_loop(a, fn, runs)
         # The last one: by the connection's writer thread, once it is SETTLE_WAIT_S old.
-        a._writer_poll(None)
+        a.writer_poll(None)
         self.assertIsNotNone(a.pending)
         time.sleep(SETTLE_WAIT_S)
-        a._writer_poll(None)
+        a.writer_poll(None)
         self.assertIsNone(a.pending)
         self.assertFalse(tracemalloc.is_tracing())
         return kept_per_run(a, fn.__name__)

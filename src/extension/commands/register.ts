@@ -81,7 +81,7 @@ async function pickExport(uri: vscode.Uri, open: vscode.TextDocument | undefined
   const parsed = parseTaskFunctions(text, language);
   if (parsed === undefined) {
     void vscode.window.showErrorMessage(
-      `Task Memory: ${uri.fsPath} does not parse, so its exported functions cannot be listed: fix the syntax error and try again.`,
+      `Task Memory: ${uri.fsPath} does not parse (a string or bracket left open?), so its task functions cannot be listed: fix the syntax error and try again.`,
     );
     return undefined;
   }

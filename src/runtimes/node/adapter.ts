@@ -148,7 +148,7 @@ export class NodeAdapter implements RuntimeAdapter {
     const heapUsed = usage.usedSize;
     const reply = checkpointReply(measured?.result.value);
     if (!reply || reply.code >= heapUsed) return { retainedAfterGc: heapUsed };
-    return { retainedAfterGc: heapUsed - reply.code + reply.outsideHeap, outsideHeapAfterGc: reply.outsideHeap };
+    return { retainedAfterGc: heapUsed - reply.code + reply.outsideHeap, outsideHeapAfterGc: reply.outsideHeap, compiledCodeAfterGc: reply.code };
   }
 
   async profile(): Promise<RawSamplingProfile> {
