@@ -69,6 +69,8 @@ export interface TargetSink {
   gc(event: { generation: number; durationMs?: number }): void;
   /** The program's main context ended; the process waits for us (Node). */
   contextDestroyed(): void;
+  /** An exception nothing caught ended (or is ending) the program: its text, as the runtime prints it (Node). */
+  uncaughtException(text: string): void;
   /** A worker thread to profile as a target of its own (Node). */
   worker(sessionId: string, worker: WorkerInfo): void;
 }

@@ -47,6 +47,9 @@ export class Target {
   private readonly workerEmitter = new Emitter<Target>();
   private readonly exitEmitter = new Emitter<string>();
   private readonly contextDestroyedEmitter = new Emitter<void>();
+  private readonly uncaughtExceptionEmitter = new Emitter<string>();
+  /** The program threw an exception nothing caught (Node): its text. */
+  readonly onUncaughtException = this.uncaughtExceptionEmitter.event;
   readonly onTaskStarted = this.taskStartedEmitter.event;
   readonly onTaskFinished = this.taskFinishedEmitter.event;
   readonly onGc = this.gcEmitter.event;
@@ -119,6 +122,7 @@ export class Target {
       taskFunctions: (event) => this.taskFunctionsEmitter.fire(event),
       gc: (event) => this.gcEmitter.fire(event),
       contextDestroyed: () => this.contextDestroyedEmitter.fire(),
+      uncaughtException: (text) => this.uncaughtExceptionEmitter.fire(text),
       worker: (sessionId, worker) => this.attachWorker(sessionId, worker),
     };
   }
@@ -241,5 +245,6 @@ export class Target {
     this.gcEmitter.dispose();
     this.workerEmitter.dispose();
     this.contextDestroyedEmitter.dispose();
+    this.uncaughtExceptionEmitter.dispose();
   }
 }

@@ -56,6 +56,8 @@ export class WorkerModeDriver implements SessionDriver {
   private readonly watched: Target[] = [];
   /** Node targets whose program had finished (its context was torn down) before the process exited. */
   private readonly finishedScripts = new Set<string>();
+  /** Targets whose program an uncaught exception ended: its end is not "finished", whatever the exit code says. */
+  private readonly failedScripts = new Set<string>();
 
   constructor(private readonly session: DriverHost) {}
 
@@ -140,6 +142,7 @@ export class WorkerModeDriver implements SessionDriver {
       }
       this.stopWhenEnoughTasks();
     });
+    target.onUncaughtException(() => this.failedScripts.add(target.id));
     target.onContextDestroyed(() => {
       this.finishedScripts.add(target.id);
       // Node waits for us to disconnect after its main script ends: the last chance to capture.
@@ -232,7 +235,10 @@ export class WorkerModeDriver implements SessionDriver {
   private knownCrashAfterProgramEnded(how: string, code: number | null): { label: string; note: string } | undefined {
     const segfault = how === 'killed by SIGSEGV' || code === 128 + 11;
     const exposed = this.watched.filter((target) => target.runtimeInfo.crashAtExitNote !== undefined);
-    if (!segfault || !exposed.length || !exposed.every((target) => this.finishedScripts.has(target.id))) return undefined;
+    // A program that threw first failed: the crash after it must not hide its error (a worker that
+    // failed at start was once reported as finished, its own error lost to the segfault).
+    const finished = (target: Target): boolean => this.finishedScripts.has(target.id) && !this.failedScripts.has(target.id);
+    if (!segfault || !exposed.length || !exposed.every(finished)) return undefined;
     const runtime = exposed[0].runtimeInfo;
     return runtime.crashAtExitNote ? { label: runtime.label, note: runtime.crashAtExitNote } : undefined;
   }

@@ -124,6 +124,24 @@ describe('reliability: faults (real processes)', function () {
     );
   });
 
+  it('exit code 139 after the program threw an uncaught exception stays a failure: the crash does not hide the error', async () => {
+    const fixture = JSON.stringify(reliabilityFixture('finishes.js'));
+    const { session } = await start({
+      mode: 'worker',
+      shell: true,
+      command: [`${JSON.stringify(process.execPath)} ${fixture}; exit 139`],
+      env: { THROW_AT_END: '1' },
+    });
+    const report = await within(30_000, 'the session ending', session.done);
+    assert.match(report.endReason, /exited with code 139$/);
+    assert.equal(session.failureReason, report.endReason);
+    assert.ok(!report.notes.some((note) => note.startsWith('Node crashed (SIGSEGV) after')), report.notes.join('\n'));
+    assert.ok(
+      report.tasks.some((task) => task.name === 'record' && task.runs > 0),
+      'tasks kept',
+    );
+  });
+
   it('exit code 139 while the Node program still runs stays a failure', async () => {
     const fixture = JSON.stringify(reliabilityFixture('finishes.js'));
     const { session } = await start({

@@ -50,6 +50,12 @@ export class NodeAdapter implements RuntimeAdapter {
     client.on('Runtime.executionContextDestroyed', (event) => {
       if (event.executionContextId === mainContextId) sink.contextDestroyed();
     });
+    // Node reports an exception to the inspector only when it is fatal (no uncaughtException
+    // handler): the program did not finish, whatever the exit looks like afterwards.
+    client.on('Runtime.exceptionThrown', (event) => {
+      const details = event.exceptionDetails;
+      sink.uncaughtException(details.exception?.description ?? details.text);
+    });
     client.on('NodeWorker.attachedToWorker', (event) => sink.worker(event.sessionId, event.workerInfo));
     this.debuggerOn = options.debuggerAlways === true;
     await Promise.all([
