@@ -5,7 +5,7 @@
  */
 import { PROJECTION_RUNS, formatBytes, formatBytesPerRun, formatGrowthPer, type ProgressUnit } from './format';
 import { fitGrowth } from './growth';
-import { assessTask, resolveOptions, sortedRuns, type VerdictOptions } from './assess';
+import { DEFAULT_FLOOR_BYTES, assessTask, resolveOptions, sortedRuns, type VerdictOptions } from './assess';
 import { judgeNativeGrowth, outsideHeapGrowth, trimmedEvidence } from './memoryOutsideHeap';
 import type { LeakMemory, TaskRun, TaskSummary, Verdict, VerdictKind } from './model';
 
@@ -194,7 +194,9 @@ export function judgeOverall(tasks: readonly TaskSummary[], unit: ProgressUnit =
     case 'no-leak':
       summary =
         tasks.length === 1
-          ? `${tasks[0].name} does not keep memory (${perRun(tasks[0])}): no leak.`
+          ? Math.abs(tasks[0].bytesPerRun) <= DEFAULT_FLOOR_BYTES
+            ? `${tasks[0].name} does not keep memory (${perRun(tasks[0])}): no leak.`
+            : `${tasks[0].name} shows no steady growth (${perRun(tasks[0])} is within the noise between runs): no leak.`
           : `None of the ${tasks.length} tasks keeps memory: no leak.`;
       break;
   }

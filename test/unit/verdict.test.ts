@@ -301,5 +301,10 @@ describe('verdict', () => {
       assert.equal(judgeOverall([flat]).kind, 'no-leak');
       assert.match(judgeOverall([flat]).summary, /ping does not keep memory/);
     });
+
+    it('a no-leak task with a slope inside its noise is "no steady growth", not "does not keep memory"', () => {
+      const noisy: TaskSummary = { ...flat, bytesPerRun: 97 };
+      assert.match(judgeOverall([noisy]).summary, /^ping shows no steady growth \(\+97 B per run is within the noise between runs\): no leak\.$/);
+    });
   });
 });
