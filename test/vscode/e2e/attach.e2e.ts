@@ -1,0 +1,86 @@
+// End-to-end through the real UI (issue 17, attach): F1 → "Task Memory: Attach to Process" → the running
+// queue consumer picked from the list of Node programs (no inspector open: the session opens it with
+// SIGUSR1). The consumer publishes `taskmem:task` marks but has no bootloader, so the task marks are
+// installed through the inspector: the panel must list its tasks by name and call the leaking one a
+// leak. After Stop, the inspector the session opened is closed and the process runs on.
+// Screenshot: .test-artifacts/e2e-attach.png.
+import * as assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { listeningPorts } from '../../../src/session/attach';
+import { REPO_ROOT } from '../lib/codeServer';
+import { Workbench } from './workbench';
+
+describe('attach to a running worker from the process list, through the UI (code-server + Chromium)', function () {
+  this.timeout(180_000);
+  let wb: Workbench | undefined;
+  let workspace: string;
+  let consumer: ChildProcess | undefined;
+
+  before(async () => {
+    workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'taskmem-e2e-attach-'));
+    const script = path.join(workspace, 'queue-consumer.js');
+    fs.copyFileSync(path.join(REPO_ROOT, 'test/fixtures/node/e2e/paced-worker.js'), script);
+    // No inspector until the session opens one; then on a free port, not 9229, which other programs may hold.
+    consumer = spawn(process.execPath, ['--inspect-port=127.0.0.1:0', script], {
+      cwd: workspace,
+      env: { ...process.env, NODE_OPTIONS: '', RUN_MS: '170000' },
+      stdio: 'ignore',
+    });
+    wb = await Workbench.open({ workspace, theme: 'dark', viewport: { width: 1600, height: 1000 } });
+  });
+  afterEach(async function () {
+    const test = this.currentTest;
+    if (wb && test?.state === 'failed') {
+      const file = await wb.screenshot(`e2e-failed-${test.title.replace(/[^\w-]+/g, '-').slice(0, 60)}`).catch(() => undefined);
+      console.error(`    screenshot: ${file ?? 'failed'}\n      ${wb.consoleLog.slice(-15).join('\n      ')}`);
+    }
+  });
+  after(async () => {
+    await wb?.close();
+    consumer?.kill('SIGKILL');
+    fs.rmSync(workspace, { recursive: true, force: true });
+  });
+
+  it('lists the running consumer, attaches, names its tasks from its own marks, and closes the inspector it opened on Stop', async () => {
+    const pid = consumer!.pid!;
+    assert.deepEqual(listeningPorts(pid), [], 'no inspector before the session');
+    await wb!.runCommand('Task Memory: Attach to Process');
+    // The list of running Node programs: this one, by its command line, with what attaching does to it.
+    const row = wb!.quickPickRow('queue-consumer.js');
+    await row.waitFor({ state: 'visible', timeout: 20_000 });
+    const rowText = ((await row.textContent()) ?? '').replace(/\s+/g, ' ');
+    assert.match(rowText, new RegExp(`pid ${pid}`), rowText);
+    assert.match(rowText, /no inspector yet: it is opened \(SIGUSR1\) and closed again when the session stops/, rowText);
+    await row.click();
+
+    const panel = await wb!.waitForWebview(`Memory: attach pid ${pid}`, 60_000, 'table.data');
+    const opened = listeningPorts(pid);
+    assert.equal(opened.length, 1, `the inspector the session opened: ${opened.join()}`);
+    // Task names come from the program's own marks, installed through the inspector: no time windows.
+    const taskRow = (name: string) => panel.locator('table.data tbody tr').filter({ has: panel.locator('td.name', { hasText: new RegExp(`^${name}$`) }) });
+    await taskRow('validate').waitFor({ timeout: 60_000 });
+    await taskRow('ingest').locator('.badge-leak').waitFor({ timeout: 90_000 });
+    assert.equal(await taskRow('validate').locator('.badge-leak').count(), 0, 'validate is not a leak');
+    assert.equal(await panel.locator('table.data td.name', { hasText: /time window/ }).count(), 0, 'no time windows');
+    // The verdict at the top says what the rows say.
+    await panel.locator('.banner.banner-leak').waitFor({ timeout: 90_000 });
+    const summary = (await panel.locator('.banner-summary').textContent()) ?? '';
+    assert.match(summary, /ingest keeps \+[\d.]+ KiB per task/, summary);
+    await wb!.screenshotElement(panel, 'table.data', 'e2e-attach-tasks');
+    await wb!.screenshot('e2e-attach');
+
+    await panel.locator('button', { hasText: 'Stop' }).first().click();
+    await panel.locator('.state-pill.state-ended').waitFor({ timeout: 30_000 });
+    // The session closes the inspector it opened (the process keeps running).
+    let ports = listeningPorts(pid);
+    for (let i = 0; i < 50 && ports.length; i++) {
+      await wb!.page.waitForTimeout(200);
+      ports = listeningPorts(pid);
+    }
+    assert.deepEqual(ports, [], 'the inspector is closed after Stop');
+    assert.equal(consumer!.exitCode, null, 'the consumer still runs');
+  });
+});
