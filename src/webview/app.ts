@@ -509,7 +509,9 @@ export class PanelApp {
     this.siteRows.clear();
     this.el.siteCount.textContent = this.sites.length ? `(${this.sites.length})` : '';
     if (!this.sites.length) {
-      el.append(h('p', { class: 'empty' }, icon('search'), ' No retained sites yet — a capture runs after each task.'));
+      // A harness captures after its runs; a worker or an attached process now and then, or on demand.
+      const when = this.session.mode === 'harness' ? 'a capture runs after each run' : 'captures run as the worker goes, or use Capture Retained Now';
+      el.append(h('p', { class: 'empty' }, icon('search'), ` No retained sites yet — ${when}.`));
       return;
     }
     const table = h('table', { class: 'data sites' }, h('caption', { class: 'visually-hidden' }, 'Top retaining sites'));
