@@ -3,14 +3,7 @@
 // the hover on the leaking function: .test-artifacts/e2e-editor-dark.png, e2e-hover-dark.png,
 // e2e-editor-light.png.
 import * as assert from 'node:assert/strict';
-import { Workbench } from './workbench';
-
-async function onFailure(wb: Workbench | undefined, ctx: Mocha.Context): Promise<void> {
-  const test = ctx.currentTest;
-  if (!wb || !test || test.state !== 'failed') return;
-  const file = await wb.screenshot(`e2e-failed-annotations-${test.title.replace(/[^\w-]+/g, '-').slice(0, 60)}`).catch(() => undefined);
-  console.error(`    screenshot: ${file ?? 'failed'}\n    last console lines:\n      ${wb.consoleLog.slice(-15).join('\n      ')}`);
-}
+import { recordFailure, Workbench } from './workbench';
 
 describe('editor annotations (code-server + Chromium)', function () {
   this.timeout(180_000);
@@ -20,7 +13,7 @@ describe('editor annotations (code-server + Chromium)', function () {
     wb = await Workbench.open({ workspace: 'examples/node', theme: 'dark', viewport: { width: 1600, height: 900 } });
   });
   afterEach(async function () {
-    await onFailure(wb, this);
+    await recordFailure(wb, this, 'annotations');
   });
   after(async () => {
     await wb?.close();

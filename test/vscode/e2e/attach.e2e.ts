@@ -11,7 +11,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { listeningPorts } from '../../../src/session/attach';
 import { REPO_ROOT } from '../lib/codeServer';
-import { Workbench } from './workbench';
+import { recordFailure, Workbench } from './workbench';
 
 describe('attach to a running worker from the process list, through the UI (code-server + Chromium)', function () {
   this.timeout(180_000);
@@ -32,11 +32,7 @@ describe('attach to a running worker from the process list, through the UI (code
     wb = await Workbench.open({ workspace, theme: 'dark', viewport: { width: 1600, height: 1000 } });
   });
   afterEach(async function () {
-    const test = this.currentTest;
-    if (wb && test?.state === 'failed') {
-      const file = await wb.screenshot(`e2e-failed-${test.title.replace(/[^\w-]+/g, '-').slice(0, 60)}`).catch(() => undefined);
-      console.error(`    screenshot: ${file ?? 'failed'}\n      ${wb.consoleLog.slice(-15).join('\n      ')}`);
-    }
+    await recordFailure(wb, this, 'attach');
   });
   after(async () => {
     await wb?.close();

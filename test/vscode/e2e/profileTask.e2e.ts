@@ -7,16 +7,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Frame } from 'playwright-core';
 import { REPO_ROOT } from '../lib/codeServer';
-import { Workbench } from './workbench';
+import { recordFailure, Workbench } from './workbench';
 
 const PANEL_TITLE = 'Memory: leaky-worker.js#handleJob';
-
-async function onFailure(wb: Workbench | undefined, ctx: Mocha.Context): Promise<void> {
-  const test = ctx.currentTest;
-  if (!wb || !test || test.state !== 'failed') return;
-  const file = await wb.screenshot(`e2e-failed-${test.title.replace(/[^\w-]+/g, '-').slice(0, 60)}`).catch(() => undefined);
-  console.error(`    screenshot: ${file ?? 'failed'}\n    last console lines:\n      ${wb.consoleLog.slice(-15).join('\n      ')}`);
-}
 
 /** A quick-pick row whose label contains `text`. */
 /** Pixels the chart's canvas has drawn (lines, axes, marks): an emptied plot draws far fewer. */
@@ -47,7 +40,7 @@ describe('Profile Task through the UI (code-server + Chromium)', function () {
     wb = await Workbench.open({ workspace, theme: 'dark', viewport: { width: 1600, height: 1000 } });
   });
   afterEach(async function () {
-    await onFailure(wb, this);
+    await recordFailure(wb, this, 'profile');
   });
   after(async () => {
     await wb?.close();

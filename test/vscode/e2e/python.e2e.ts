@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { REPO_ROOT } from '../lib/codeServer';
-import { Workbench } from './workbench';
+import { recordFailure, Workbench } from './workbench';
 
 const PYTHON = '/usr/bin/python3';
 const PANEL_TITLE = 'Memory: jobs.py#import_rows';
@@ -44,10 +44,7 @@ describe('Python through the UI (code-server + Chromium)', function () {
     wb = await Workbench.open({ workspace, theme: 'dark', viewport: { width: 1600, height: 1000 }, settings: { 'taskMemory.pythonPath': PYTHON } });
   });
   afterEach(async function () {
-    const test = this.currentTest;
-    if (!wb || !test || test.state !== 'failed') return;
-    const file = await wb.screenshot(`e2e-failed-${test.title.replace(/[^\w-]+/g, '-').slice(0, 60)}`).catch(() => undefined);
-    console.error(`    screenshot: ${file ?? 'failed'}\n    last console lines:\n      ${wb.consoleLog.slice(-15).join('\n      ')}`);
+    await recordFailure(wb, this, 'python');
   });
   after(async () => {
     await wb?.close();

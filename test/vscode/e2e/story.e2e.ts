@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Frame } from 'playwright-core';
-import { Workbench } from './workbench';
+import { recordFailure, Workbench } from './workbench';
 
 const JOBS = `// Three job handlers: one leaks, one fills a cache that levels off, one keeps nothing.
 const seen = new Map();
@@ -47,10 +47,7 @@ describe('the leak story at a glance, with the panel beside the editor (code-ser
     await wb.openFile('jobs.js');
   });
   afterEach(async function () {
-    const test = this.currentTest;
-    if (!wb || !test || test.state !== 'failed') return;
-    const file = await wb.screenshot(`e2e-failed-story-${test.title.replace(/[^\w-]+/g, '-').slice(0, 50)}`).catch(() => undefined);
-    console.error(`    screenshot: ${file ?? 'failed'}\n    last console lines:\n      ${wb.consoleLog.slice(-15).join('\n      ')}`);
+    await recordFailure(wb, this, 'story');
   });
   after(async () => {
     await wb?.close();

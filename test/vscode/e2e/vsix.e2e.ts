@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { REPO_ROOT } from '../lib/codeServer';
-import { Workbench } from './workbench';
+import { recordFailure, Workbench } from './workbench';
 
 describe('the installed .vsix in code-server', function () {
   this.timeout(240_000);
@@ -31,10 +31,7 @@ describe('the installed .vsix in code-server', function () {
     wb = await Workbench.open({ workspace, vsix, theme: 'dark', viewport: { width: 1600, height: 1000 } });
   });
   afterEach(async function () {
-    if (wb && this.currentTest?.state === 'failed') {
-      const file = await wb.screenshot('e2e-failed-vsix').catch(() => undefined);
-      console.error(`    screenshot: ${file ?? 'failed'}\n    last console lines:\n      ${wb.consoleLog.slice(-15).join('\n      ')}`);
-    }
+    await recordFailure(wb, this, 'vsix');
   });
   after(async () => {
     await wb?.close();

@@ -4,20 +4,9 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Workbench } from './workbench';
+import { recordFailure, Workbench } from './workbench';
 
 /** Saves a screenshot and the page's last console lines when a test failed. */
-async function onFailure(wb: Workbench | undefined, ctx: Mocha.Context): Promise<void> {
-  const test = ctx.currentTest;
-  if (!wb || !test || test.state !== 'failed') return;
-  const name = `e2e-failed-${test
-    .fullTitle()
-    .replace(/[^\w-]+/g, '-')
-    .slice(0, 80)}`;
-  const file = await wb.screenshot(name).catch(() => undefined);
-  console.error(`    screenshot: ${file ?? 'failed'}\n    last console lines:\n      ${wb.consoleLog.slice(-15).join('\n      ')}`);
-}
-
 describe('workbench (code-server + Chromium)', function () {
   this.timeout(120_000);
   let wb: Workbench | undefined;
@@ -30,7 +19,7 @@ describe('workbench (code-server + Chromium)', function () {
     wb = await Workbench.open({ workspace, theme: 'dark' });
   });
   afterEach(async function () {
-    await onFailure(wb, this);
+    await recordFailure(wb, this, 'workbench');
   });
   after(async () => {
     await wb?.close();
@@ -73,7 +62,7 @@ describe('workbench started with a light theme from settings.json', function () 
   this.timeout(120_000);
   let wb: Workbench | undefined;
   afterEach(async function () {
-    await onFailure(wb, this);
+    await recordFailure(wb, this, 'workbench');
   });
   after(async () => {
     await wb?.close();

@@ -47,6 +47,17 @@ function themeName(theme: string): string {
   return theme in THEMES ? THEMES[theme as ThemeKind] : theme;
 }
 
+/**
+ * After a failed test: a screenshot of the whole workbench and the browser's last console lines, so a
+ * CI failure can be read without rerunning it. Call it from `afterEach(function () {...})`.
+ */
+export async function recordFailure(wb: Workbench | undefined, ctx: Mocha.Context, prefix: string): Promise<void> {
+  const test = ctx.currentTest;
+  if (!wb || !test || test.state !== 'failed') return;
+  const file = await wb.screenshot(`e2e-failed-${prefix}-${test.title.replace(/[^\w-]+/g, '-').slice(0, 60)}`).catch(() => undefined);
+  console.error(`    screenshot: ${file ?? 'failed'}\n    last console lines:\n      ${wb.consoleLog.slice(-15).join('\n      ')}`);
+}
+
 export class Workbench {
   /** Messages the page printed (console, page errors), for diagnosing failures. */
   readonly consoleLog: string[] = [];
@@ -280,11 +291,21 @@ export class Workbench {
     return file;
   }
 
-  /** Saves a PNG of one element (of the page or of a webview's frame) into .test-artifacts/<name>.png. */
+  /**
+   * Saves a PNG of one element (of the page or of a webview's frame) into .test-artifacts/<name>.png.
+   * A live panel re-renders its tables as tasks arrive, which can replace the element between finding it
+   * and drawing it; such a screenshot is taken again from a fresh lookup.
+   */
   async screenshotElement(frame: Frame | Page, selector: string, name: string): Promise<string> {
     const file = artifactPath(name.endsWith('.png') ? name : `${name}.png`);
-    await frame.locator(selector).first().screenshot({ path: file });
-    return file;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await frame.locator(selector).first().screenshot({ path: file });
+        return file;
+      } catch (error) {
+        if (attempt >= 5 || !/not attached to the DOM/.test(String(error))) throw error;
+      }
+    }
   }
 
   /**

@@ -9,7 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Frame } from 'playwright-core';
 import { REPO_ROOT } from '../lib/codeServer';
-import { Workbench } from './workbench';
+import { recordFailure, Workbench } from './workbench';
 
 const PANEL_TITLE = 'Memory: npm run worker';
 
@@ -41,11 +41,7 @@ describe('a worker with a small leak, through the UI (code-server + Chromium)', 
     wb = await Workbench.open({ workspace, theme: 'dark', viewport: { width: 1600, height: 1000 } });
   });
   afterEach(async function () {
-    const test = this.currentTest;
-    if (wb && test?.state === 'failed') {
-      const file = await wb.screenshot(`e2e-failed-${test.title.replace(/[^\w-]+/g, '-').slice(0, 60)}`).catch(() => undefined);
-      console.error(`    screenshot: ${file ?? 'failed'}\n      ${wb.consoleLog.slice(-15).join('\n      ')}`);
-    }
+    await recordFailure(wb, this, 'worker');
   });
   async function taskRowsListed(): Promise<void> {
     await wb!.quickPickRow('chatty worker').waitFor({ state: 'visible', timeout: 20_000 });
