@@ -6,6 +6,8 @@
  */
 
 /** A frame as the inspector reports it: 0-based line and column, `url` a path or file URL. */
+import type { WhyRetained } from './why/model';
+
 export interface RawCallFrame {
   functionName: string;
   scriptId: string;
@@ -180,6 +182,8 @@ export interface TaskSummary {
   sampledRuns?: number;
   /** Standard error of `bytesPerRun`, when the method that produced it knows one. */
   growthStdErr?: number;
+  /** What keeps the memory the runs kept (harness, when it was asked for). */
+  why?: WhyRetained;
 }
 
 /** One point of the live statistics stream. */

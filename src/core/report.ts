@@ -8,6 +8,7 @@ import { progressUnit } from './reportRender';
 import { compareSites, type SiteAggregation } from './sites';
 import { judgeOverall } from './verdict';
 import type { RecyclingAdvice } from './recyclingAdvisor';
+import type { WhyRetained } from './why/model';
 
 export type ReportMode = 'harness' | 'worker' | 'attach';
 
@@ -25,6 +26,8 @@ export interface ReportTask {
   fit?: GrowthFit;
   series: TaskRun[];
   sampledRuns?: number;
+  /** Why the memory is kept: retainer paths, ranked, with the lines that hold them (harness). */
+  why?: WhyRetained;
 }
 
 export interface ReportSite {
@@ -133,6 +136,7 @@ export function buildReport(input: ReportInput): TaskmemReport {
       if (task.verdict.memory) out.memory = task.verdict.memory;
       if (task.fit) out.fit = { ...task.fit };
       if (task.sampledRuns !== undefined) out.sampledRuns = task.sampledRuns;
+      if (task.why) out.why = { ...task.why, groups: task.why.groups.map((g) => ({ ...g, path: g.path.map((s) => ({ ...s })) })) };
       return out;
     }),
     sites: shown.map((site) => ({

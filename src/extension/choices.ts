@@ -8,6 +8,7 @@ import { SETTING_LIMITS, Setting } from './settings';
 import * as path from 'node:path';
 import type { RuntimeKind } from '../core/model';
 import type { AttachSpec, SessionOptions } from '../session/api';
+import { DEFAULTS } from '../session/defaults';
 
 export type ProfileChoice =
   | { kind: 'harness'; label: string; file: string; exportName: string; runtime: RuntimeKind; cwd: string }
@@ -52,7 +53,15 @@ export function sessionOptionsFor(choice: ProfileChoice, settings: RunSettings):
   if (settings.autoTasks === false) options.autoTasks = false;
   switch (choice.kind) {
     case 'harness':
-      options.harness = { file: choice.file, exportName: choice.exportName, runs: settings.runs, warmup: settings.warmup, args: [], runtime: choice.runtime };
+      options.harness = {
+        file: choice.file,
+        exportName: choice.exportName,
+        runs: settings.runs,
+        warmup: settings.warmup,
+        args: [],
+        runtime: choice.runtime,
+        why: DEFAULTS.why,
+      };
       break;
     case 'worker':
       options.command = [...choice.command];

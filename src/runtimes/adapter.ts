@@ -9,6 +9,7 @@ import type { CdpClient } from '../cdp/connection';
 import type { Endpoint } from '../cdp/endpoint';
 import type { RunTaskResult, TaskFinishedEvent, TaskStartedEvent, WorkerInfo } from '../cdp/extraProtocol';
 import type { HeapStatsPoint, RawSamplingProfile, RetainedSite, RuntimeKind, TargetInfo } from '../core/model';
+import type { WhyRetained } from '../core/why/model';
 import type { HarnessSpec, SessionOptions } from '../session/api';
 import type { LaunchPlan } from '../session/launchPlan';
 
@@ -98,6 +99,13 @@ export interface RuntimeAdapter {
   retained(): Promise<RetainedReading>;
   /** The sampling profile as it stands, without a GC. */
   profile(): Promise<RawSamplingProfile>;
+  /**
+   * Why retained: remembers what is alive now (Node: the ids of a heap snapshot; Python: nothing,
+   * tracing started with the measured runs). Pauses the process for the snapshot.
+   */
+  whyBaseline(): Promise<void>;
+  /** What the `runs` since the baseline kept and the paths that keep it (pauses the process). */
+  whyRetained(runs: number, progress: (done: number, total: number) => void): Promise<WhyRetained>;
   /** Harness: makes the task callable (imports the module). */
   loadHarness(spec: HarnessSpec): Promise<void>;
   /** Harness: one call of the task; `measure` for the measured runs (after the warm-up). */

@@ -17,6 +17,8 @@ export interface HarnessSpec {
   /** Passed to every call. */
   args: unknown[];
   runtime: RuntimeKind;
+  /** Find what keeps the memory the runs kept (Node: two heap snapshots; Python: a referrer walk). */
+  why?: boolean;
 }
 
 export interface AttachSpec {

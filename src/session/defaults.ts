@@ -9,5 +9,7 @@ export const DEFAULTS = {
   /** Node workers: the GCs around measured tasks may take 1% of the wall time. */
   taskGcBudget: 0.01,
   runs: 10,
+  /** The harness reads what keeps the kept memory (two heap snapshots, or a referrer walk). */
+  why: true,
   warmup: 2,
 };

@@ -46,6 +46,8 @@ export interface DriverHost {
   taskUpdated(summary: TaskSummary): void;
   /** Analyses a target's retained capture; `progress` is the run or task count it was taken at. */
   recordCapture(target: Target, profile: RawSamplingProfile, progress: number, minOrdinalExclusive?: number): Promise<SiteAggregation | undefined>;
+  /** The sites of the latest analysed capture. */
+  currentSites(): SiteAggregation | undefined;
   waitForHarnessTarget(): Promise<Target>;
   addTarget(target: Target, isHarness?: boolean, alreadyInitialized?: boolean): Promise<void>;
   stop(reason?: string): Promise<TaskmemReport>;

@@ -12,6 +12,7 @@ import { runtimeOf } from '../runtimes/registry';
 import type { HarnessSpec } from './api';
 import type { DriverHost } from './driver';
 import type { Target } from './target';
+import { explainRetained } from './whyRetained';
 import type { SessionDriver } from './driver';
 
 /** How long a harness process may take to report in (TypeScript compilation included). */
@@ -85,8 +86,13 @@ export class HarnessDriver implements SessionDriver {
     // Baseline: everything retained so far (module loading, warm-up) is below this ordinal.
     const baseline = await target.capture();
     this.boundaryOrdinal = maxOrdinal(baseline.profile);
+    if (spec.why) {
+      session.progress({ message: 'Reading the heap before the measured runs (why retained)…' });
+      await target.whyBaseline();
+    }
     if (target.runtimeInfo.harness.measurement === 'budgeted-profiles') await this.measureWithBudgetedProfiles(target);
     else await this.measureWithCaptures(target);
+    if (spec.why) await this.explain(target);
     session.progress({ message: 'Done', done: spec.runs, total: spec.runs });
     await session.stop('completed');
   }
@@ -184,6 +190,20 @@ export class HarnessDriver implements SessionDriver {
         }),
       );
     }
+  }
+
+  /** What keeps what the runs kept; the pause it took goes into the notes. */
+  private async explain(target: Target): Promise<void> {
+    const { spec, session } = this;
+    this.assertRunning();
+    const why = await explainRetained(target, spec.runs, spec.file, session.currentSites(), (done, total) =>
+      session.progress({ message: `Reading the heap after the measured runs (why retained): ${Math.round((100 * done) / Math.max(1, total))}%` }),
+    );
+    session.tasks.setWhy(spec.exportName, why);
+    session.taskUpdated(session.tasks.summary(spec.exportName));
+    this.extraNotes.push(
+      `Why retained: the process was paused ${Math.round(why.pauseMs)} ms to read its heap after the measured runs${why.truncated ? ` (${why.truncated})` : ''}.`,
+    );
   }
 
   /** One measured run, whatever the runtime: progress, the task's marks and the call. */

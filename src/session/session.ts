@@ -227,6 +227,10 @@ export class ProfilingSession implements ProfilingSessionApi {
   }
 
   /** Resolves with the harness process once it has reported in. */
+  currentSites(): SiteAggregation | undefined {
+    return this.sites.current();
+  }
+
   waitForHarnessTarget(): Promise<Target> {
     return new Promise((resolve) => this.targetWaiters.push(resolve));
   }

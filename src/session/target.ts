@@ -10,6 +10,7 @@ import { WorkerTransport } from '../cdp/transport';
 import { Emitter } from '../core/events';
 import { isTaskSource } from '../core/taskSources';
 import type { HeapStatsPoint, RawSamplingProfile, RuntimeKind, TargetInfo } from '../core/model';
+import type { WhyRetained } from '../core/why/model';
 import type {
   CaptureResult,
   RetainedReading,
@@ -197,6 +198,14 @@ export class Target {
   }
 
   /** The full GC and what is retained after it, without the sampling profile (the harness fetches that within a budget). */
+  whyBaseline(): Promise<void> {
+    return this.exclusive(() => this.adapter.whyBaseline());
+  }
+
+  whyRetained(runs: number, progress: (done: number, total: number) => void = () => undefined): Promise<WhyRetained> {
+    return this.exclusive(() => this.adapter.whyRetained(runs, progress));
+  }
+
   retained(): Promise<RetainedReading> {
     return this.exclusive(() => this.adapter.retained());
   }

@@ -8,6 +8,7 @@
  * the single-task series stays as supporting evidence.
  */
 import type { RetainedSite, TaskRun, TaskSummary } from '../core/model';
+import type { WhyRetained } from '../core/why/model';
 import { robustRunningTotals } from '../core/keptSeries';
 import { DEFAULT_FLOOR_BYTES, summarizeTask, type VerdictOptions } from '../core/verdict';
 import {
@@ -48,6 +49,7 @@ interface Firming {
 const noSites = (): readonly RetainedSite[] => [];
 
 export class TaskTracker {
+  private readonly whyByName = new Map<string, WhyRetained>();
   private readonly runs = new Map<string, TaskRun[]>();
   /** Cumulative bytes charged to each task name (worker mode). */
   private readonly charged = new Map<string, number>();
@@ -235,7 +237,18 @@ export class TaskTracker {
     this.finishedCount += count;
   }
 
+  /** What keeps a task's memory, once a session asked (harness). */
+  setWhy(name: string, why: WhyRetained): void {
+    this.whyByName.set(name, why);
+  }
+
   summary(name: string): TaskSummary {
+    const why = this.whyByName.get(name);
+    const found = this.summaryWithoutWhy(name);
+    return why ? { ...found, why } : found;
+  }
+
+  private summaryWithoutWhy(name: string): TaskSummary {
     const group = this.unresolvedGroups().find((trend) => groupName(trend.names) === name);
     if (group) return this.groupSummary(group);
     const fromTrend = this.trendSummary(name);

@@ -35,7 +35,9 @@ describe('taskmem arguments', () => {
       warmup: 0,
       args: [{ id: 1 }],
       runtime: 'node',
+      why: true,
     });
+    assert.equal(profile(['task', 'src/jobs.js#handleJob', '--no-why']).session.harness?.why, false, '--no-why');
     assert.deepEqual(output, { failOnLeak: false, quiet: false, verbose: false, color: false, maxSites: 10 });
     const py = profile(['task', 'billing.py#charge', '--python', '/opt/py/bin/python3']).session;
     assert.deepEqual(py.harness, {

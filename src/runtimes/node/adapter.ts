@@ -9,6 +9,9 @@ import { rssSplitNote } from '../../core/memorySplit';
 import type { HarnessSpec } from '../../session/api';
 import type { AdapterContext, CaptureResult, RetainedReading, RuntimeAdapter, StatsReading } from '../adapter';
 import { checkpointReply, readRss, unknownScripts } from '../replies';
+import { analyseSnapshots } from '../../core/why/retainerPaths';
+import type { WhyRetained } from '../../core/why/model';
+import { takeHeapSnapshot } from './heapSnapshot';
 
 const BINDING = '__taskmemEmit';
 const NODE_MEMORY_EXPRESSION = '(() => { const m = process.memoryUsage(); return [m.heapUsed, m.heapTotal, m.rss, m.external, m.arrayBuffers]; })()';
@@ -27,6 +30,8 @@ export class NodeAdapter implements RuntimeAdapter {
   private marksInstalled = false;
   private closeInspectorOnLetGo: boolean;
   private pollCount = 0;
+  /** The ids alive at the why-retained baseline; V8 keeps an object's snapshot id for its life in one process. */
+  private baselineIds: Uint32Array | undefined;
   private lastExternal: { external: number | undefined; arrayBuffers: number | undefined } | undefined;
 
   constructor(private readonly context: AdapterContext) {
@@ -134,6 +139,18 @@ export class NodeAdapter implements RuntimeAdapter {
 
   retained(): Promise<RetainedReading> {
     return this.retainedNow(true);
+  }
+
+  async whyBaseline(): Promise<void> {
+    this.baselineIds = (await takeHeapSnapshot(this.context.client, () => undefined)).sortedIds();
+  }
+
+  async whyRetained(runs: number, progress: (done: number, total: number) => void): Promise<WhyRetained> {
+    if (!this.baselineIds) throw new Error('no baseline heap snapshot was taken');
+    const started = performance.now();
+    const later = await takeHeapSnapshot(this.context.client, progress);
+    const pauseMs = performance.now() - started;
+    return { ...analyseSnapshots(this.baselineIds, later, runs), pauseMs };
   }
 
   private async retainedNow(collect: boolean): Promise<RetainedReading> {

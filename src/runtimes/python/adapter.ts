@@ -7,7 +7,13 @@ import { mallocTrimNote } from '../../core/memorySplit';
 import type { HeapStatsPoint, RawSamplingProfile } from '../../core/model';
 import type { HarnessSpec } from '../../session/api';
 import type { AdapterContext, CaptureResult, RetainedReading, RuntimeAdapter, StatsReading } from '../adapter';
+import type { WhyRetained } from '../../core/why/model';
+import { parseWhyRetained } from '../../core/why/validate';
 import { parsePythonStats, pythonStatsPoint, type MallocTrimFigures, type PythonStatsReading } from './stats';
+
+/** The agent's referrer walk visits at most this many objects and runs at most this long. */
+const WHY_MAX_OBJECTS = 200_000;
+const WHY_TIME_BUDGET_MS = 10_000;
 
 export class PythonAdapter implements RuntimeAdapter {
   private lastMallocTrim: MallocTrimFigures | undefined;
@@ -71,6 +77,19 @@ export class PythonAdapter implements RuntimeAdapter {
   private async retainedAfter(collect: boolean): Promise<RetainedReading> {
     if (collect) await this.collectGarbage();
     return { retainedAfterGc: (await this.readAgentStats()).tracedBytes ?? 0 };
+  }
+
+  /** Tracing starts with the measured runs: what it traced and is still alive is what they kept. */
+  whyBaseline(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  async whyRetained(runs: number): Promise<WhyRetained> {
+    const started = performance.now();
+    const answer = parseWhyRetained(
+      await this.context.client.sendRaw('Taskmem.whyRetained', { runs, maxObjects: WHY_MAX_OBJECTS, timeBudgetMs: WHY_TIME_BUDGET_MS }),
+    );
+    return { ...answer, pauseMs: answer.pauseMs || performance.now() - started };
   }
 
   async profile(): Promise<RawSamplingProfile> {
