@@ -47,6 +47,7 @@ describe('taskmem arguments', () => {
       warmup: DEFAULTS.warmup,
       args: [],
       runtime: 'python',
+      why: true,
     });
     assert.equal(py.pythonPath, '/opt/py/bin/python3');
   });
