@@ -8,6 +8,7 @@
 import { formatBytes, formatBytesPerRun, formatDuration, formatPercent, type ProgressUnit } from './format';
 import type { VerdictKind } from './model';
 import type { ReportMode, ReportSite, TaskmemReport } from './report';
+import { explainsVerdict, groupLine } from './why/describe';
 
 export interface TextReportOptions {
   color?: boolean;
@@ -159,6 +160,8 @@ export function renderTextReport(report: TaskmemReport, options?: TextReportOpti
     lines.push(`Start with: ${where} at ${sanitizeText(location(lead, cwd))}, ${formatPercent(lead.share)} of what is retained.`);
   }
   if (report.taskSource) lines.push(`Tasks were: ${sanitizeText(report.taskSource)}`);
+  const why = whyLines(report, cwd);
+  if (why.length > 0) lines.push('', 'Why it is kept', ...why.map((line) => `  - ${sanitizeText(line)}`));
   if (report.verdict.evidence.length > 0) {
     lines.push('', 'Evidence', ...report.verdict.evidence.map((line) => `  - ${sanitizeText(line)}`));
   }
@@ -222,6 +225,7 @@ export function renderMarkdownReport(report: TaskmemReport, options?: MarkdownRe
     for (const item of items) out.push(`- ${md(item)}`);
     out.push('');
   };
+  bullets('Why it is kept', whyLines(report, cwd));
   bullets('Evidence', report.verdict.evidence);
   bullets('Recycling', recyclingLines(report));
   bullets('Notes', report.notes);
@@ -231,6 +235,19 @@ export function renderMarkdownReport(report: TaskmemReport, options?: MarkdownRe
       `taskmem ${md(report.tool.version)}</sub>`,
   );
   return `${out.join('\n')}\n`;
+}
+
+/** The retainer groups of the tasks whose kept memory is worth explaining, heaviest first. */
+function whyLines(report: TaskmemReport, cwd: string | undefined): string[] {
+  const unit = progressUnit(report.mode);
+  const lines: string[] = [];
+  for (const task of report.tasks) {
+    if (!task.why || !explainsVerdict(task.verdict)) continue;
+    const prefix = report.tasks.length > 1 ? `${task.name}: ` : '';
+    for (const group of task.why.groups.slice(0, 3)) lines.push(`${prefix}${groupLine(group, unit, (file) => displayPath(file, cwd))}`);
+    if (task.why.groups.length === 0) lines.push(`${prefix}no holder gained entries steadily over the runs (what was kept is spread thin, or is V8's own)`);
+  }
+  return lines;
 }
 
 /** The recycling advisor's figures, limits to paste, warnings and what it does not fix. */

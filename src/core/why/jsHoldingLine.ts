@@ -21,10 +21,11 @@ export interface SourceFile {
 
 /** What to look for, read from a path: the holder's name and how it is reached. */
 interface HolderQuery {
-  /** The variable (or the class/function whose static property it is). */
-  base: string;
-  /** The static property under `base`, when the holder is one (`AuditRegistry.entries`). */
-  property?: string;
+  /**
+   * The holder as a chain of names: a variable and the properties under it (`store.sessions`), or a
+   * class and its static property (`AuditRegistry.entries`). Empty when only a timer is looked for.
+   */
+  names: string[];
   /** The event name, when the holder is an emitter's listeners. */
   event?: string;
   timer: boolean;
@@ -36,14 +37,21 @@ function queryOf(path: readonly RetainerStep[]): HolderQuery | undefined {
   if (anchor < 0) return undefined;
   const root = path[0];
   const first = path[anchor];
+  const names: string[] = [];
   // A static property: the root is the function (class) that has it.
-  if (root.holder.startsWith('function ') && first.kind === 'property') {
-    return { base: root.holder.slice('function '.length), property: first.edge, timer };
+  if (root.holder.startsWith('function ') && first.kind === 'property') names.push(root.holder.slice('function '.length), first.edge);
+  else if (first.kind === 'variable') names.push(first.edge);
+  else return timer ? { names: [], timer } : undefined;
+  let event: string | undefined;
+  for (const step of path.slice(anchor + 1)) {
+    if (step.kind === 'listener') {
+      event = path[path.indexOf(step) + 1]?.edge;
+      break;
+    }
+    if (step.kind !== 'property') break;
+    names.push(step.edge);
   }
-  if (first.kind !== 'variable') return timer ? { base: '', timer } : undefined;
-  const listeners = path.findIndex((s) => s.kind === 'listener');
-  const event = listeners >= 0 ? path[listeners + 1]?.edge : undefined;
-  return { base: first.edge, ...(event ? { event } : {}), timer };
+  return { names, ...(event ? { event } : {}), timer };
 }
 
 /** `a.b.c` of a member chain, or undefined when it is not one of plain names (`this` reads as `this`). */
@@ -77,17 +85,17 @@ function walk(node: Any, visit: (node: Any) => void): void {
   }
 }
 
+/** `store.sessions` is `store.sessions`, or `this.sessions` inside the class (a method, a static method). */
 function matches(holder: string[] | undefined, query: HolderQuery): boolean {
-  if (!holder || holder.length === 0) return false;
-  if (query.property === undefined) return holder.length === 1 && holder[0] === query.base;
-  // `Registry.entries`, or `this.entries` inside the class (static methods).
-  return holder.length === 2 && holder[1] === query.property && (holder[0] === query.base || holder[0] === 'this');
+  const names = query.names;
+  if (!holder || names.length === 0 || holder.length !== names.length) return false;
+  if (holder.some((name, i) => i > 0 && name !== names[i])) return false;
+  return holder[0] === names[0] || (holder[0] === 'this' && names.length > 1);
 }
 
 function candidatesIn(program: Any, query: HolderQuery): Candidate[] {
   const found: Candidate[] = [];
   const line = (node: Any): number => node.loc?.start.line ?? 1;
-  const label = query.property ? `${query.base}.${query.property}` : query.base;
   walk(program, (node) => {
     if (node.type === 'CallExpression') {
       const callee = chainOf(node.callee);
@@ -99,14 +107,15 @@ function candidatesIn(program: Any, query: HolderQuery): Candidate[] {
         found.push({ line: line(node), operation: method });
       } else if (query.event !== undefined && LISTENER_METHODS.has(method) && matches(holder, query)) {
         const event = isNode(args[0]) && args[0].type === 'Literal' ? String(args[0].value) : undefined;
-        if (event === undefined || event === query.event) found.push({ line: line(node), operation: `${label}.${method}('${query.event}')` });
-      } else if (query.base && ADDING_METHODS.has(method) && matches(holder, query)) {
-        found.push({ line: line(node), operation: `${label}.${method}` });
+        if (event === undefined || event === query.event) found.push({ line: line(node), operation: `${holder.join('.')}.${method}('${query.event}')` });
+      } else if (ADDING_METHODS.has(method) && matches(holder, query)) {
+        found.push({ line: line(node), operation: `${holder.join('.')}.${method}` });
       }
-    } else if (node.type === 'AssignmentExpression' && query.base) {
+    } else if (node.type === 'AssignmentExpression') {
       // `cache[key] = …`, `cache.latest = …`
       const target = chainOf(node.left);
-      if (target && target.length >= 2 && matches(target.slice(0, -1), query)) found.push({ line: line(node), operation: `${label}[…] =` });
+      if (target && target.length >= 2 && matches(target.slice(0, -1), query))
+        found.push({ line: line(node), operation: `${target.slice(0, -1).join('.')}[…] =` });
     }
   });
   return found;

@@ -1,0 +1,27 @@
+/** How "why it is kept" reads in words: one copy for the text and Markdown reports, the panel and the hovers. */
+import { formatBytesPerRun, type ProgressUnit } from '../format';
+import type { VerdictKind } from '../model';
+import type { HoldingLine, RetainerGroup, RetainerStep } from './model';
+
+/** Verdicts under which the kept memory is worth explaining (a clean task's few new objects are not). */
+export function explainsVerdict(verdict: VerdictKind): boolean {
+  return verdict === 'leak' || verdict === 'plateau' || verdict === 'inconclusive';
+}
+
+/** `scope > seenCustomers (Map) > {entry} (Object, string)`. */
+export function pathText(path: readonly RetainerStep[]): string {
+  return path.map((step, i) => (i === 0 && step.edge === '' ? step.holder : `${step.edge} (${step.holder})`)).join(' > ');
+}
+
+/** `seenCustomers.set at holders.js:13` (with `likely` when one of several). */
+export function holdingText(line: HoldingLine, displayFile: (file: string) => string): string {
+  const sure = line.confidence === 'exact' ? '' : ` (likely: ${line.candidates} statements store there)`;
+  return `${line.operation} at ${displayFile(line.file)}:${line.line}${sure}`;
+}
+
+/** One line per group: its growth, what holds it and where. */
+export function groupLine(group: RetainerGroup, unit: ProgressUnit, displayFile: (file: string) => string): string {
+  const entries = `${group.entriesPerRun >= 10 ? Math.round(group.entriesPerRun) : group.entriesPerRun.toFixed(1)} entr${group.entriesPerRun === 1 ? 'y' : 'ies'}/${unit}`;
+  const where = group.holdingLine ? holdingText(group.holdingLine, displayFile) : 'no line of the task’s code stores there';
+  return `${formatBytesPerRun(group.bytesPerRun, unit)} (${entries}) kept by ${pathText(group.path)}; ${where}`;
+}
