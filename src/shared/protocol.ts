@@ -6,6 +6,7 @@
  * Webview → host: `ready`, `command`, `open-site`. Everything from the webview is validated with
  * `parseWebviewMessage` before it is acted on.
  */
+import type { WhyRetained } from '../core/why/model';
 import type { FailureView } from '../core/failure';
 import type { RecyclingAdvice } from '../core/recyclingAdvisor';
 import { median } from '../core/robust';
@@ -61,6 +62,8 @@ export interface PanelTask {
   retained?: { x: number[]; y: number[] };
   /** The growth the verdict stands on, drawn over the later runs: two points (x, y) of `retained`'s scale. */
   fitLine?: { x: [number, number]; y: [number, number] };
+  /** What keeps the memory the runs kept (harness). */
+  why?: WhyRetained;
 }
 
 /**
@@ -247,6 +250,7 @@ export function toPanelTask(task: TaskSummary): PanelTask {
     rSquared: task.fit?.rSquared,
     sampledRuns: task.sampledRuns,
     verdict: task.verdict,
+    ...(task.why ? { why: task.why } : {}),
     ...retainedPicture(task),
   };
 }

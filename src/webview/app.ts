@@ -25,6 +25,7 @@ import { clear, h, icon } from './dom';
 import { displayFunction, formatBytes, formatBytesPerRun, formatLocation, formatShare, shortPath, truncate } from './format';
 import { failureBanner } from './failure';
 import { recyclingSection } from './recycling';
+import { whyContent } from './why';
 import { RetainedChart } from './retainedChart';
 import { columnsToPoints, extractTarget } from './series';
 
@@ -94,6 +95,8 @@ export class PanelApp {
     taskCount: HTMLElement;
     sites: HTMLElement;
     siteCount: HTMLElement;
+    whyCard: HTMLElement;
+    whyBody: HTMLElement;
   };
 
   constructor(
@@ -162,6 +165,19 @@ export class PanelApp {
       h('p', { class: 'hint retained-hint' }),
     );
     retainedCard.hidden = true;
+    const whyBody = h('div', { class: 'why-wrap' });
+    const whyCard = h(
+      'section',
+      { class: 'card why-card', 'aria-labelledby': 'why-heading' },
+      h(
+        'div',
+        { class: 'card-head' },
+        h('h2', { id: 'why-heading' }, 'Why it is kept'),
+        h('span', { class: 'card-note' }, 'the references that hold what the runs kept'),
+      ),
+      whyBody,
+    );
+    whyCard.hidden = true;
     const legend = h('div', { class: 'legend', role: 'group', 'aria-label': 'Series (click to hide or show)' });
     const tasks = h('div', { class: 'table-wrap' });
     const sites = h('div', { class: 'table-wrap' });
@@ -197,6 +213,7 @@ export class PanelApp {
         h('div', { class: 'card-head' }, h('h2', { id: 'tasks-heading' }, 'Tasks ', taskCount)),
         tasks,
       ),
+      whyCard,
       h(
         'section',
         { class: 'card', 'aria-labelledby': 'sites-heading' },
@@ -209,7 +226,7 @@ export class PanelApp {
         sites,
       ),
     );
-    this.el = { title, statePill, buttons, banner, warnings, pause, follow, windowSelect, viewStatus, tasks, taskCount, sites, siteCount };
+    this.el = { title, statePill, buttons, banner, warnings, pause, follow, windowSelect, viewStatus, tasks, taskCount, sites, siteCount, whyCard, whyBody };
 
     this.retainedChart = new RetainedChart(retainedCard, retainedBox, retainedLegend);
     this.chart = new MemoryChart(chartBox, legend, {
@@ -420,7 +437,16 @@ export class PanelApp {
     );
   }
 
+  private renderWhy(): void {
+    const unit = this.session.mode !== undefined && this.session.mode !== 'harness' ? 'task' : 'run';
+    const content = whyContent(this.tasks, unit, (file, line, label) => this.locationLink(file, line, label));
+    clear(this.el.whyBody);
+    if (content) this.el.whyBody.append(content);
+    this.el.whyCard.hidden = !content;
+  }
+
   private renderTasks(): void {
+    this.renderWhy();
     this.retainedChart.setTasks(this.tasks, this.workerTrend);
     const el = this.el.tasks;
     clear(el);

@@ -126,6 +126,17 @@ describe('the leak story at a glance, with the panel beside the editor (code-ser
     assert.match(legend, /leakJob\s*leak · \+\d/, legend);
     await wb!.screenshotElement(panel, '.retained-card', 'e2e-retained-leak');
 
+    // Why it is kept: the Map that holds the runs' arrays, and the line that stores into it.
+    const why = panel.locator('.why-card');
+    await why.waitFor({ state: 'visible', timeout: 10_000 });
+    const chain = ((await why.locator('.why-path').first().textContent()) ?? '').replace(/\s+/g, ' ');
+    assert.match(chain, /seen\s*Map.*\{entry\}\s*Array/, chain);
+    const storeLine = JOBS.split('\n').findIndex((line) => line.includes('seen.set(')) + 1;
+    const link = why.locator('.why-line button.link').first();
+    assert.match((await link.textContent()) ?? '', new RegExp(`^seen\\.set \\((.*/)?jobs\\.js:${storeLine}\\)$`));
+    assert.deepEqual(await overflowing(panel), []);
+    await wb!.screenshotElement(panel, '.why-card', 'e2e-why-leak');
+
     // The panel takes about half the window.
     const frameBox = await page.locator('iframe.webview').last().boundingBox();
     assert.ok(frameBox && frameBox.width > WIDTH * 0.3 && frameBox.width < WIDTH * 0.7, `panel width ${frameBox?.width}`);
@@ -190,6 +201,7 @@ describe('the leak story at a glance, with the panel beside the editor (code-ser
     const panel = await profile('cleanJob', 30, 10);
     const legend = (await panel.locator('.retained-legend').textContent()) ?? '';
     assert.match(legend, /cleanJob\s*no-leak/, legend);
+    assert.equal(await panel.locator('.why-card').isVisible(), false, 'nothing to explain for a clean task');
     assert.deepEqual(await overflowing(panel), []);
     await wb!.screenshotElement(panel, '.retained-card', 'e2e-retained-clean');
   });

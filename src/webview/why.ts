@@ -1,0 +1,73 @@
+/**
+ * "Why it is kept": per task whose kept memory is worth explaining, the retainer groups as chains
+ * (root, the holder, the entries it gained), their growth, and a link to the line that stores into the
+ * holder. Path steps and names come from the profiled program: they go into text nodes only.
+ */
+import type { ProgressUnit } from '../core/format';
+import { explainsVerdict } from '../core/why/describe';
+import type { RetainerGroup } from '../core/why/model';
+import type { PanelTask } from '../shared/protocol';
+import { h, icon } from './dom';
+import { formatBytes, formatBytesPerRun, shortPath } from './format';
+
+/** Groups shown per task (the report has up to eight). */
+const GROUPS_SHOWN = 3;
+
+export type LocationLink = (file: string, line: number, label: string) => HTMLElement;
+
+function chain(group: RetainerGroup): HTMLElement {
+  const list = h('ol', { class: 'why-path', 'aria-label': 'What holds it, from the root down' });
+  group.path.forEach((step, i) => {
+    const edge = i === 0 && step.edge === '' ? null : h('span', { class: 'why-edge' }, step.edge);
+    list.append(h('li', { class: `why-step why-${step.kind}` }, edge, h('span', { class: 'why-holder' }, step.holder)));
+  });
+  return list;
+}
+
+function groupItem(group: RetainerGroup, unit: ProgressUnit, link: LocationLink): HTMLElement {
+  const entries = group.entriesPerRun >= 10 ? Math.round(group.entriesPerRun) : group.entriesPerRun.toFixed(1);
+  const figures = h(
+    'p',
+    { class: 'why-figures' },
+    h('strong', null, formatBytesPerRun(group.bytesPerRun, unit)),
+    ` · ${entries} entr${group.entriesPerRun === 1 ? 'y' : 'ies'} per ${unit} · ${formatBytes(group.bytes)} in ${group.objects.toLocaleString('en-US')} objects`,
+  );
+  const line = group.holdingLine;
+  const holding = line
+    ? h(
+        'p',
+        { class: 'why-line' },
+        icon('arrow-right'),
+        ' Stored by ',
+        link(line.file, line.line, `${line.operation} (${shortPath(line.file)}:${line.line})`),
+        line.confidence === 'exact' ? '' : h('span', { class: 'muted' }, ` likely: ${line.candidates} statements store there`),
+      )
+    : h('p', { class: 'why-line muted' }, 'No line of the task’s code stores into this holder (a library’s or the runtime’s).');
+  return h('li', { class: 'why-group' }, figures, chain(group), holding);
+}
+
+/** The section's content, or undefined when no task has anything to explain. */
+export function whyContent(tasks: readonly PanelTask[], unit: ProgressUnit, link: LocationLink): HTMLElement | undefined {
+  const explained = tasks.filter((t) => t.why && explainsVerdict(t.verdict.kind));
+  if (explained.length === 0) return undefined;
+  const body = h('div', { class: 'why-body' });
+  for (const task of explained) {
+    const why = task.why!;
+    if (explained.length > 1) body.append(h('h3', { class: 'why-task' }, task.name));
+    if (why.groups.length === 0) {
+      body.append(h('p', { class: 'muted' }, 'No holder gained entries steadily over the runs: what was kept is spread thin, or is V8’s own.'));
+      continue;
+    }
+    const list = h('ul', { class: 'why-groups' });
+    for (const group of why.groups.slice(0, GROUPS_SHOWN)) list.append(groupItem(group, unit, link));
+    body.append(list);
+    body.append(
+      h(
+        'p',
+        { class: 'hint' },
+        `Objects the ${why.runs} measured ${unit}s added and still hold, grouped by the references that keep them. Reading the heap paused the process ${Math.round(why.pauseMs)} ms${why.truncated ? ` (${why.truncated})` : ''}.`,
+      ),
+    );
+  }
+  return body;
+}
