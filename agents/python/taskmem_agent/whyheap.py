@@ -1,0 +1,205 @@
+"""The heap side of ``Taskmem.whyRetained`` (why.py): which objects traced runs kept (allocated by user
+code while tracemalloc traced, still alive) and every reference into them, in one pass over the heap;
+and how objects are named (types, attributes, an lru_cache's dict).
+"""
+import functools
+import gc
+import sys
+import time
+import tracemalloc
+import types
+
+from . import profile as _profile
+
+OLD, USER, LIB, AGENT = 0, 1, 2, 3
+_LRU = type(functools.lru_cache(maxsize=None)(len))  # functools._lru_cache_wrapper
+
+
+class Bounds:
+    def __init__(self, max_objects, time_budget_ms):
+        self.max_objects = max_objects
+        self.deadline = time.perf_counter() + time_budget_ms / 1000.0
+        self.budget_ms = time_budget_ms
+        self.visited = 0
+        self.truncated = None
+
+    def visit(self, n=1):
+        """-> False once a bound is reached (and says which)."""
+        if self.truncated is not None:
+            return False
+        self.visited += n
+        if self.visited > self.max_objects:
+            self.truncated = f"maxObjects: stopped after visiting {self.max_objects} objects"
+        elif (self.visited & 1023) == 0 and time.perf_counter() > self.deadline:
+            self.truncated = f"timeBudgetMs: stopped after {self.budget_ms} ms"
+        return self.truncated is None
+
+    def in_time(self):
+        if self.truncated is None and time.perf_counter() > self.deadline:
+            self.truncated = f"timeBudgetMs: stopped after {self.budget_ms} ms"
+        return self.truncated is None
+
+
+# The C function under tracemalloc.get_object_traceback: a tuple or None, without building a
+# Traceback; the public function when it is not there.
+_raw_traceback = getattr(tracemalloc, "_get_object_traceback", tracemalloc.get_object_traceback)
+_user_files: dict = {}
+
+
+def _is_user_file(filename):
+    u = _user_files.get(filename)
+    if u is None:
+        u = _profile.classify(filename) == "user" and "-packages" not in filename
+        _user_files[filename] = u
+    return u
+
+
+_origins: dict = {}
+
+
+def _origin(raw):
+    """Raw traceback (most recent frame first, or a Traceback) -> (USER | LIB | AGENT, cleaned stack)."""
+    got = _origins.get(raw)
+    if got is None:
+        frames = tuple(reversed(raw)) if type(raw) is tuple else tuple((f.filename, f.lineno) for f in raw)
+        stack = _profile.clean_stack(frames)
+        if stack is None:
+            got = (AGENT, None)
+        else:
+            got = (USER if any(_is_user_file(f) for f, _ in stack) else LIB), stack
+        if len(_origins) < 100_000:
+            _origins[raw] = got
+    return got
+
+
+class Heap:
+    """Step 1: the kept objects and the references into them."""
+
+    def __init__(self, bounds):
+        self.bounds = bounds
+        self.status: dict = {}  # id -> USER / LIB / AGENT, for traced objects only
+        self.objs: dict = {}  # id -> traced object (USER or LIB)
+        self.stacks: dict = {}  # id -> cleaned allocation stack
+        self.edges: list = []  # (parent, child, their ids) with child traced, parent not the agent's
+        self.hint: dict = {}  # id(untracked container) -> a parent (gc.get_referrers cannot see it)
+
+    def state(self, obj):
+        st = self.status.get(id(obj))
+        if st is None:
+            raw = _raw_traceback(obj)
+            if raw is None:
+                return OLD
+            st, stack = _origin(raw)
+            self.status[id(obj)] = st
+            if st != AGENT:
+                self.objs[id(obj)] = obj
+                self.stacks[id(obj)] = stack
+        return st
+
+    def scan(self):
+        bounds = self.bounds
+        frame_type = types.FrameType
+        referents = gc.get_referents
+        is_tracked = gc.is_tracked
+        state = self.state
+        known = self.status.get
+        traced = _raw_traceback
+        edges = self.edges
+        extra: list = []
+        seen_untracked: set = set()
+        todo = gc.get_objects()
+        for queue in (todo, extra):
+            i = 0
+            while i < len(queue):
+                c = queue[i]
+                i += 1
+                if not bounds.visit():
+                    return
+                if type(c) is frame_type or (traced(c) is not None and state(c) == AGENT):
+                    continue
+                refs = referents(c)
+                if type(c) is dict:
+                    refs.extend(c)  # a dict with only str keys does not show them to the gc
+                # The hot path allocates nothing for an old object: under tracemalloc every
+                # allocation of ours is traced too (even the int that id() returns).
+                for r in refs:
+                    tr = type(r)
+                    if (tr is dict or tr is tuple) and not is_tracked(r):
+                        ir = id(r)
+                        if ir not in seen_untracked:
+                            seen_untracked.add(ir)
+                            extra.append(r)
+                            self.hint[ir] = c
+                    if traced(r) is None:
+                        continue
+                    ir = id(r)
+                    st = known(ir)
+                    if st is None:
+                        st = state(r)
+                    if st == USER or st == LIB:
+                        edges.append((c, r, id(c), ir))
+            del queue[:]
+
+
+def _kept_set(heap):
+    """The objects to explain: user-allocated ones, or library ones when that is all there is."""
+    user = {k for k, st in heap.status.items() if st == USER}
+    if user:
+        return user
+    return {k for k, st in heap.status.items() if st == LIB}
+
+
+_FREELIST = (list, tuple, dict)
+_MANAGED_DICT = 1 << 4  # Py_TPFLAGS_MANAGED_DICT
+
+
+def unverifiable(obj):
+    """Objects that may be new although tracemalloc has no traceback for them: lists, tuples and
+    dicts mostly reuse a block from their type's free list, which tracemalloc does not see allocated
+    again; and before 3.12 ``get_object_traceback`` misses instances whose dict is managed (it looks
+    for the block at the object less the GC header, not less the pre-header)."""
+    t = type(obj)
+    return t in _FREELIST or (sys.version_info < (3, 12) and bool(t.__flags__ & _MANAGED_DICT))
+
+
+def _holders(heap, kept):
+    """id -> (holder, {ids of its kept referents}) for every object outside ``kept`` that refers to kept ones."""
+    holders: dict = {}
+    for p, c, ip, ic in heap.edges:
+        if ic in kept and ip not in kept:
+            holders.setdefault(ip, (p, set()))[1].add(ic)
+    return holders
+
+
+def _lru_cache_dict(w):
+    attrs = getattr(w, "__dict__", None)
+    for r in gc.get_referents(w):
+        if type(r) is dict and r is not attrs:
+            return r
+    return None
+
+
+def _attributes(obj):
+    """(name, value) of an instance's attributes (``vars`` makes a managed dict real: harmless)."""
+    out = []
+    try:
+        out.extend(vars(obj).items())
+    except TypeError:
+        pass
+    for cls in type(obj).__mro__:
+        for name in getattr(cls, "__slots__", ()) if isinstance(getattr(cls, "__slots__", ()), (tuple, list)) else ():
+            try:
+                out.append((name, getattr(obj, name)))
+            except AttributeError:
+                pass
+    return out
+
+
+def type_name(obj):
+    if isinstance(obj, types.ModuleType):
+        return f"module {obj.__name__}"
+    if isinstance(obj, type):
+        return f"class {obj.__qualname__}"
+    if isinstance(obj, types.FunctionType):
+        return f"function {obj.__qualname__}"
+    return type(obj).__name__
