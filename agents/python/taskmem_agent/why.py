@@ -112,28 +112,45 @@ def assign(entries, heap, kept):
     kids: dict = {}
     for p, c, ip, ic in heap.edges:
         if ip in kept and ic in kept:
-            kids.setdefault(ip, []).append(c)
+            kids.setdefault(ip, []).append((c, ic))
     owner: set = set()
+    sizeof = sys.getsizeof
     for e in entries:
-        level = [o for o in e.tops if id(o) not in owner]
-        owner.update(id(o) for o in level)
+        level = []
+        for o in e.tops:
+            io = id(o)
+            if io not in owner:
+                owner.add(io)
+                level.append((o, io))
+        objects = size = 0
         while level:
             nxt = []
-            for o in level:
-                e.objects += 1
-                e.bytes += sys.getsizeof(o)
-                for c in kids.get(id(o), ()):
-                    if id(c) not in owner:
-                        owner.add(id(c))
-                        nxt.append(c)
+            for o, io in level:
+                objects += 1
+                size += sizeof(o)
+                for child in kids.get(io, ()):
+                    if child[1] not in owner:
+                        owner.add(child[1])
+                        nxt.append(child)
             level = nxt
-    return kids
+        e.objects, e.bytes = objects, size
 
 
 def why_retained(runs, max_objects=2_000_000, time_budget_ms=5000):
     """The ``WhyRetained`` answer (src/core/why/model.ts) for what traced runs kept."""
     if not tracemalloc.is_tracing():
         raise RuntimeError("tracemalloc is not tracing")
+    enabled = gc.isenabled()
+    # The walk allocates many small containers: collections of a big heap would be most of its time.
+    gc.disable()
+    try:
+        return _walk(runs, max_objects, time_budget_ms)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _walk(runs, max_objects, time_budget_ms):
     t0 = time.perf_counter()
     bounds = Bounds(max_objects, time_budget_ms)
     heap = Heap(bounds)

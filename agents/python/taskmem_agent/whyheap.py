@@ -30,7 +30,7 @@ class Bounds:
         self.visited += n
         if self.visited > self.max_objects:
             self.truncated = f"maxObjects: stopped after visiting {self.max_objects} objects"
-        elif (self.visited & 1023) == 0 and time.perf_counter() > self.deadline:
+        elif time.perf_counter() > self.deadline:
             self.truncated = f"timeBudgetMs: stopped after {self.budget_ms} ms"
         return self.truncated is None
 
@@ -72,6 +72,23 @@ def _origin(raw):
     return got
 
 
+class Edges:
+    def __init__(self):
+        self.parents: list = []
+        self.children: list = []
+        self.parent_ids: list = []
+        self.child_ids: list = []
+
+    def add(self, p, c, ip, ic):
+        self.parents.append(p)
+        self.children.append(c)
+        self.parent_ids.append(ip)
+        self.child_ids.append(ic)
+
+    def __iter__(self):
+        return zip(self.parents, self.children, self.parent_ids, self.child_ids)
+
+
 class Heap:
     """Step 1: the kept objects and the references into them."""
 
@@ -80,23 +97,29 @@ class Heap:
         self.status: dict = {}  # id -> USER / LIB / AGENT, for traced objects only
         self.objs: dict = {}  # id -> traced object (USER or LIB)
         self.stacks: dict = {}  # id -> cleaned allocation stack
-        self.edges: list = []  # (parent, child, their ids) with child traced, parent not the agent's
+        # References into traced objects (the parent not the agent's): four lists side by side, not a
+        # tuple per reference, so that passes over gc.get_objects() do not meet them.
+        self.edges = Edges()
         self.hint: dict = {}  # id(untracked container) -> a parent (gc.get_referrers cannot see it)
 
-    def state(self, obj):
-        st = self.status.get(id(obj))
+    def state(self, obj, raw=None):
+        io = id(obj)
+        st = self.status.get(io)
         if st is None:
-            raw = _raw_traceback(obj)
             if raw is None:
-                return OLD
+                raw = _raw_traceback(obj)
+                if raw is None:
+                    return OLD
             st, stack = _origin(raw)
-            self.status[id(obj)] = st
+            self.status[io] = st
             if st != AGENT:
-                self.objs[id(obj)] = obj
-                self.stacks[id(obj)] = stack
+                self.objs[io] = obj
+                self.stacks[io] = stack
         return st
 
     def scan(self):
+        """Under tracemalloc every allocation of ours is traced too (20 times the cost), even the int
+        that ``id()`` returns or a counter above 256: the loop allocates nothing for an old object."""
         bounds = self.bounds
         frame_type = types.FrameType
         referents = gc.get_referents
@@ -104,24 +127,25 @@ class Heap:
         state = self.state
         known = self.status.get
         traced = _raw_traceback
-        edges = self.edges
+        add_edge = self.edges.add
         extra: list = []
         seen_untracked: set = set()
         todo = gc.get_objects()
         for queue in (todo, extra):
-            i = 0
-            while i < len(queue):
-                c = queue[i]
-                i += 1
-                if not bounds.visit():
-                    return
-                if type(c) is frame_type or (traced(c) is not None and state(c) == AGENT):
+            k = 0  # objects since the last bounds check (a small int: cached, not allocated)
+            for c in queue:  # ``extra`` grows while it is read
+                k += 1
+                if k == 256:
+                    k = 0
+                    if not bounds.visit(256):
+                        return
+                raw = traced(c)
+                if type(c) is frame_type or (raw is not None and state(c, raw) == AGENT):
                     continue
+                ic = None
                 refs = referents(c)
                 if type(c) is dict:
                     refs.extend(c)  # a dict with only str keys does not show them to the gc
-                # The hot path allocates nothing for an old object: under tracemalloc every
-                # allocation of ours is traced too (even the int that id() returns).
                 for r in refs:
                     tr = type(r)
                     if (tr is dict or tr is tuple) and not is_tracked(r):
@@ -130,14 +154,19 @@ class Heap:
                             seen_untracked.add(ir)
                             extra.append(r)
                             self.hint[ir] = c
-                    if traced(r) is None:
+                    raw = traced(r)
+                    if raw is None:
                         continue
                     ir = id(r)
                     st = known(ir)
                     if st is None:
-                        st = state(r)
+                        st = state(r, raw)
                     if st == USER or st == LIB:
-                        edges.append((c, r, id(c), ir))
+                        if ic is None:
+                            ic = id(c)
+                        add_edge(c, r, ic, ir)
+            if not bounds.visit(k):
+                return
             del queue[:]
 
 
@@ -165,7 +194,7 @@ def unverifiable(obj):
 def _holders(heap, kept):
     """id -> (holder, {ids of its kept referents}) for every object outside ``kept`` that refers to kept ones."""
     holders: dict = {}
-    for p, c, ip, ic in heap.edges:
+    for p, c, ip, ic in heap.edges:  # zip reuses its tuple: nothing allocated per reference
         if ic in kept and ip not in kept:
             holders.setdefault(ip, (p, set()))[1].add(ic)
     return holders

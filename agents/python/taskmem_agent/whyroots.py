@@ -68,14 +68,20 @@ class Roots:
         ids = {id(o) for o in todo}
         self.fetched.update(ids)
         frame_type = types.FrameType
+        heap, edges = self.heap, self.heap.edges
+        own = {id(x) for x in (heap.status, heap.objs, heap.stacks, heap.hint, edges.parents, edges.children,
+                               edges.parent_ids, edges.child_ids, self.parents, self.fetched, self.new,
+                               self.kept, ids, todo)}
         for p in gc.get_objects():
             if not self.bounds.visit():
                 return False
-            if type(p) is frame_type:
+            if type(p) is frame_type or id(p) in own:  # our own tables refer to everything
                 continue
             refs = gc.get_referents(p)
             if type(p) is dict:
                 refs.extend(p)
+            if ids.isdisjoint(map(id, refs)):  # the common case, without a bytecode per reference
+                continue
             for r in refs:
                 if id(r) in ids and self._ok(p):
                     ps = self.parents.setdefault(id(r), [])
@@ -139,7 +145,7 @@ class Roots:
                        for q in self.parents.get(id(p), ()))
         if isinstance(p, (list, set, frozenset)) or type(p).__name__ == "deque":
             return False
-        return any(v is child for _, v in _attributes(p))  # an instance's attribute
+        return True  # an instance refers to its attributes (asking their names would make its dict)
 
     def chain(self, holder):
         """Root first, ``holder`` last; None when no root was reached (frames only, or a bound)."""
@@ -278,22 +284,30 @@ def absorb(heap, kept, roots):
     (``unverifiable``): it sits in a slot (a list element, a dict entry, an lru_cache result) or
     under kept objects, not in a variable, a class attribute or a default, nor in an attribute of
     an object that is old.  Repeated: the holder's own holder may be new too (a ``Record`` in
-    ``_log`` whose ``lines`` list holds kept strings)."""
+    ``_log`` whose ``lines`` list holds kept strings).  -> the holders left (see ``_holders``)."""
+    holders = _holders(heap, kept)
+    cands = [h for h, _ in holders.values()
+             if unverifiable(h) and heap.state(h) == OLD and id(h) not in roots.module_dicts]
     for _ in range(8):
-        cands = [h for h, _ in _holders(heap, kept).values()
-                 if unverifiable(h) and heap.state(h) == OLD and id(h) not in roots.module_dicts]
-        if not roots.fetch(cands):
+        if not cands or not roots.fetch(cands):
             break
         # What is_new and named look at next, in as few passes over the heap as possible.
         roots.fetch([p for h in cands for p in roots.parents.get(id(h), ())
                      if id(p) not in kept and (isinstance(p, (dict, tuple)) or unverifiable(p))])
-        added = False
-        for h in cands:
-            if roots.is_new(h):
-                kept.add(id(h))
-                heap.objs[id(h)] = h
-                heap.edges.extend((p, h, id(p), id(h)) for p in roots.parents.get(id(h), ()))
-                added = True
-        if not added:
-            break
-    return _holders(heap, kept)
+        fresh = [h for h in cands if roots.is_new(h)]
+        for h in fresh:
+            kept.add(id(h))
+            heap.objs[id(h)] = h
+            holders.pop(id(h), None)
+        cands = []
+        for h in fresh:  # its holders hold a kept object now
+            for p in roots.parents.get(id(h), ()):
+                heap.edges.add(p, h, id(p), id(h))
+                if id(p) in kept:
+                    continue
+                if id(p) not in holders:
+                    holders[id(p)] = (p, set())
+                    if unverifiable(p) and heap.state(p) == OLD and id(p) not in roots.module_dicts:
+                        cands.append(p)
+                holders[id(p)][1].add(id(h))
+    return holders
