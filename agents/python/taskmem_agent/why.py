@@ -105,7 +105,7 @@ def entries_of(holder, kids, names, heap):
     return out
 
 
-def assign(entries, heap, kept):
+def assign(entries, heap, kept, bounds):
     """Each kept object to the first entry it hangs under (down through kept-to-kept references);
     size: ``sys.getsizeof``, the object's own bytes: tracemalloc knows a block's size only in a
     snapshot, where nothing ties a trace to an object."""
@@ -116,6 +116,8 @@ def assign(entries, heap, kept):
     owner: set = set()
     sizeof = sys.getsizeof
     for e in entries:
+        if not bounds.in_time():
+            break  # the entries left have no objects: they are not reported
         level = []
         for o in e.tops:
             io = id(o)
@@ -154,10 +156,13 @@ def _walk(runs, max_objects, time_budget_ms):
     t0 = time.perf_counter()
     bounds = Bounds(max_objects, time_budget_ms)
     heap = Heap(bounds)
+    bounds.until(0.5)
     heap.scan()
     kept = _kept_set(heap)
     roots = Roots(heap, kept, bounds)
+    bounds.until(0.65)
     holders = absorb(heap, kept, roots)
+    bounds.until(0.8)
 
     def names(d):
         if id(d) in roots.module_dicts:
@@ -171,6 +176,8 @@ def _walk(runs, max_objects, time_budget_ms):
     # A bounded lru_cache's dict holds its keys and links: the wrapper's entries have them.
     lru_dicts = {id(_lru_cache_dict(h)) for h, _ in holders.values() if isinstance(h, _LRU)}
     for holder, kids in holders.values():
+        if not bounds.in_time():
+            break
         if id(holder) not in lru_dicts:
             entries.extend(entries_of(holder, kids, names, heap))
     for e in entries:  # the untraced halves of entries (_partner) are kept too
@@ -179,13 +186,20 @@ def _walk(runs, max_objects, time_budget_ms):
                 kept.add(id(o))
                 heap.objs[id(o)] = o
     kept_bytes = sum(sys.getsizeof(heap.objs[k]) for k in kept)
-    assign(entries, heap, kept)
-    roots.walk([h for h, _ in holders.values()])
+    bounds.until(0.9)
+    assign(entries, heap, kept, bounds)
+    bounds.until(1.0)
+    roots.walk(list({id(e.holder): e.holder for e in entries if e.objects}.values()))
     groups: dict = {}
+    described: dict = {}
     for e in entries:
-        chain = roots.chain(e.holder)
-        d = describe(chain, e, roots.module_dicts) if chain is not None else None
-        if d is None:
+        # Entries of one holder share their path but for the last step's edge and type.
+        memo = (id(e.holder), e.edge if e.kind in ("variable", "property") else "", type(e.rep))
+        d = described.get(memo, False)
+        if d is False:
+            chain = roots.chain(e.holder)
+            d = described[memo] = describe(chain, e, roots.module_dicts) if chain is not None else None
+        if d is None or not e.objects:
             continue  # held only by running code, or a bound stopped the walk first
         steps, info = d
         key = tuple((s["edge"], s["kind"], s["holder"]) for s in steps)

@@ -16,28 +16,43 @@ _LRU = type(functools.lru_cache(maxsize=None)(len))  # functools._lru_cache_wrap
 
 
 class Bounds:
+    """Objects visited and time.  The time budget is shared out by ``until``: each step of the walk
+    stops at its share, so that the later steps still answer from what the earlier ones saw."""
+
     def __init__(self, max_objects, time_budget_ms):
         self.max_objects = max_objects
-        self.deadline = time.perf_counter() + time_budget_ms / 1000.0
+        self.start = time.perf_counter()
         self.budget_ms = time_budget_ms
+        self.deadline = self.start + time_budget_ms / 1000.0
         self.visited = 0
-        self.truncated = None
+        self.truncated = None  # the first reason a step stopped early
+        self.stopped = False  # the current step must stop
+
+    def until(self, share):
+        """Start a step that may run until ``share`` of the budget has gone (not past maxObjects)."""
+        self.deadline = self.start + share * self.budget_ms / 1000.0
+        self.stopped = self.visited > self.max_objects
+
+    def _stop(self, reason):
+        self.stopped = True
+        if self.truncated is None:
+            self.truncated = reason
 
     def visit(self, n=1):
         """-> False once a bound is reached (and says which)."""
-        if self.truncated is not None:
+        if self.stopped:
             return False
         self.visited += n
         if self.visited > self.max_objects:
-            self.truncated = f"maxObjects: stopped after visiting {self.max_objects} objects"
+            self._stop(f"maxObjects: stopped after visiting {self.max_objects} objects")
         elif time.perf_counter() > self.deadline:
-            self.truncated = f"timeBudgetMs: stopped after {self.budget_ms} ms"
-        return self.truncated is None
+            self._stop(f"timeBudgetMs: stopped after {self.budget_ms} ms")
+        return not self.stopped
 
     def in_time(self):
-        if self.truncated is None and time.perf_counter() > self.deadline:
-            self.truncated = f"timeBudgetMs: stopped after {self.budget_ms} ms"
-        return self.truncated is None
+        if not self.stopped and time.perf_counter() > self.deadline:
+            self._stop(f"timeBudgetMs: stopped after {self.budget_ms} ms")
+        return not self.stopped
 
 
 # The C function under tracemalloc.get_object_traceback: a tuple or None, without building a

@@ -102,6 +102,11 @@ class WhyRetainedTest(unittest.TestCase):
         # The cache keeps the instances it was called on (in its keys) with their rates.
         self.assertGreaterEqual(g["objects"], RUNS * 30)
 
+    def test_unbounded_lru_cache_on_a_function(self):
+        m, r = self.run_task("lru_unbounded")
+        self.check_top(m, r, ["lru_cache parse", "dict", "list"], ["", "cache", "{entry}"],
+                       ["variable", "internal", "entry"], "@functools.cache", "@functools.cache parse")
+
     def test_mutable_default_argument(self):
         m, r = self.run_task("default_arg")
         self.check_top(m, r, ["function collect (default argument)", "list", "str"], ["", "acc", "[]"],
