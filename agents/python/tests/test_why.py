@@ -14,6 +14,7 @@ sys.path.insert(0, os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(HERE, "fixtures", "why"))
 
 from taskmem_agent.agent import Agent  # noqa: E402
+from taskmem_agent.harness import Harness  # noqa: E402
 from taskmem_agent.methods import dispatch  # noqa: E402
 from taskmem_agent.why import why_retained  # noqa: E402
 
@@ -34,6 +35,9 @@ class Conn:
 
     def send_text(self, text):
         self.sent.append(json.loads(text))
+
+    def flush(self, timeout=None):
+        return True
 
 
 def call(agent, params):
@@ -196,6 +200,23 @@ class WhyRetainedMethodTest(unittest.TestCase):
         self.assertEqual(call(agent, {"runs": 4}), [])  # answered by the main thread, later
         kind, method, params, _ = agent.main_queue.get()
         self.assertEqual((kind, method, params), ("call", "Taskmem.whyRetained", {"runs": 4}))
+
+    def test_the_harness_answers_between_runs(self):
+        agent = self.new_agent(is_harness=True)
+        conn = Conn()
+        fixture = os.path.join(HERE, "fixtures", "why", "default_arg.py")
+        requests = [("Taskmem.loadHarness", {"file": fixture, "exportName": "handle", "args": [7]}),
+                    ("Taskmem.runTask", {"index": 0, "measure": False})]
+        requests += [("Taskmem.runTask", {"index": i, "measure": True}) for i in range(1, 21)]
+        requests += [("Taskmem.whyRetained", {"runs": 20}), ("Taskmem.exit", {})]
+        for i, (method, params) in enumerate(requests):
+            agent.main_queue.put(("call", method, params, (i, conn)))
+        self.assertEqual(Harness(agent).loop(), 0)
+        why = conn.sent[-2]["result"]
+        top = why["groups"][0]
+        self.assertEqual(top["path"][0]["holder"], "function collect (default argument)")
+        self.assertTrue(0.9 <= top["entriesPerRun"] <= 1.1, top["entriesPerRun"])
+        self.assertEqual(top["holdingLine"]["file"], fixture)
 
 
 if __name__ == "__main__":
