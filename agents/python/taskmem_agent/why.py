@@ -18,7 +18,7 @@ import time
 import tracemalloc
 import types
 
-from .whyheap import _LRU, OLD, Bounds, Heap, _attributes, _kept_set, _lru_cache_dict, unverifiable
+from .whyheap import is_a, _LRU, OLD, Bounds, Heap, _attributes, _kept_set, _lru_cache_dict, unverifiable
 from .whyline import holding_line
 from .whyroots import Roots, absorb, describe
 
@@ -49,7 +49,7 @@ def _partner(obj, heap, held=2):
 def entries_of(holder, kids, names, heap):
     """Step 2 for one holder: ``kids`` are the ids of its kept referents -> [Entry]."""
     out = []
-    if isinstance(holder, dict):
+    if is_a(holder, dict):
         kind = names(holder)
         try:
             items = list(holder.items())
@@ -58,7 +58,7 @@ def entries_of(holder, kids, names, heap):
         for k, v in items:
             kk, vk = id(k) in kids, id(v) in kids
             if kk or vk:
-                named = kind is not None and isinstance(k, str)
+                named = kind is not None and is_a(k, str)
                 tops = [k] if kk else []
                 if vk or _partner(v, heap):
                     tops.append(v)
@@ -67,11 +67,11 @@ def entries_of(holder, kids, names, heap):
                 if not kk and _partner(k, heap):
                     tops.insert(0, k)
                 out.append(Entry(holder, k if named else "{entry}", kind if named else "entry", tops[-1], tops))
-    elif isinstance(holder, (list, tuple)) or type(holder).__name__ == "deque":
+    elif is_a(holder, (list, tuple)) or type(holder).__name__ == "deque":
         out = [Entry(holder, "[]", "element", x, [x]) for x in list(holder) if id(x) in kids]
-    elif isinstance(holder, (set, frozenset)):
+    elif is_a(holder, (set, frozenset)):
         out = [Entry(holder, "{entry}", "entry", x, [x]) for x in list(holder) if id(x) in kids]
-    elif isinstance(holder, _LRU):
+    elif is_a(holder, _LRU):
         # A bounded cache refers to each entry's key and result itself, in pairs (its dict maps the
         # keys to links that gc cannot see into): one entry per pair, with its link.
         cache = _lru_cache_dict(holder)
@@ -93,8 +93,8 @@ def entries_of(holder, kids, names, heap):
             link = links[id(k)]
             if heap.state(link) != OLD:
                 tops.append(link)
-            out.append(Entry(holder, "{entry}", "entry", r if rk or r in tops else k, tops))
-    elif isinstance(holder, types.CellType):
+            out.append(Entry(holder, "{entry}", "entry", r if rk or any(t is r for t in tops) else k, tops))
+    elif is_a(holder, types.CellType):
         out = [Entry(holder, "cell_contents", "variable", holder.cell_contents, [holder.cell_contents])]
     else:
         attrs = _attributes(holder)
@@ -168,13 +168,13 @@ def _walk(runs, max_objects, time_budget_ms):
         if id(d) in roots.module_dicts:
             return "variable"
         # Class dicts hold __module__; only then look for the class.
-        if "__module__" in d and roots.fetch([d]) and any(isinstance(p, type) for p in roots.parents.get(id(d), ())):
+        if "__module__" in d and roots.fetch([d]) and any(is_a(p, type) for p in roots.parents.get(id(d), ())):
             return "property"
         return None
 
     entries = []
     # A bounded lru_cache's dict holds its keys and links: the wrapper's entries have them.
-    lru_dicts = {id(_lru_cache_dict(h)) for h, _ in holders.values() if isinstance(h, _LRU)}
+    lru_dicts = {id(_lru_cache_dict(h)) for h, _ in holders.values() if is_a(h, _LRU)}
     for holder, kids in holders.values():
         if not bounds.in_time():
             break

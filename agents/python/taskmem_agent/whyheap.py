@@ -12,6 +12,22 @@ import types
 from . import profile as _profile
 
 OLD, USER, LIB, AGENT = 0, 1, 2, 3
+
+
+def is_a(obj, kinds):
+    """``isinstance`` by the real type: ``isinstance`` asks a proxy's ``__class__`` (a lazy object would
+    evaluate itself, a context proxy raise outside its context)."""
+    return issubclass(type(obj), kinds)
+
+
+def attr(obj, name):
+    """``getattr(obj, name, None)`` that a descriptor or proxy cannot break the walk with."""
+    try:
+        return getattr(obj, name, None)
+    except Exception:
+        return None
+
+
 _LRU = type(functools.lru_cache(maxsize=None)(len))  # functools._lru_cache_wrapper
 
 
@@ -216,7 +232,7 @@ def _holders(heap, kept):
 
 
 def _lru_cache_dict(w):
-    attrs = getattr(w, "__dict__", None)
+    attrs = attr(w, "__dict__")
     for r in gc.get_referents(w):
         if type(r) is dict and r is not attrs:
             return r
@@ -228,22 +244,22 @@ def _attributes(obj):
     out = []
     try:
         out.extend(vars(obj).items())
-    except TypeError:
+    except Exception:  # no __dict__, or a proxy's that raises
         pass
     for cls in type(obj).__mro__:
-        for name in getattr(cls, "__slots__", ()) if isinstance(getattr(cls, "__slots__", ()), (tuple, list)) else ():
+        for name in getattr(cls, "__slots__", ()) if is_a(getattr(cls, "__slots__", ()), (tuple, list)) else ():
             try:
                 out.append((name, getattr(obj, name)))
-            except AttributeError:
+            except Exception:
                 pass
     return out
 
 
 def type_name(obj):
-    if isinstance(obj, types.ModuleType):
+    if is_a(obj, types.ModuleType):
         return f"module {obj.__name__}"
-    if isinstance(obj, type):
+    if is_a(obj, type):
         return f"class {obj.__qualname__}"
-    if isinstance(obj, types.FunctionType):
+    if is_a(obj, types.FunctionType):
         return f"function {obj.__qualname__}"
     return type(obj).__name__

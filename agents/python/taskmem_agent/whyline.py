@@ -1,9 +1,10 @@
 """The statement of user code that stores into a holder (``holdingLine`` of ``Taskmem.whyRetained``),
 found on the module's syntax tree (``ast``), never guessed: no candidate, no line.
 
-A holder is what why.py names at the root of a path: ``("module", module, "_seen")``,
-``("class", cls, "entries")``, ``("default", function, "acc")``, ``("closure", inner function,
-"items")``, ``("attr", function, "name")``, ``("lru", wrapper, None)``.
+A holder is what why.py names at the root of a path: ``("module", module, "_seen", attrs)``,
+``("class", cls, "entries", attrs)``, ``("default", function, "acc", attrs)``, ``("closure", inner
+function, "items", attrs)``, ``("attr", function, "name", attrs)``, ``("lru", wrapper, None, ())``;
+``attrs`` are the attribute names that follow on the path (``("app", ("cache",))`` for ``app.cache``).
 """
 import ast
 import os
@@ -137,6 +138,17 @@ def _class_target(cls_name, attr):
     return target
 
 
+def _chain(base, attrs):
+    """A target for ``base`` followed by the attributes ``attrs`` (``app`` then ``.cache``)."""
+    def target(e, classes):
+        for a in reversed(attrs):
+            if not (isinstance(e, ast.Attribute) and e.attr == a):
+                return False
+            e = e.value
+        return base(e, classes)
+    return target
+
+
 def _lru_decorators(node):
     out = []
     for d in node.decorator_list:
@@ -149,7 +161,7 @@ def _lru_decorators(node):
 
 def candidates(info):
     """-> (file, [(line, operation, def span)]) for a holder, or (None, [])."""
-    kind, obj, name = info
+    kind, obj, name, attrs = info
     filename = _file_of(kind, obj)
     tree = _tree(filename) if filename else None
     if tree is None:
@@ -162,13 +174,14 @@ def candidates(info):
     if name is None or not isinstance(name, str):
         return filename, []
     scope: ast.AST = tree
+    rebind = name if not attrs else None
     if kind == "module":
-        search = _Search(lambda e, c: _is_name(e, name), rebind=name)
+        search = _Search(_chain(lambda e, c: _is_name(e, name), attrs), rebind=rebind)
     elif kind == "class":
-        search = _Search(_class_target(obj.__name__, name))
+        search = _Search(_chain(_class_target(obj.__name__, name), attrs))
     elif kind == "attr":
-        search = _Search(lambda e, c: isinstance(e, ast.Attribute) and e.attr == name
-                         and _is_name(e.value, obj.__name__))
+        search = _Search(_chain(lambda e, c: isinstance(e, ast.Attribute) and e.attr == name
+                                and _is_name(e.value, obj.__name__), attrs))
     elif kind in ("default", "closure"):
         code = obj.__code__
         if kind == "default":
@@ -179,7 +192,7 @@ def candidates(info):
         if node is None:
             return filename, []
         scope = node
-        search = _Search(lambda e, c: _is_name(e, name), rebind=name if kind == "closure" else None)
+        search = _Search(_chain(lambda e, c: _is_name(e, name), attrs), rebind=rebind if kind == "closure" else None)
     else:
         return filename, []
     search.visit(scope)

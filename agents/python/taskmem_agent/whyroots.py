@@ -7,7 +7,8 @@ import gc
 import sys
 import types
 
-from .whyheap import _FREELIST, _LRU, AGENT, OLD, _attributes, _holders, _lru_cache_dict, type_name, unverifiable
+from .whyheap import (_FREELIST, _LRU, AGENT, OLD, _attributes, _holders, _lru_cache_dict, attr, is_a, type_name,
+                      unverifiable)
 
 MAX_DEPTH = 24
 _CHUNK = 32  # objects per gc.get_referrers call: it compares each reference with every argument
@@ -26,16 +27,16 @@ class Roots:
         self.kept = kept
         self.bounds = bounds
         self.module_dicts = {id(vars(m)): m for m in list(sys.modules.values())
-                             if isinstance(m, types.ModuleType) and hasattr(m, "__dict__")}
+                             if is_a(m, types.ModuleType) and hasattr(m, "__dict__")}
         self.parents: dict = {}  # id -> [parent]
         self.fetched: set = set()
         self.new: dict = {}  # id -> is_new() of untraced holders
 
     def is_root(self, x):
-        return (id(x) in self.module_dicts or isinstance(x, (type, types.ModuleType, types.FunctionType, _LRU)))
+        return (id(x) in self.module_dicts or is_a(x, (type, types.ModuleType, types.FunctionType, _LRU)))
 
     def _ok(self, p):
-        return not isinstance(p, types.FrameType) and self.heap.state(p) != AGENT
+        return not is_a(p, types.FrameType) and self.heap.state(p) != AGENT
 
     def fetch(self, objs):
         """Fill ``parents`` for ``objs`` (those not fetched yet) -> False when a bound stopped it."""
@@ -125,7 +126,7 @@ class Roots:
         for p in ps:
             if id(p) in self.kept or not self.named(p, u):
                 continue
-            if not (unverifiable(p) and not isinstance(p, _FREELIST) and heap_old(self.heap, p)
+            if not (unverifiable(p) and not is_a(p, _FREELIST) and heap_old(self.heap, p)
                     and self.is_new(p, depth + 1)):
                 fresh = False
                 break
@@ -134,16 +135,16 @@ class Roots:
 
     def named(self, p, child):
         """Does ``p`` hold ``child`` under a name (a variable, an attribute, a default argument)?"""
-        if isinstance(p, (types.FunctionType, types.CellType, types.ModuleType, type)) or id(p) in self.module_dicts:
+        if is_a(p, (types.FunctionType, types.CellType, types.ModuleType, type)) or id(p) in self.module_dicts:
             return True
-        if isinstance(p, _LRU):  # its cache dict; not a key or result
+        if is_a(p, _LRU):  # its cache dict; not a key or result
             return child is _lru_cache_dict(p)
-        if isinstance(p, (dict, tuple)):
+        if is_a(p, (dict, tuple)):
             self.fetch([p])
-            return any(isinstance(q, type) or getattr(q, "__dict__", None) is p
-                       or getattr(q, "__defaults__", None) is p or getattr(q, "__closure__", None) is p
+            return any(is_a(q, type) or attr(q, "__dict__") is p
+                       or (is_a(q, types.FunctionType) and (q.__defaults__ is p or q.__closure__ is p))
                        for q in self.parents.get(id(p), ()))
-        if isinstance(p, (list, set, frozenset)) or type(p).__name__ == "deque":
+        if is_a(p, (list, set, frozenset)) or type(p).__name__ == "deque":
             return False
         return True  # an instance refers to its attributes (asking their names would make its dict)
 
@@ -195,7 +196,7 @@ def describe(chain, entry, module_dicts):
     def last():  # the entry is named by the holder that found it
         return i == len(nodes) - 1
 
-    if isinstance(root, types.ModuleType) and nodes and nodes[0] is vars(root):
+    if is_a(root, types.ModuleType) and nodes and nodes[0] is vars(root):
         root, nodes = vars(root), nodes[1:]
     if id(root) in module_dicts:
         m = module_dicts[id(root)]
@@ -204,18 +205,19 @@ def describe(chain, entry, module_dicts):
         steps.append({"edge": "", "kind": "variable", "holder": _module_label(m)})
         step(str(name), "variable", nodes[0])
         i = 1
-    elif isinstance(root, type):
-        if nodes and isinstance(nodes[0], dict) and not last():
+    elif is_a(root, type):
+        if nodes and is_a(nodes[0], dict) and not last():
             i = 1
         name = entry.edge if last() else _key_of(nodes[0], nodes[1]) if i == 1 else None
         info = ("class", root, name)
         steps.append({"edge": "", "kind": "variable", "holder": type_name(root)})
         step(str(name), "property", nodes[i])
         i += 1
-    elif isinstance(root, types.FunctionType):
+    elif is_a(root, types.FunctionType):
         n1 = nodes[0]
         if n1 is root.__closure__ and len(nodes) > 2:
-            name = root.__code__.co_freevars[next(k for k, c in enumerate(n1) if c is nodes[1])]
+            k = next((k for k, c in enumerate(n1) if c is nodes[1]), 0)
+            name = root.__code__.co_freevars[k]
             outer = root.__qualname__.split(".<locals>")[0] if ".<locals>" in root.__qualname__ else root.__name__
             steps.append({"edge": "", "kind": "variable", "holder": f"function {outer} (closure)"})
             info = ("closure", root, name)
@@ -224,7 +226,7 @@ def describe(chain, entry, module_dicts):
         elif n1 is root.__defaults__ and len(nodes) > 1:
             code = root.__code__
             params = code.co_varnames[:code.co_argcount]
-            k = next(k for k, d in enumerate(n1) if d is nodes[1])
+            k = next((k for k, d in enumerate(n1) if d is nodes[1]), 0)
             name = params[len(params) - len(n1) + k]
             steps.append({"edge": "", "kind": "variable", "holder": f"function {root.__qualname__} (default argument)"})
             info = ("default", root, name)
@@ -238,14 +240,14 @@ def describe(chain, entry, module_dicts):
             i = 2
         else:
             steps.append({"edge": "", "kind": "variable", "holder": type_name(root)})
-            if n1 is getattr(root, "__dict__", None) and len(nodes) > 1:
+            if n1 is attr(root, "__dict__") and len(nodes) > 1:
                 name = _key_of(n1, nodes[1])
                 step(str(name), "property", nodes[1])
                 info, i = ("attr", root, name), 2
             else:
                 step("(internal)", "internal", n1)
                 info, i = ("function", root, None), 1
-    elif isinstance(root, _LRU):
+    elif is_a(root, _LRU):
         wrapped = getattr(root, "__wrapped__", root)
         steps.append({"edge": "", "kind": "variable",
                       "holder": f"lru_cache {getattr(wrapped, '__qualname__', type_name(root))}"})
@@ -261,22 +263,29 @@ def describe(chain, entry, module_dicts):
         a, b = nodes[i - 1], nodes[i]
         if last():
             steps.append({"edge": str(entry.edge), "kind": entry.kind, "holder": type_name(b)})
-        elif isinstance(b, dict) and b is getattr(a, "__dict__", None) and i + 1 < len(nodes):
+        elif is_a(b, dict) and b is attr(a, "__dict__") and i + 1 < len(nodes):
             i += 1  # an instance's attribute dict: named by the attribute
             step(str(_key_of(b, nodes[i])), "property", nodes[i])
-        elif isinstance(a, dict):
+        elif is_a(a, dict):
             step("{entry}", "entry", b)
-        elif isinstance(a, _SEQUENCES) or type(a).__name__ == "deque":
+        elif is_a(a, _SEQUENCES) or type(a).__name__ == "deque":
             step("[]", "element", b)
-        elif isinstance(a, (set, frozenset)):
+        elif is_a(a, (set, frozenset)):
             step("{entry}", "entry", b)
-        elif isinstance(a, types.CellType):
+        elif is_a(a, types.CellType):
             step("cell_contents", "variable", b)
         else:
             name = next((n for n, v in _attributes(a) if v is b), None)
             step(name or "(internal)", "property" if name else "internal", b)
         i += 1
-    return steps, info
+    # Attributes after the root's variable (``app.cache`` in ``app.cache[k] = v``): the line searched
+    # for stores into that chain of names.
+    attrs = []
+    for st in steps[2:-1]:
+        if st["kind"] != "property":
+            break
+        attrs.append(st["edge"])
+    return steps, info + (tuple(attrs),)
 
 
 def absorb(heap, kept, roots):
@@ -293,7 +302,7 @@ def absorb(heap, kept, roots):
             break
         # What is_new and named look at next, in as few passes over the heap as possible.
         roots.fetch([p for h in cands for p in roots.parents.get(id(h), ())
-                     if id(p) not in kept and (isinstance(p, (dict, tuple)) or unverifiable(p))])
+                     if id(p) not in kept and (is_a(p, (dict, tuple)) or unverifiable(p))])
         fresh = [h for h in cands if roots.is_new(h)]
         for h in fresh:
             kept.add(id(h))

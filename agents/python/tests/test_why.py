@@ -139,6 +139,13 @@ class WhyRetainedTest(unittest.TestCase):
         self.assertEqual([s["edge"] for s in g["path"]][:2], ["", "_log"])
         self.assertNotIn("holdingLine", g)
 
+    def test_a_proxy_on_the_path_is_not_asked_anything(self):
+        m, r = self.run_task("proxy")
+        self.assertEqual(m.ContextProxy.asked, 0)
+        # The holder is an attribute of a module global: the line is found by that chain of names.
+        self.check_top(m, r, ["module proxy.py", "ContextProxy", "list", "str"], ["", "request", "log", "[]"],
+                       ["variable", "variable", "property", "element"], "request.log.append(", "request.log.append")
+
     def test_bounds_say_what_stopped_the_walk(self):
         _, r = self.run_task("dict_cache", max_objects=100)
         self.assertTrue(r["truncated"].startswith("maxObjects"), r["truncated"])
