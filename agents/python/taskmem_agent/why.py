@@ -18,8 +18,9 @@ import time
 import tracemalloc
 import types
 
-from .whyheap import is_a, _LRU, OLD, Bounds, Heap, _attributes, _kept_set, _lru_cache_dict, unverifiable
-from .whyline import holding_line
+from .whyheap import (_LRU, OLD, USER, Bounds, Heap, _attributes, _kept_set, _lru_cache_dict, is_a, is_user_file,
+                      unverifiable)
+from .whyline import holding_line, root_file
 from .whyroots import Roots, absorb, describe
 
 MAX_GROUPS = 20
@@ -103,6 +104,11 @@ def entries_of(holder, kids, names, heap):
                 name = next((n for n, v in attrs if v is r), None)
                 out.append(Entry(holder, name or "(internal)", "property" if name else "internal", r, [r]))
     return out
+
+
+def _user_root(info):
+    f = root_file(info[0], info[1])
+    return f is not None and is_user_file(f)
 
 
 def assign(entries, heap, kept, bounds):
@@ -209,9 +215,12 @@ def _walk(runs, max_objects, time_budget_ms):
         g["objects"] += e.objects
         g["bytes"] += e.bytes
         g["entries"] += 1 if e.counts else 0
+        g["user"] = g.get("user") or any(heap.status.get(id(o)) == USER for o in e.tops)
         if len(g["stacks"]) < 64:
             g["stacks"].extend(heap.stacks[id(o)] for o in e.tops if id(o) in heap.stacks)
-    ranked = sorted(groups.values(), key=lambda g: -g["bytes"])[:MAX_GROUPS]
+    # Library objects under a library's root (a stdlib cache) are shown only when nothing else is.
+    mine = [g for g in groups.values() if g.get("user") or _user_root(g["info"])]
+    ranked = sorted(mine or groups.values(), key=lambda g: -g["bytes"])[:MAX_GROUPS]
     runs = max(1, runs)
     out = []
     for g in ranked:

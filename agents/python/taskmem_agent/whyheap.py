@@ -77,7 +77,7 @@ _raw_traceback = getattr(tracemalloc, "_get_object_traceback", tracemalloc.get_o
 _user_files: dict = {}
 
 
-def _is_user_file(filename):
+def is_user_file(filename):
     u = _user_files.get(filename)
     if u is None:
         u = _profile.classify(filename) == "user" and "-packages" not in filename
@@ -97,7 +97,7 @@ def _origin(raw):
         if stack is None:
             got = (AGENT, None)
         else:
-            got = (USER if any(_is_user_file(f) for f, _ in stack) else LIB), stack
+            got = (USER if any(is_user_file(f) for f, _ in stack) else LIB), stack
         if len(_origins) < 100_000:
             _origins[raw] = got
     return got
@@ -202,11 +202,10 @@ class Heap:
 
 
 def _kept_set(heap):
-    """The objects to explain: user-allocated ones, or library ones when that is all there is."""
-    user = {k for k, st in heap.status.items() if st == USER}
-    if user:
-        return user
-    return {k for k, st in heap.status.items() if st == LIB}
+    """The objects to explain: allocated by user code or by the libraries it called (a dict that
+    ``json.loads`` made, whose traceback of a few frames never reaches user code); why.py drops the
+    groups that are the libraries' own business (``_user_group``)."""
+    return {k for k, st in heap.status.items() if st == USER or st == LIB}
 
 
 _FREELIST = (list, tuple, dict)

@@ -27,7 +27,7 @@ def _tree(filename):
     return _trees[filename]
 
 
-def _file_of(kind, obj):
+def root_file(kind, obj):
     if kind == "module":
         f = getattr(obj, "__file__", None)
     elif kind == "class":
@@ -162,7 +162,7 @@ def _lru_decorators(node):
 def candidates(info):
     """-> (file, [(line, operation, def span)]) for a holder, or (None, [])."""
     kind, obj, name, attrs = info
-    filename = _file_of(kind, obj)
+    filename = root_file(kind, obj)
     tree = _tree(filename) if filename else None
     if tree is None:
         return None, []

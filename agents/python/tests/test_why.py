@@ -146,6 +146,11 @@ class WhyRetainedTest(unittest.TestCase):
         self.check_top(m, r, ["module proxy.py", "ContextProxy", "list", "str"], ["", "request", "log", "[]"],
                        ["variable", "variable", "property", "element"], "request.log.append(", "request.log.append")
 
+    def test_library_allocations_when_that_is_all_there_is(self):
+        m, r = self.run_task("libonly")
+        self.check_top(m, r, ["module libonly.py", "list", "dict"], ["", "_parsed", "[]"],
+                       ["variable", "variable", "element"], "_parsed.append(", "_parsed.append")
+
     def test_bounds_say_what_stopped_the_walk(self):
         _, r = self.run_task("dict_cache", max_objects=100)
         self.assertTrue(r["truncated"].startswith("maxObjects"), r["truncated"])
