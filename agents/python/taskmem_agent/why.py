@@ -18,8 +18,8 @@ import time
 import tracemalloc
 import types
 
-from .whyheap import (_LRU, OLD, USER, Bounds, Heap, _attributes, _kept_set, _lru_cache_dict, is_a, is_user_file,
-                      unverifiable)
+from .whyheap import (_LRU, allocation_stack, OLD, USER, Bounds, Heap, _attributes, _kept_set, _lru_cache_dict, is_a,
+                      is_user_file, unverifiable)
 from .whyline import holding_line, root_file
 from .whyroots import Roots, absorb, describe
 
@@ -217,7 +217,7 @@ def _walk(runs, max_objects, time_budget_ms):
         g["entries"] += 1 if e.counts else 0
         g["user"] = g.get("user") or any(heap.status.get(id(o)) == USER for o in e.tops)
         if len(g["stacks"]) < 64:
-            g["stacks"].extend(heap.stacks[id(o)] for o in e.tops if id(o) in heap.stacks)
+            g["stacks"].extend(s for s in map(allocation_stack, e.tops) if s is not None)
     # Library objects under a library's root (a stdlib cache) are shown only when nothing else is.
     mine = [g for g in groups.values() if g.get("user") or _user_root(g["info"])]
     ranked = sorted(mine or groups.values(), key=lambda g: -g["bytes"])[:MAX_GROUPS]

@@ -77,6 +77,12 @@ _raw_traceback = getattr(tracemalloc, "_get_object_traceback", tracemalloc.get_o
 _user_files: dict = {}
 
 
+def allocation_stack(obj):
+    """The cleaned allocation stack of a traced object (oldest frame first), or None."""
+    raw = _raw_traceback(obj)
+    return _origin(raw)[1] if raw is not None else None
+
+
 def is_user_file(filename):
     u = _user_files.get(filename)
     if u is None:
@@ -127,7 +133,6 @@ class Heap:
         self.bounds = bounds
         self.status: dict = {}  # id -> USER / LIB / AGENT, for traced objects only
         self.objs: dict = {}  # id -> traced object (USER or LIB)
-        self.stacks: dict = {}  # id -> cleaned allocation stack
         # References into traced objects (the parent not the agent's): four lists side by side, not a
         # tuple per reference, so that passes over gc.get_objects() do not meet them.
         self.edges = Edges()
@@ -141,11 +146,10 @@ class Heap:
                 raw = _raw_traceback(obj)
                 if raw is None:
                     return OLD
-            st, stack = _origin(raw)
+            st = _origin(raw)[0]
             self.status[io] = st
             if st != AGENT:
                 self.objs[io] = obj
-                self.stacks[io] = stack
         return st
 
     def scan(self):
@@ -158,7 +162,9 @@ class Heap:
         state = self.state
         known = self.status.get
         traced = _raw_traceback
-        add_edge = self.edges.add
+        # The edge lists' appends, bound once: a method call per reference costs more.
+        e_parents, e_children = self.edges.parents.append, self.edges.children.append
+        e_parent_ids, e_child_ids = self.edges.parent_ids.append, self.edges.child_ids.append
         extra: list = []
         seen_untracked: set = set()
         todo = gc.get_objects()
@@ -195,7 +201,10 @@ class Heap:
                     if st == USER or st == LIB:
                         if ic is None:
                             ic = id(c)
-                        add_edge(c, r, ic, ir)
+                        e_parents(c)
+                        e_children(r)
+                        e_parent_ids(ic)
+                        e_child_ids(ir)
             if not bounds.visit(k):
                 return
             del queue[:]

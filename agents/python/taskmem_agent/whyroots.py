@@ -70,7 +70,7 @@ class Roots:
         self.fetched.update(ids)
         frame_type = types.FrameType
         heap, edges = self.heap, self.heap.edges
-        own = {id(x) for x in (heap.status, heap.objs, heap.stacks, heap.hint, edges.parents, edges.children,
+        own = {id(x) for x in (heap.status, heap.objs, heap.hint, edges.parents, edges.children,
                                edges.parent_ids, edges.child_ids, self.parents, self.fetched, self.new,
                                self.kept, ids, todo)}
         for p in gc.get_objects():
