@@ -1,15 +1,18 @@
-"""Why is it kept (``Taskmem.whyRetained``, docs/PROTOCOL.md): the chains of references from a root
-(module global, class attribute, closure cell, default argument, lru_cache) to the objects that
+"""Why is it kept (``Taskmem.whyRetained``, docs/PROTOCOL.md §4b): the chains of references from a
+root (module global, class attribute, closure cell, default argument, lru_cache) to the objects that
 traced runs allocated and that are still alive, grouped and ranked; the holding line is whyline.py.
 
-Three steps, each bounded by ``maxObjects`` (objects visited) and ``timeBudgetMs``:
+Steps, bounded by ``maxObjects`` (objects visited) and each by its share of ``timeBudgetMs``:
 1. one pass over the heap (``gc.get_objects()`` plus the untracked dicts and tuples found under it):
-   the kept objects (``tracemalloc.get_object_traceback`` is set, allocated by user code) and every
-   reference into them;
-2. entries: an object outside the kept set (the *holder*: ``_seen``, ``Registry.entries``) gains one
+   the kept objects (a tracemalloc traceback that is not the agent's) and every reference into them
+   (whyheap.py);
+2. untraced holders that are new by what holds them (free-list lists, tuples and dicts; instances
+   before 3.12) join the kept objects (whyroots.absorb);
+3. entries: an object outside the kept set (the *holder*: ``_seen``, ``Registry.entries``) gains one
    per slot that holds kept objects (a dict key, a list element); the kept objects under a slot are
-   its objects;
-3. from each holder up to a root through ``gc.get_referrers``, breadth first (shortest chain).
+   its objects and bytes;
+4. from each holder up to a root through ``gc.get_referrers``, breadth first (shortest chain), and
+   the path named step by step (whyroots.py).
 Frames are never followed (what running code holds is not kept), nor are the agent's own objects.
 """
 import gc
