@@ -21,9 +21,9 @@ import time
 import tracemalloc
 import types
 
-from .whyheap import (_LRU, allocation_stack, OLD, USER, Bounds, Heap, _attributes, _kept_set, _lru_cache_dict, is_a,
-                      is_user_file, unverifiable)
-from .whyline import holding_line, root_file
+from .whyheap import (_LRU, OLD, USER, Bounds, Heap, _attributes, _kept_set, _lru_cache_dict, _origins,
+                      allocation_stack, is_a, is_user_file, unverifiable)
+from .whyline import _trees, holding_line, root_file
 from .whyroots import Roots, absorb, describe
 
 MAX_GROUPS = 20
@@ -157,8 +157,14 @@ def why_retained(runs, max_objects=2_000_000, time_budget_ms=5000):
     try:
         return _walk(runs, max_objects, time_budget_ms)
     finally:
+        clear_caches()  # tracebacks seen and syntax trees: a long-lived worker should not keep them
         if enabled:
             gc.enable()
+
+
+def clear_caches():
+    _origins.clear()
+    _trees.clear()
 
 
 def _walk(runs, max_objects, time_budget_ms):
