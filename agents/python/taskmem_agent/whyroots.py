@@ -11,7 +11,11 @@ from .whyheap import (_FREELIST, _LRU, AGENT, OLD, _attributes, _holders, _lru_c
                       unverifiable)
 
 MAX_DEPTH = 24
-_CHUNK = 32  # objects per gc.get_referrers call: it compares each reference with every argument
+# gc.get_referrers compares each reference in the heap with every argument, in C: measured with 625k
+# objects, 16 ms for one argument and ~0.5 ms more per argument. A pass in Python (``_fetch_by_pass``)
+# costs ~10 us an object under tracemalloc: it pays only for many thousands of objects at once.
+_CHUNK = 256
+_PASS_OVER = 16384
 _SEQUENCES = (list, tuple)
 
 
@@ -41,7 +45,7 @@ class Roots:
     def fetch(self, objs):
         """Fill ``parents`` for ``objs`` (those not fetched yet) -> False when a bound stopped it."""
         todo = [o for o in objs if id(o) not in self.fetched]
-        if len(todo) > _CHUNK * 4:
+        if len(todo) > _PASS_OVER:
             return self._fetch_by_pass(todo)
         for i in range(0, len(todo), _CHUNK):
             if not self.bounds.visit(_CHUNK) or not self.bounds.in_time():
