@@ -14,7 +14,7 @@ import traceback
 import tracemalloc
 
 from . import install
-from .methods import CdpError, send
+from .methods import CdpError, send, why_retained
 from .procinfo import malloc_trim, read_rss, resolve_malloc_trim
 
 
@@ -171,6 +171,8 @@ class Harness:
             try:
                 if method == "Taskmem.loadHarness":
                     result = self.load(params)
+                elif method == "Taskmem.whyRetained":
+                    result = why_retained(agent, params)
                 else:
                     result = self.run(params)
                 send(conn, {"id": mid, "result": result})

@@ -5,6 +5,7 @@ Each method is ``fn(agent, params, mid, conn)`` -> a result, or ``DEFERRED`` whe
 """
 import collections
 import gc
+import tracemalloc
 
 from . import jsonio
 from .channel import Signal
@@ -146,6 +147,36 @@ def configure(agent, params, mid, conn):
     return {}
 
 
+def _why_params(params):
+    """-> (runs, maxObjects, timeBudgetMs) of ``Taskmem.whyRetained``, checked."""
+    def count(key, default, low):
+        v = params.get(key, default)
+        if type(v) is not int or v < low:
+            raise CdpError(-32602, f"whyRetained: '{key}' must be an integer >= {low}")
+        return v
+    return count("runs", None, 1), count("maxObjects", 2_000_000, 1), count("timeBudgetMs", 5000, 1)
+
+
+def why_retained(agent, params):
+    """``Taskmem.whyRetained``: in the harness on the main thread (harness.py), between runs, so no
+    task changes the heap under the walk; elsewhere on the reader thread: a script or worker has no
+    loop to hand it to, and its own threads keep running (the walk is a reading, not a pause)."""
+    runs, max_objects, budget = _why_params(params)
+    if not tracemalloc.is_tracing():
+        raise CdpError(-32000, "whyRetained needs tracemalloc tracing: in the harness after a measured run, in "
+                               "a script after HeapProfiler.startSampling (a worker traces only inside sampled tasks)")
+    from .why import why_retained as walk  # ast, and the walk's modules, only when asked
+    return walk(runs, max_objects, budget)
+
+
+def taskmem_why_retained(agent, params, mid, conn):
+    if agent.main_queue is not None:
+        _why_params(params)  # bad params answered at once
+        agent.main_queue.put(("call", "Taskmem.whyRetained", params, (mid, conn)))
+        return DEFERRED
+    return why_retained(agent, params)
+
+
 def _main_thread_method(name):
     def handler(agent, params, mid, conn):
         if agent.main_queue is None:
@@ -168,6 +199,7 @@ METHODS = {
     "Taskmem.getStats": get_stats,
     "Taskmem.getSamplingProfile": taskmem_sampling_profile,
     "Taskmem.configure": configure,
+    "Taskmem.whyRetained": taskmem_why_retained,
 }
 for _name in ("Taskmem.loadHarness", "Taskmem.runTask", "Taskmem.exit"):
     METHODS[_name] = _main_thread_method(_name)
