@@ -11,8 +11,7 @@ import type { WhyRetained } from '../../core/why/model';
 import { parseWhyRetained } from '../../core/why/validate';
 import { parsePythonStats, pythonStatsPoint, type MallocTrimFigures, type PythonStatsReading } from './stats';
 
-/** The agent's referrer walk visits at most this many objects and runs at most this long. */
-const WHY_MAX_OBJECTS = 200_000;
+/** The agent's referrer walk runs at most this long (it visits at most its own default of objects, 2 million). */
 const WHY_TIME_BUDGET_MS = 10_000;
 
 export class PythonAdapter implements RuntimeAdapter {
@@ -87,7 +86,7 @@ export class PythonAdapter implements RuntimeAdapter {
   async whyRetained(runs: number): Promise<WhyRetained> {
     const started = performance.now();
     const answer = parseWhyRetained(
-      await this.context.client.sendRaw('Taskmem.whyRetained', { runs, maxObjects: WHY_MAX_OBJECTS, timeBudgetMs: WHY_TIME_BUDGET_MS }),
+      await this.context.client.sendRaw('Taskmem.whyRetained', { runs, timeBudgetMs: WHY_TIME_BUDGET_MS }),
     );
     return { ...answer, pauseMs: answer.pauseMs || performance.now() - started };
   }
