@@ -85,9 +85,7 @@ export class PythonAdapter implements RuntimeAdapter {
 
   async whyRetained(runs: number): Promise<WhyRetained> {
     const started = performance.now();
-    const answer = parseWhyRetained(
-      await this.context.client.sendRaw('Taskmem.whyRetained', { runs, timeBudgetMs: WHY_TIME_BUDGET_MS }),
-    );
+    const answer = parseWhyRetained(await this.context.client.sendRaw('Taskmem.whyRetained', { runs, timeBudgetMs: WHY_TIME_BUDGET_MS }));
     return { ...answer, pauseMs: answer.pauseMs || performance.now() - started };
   }
 
