@@ -10,6 +10,7 @@ const nodeEntries = {
   cli: 'src/cli/main.ts',
   bootloader: 'src/launch/bootloader.ts',
   harness: 'src/launch/harness.ts',
+  snapshotWorker: 'src/runtimes/node/snapshotWorker.ts',
 };
 
 const common = { bundle: true, sourcemap: true, minify, logLevel: 'warning', target: 'es2022' };

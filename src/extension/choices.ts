@@ -39,7 +39,11 @@ export interface RunSettings {
   taskGcBudgetPercent?: number;
   /** Node: HTTP requests and BullMQ jobs as tasks without code changes; default true. */
   autoTasks?: boolean;
+  /** The harness finds what keeps the kept memory: `auto` unless the heap is large. */
+  whyRetained?: 'auto' | 'always' | 'never';
 }
+
+const WHY_SETTING = { auto: DEFAULTS.why, always: true, never: false } as const;
 
 /** The session to start for a choice, with the user's settings applied. */
 export function sessionOptionsFor(choice: ProfileChoice, settings: RunSettings): SessionOptions {
@@ -60,7 +64,7 @@ export function sessionOptionsFor(choice: ProfileChoice, settings: RunSettings):
         warmup: settings.warmup,
         args: [],
         runtime: choice.runtime,
-        why: DEFAULTS.why,
+        why: WHY_SETTING[settings.whyRetained ?? 'auto'],
       };
       break;
     case 'worker':

@@ -20,6 +20,7 @@ export const enum Setting {
   TaskGcBudgetPercent = 'taskGcBudgetPercent',
   AutoTasks = 'autoTasks',
   AnnotationsEnabled = 'annotations.enabled',
+  WhyRetained = 'whyRetained',
 }
 
 export interface TaskMemoryConfig extends RunSettings {
@@ -51,6 +52,7 @@ export const CONFIG_DEFAULTS: Required<TaskMemoryConfig> = {
   taskGcBudgetPercent: DEFAULTS.taskGcBudget * 100,
   autoTasks: true,
   annotationsEnabled: true,
+  whyRetained: DEFAULTS.why,
 };
 
 type Limited = keyof typeof SETTING_LIMITS;
@@ -59,6 +61,10 @@ function clamp(value: unknown, setting: Limited, fallback: number, round: boolea
   if (typeof value !== 'number' || !Number.isFinite(value)) return fallback;
   const { min, max } = SETTING_LIMITS[setting];
   return Math.min(max, Math.max(min, round ? Math.round(value) : value));
+}
+
+function whyFrom(value: unknown): 'auto' | 'always' | 'never' {
+  return value === 'always' || value === 'never' ? value : 'auto';
 }
 
 /** The settings from `get` (VS Code's configuration, or a test's table), every value checked. */
@@ -79,5 +85,6 @@ export function configFrom(get: (setting: Setting) => unknown): TaskMemoryConfig
     taskGcBudgetPercent: clamp(get(Setting.TaskGcBudgetPercent), Setting.TaskGcBudgetPercent, d.taskGcBudgetPercent, false),
     autoTasks: get(Setting.AutoTasks) !== false,
     annotationsEnabled: get(Setting.AnnotationsEnabled) !== false,
+    whyRetained: whyFrom(get(Setting.WhyRetained)),
   };
 }

@@ -34,6 +34,8 @@ function builtFile(name: string): string {
 
 export const bootloaderPath = (): string => builtFile('bootloader.js');
 export const harnessPath = (): string => builtFile('harness.js');
+/** The worker thread that reads heap snapshots (why retained). */
+export const snapshotWorkerPath = (): string => builtFile('snapshotWorker.js');
 /** The task marks injected into a process the session attached to (no bootloader there). */
 export const attachMarksPath = (): string => builtFile('attachMarks.js');
 export const pythonAgentDir = (): string => path.join(packageRoot(), 'agents', 'python');

@@ -17,8 +17,11 @@ export interface HarnessSpec {
   /** Passed to every call. */
   args: unknown[];
   runtime: RuntimeKind;
-  /** Find what keeps the memory the runs kept (Node: two heap snapshots; Python: a referrer walk). */
-  why?: boolean;
+  /**
+   * Find what keeps the memory the runs kept (Node: two heap snapshots; Python: a referrer walk).
+   * `auto`: unless the heap after the warm-up is so large that a snapshot would pause for long.
+   */
+  why?: boolean | 'auto';
 }
 
 export interface AttachSpec {

@@ -9,7 +9,12 @@ export const DEFAULTS = {
   /** Node workers: the GCs around measured tasks may take 1% of the wall time. */
   taskGcBudget: 0.01,
   runs: 10,
-  /** The harness reads what keeps the kept memory (two heap snapshots, or a referrer walk). */
-  why: true,
+  /**
+   * The harness reads what keeps the kept memory (two heap snapshots, or a referrer walk), unless the
+   * heap after the warm-up is above `whyAutoMaxHeapBytes`: V8 builds and sends a snapshot at ~10 MB of
+   * heap per second (README, Why it is kept), so 128 MiB pauses the task ~13 s twice.
+   */
+  why: 'auto' as const,
+  whyAutoMaxHeapBytes: 128 * 1024 * 1024,
   warmup: 2,
 };

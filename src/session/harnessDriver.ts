@@ -13,6 +13,8 @@ import type { HarnessSpec } from './api';
 import type { DriverHost } from './driver';
 import type { Target } from './target';
 import { explainRetained } from './whyRetained';
+import { DEFAULTS } from './defaults';
+import { formatBytes } from '../core/format';
 import type { SessionDriver } from './driver';
 
 /** How long a harness process may take to report in (TypeScript compilation included). */
@@ -86,13 +88,14 @@ export class HarnessDriver implements SessionDriver {
     // Baseline: everything retained so far (module loading, warm-up) is below this ordinal.
     const baseline = await target.capture();
     this.boundaryOrdinal = maxOrdinal(baseline.profile);
-    if (spec.why) {
+    const why = this.whyWanted(baseline.retainedAfterGc);
+    if (why) {
       session.progress({ message: 'Reading the heap before the measured runs (why retained)…' });
       await target.whyBaseline();
     }
     if (target.runtimeInfo.harness.measurement === 'budgeted-profiles') await this.measureWithBudgetedProfiles(target);
     else await this.measureWithCaptures(target);
-    if (spec.why) await this.explain(target);
+    if (why) await this.explain(target);
     session.progress({ message: 'Done', done: spec.runs, total: spec.runs });
     await session.stop('completed');
   }
@@ -190,6 +193,17 @@ export class HarnessDriver implements SessionDriver {
         }),
       );
     }
+  }
+
+  /** Whether to find what keeps the kept memory, given the heap after the warm-up. */
+  private whyWanted(heapBytes: number): boolean {
+    const why = this.spec.why ?? false;
+    if (why !== 'auto') return why;
+    if (heapBytes <= DEFAULTS.whyAutoMaxHeapBytes) return true;
+    this.extraNotes.push(
+      `Why retained was skipped: the heap after the warm-up is ${formatBytes(heapBytes)}, and reading it twice would pause the task for long (about 1 s per 10 MB each time). Ask for it with --why (or the taskMemory.whyRetained setting).`,
+    );
+    return false;
   }
 
   /** What keeps what the runs kept; the pause it took goes into the notes. */

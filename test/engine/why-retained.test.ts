@@ -100,3 +100,15 @@ describe('why it is kept: Node retainer paths and holding lines (real processes)
     );
   });
 });
+
+describe('why it is kept: the default on a large heap (real process)', function () {
+  this.timeout(180_000);
+
+  it('skips the snapshots when the heap after the warm-up is above the limit, and says how to ask for them', async () => {
+    const file = fixture('node', 'why', 'big-heap.js');
+    const { report } = await runSession({ mode: 'harness', harness: { ...harness(file, 'keepSome', 6, 1)!, why: 'auto' } });
+    assert.equal(report.tasks[0]?.why, undefined, 'no snapshots were read');
+    const note = report.notes.find((n) => n.startsWith('Why retained was skipped'));
+    assert.match(note ?? report.notes.join('\n'), /the heap after the warm-up is [\d.]+ MiB.*--why/);
+  });
+});

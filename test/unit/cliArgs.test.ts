@@ -35,9 +35,10 @@ describe('taskmem arguments', () => {
       warmup: 0,
       args: [{ id: 1 }],
       runtime: 'node',
-      why: true,
+      why: 'auto',
     });
     assert.equal(profile(['task', 'src/jobs.js#handleJob', '--no-why']).session.harness?.why, false, '--no-why');
+    assert.equal(profile(['task', 'src/jobs.js#handleJob', '--why']).session.harness?.why, true, '--why');
     assert.deepEqual(output, { failOnLeak: false, quiet: false, verbose: false, color: false, maxSites: 10 });
     const py = profile(['task', 'billing.py#charge', '--python', '/opt/py/bin/python3']).session;
     assert.deepEqual(py.harness, {
@@ -47,7 +48,7 @@ describe('taskmem arguments', () => {
       warmup: DEFAULTS.warmup,
       args: [],
       runtime: 'python',
-      why: true,
+      why: 'auto',
     });
     assert.equal(py.pythonPath, '/opt/py/bin/python3');
   });

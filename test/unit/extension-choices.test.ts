@@ -29,7 +29,7 @@ describe('extension: profile choices', () => {
     const choice: ProfileChoice = { kind: 'harness', label: 'x', file: '/w/leaky.js', exportName: 'handleJob', runtime: 'node', cwd: '/w' };
     const options = sessionOptionsFor(choice, settings);
     assert.equal(options.mode, 'harness');
-    assert.deepEqual(options.harness, { file: '/w/leaky.js', exportName: 'handleJob', runs: 12, warmup: 3, args: [], runtime: 'node', why: true });
+    assert.deepEqual(options.harness, { file: '/w/leaky.js', exportName: 'handleJob', runs: 12, warmup: 3, args: [], runtime: 'node', why: 'auto' });
     assert.equal(options.samplingIntervalBytes, undefined, '0 = the mode default');
     assert.equal(options.preciseAttribution, undefined, 'auto = the mode default');
     assert.equal(options.pythonPath, undefined);

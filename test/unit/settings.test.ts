@@ -28,6 +28,7 @@ const FIELD: Record<Setting, keyof typeof CONFIG_DEFAULTS> = {
   [Setting.TaskGcBudgetPercent]: 'taskGcBudgetPercent',
   [Setting.AutoTasks]: 'autoTasks',
   [Setting.AnnotationsEnabled]: 'annotationsEnabled',
+  [Setting.WhyRetained]: 'whyRetained',
 };
 
 describe('settings', () => {

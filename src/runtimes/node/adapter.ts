@@ -9,9 +9,8 @@ import { rssSplitNote } from '../../core/memorySplit';
 import type { HarnessSpec } from '../../session/api';
 import type { AdapterContext, CaptureResult, RetainedReading, RuntimeAdapter, StatsReading } from '../adapter';
 import { checkpointReply, readRss, unknownScripts } from '../replies';
-import { analyseSnapshots } from '../../core/why/retainerPaths';
 import type { WhyRetained } from '../../core/why/model';
-import { takeHeapSnapshot } from './heapSnapshot';
+import { HeapSnapshotReader } from './heapSnapshot';
 
 const BINDING = '__taskmemEmit';
 const NODE_MEMORY_EXPRESSION = '(() => { const m = process.memoryUsage(); return [m.heapUsed, m.heapTotal, m.rss, m.external, m.arrayBuffers]; })()';
@@ -30,8 +29,8 @@ export class NodeAdapter implements RuntimeAdapter {
   private marksInstalled = false;
   private closeInspectorOnLetGo: boolean;
   private pollCount = 0;
-  /** The ids alive at the why-retained baseline; V8 keeps an object's snapshot id for its life in one process. */
-  private baselineIds: Uint32Array | undefined;
+  /** Why retained: the baseline's ids and the later snapshot, read off this thread. */
+  private snapshots: HeapSnapshotReader | undefined;
   private lastExternal: { external: number | undefined; arrayBuffers: number | undefined } | undefined;
 
   constructor(private readonly context: AdapterContext) {
@@ -142,15 +141,19 @@ export class NodeAdapter implements RuntimeAdapter {
   }
 
   async whyBaseline(): Promise<void> {
-    this.baselineIds = (await takeHeapSnapshot(this.context.client, () => undefined)).sortedIds();
+    this.snapshots ??= new HeapSnapshotReader(this.context.client);
+    await this.snapshots.baseline();
   }
 
+  /** V8 keeps an object's snapshot id for its life in one process: ids the baseline lacks are new. */
   async whyRetained(runs: number, progress: (done: number, total: number) => void): Promise<WhyRetained> {
-    if (!this.baselineIds) throw new Error('no baseline heap snapshot was taken');
-    const started = performance.now();
-    const later = await takeHeapSnapshot(this.context.client, progress);
-    const pauseMs = performance.now() - started;
-    return { ...analyseSnapshots(this.baselineIds, later, runs), pauseMs };
+    if (!this.snapshots) throw new Error('no baseline heap snapshot was taken');
+    try {
+      return await this.snapshots.explain(runs, progress);
+    } finally {
+      this.snapshots.dispose();
+      this.snapshots = undefined;
+    }
   }
 
   private async retainedNow(collect: boolean): Promise<RetainedReading> {
@@ -238,6 +241,8 @@ export class NodeAdapter implements RuntimeAdapter {
    * connection is gone.
    */
   async letGo(): Promise<void> {
+    this.snapshots?.dispose();
+    this.snapshots = undefined;
     if (this.marksInstalled) {
       this.marksInstalled = false;
       await this.evaluate('globalThis.__taskmemDetachMarks?.()');
