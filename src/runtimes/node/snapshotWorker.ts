@@ -28,7 +28,7 @@ function handle(message: SnapshotWorkerRequest): void {
       try {
         parser.push(message.text);
       } catch (error) {
-        failure = error instanceof Error ? error : new Error(String(error as string));
+        failure = error instanceof Error ? error : new Error(String(error));
       }
       return;
     case 'end': {
@@ -46,7 +46,7 @@ function handle(message: SnapshotWorkerRequest): void {
         if (!baselineIds) throw new Error('no baseline heap snapshot was taken');
         reply({ type: 'explained', why: analyseSnapshots(baselineIds, graph, message.runs), nodes: graph.nodeCount });
       } catch (error) {
-        reply({ type: 'failed', message: error instanceof Error ? error.message : String(error as string) });
+        reply({ type: 'failed', message: error instanceof Error ? error.message : String(error) });
       }
       return;
     }
