@@ -11,6 +11,7 @@ import { formatBytes, formatBytesPerRun, formatPercent, plural, type ProgressUni
 import type { CallerLine, Frame, RetainedSite } from './model';
 import type { ReportSite } from './report';
 import { escapeMarkdown, sanitizeText } from './reportRender';
+import { holderHoverMarkdown, holderText, type HolderMark } from './holderAnnotations';
 
 /** 0 low, 1 medium, 2 high, 3 critical. */
 export type HeatLevel = 0 | 1 | 2 | 3;
@@ -31,8 +32,11 @@ export interface CallerMark {
 }
 
 export interface FileAnnotation {
-  /** 'site': memory allocated here (or in this function); 'caller': a user line calling into a site. */
-  kind: 'site' | 'caller';
+  /**
+   * 'site': memory allocated here (or in this function); 'caller': a user line calling into a site;
+   * 'holder': the statement that stores kept memory into what holds it (why retained).
+   */
+  kind: 'site' | 'caller' | 'holder';
   /** 0-based line in the document as it is now (moved by edits). */
   line: number;
   /** 1-based line at capture time. */
@@ -47,6 +51,8 @@ export interface FileAnnotation {
   sites: RetainedSite[];
   /** Sites this line calls into (for 'caller'; a site line may call into others too). */
   calls: CallerMark[];
+  /** What this line holds (why retained), heaviest first; a site or caller line may hold too. */
+  holders?: HolderMark[];
   /** The file was edited since the capture (lines shifted to follow the edits). */
   fileChanged?: boolean;
   /** A site line whose memory does not grow with the runs: drawn without the heat colours. */
@@ -56,6 +62,7 @@ export interface FileAnnotation {
 export interface SiteIndex {
   sites: Map<string, RetainedSite[]>;
   callers: Map<string, CallerMark[]>;
+  holders: Map<string, HolderMark[]>;
 }
 
 export interface AnnotationOptions {
@@ -75,9 +82,10 @@ export function fileKey(file: string): string {
   return /^[A-Za-z]:\//.test(slashes) ? slashes[0].toLowerCase() + slashes.slice(1) : slashes;
 }
 
-/** Groups sites by their file and caller marks by the caller's file, once per capture. */
-export function indexSitesByFile(sites: readonly RetainedSite[]): SiteIndex {
-  const index: SiteIndex = { sites: new Map(), callers: new Map() };
+/** Groups sites by their file, caller marks by the caller's file and holding lines by theirs, once per capture. */
+export function indexSitesByFile(sites: readonly RetainedSite[], holders: readonly HolderMark[] = []): SiteIndex {
+  const index: SiteIndex = { sites: new Map(), callers: new Map(), holders: new Map() };
+  for (const mark of holders) push(index.holders, fileKey(mark.group.holdingLine.file), mark);
   for (const site of sites) {
     if (site.file !== '' && site.line >= 1) push(index.sites, fileKey(site.file), site);
     for (const caller of site.callers) {
@@ -194,7 +202,37 @@ export function buildFileAnnotations(sites: readonly RetainedSite[] | SiteIndex,
       });
     }
   }
+  addHolders(out, index.holders.get(key) ?? [], options.unit);
   return out.sort((a, b) => a.line - b.line);
+}
+
+/** Holding lines join the line's own annotation, or get one of their own. */
+function addHolders(out: FileAnnotation[], marks: readonly HolderMark[], unit: ProgressUnit | undefined): void {
+  const byLine = new Map<number, HolderMark[]>();
+  for (const mark of marks) {
+    const line = mark.group.holdingLine.line;
+    byLine.set(line, [...(byLine.get(line) ?? []), mark]);
+  }
+  for (const [line, holders] of byLine) {
+    const existing = out.find((a) => a.capturedLine === line);
+    if (existing) {
+      existing.holders = holders;
+      existing.text = `${existing.text} · ${holderText(holders, unit)}`;
+      continue;
+    }
+    out.push({
+      kind: 'holder',
+      line: line - 1,
+      capturedLine: line,
+      heat: 0,
+      text: holderText(holders, unit),
+      bytes: 0,
+      share: 0,
+      sites: [],
+      calls: [],
+      holders,
+    });
+  }
 }
 
 /** A text change in VS Code's terms (0-based), reduced to whole lines by {@link lineEdit}. */
@@ -298,6 +336,7 @@ export function hoverMarkdown(annotation: FileAnnotation, ctx: HoverContext = {}
   const md: string[] = [];
   const maxFrames = ctx.maxFrames ?? 5;
   if (annotation.fileChanged) md.push('_The file changed since the capture: marks follow the edits, edited lines lost theirs._', '');
+  if (annotation.holders) md.push(...holderHoverMarkdown(annotation.holders, ctx.unit));
   // Compact: a hover that needs scrolling hides its last sections (the stack's caller, the tasks).
   for (const site of annotation.sites) {
     const figures = [`**${formatBytes(site.retainedBytes)}** kept`, `${formatPercent(site.share)} of retained memory`];
@@ -329,7 +368,12 @@ export function hoverMarkdown(annotation: FileAnnotation, ctx: HoverContext = {}
     md.push('');
   }
   if (ctx.tasks && ctx.tasks.length > 0) {
-    md.push('Tasks in this session (measured; the site figures above are estimates from heap samples):', '');
+    md.push(
+      annotation.sites.length > 0
+        ? 'Tasks in this session (measured; the site figures above are estimates from heap samples):'
+        : 'Tasks in this session (measured):',
+      '',
+    );
     for (const t of ctx.tasks) md.push(`- ${escapeMarkdown(t.name)}: ${formatBytesPerRun(t.bytesPerRun, ctx.unit)} (${escapeMarkdown(t.verdict)})`);
     md.push('');
   }

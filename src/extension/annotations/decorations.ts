@@ -17,6 +17,7 @@ import {
 } from '../../core/annotations';
 import type { ProgressUnit } from '../../core/format';
 import type { RetainedSite } from '../../core/model';
+import type { HolderMark } from '../../core/holderAnnotations';
 
 export const ANNOTATION_COLORS = {
   heat: HEAT_NAMES.map((name) => `taskMemory.heat.${name}`),
@@ -46,6 +47,8 @@ export function inlineText(lineText: string, text: string, tabSize = 4): boolean
 export class DecorationStyles implements vscode.Disposable {
   heat: vscode.TextEditorDecorationType[] = [];
   caller!: vscode.TextEditorDecorationType;
+  /** A line that stores kept memory into its holder (why retained): an edge mark, its text, no heat. */
+  holder!: vscode.TextEditorDecorationType;
 
   constructor() {
     this.create();
@@ -76,6 +79,16 @@ export class DecorationStyles implements vscode.Disposable {
       after: { ...after, fontStyle: 'normal' },
       rangeBehavior: vscode.DecorationRangeBehavior.ClosedClosed,
     });
+    this.holder = vscode.window.createTextEditorDecorationType({
+      isWholeLine: true,
+      borderColor: new vscode.ThemeColor(ANNOTATION_COLORS.heatBorder),
+      borderStyle: 'dashed',
+      borderWidth: '0 0 0 2px',
+      overviewRulerColor: new vscode.ThemeColor(ANNOTATION_COLORS.ruler),
+      overviewRulerLane: vscode.OverviewRulerLane.Right,
+      after: { ...after, fontStyle: 'normal' },
+      rangeBehavior: vscode.DecorationRangeBehavior.ClosedClosed,
+    });
   }
 
   /** Rebuilds the types (after a settings change); editors must be redrawn. */
@@ -85,7 +98,7 @@ export class DecorationStyles implements vscode.Disposable {
   }
 
   get all(): vscode.TextEditorDecorationType[] {
-    return [...this.heat, this.caller];
+    return [...this.heat, this.caller, this.holder];
   }
 
   private disposeTypes(): void {
@@ -106,8 +119,8 @@ export class AnnotationModel {
 
   private unit: ProgressUnit = 'run';
 
-  setSites(sites: readonly RetainedSite[], unit: ProgressUnit = 'run'): void {
-    this.index = sites.length > 0 ? indexSitesByFile(sites) : undefined;
+  setSites(sites: readonly RetainedSite[], unit: ProgressUnit = 'run', holders: readonly HolderMark[] = []): void {
+    this.index = sites.length > 0 || holders.length > 0 ? indexSitesByFile(sites, holders) : undefined;
     this.unit = unit;
     this.models.clear();
   }
@@ -123,12 +136,16 @@ export class AnnotationModel {
     return this.index !== undefined;
   }
 
+  private hasMarks(key: string): boolean {
+    return this.index !== undefined && (this.index.sites.has(key) || this.index.callers.has(key) || this.index.holders.has(key));
+  }
+
   modelFor(file: string): FileAnnotation[] {
     if (!this.index) return [];
     const key = fileKey(file);
     let model = this.models.get(key);
     if (!model) {
-      if (!this.index.sites.has(key) && !this.index.callers.has(key)) return [];
+      if (!this.hasMarks(key)) return [];
       model = buildFileAnnotations(this.index, file, { unit: this.unit });
       for (const e of this.edits.get(key) ?? []) model = shiftAnnotations(model, e.start, e.end, e.newLineCount);
       this.models.set(key, model);
@@ -140,7 +157,7 @@ export class AnnotationModel {
   applyChange(document: vscode.TextDocument, changes: readonly vscode.TextDocumentContentChangeEvent[]): boolean {
     if (!this.index || changes.length === 0) return false;
     const key = fileKey(document.uri.fsPath);
-    if (!this.index.sites.has(key) && !this.index.callers.has(key)) return false;
+    if (!this.hasMarks(key)) return false;
     const list = this.edits.get(key) ?? [];
     let model = this.modelFor(document.uri.fsPath);
     for (const change of changes) {
@@ -173,6 +190,7 @@ function insertedAtLineEnd(document: vscode.TextDocument, change: vscode.TextDoc
 export function renderEditor(editor: vscode.TextEditor, model: readonly FileAnnotation[], styles: DecorationStyles): void {
   const heat: vscode.DecorationOptions[][] = styles.heat.map(() => []);
   const callers: vscode.DecorationOptions[] = [];
+  const holders: vscode.DecorationOptions[] = [];
   const document = editor.document;
   const tabSize = typeof editor.options.tabSize === 'number' ? editor.options.tabSize : 4;
   for (const a of model) {
@@ -184,10 +202,12 @@ export function renderEditor(editor: vscode.TextEditor, model: readonly FileAnno
       : { range: new vscode.Range(line.range.end, line.range.end), renderOptions: { after: { contentText: '' } } };
     // Kept memory that does not grow is drawn like a caller mark: no heat, nothing that reads as a leak.
     if (a.kind === 'site' && !a.notGrowing) heat[a.heat].push(option);
+    else if (a.kind === 'holder') holders.push(option);
     else callers.push(option);
   }
   styles.heat.forEach((type, level) => editor.setDecorations(type, heat[level]));
   editor.setDecorations(styles.caller, callers);
+  editor.setDecorations(styles.holder, holders);
 }
 
 export function clearEditor(editor: vscode.TextEditor, styles: DecorationStyles): void {

@@ -57,7 +57,7 @@ class AnnotationController implements vscode.Disposable, AnnotationsApi {
       this.renderEmitter,
       data.onDidChange((what) => {
         if (what === 'session') this.model.reset();
-        if (what !== 'tasks') this.model.setSites(data.sites, data.unit);
+        if (what !== 'tasks') this.model.setSites(data.sites, data.unit, data.holders);
         this.schedule();
       }),
       vscode.window.onDidChangeVisibleTextEditors(() => this.schedule()),
@@ -71,7 +71,7 @@ class AnnotationController implements vscode.Disposable, AnnotationsApi {
         this.schedule();
       }),
     );
-    this.model.setSites(data.sites, data.unit);
+    this.model.setSites(data.sites, data.unit, data.holders);
     this.schedule();
   }
 

@@ -7,7 +7,10 @@ import type { ProgressUnit } from '../../core/format';
 import { progressUnit } from '../../core/reportRender';
 import * as vscode from 'vscode';
 import { sitesFromReport } from '../../core/annotations';
-import type { RetainedSite, TaskSummary } from '../../core/model';
+import type { RetainedSite, TaskSummary, VerdictKind } from '../../core/model';
+import type { ReportTask } from '../../core/report';
+import type { WhyRetained } from '../../core/why/model';
+import { holderMarks, type HolderMark } from '../../core/holderAnnotations';
 import type { ProfilingSessionApi } from '../../session/api';
 import type { SessionRegistry } from '../sessionRegistry';
 
@@ -27,6 +30,8 @@ export class ActiveSessionData implements vscode.Disposable {
   private readonly disposables: vscode.Disposable[] = [];
   private currentSites: readonly RetainedSite[] = [];
   private readonly taskFigures = new Map<string, TaskFigure>();
+  /** Why retained, per task, as its summaries and the report say. */
+  private readonly whyByTask = new Map<string, { name: string; verdict: VerdictKind; why: WhyRetained }>();
 
   constructor(registry: SessionRegistry) {
     this.disposables.push(
@@ -48,6 +53,10 @@ export class ActiveSessionData implements vscode.Disposable {
   get tasks(): readonly TaskFigure[] {
     return [...this.taskFigures.values()];
   }
+  /** The lines that hold kept memory (why retained). */
+  get holders(): HolderMark[] {
+    return holderMarks([...this.whyByTask.values()]);
+  }
   /** What growth is counted per: a harness run, or a worker's task. */
   get unit(): ProgressUnit {
     return progressUnit(this.session?.options.mode ?? 'harness');
@@ -60,6 +69,7 @@ export class ActiveSessionData implements vscode.Disposable {
     this.session = session;
     this.currentSites = [];
     this.taskFigures.clear();
+    this.whyByTask.clear();
     if (session) {
       this.sessionListeners.push(
         session.onCapture((aggregation) => {
@@ -70,7 +80,7 @@ export class ActiveSessionData implements vscode.Disposable {
         session.onEnded((report) => {
           // the final report holds the last capture; keep live sites when they are richer
           if (this.currentSites.length === 0) this.currentSites = sitesFromReport(report.sites);
-          for (const t of report.tasks) this.taskFigures.set(t.name, { name: t.name, bytesPerRun: t.bytesPerRun, verdict: t.verdict, runs: t.runs });
+          for (const t of report.tasks) this.setReportTask(t);
           this.changeEmitter.fire('sites');
           this.changeEmitter.fire('tasks');
         }),
@@ -78,7 +88,7 @@ export class ActiveSessionData implements vscode.Disposable {
       try {
         const report = session.report();
         this.currentSites = sitesFromReport(report.sites);
-        for (const t of report.tasks) this.taskFigures.set(t.name, { name: t.name, bytesPerRun: t.bytesPerRun, verdict: t.verdict, runs: t.runs });
+        for (const t of report.tasks) this.setReportTask(t);
       } catch {
         // a session that cannot report yet has nothing to show
       }
@@ -86,8 +96,18 @@ export class ActiveSessionData implements vscode.Disposable {
     this.changeEmitter.fire('session');
   }
 
+  private setReportTask(t: ReportTask): void {
+    this.taskFigures.set(t.name, { name: t.name, bytesPerRun: t.bytesPerRun, verdict: t.verdict, runs: t.runs });
+    if (t.why) this.whyByTask.set(t.name, { name: t.name, verdict: t.verdict, why: t.why });
+  }
+
   private setTask(summary: TaskSummary): void {
     this.taskFigures.set(summary.name, { name: summary.name, bytesPerRun: summary.bytesPerRun, verdict: summary.verdict.kind, runs: summary.runs });
+    // Why retained arrives once, after the measured runs: the holding lines change only then.
+    if (summary.why && this.whyByTask.get(summary.name)?.why !== summary.why) {
+      this.whyByTask.set(summary.name, { name: summary.name, verdict: summary.verdict.kind, why: summary.why });
+      this.changeEmitter.fire('sites');
+    }
     this.changeEmitter.fire('tasks');
   }
 

@@ -110,24 +110,23 @@ export class TaskCodeLensProvider implements vscode.CodeLensProvider {
       const range = new vscode.Range(a.line, 0, a.line, 0);
       const site = a.sites[0];
       const call = a.calls[0];
-      out.push(
-        new vscode.CodeLens(
-          range,
-          site
-            ? {
-                title: a.text,
-                tooltip: 'Retained after a full GC (hover the line for the stack): show this site in the Task Memory panel',
-                command: Commands.ShowSiteInPanel,
-                arguments: this.data.sessionId ? [site.key, this.data.sessionId] : [site.key],
-              }
-            : {
-                title: a.text,
-                tooltip: 'Open the retaining site this line calls into',
-                command: Commands.RevealSource,
-                arguments: [call.site.file, call.site.line],
-              },
-        ),
-      );
+      const command: vscode.Command = site
+        ? {
+            title: a.text,
+            tooltip: 'Retained after a full GC (hover the line for the stack): show this site in the Task Memory panel',
+            command: Commands.ShowSiteInPanel,
+            arguments: this.data.sessionId ? [site.key, this.data.sessionId] : [site.key],
+          }
+        : call
+          ? {
+              title: a.text,
+              tooltip: 'Open the retaining site this line calls into',
+              command: Commands.RevealSource,
+              arguments: [call.site.file, call.site.line],
+            }
+          : // A holding line: the hover says what it keeps and through which path; the lens is its text.
+            { title: a.text, tooltip: 'This line stores kept memory into what holds it: hover the line for the path', command: '' };
+      out.push(new vscode.CodeLens(range, command));
     }
     return out;
   }

@@ -163,6 +163,10 @@ describe('the leak story at a glance, with the panel beside the editor (code-ser
       b.right - b.left > 20 && b.left >= boxes.area.left && b.right <= boxes.area.right && b.top >= boxes.area.top && b.bottom <= boxes.area.bottom;
     assert.ok(inside(lens), `lens ${JSON.stringify(lens)} outside the code area ${JSON.stringify(boxes.area)}`);
     for (const mark of boxes.marks) assert.ok(inside(mark), `"${mark.text}" at ${JSON.stringify(mark)} outside the code area ${JSON.stringify(boxes.area)}`);
+    // The line that stores into the Map carries what it holds (why retained), inside the code area too.
+    const holding = [...boxes.lenses, ...boxes.marks].find((m) => /^◆ keeps \+[\d.]+ KiB\/run: seen\.set$/.test(m.text));
+    assert.ok(holding, `no holding-line mark: ${[...boxes.lenses, ...boxes.marks].map((m) => m.text).join(' | ')}`);
+    assert.ok(inside(holding), `holding mark ${JSON.stringify(holding)} outside the code area`);
 
     // Its hover shows every section without scrolling, inside the window.
     await page.locator('.part.editor .tab[data-resource-name="jobs.js"]').first().click();
@@ -186,6 +190,22 @@ describe('the leak story at a glance, with the panel beside the editor (code-ser
     await page.locator('.part.editor .monaco-editor .view-line', { hasText: 'let next' }).first().click();
     await page.keyboard.press('Escape');
     await wb!.screenshot('e2e-half-width');
+
+    // The holding line's hover (the mouse on its text): what it keeps, through which path, how sure the line is.
+    const holdingHover = page.locator('.monaco-hover:not(.hidden)', { hasText: 'this line holds' }).first();
+    for (let attempt = 0; attempt < 5 && !(await holdingHover.isVisible()); attempt++) {
+      await page
+        .locator('.part.editor .monaco-editor .view-line', { hasText: 'seen.set(id' })
+        .first()
+        .hover({ position: { x: 40, y: 5 } });
+      await holdingHover.waitFor({ state: 'visible', timeout: 3_000 }).catch(() => undefined);
+    }
+    const holdingText = (await holdingHover.textContent()) ?? '';
+    assert.match(holdingText, /this line holds \+[\d.]+ KiB\/run \(1\.0 entries per run\) that leakJob keeps, through seen\.set/, holdingText);
+    assert.match(holdingText, /Kept by: scope > seen \(Map\) > \{entry\} \(Array/, holdingText);
+    await page.waitForTimeout(400); // the hover fades in
+    await wb!.screenshot('e2e-why-holding-line');
+    await page.keyboard.press('Escape');
   });
 
   it('a cache that levels off: the per-run chart rises and goes flat (plateau)', async () => {

@@ -335,8 +335,10 @@ export class Workbench {
             .trim(),
         }))
         .filter((m) => m.text !== '');
-      const lenses = Array.from(editor.querySelectorAll<HTMLElement>('.codelens-decoration a'))
+      // A lens with a command is a link; one without (a holding line's text) a span; spans between them are separators.
+      const lenses = Array.from(editor.querySelectorAll<HTMLElement>('.codelens-decoration > a, .codelens-decoration > span'))
         .map((el) => ({ r: el.getBoundingClientRect(), text: el.textContent ?? '' }))
+        .filter(({ text }) => text.replace(/\u00a0/g, ' ').trim() !== '|')
         .map(({ r, text }) => ({ left: r.left, top: r.top, right: r.right, bottom: r.bottom, text }));
       return { area: { left: a.left, top: a.top, right: a.right, bottom: a.bottom }, marks, lenses };
     }, fileName);
