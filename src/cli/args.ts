@@ -37,7 +37,9 @@ Task options:
   --python <path>         interpreter for .py tasks (default python3)
   --why / --no-why        find what keeps the kept memory, or not (Node: two heap snapshots, which pause the
                           process ~1 s per 10 MB of heap; Python: a walk of the objects' referrers). Default:
-                          on unless the heap after the warm-up is above 128 MiB
+                          on unless the heap after the warm-up is above 128 MiB. With run and attach (Node):
+                          read the heap after the first task and again at the end, and explain what the
+                          tasks in between kept
 
 Worker options:
   --duration <seconds>    stop after this long
@@ -175,6 +177,8 @@ function sessionOptions(values: OptionValues, session: SessionOptions): void {
   if (values['malloc-trim']) session.pythonMallocTrim = true;
   if (values['gc-budget'] !== undefined) session.taskGcBudget = gcBudget(values['gc-budget']);
   if (values['no-auto-tasks']) session.autoTasks = false;
+  // Workers and attach: only when asked (each reading pauses the process); the harness has its own default.
+  if (values.why && session.mode !== 'harness') session.why = true;
   const interval = int('interval');
   if (interval !== undefined) session.statsIntervalMs = interval;
   const samplingInterval = int('sampling-interval');

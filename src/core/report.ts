@@ -8,7 +8,7 @@ import { progressUnit } from './reportRender';
 import { compareSites, type SiteAggregation } from './sites';
 import { judgeOverall } from './verdict';
 import type { RecyclingAdvice } from './recyclingAdvisor';
-import type { WhyRetained } from './why/model';
+import type { SessionWhy, WhyRetained } from './why/model';
 
 export type ReportMode = 'harness' | 'worker' | 'attach';
 
@@ -71,6 +71,8 @@ export interface TaskmemReport {
   warnings: string[];
   /** Worker sessions: recycling limits from what was measured (--max-tasks-per-child, --max-memory-per-child). */
   recycling?: RecyclingAdvice;
+  /** Worker and attach sessions: why the memory is kept, when it was asked for (two readings of one process). */
+  why?: SessionWhy;
 }
 
 export interface ReportInput {
@@ -90,6 +92,7 @@ export interface ReportInput {
   /** Sites kept in the report (default 200; the rest are summed up in a note). */
   maxSites?: number;
   recycling?: RecyclingAdvice;
+  why?: SessionWhy;
 }
 
 export const REPORT_SCHEMA_VERSION = 1 as const;
@@ -159,6 +162,7 @@ export function buildReport(input: ReportInput): TaskmemReport {
     ...(input.taskSource ? { taskSource: input.taskSource } : {}),
     notes,
     warnings: [...(input.warnings ?? [])],
+    ...(input.why ? { why: { ...input.why, groups: input.why.groups.map((g) => ({ ...g, path: g.path.map((s) => ({ ...s })) })) } } : {}),
     ...(input.recycling ? { recycling: { ...input.recycling, lines: [...input.recycling.lines], warnings: [...input.recycling.warnings] } } : {}),
   };
 }

@@ -247,6 +247,14 @@ function whyLines(report: TaskmemReport, cwd: string | undefined): string[] {
     for (const group of task.why.groups.slice(0, 3)) lines.push(`${prefix}${groupLine(group, unit, (file) => displayPath(file, cwd))}`);
     if (task.why.groups.length === 0) lines.push(`${prefix}no holder gained entries steadily over the runs (what was kept is spread thin, or is V8's own)`);
   }
+  const why = report.why;
+  if (why) {
+    lines.push(
+      `over ${why.tasks.toLocaleString('en-US')} tasks in pid ${why.pid} (the heap read twice; the second reading paused it ${Math.round(why.pauseMs)} ms):`,
+    );
+    for (const group of why.groups.slice(0, 3)) lines.push(groupLine(group, unit, (file) => displayPath(file, cwd)));
+    if (why.groups.length === 0) lines.push('no holder gained entries steadily over those tasks');
+  }
   return lines;
 }
 

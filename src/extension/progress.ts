@@ -52,3 +52,35 @@ export function captureWithProgress(session: ProfilingSessionApi, title: string)
     },
   );
 }
+
+/**
+ * Why retained in a worker: a notification while the heap is read (it pauses the process), then what
+ * happened. The first press reads a baseline and says to ask again once tasks ran; the second shows
+ * the explanation in the panel. A heap snapshot cannot be stopped halfway, so there is no Cancel.
+ */
+export async function whyWithProgress(session: ProfilingSessionApi, title: string): Promise<void> {
+  const step = await vscode.window.withProgress(
+    { location: vscode.ProgressLocation.Notification, title: `Task Memory: why is it kept (${title})`, cancellable: false },
+    async (progress) => {
+      const onProgress = session.onProgress((p) => progress.report({ message: progressText(p) }));
+      try {
+        progress.report({ message: 'Reading the heap (the process is paused meanwhile)…' });
+        return await session.whyRetained();
+      } finally {
+        onProgress.dispose();
+      }
+    },
+  );
+  if (step.step === 'baseline') {
+    void vscode.window.showInformationMessage(
+      `Task Memory: the heap of pid ${step.pid} is read (paused ${Math.round(step.pauseMs)} ms). Let the worker run tasks, then ask "Why Is It Kept?" again: the panel shows what they kept and the lines that hold it.`,
+    );
+  } else {
+    const top = step.why.groups[0];
+    void vscode.window.showInformationMessage(
+      top
+        ? `Task Memory: over ${step.why.tasks} tasks, ${top.holdingLine ? top.holdingLine.operation : 'a holder'} keeps the most; the panel shows the paths.`
+        : `Task Memory: over ${step.why.tasks} tasks, no holder gained entries steadily.`,
+    );
+  }
+}

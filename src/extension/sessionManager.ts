@@ -233,6 +233,7 @@ export class SessionManager implements SessionRegistry, vscode.Disposable {
       const report = s.report();
       panel.setVerdict(report.verdict, report.recycling);
     }
+    if (s.state === 'ended') void s.done.then((report) => report.why && panel.setWhy(report.why));
     const failure = panelFailure(s);
     if (failure) panel.setFailure(failure);
     panel.setSessionState(s.state);
@@ -267,6 +268,7 @@ export class SessionManager implements SessionRegistry, vscode.Disposable {
         // The reason a session failed leads the panel when it ends (setFailure), in the user's terms.
         if (message !== session.failureReason) panel()?.warn(message);
       }),
+      session.onWhy((why) => panel()?.setWhy(why)),
       session.onEnded((report) => this.ended(m, report)),
     );
   }
@@ -295,6 +297,7 @@ export class SessionManager implements SessionRegistry, vscode.Disposable {
       panel.setTasks(m.session.taskSummaries());
       panel.setCheckpoints(m.session.checkpointsByTarget());
       if (report.tasks.length) panel.setVerdict(report.verdict, report.recycling);
+      if (report.why) panel.setWhy(report.why);
       if (failure) panel.setFailure(failure);
       panel.setSessionState('ended');
     }

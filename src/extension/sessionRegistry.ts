@@ -31,6 +31,7 @@ export const enum Commands {
   Stop = 'taskMemory.stop',
   CaptureRetained = 'taskMemory.captureRetained',
   CollectGarbage = 'taskMemory.collectGarbage',
+  WhyRetained = 'taskMemory.whyRetained',
   ShowPanel = 'taskMemory.showPanel',
   /** The last sessions (kept after their panels closed): pick one to reopen its panel. */
   RecentSessions = 'taskMemory.recentSessions',

@@ -116,6 +116,8 @@ export interface RuntimeAdapter {
   exitHarness(): Promise<void>;
   /** The session lets go of the process: what it injected comes out. */
   letGo(): Promise<void>;
+  /** Frees what the adapter holds in the session's process (a heap snapshot reader). */
+  dispose(): void;
   /** Where the process's memory went, for the report (from its last readings); undefined when nothing to say. */
   memoryNote(title: string, points: readonly HeapStatsPoint[]): string | undefined;
   /** The hooks that marked tasks in this process, as last read (Python: celery, rq, flask, django). */

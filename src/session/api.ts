@@ -2,6 +2,8 @@
  * The public face of a profiling session: what launchers are given and what views (CLI, panel,
  * decorations) listen to. Views never talk to targets; they call these methods.
  */
+import type { SessionWhy } from '../core/why/model';
+import type { WhyStep } from './onDemandWhy';
 import type { Event } from '../core/events';
 import type { HeapStatsPoint, RawSamplingProfile, RuntimeKind, SessionMark, TargetInfo, TaskSummary } from '../core/model';
 import type { Checkpoint } from '../core/workerTrend';
@@ -67,6 +69,11 @@ export interface SessionOptions {
    * code changes (default true); false leaves only the program's own taskmem:task marks.
    */
   autoTasks?: boolean;
+  /**
+   * Worker and attach: read the heap after the first task finished and again at the end, and explain
+   * what the tasks in between kept (why retained; each reading pauses the process).
+   */
+  why?: boolean;
   /** Python interpreter for Python harnesses (default `python3`). */
   pythonPath?: string;
   /** Python worker mode: trace one task in K. */
@@ -98,6 +105,8 @@ export interface SessionEvents {
   /** A problem worth showing the user (a target crashed, a capture failed); the session goes on. */
   readonly onWarning: Event<string>;
   readonly onStateChange: Event<SessionState>;
+  /** Worker and attach: a new explanation of what the tasks kept (why retained). */
+  readonly onWhy: Event<SessionWhy>;
   /** Fired once with the final report. */
   readonly onEnded: Event<TaskmemReport>;
 }
@@ -131,6 +140,11 @@ export interface ProfilingSessionApi extends SessionEvents, SessionHistory {
   stop(reason?: string): Promise<TaskmemReport>;
   captureNow(): Promise<void>;
   collectGarbage(): Promise<void>;
+  /**
+   * Worker and attach: the first call reads the heap (a baseline), the next explains what the tasks
+   * finished since kept. Each pauses the process for a heap snapshot.
+   */
+  whyRetained(): Promise<WhyStep>;
   /** The report as of now (also while running). */
   report(): TaskmemReport;
   /** The last retained profile of each target, merged, for `.heapprofile` export. */

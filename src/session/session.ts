@@ -19,6 +19,8 @@ import { RegistrationChannel, type Registration } from '../launch/registry';
 import type { ProfilingSessionApi, SessionOptions, SessionProgress, SessionState } from './api';
 import { launchPlan } from './launchPlan';
 import { SiteHistory } from './siteHistory';
+import { OnDemandWhy, type WhyStep } from './onDemandWhy';
+import type { SessionWhy } from '../core/why/model';
 import { SourceMapLoader } from './sourceMapLoader';
 import { Target } from './target';
 import { TaskTracker } from './taskTracker';
@@ -42,6 +44,7 @@ export class ProfilingSession implements ProfilingSessionApi {
   private readonly warningEmitter = new Emitter<string>();
   private readonly stateEmitter = new Emitter<SessionState>();
   private readonly endedEmitter = new Emitter<TaskmemReport>();
+  private readonly whyEmitter = new Emitter<SessionWhy>();
   readonly onTarget = this.targetEmitter.event;
   readonly onTargetExit = this.targetExitEmitter.event;
   readonly onStats = this.statsEmitter.event;
@@ -52,6 +55,14 @@ export class ProfilingSession implements ProfilingSessionApi {
   readonly onWarning = this.warningEmitter.event;
   readonly onStateChange = this.stateEmitter.event;
   readonly onEnded = this.endedEmitter.event;
+  readonly onWhy = this.whyEmitter.event;
+  private readonly onDemandWhy = new OnDemandWhy({
+    liveTargetList: () => this.liveTargetList(),
+    finishedTasks: () => this.tasks.finished,
+    currentSites: () => this.sites.current(),
+  });
+  /** `why` (worker, attach): the baseline was asked for after the first task. */
+  private whyBaselineAsked = false;
 
   private readonly liveTargets = new Map<string, Target>();
   private readonly allTargets: TargetInfo[] = [];
@@ -300,7 +311,23 @@ export class ProfilingSession implements ProfilingSessionApi {
         }
       }),
     );
+    this.askWhyBaseline();
     if (this.currentState === 'running') this.schedulePoll();
+  }
+
+  async whyRetained(): Promise<WhyStep> {
+    if (this.options.mode === 'harness') throw new Error('the harness explains what its runs kept by itself, after the measured runs');
+    if (this.currentState !== 'running') throw new Error('the session is not running: there is no heap to read');
+    const step = await this.onDemandWhy.step((message) => this.progress({ message }));
+    if (step.step === 'explained') this.whyEmitter.fire(step.why);
+    return step;
+  }
+
+  /** `why`: the baseline once a task finished (the worker is warm), off the poll. */
+  private askWhyBaseline(): void {
+    if (!this.options.why || this.whyBaselineAsked || this.options.mode === 'harness' || this.tasks.finished < 1) return;
+    this.whyBaselineAsked = true;
+    this.whyRetained().catch((error: Error) => this.warn(`why retained: ${error.message}`));
   }
 
   async captureNow(): Promise<void> {
@@ -331,6 +358,13 @@ export class ProfilingSession implements ProfilingSessionApi {
     this.endReason = reason;
     this.setState('stopping');
     if (this.pollTimer) clearTimeout(this.pollTimer);
+    if (this.options.why && this.onDemandWhy.hasBaseline) {
+      this.progress({ message: 'Reading the heap again (why retained)…' });
+      await this.onDemandWhy
+        .step((message) => this.progress({ message }))
+        .then((step) => step.step === 'explained' && this.whyEmitter.fire(step.why))
+        .catch((error: Error) => this.warn(`why retained: ${error.message}`));
+    }
     if (finalCapture && this.driver) {
       this.progress({ message: 'Final retained capture…' });
       await this.driver.finalCapture().catch((error: Error) => this.warn(`final capture failed: ${error.message}`));
@@ -384,6 +418,7 @@ export class ProfilingSession implements ProfilingSessionApi {
       taskSource: this.driver?.taskSource?.(),
       toolVersion: toolVersion(),
       ...this.recycling(tasks),
+      ...(this.onDemandWhy.latest ? { why: this.onDemandWhy.latest } : {}),
     });
   }
 

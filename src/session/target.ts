@@ -244,6 +244,7 @@ export class Target {
   }
 
   dispose(): void {
+    this.adapter.dispose();
     this.connection?.close();
     this.taskStartedEmitter.dispose();
     this.taskFinishedEmitter.dispose();

@@ -34,9 +34,9 @@ function readSource(file: string): SourceFile | undefined {
 }
 
 /** The task's module and the user files on its allocation stacks, with the stack lines in each. */
-function searchScope(taskFile: string, sites: SiteAggregation | undefined): { files: SourceFile[]; stackLines: Map<string, number[]> } {
+function searchScope(taskFile: string | undefined, sites: SiteAggregation | undefined): { files: SourceFile[]; stackLines: Map<string, number[]> } {
   const stackLines = new Map<string, number[]>();
-  const names = [taskFile];
+  const names = taskFile ? [taskFile] : [];
   for (const site of sites?.sites ?? []) {
     for (const stack of site.stacks) {
       for (const frame of stack.frames) {
@@ -58,7 +58,7 @@ function searchScope(taskFile: string, sites: SiteAggregation | undefined): { fi
 export async function explainRetained(
   target: Target,
   runs: number,
-  taskFile: string,
+  taskFile: string | undefined,
   sites: SiteAggregation | undefined,
   progress: (done: number, total: number) => void,
 ): Promise<WhyRetained> {

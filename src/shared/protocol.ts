@@ -6,7 +6,7 @@
  * Webview → host: `ready`, `command`, `open-site`. Everything from the webview is validated with
  * `parseWebviewMessage` before it is acted on.
  */
-import type { WhyRetained } from '../core/why/model';
+import type { SessionWhy, WhyRetained } from '../core/why/model';
 import type { FailureView } from '../core/failure';
 import type { RecyclingAdvice } from '../core/recyclingAdvisor';
 import { median } from '../core/robust';
@@ -144,6 +144,8 @@ export interface PanelSnapshot {
   failure?: PanelFailure;
   /** A one-line notice (warnings from the session), newest last. */
   warnings?: string[];
+  /** Worker and attach: why the memory is kept, when it was asked for. */
+  why?: SessionWhy;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -160,12 +162,14 @@ export type HostMessage =
   | { type: 'state'; state: PanelSessionState }
   | { type: 'failure'; failure: PanelFailure }
   | { type: 'warning'; message: string }
+  | { type: 'why'; why: SessionWhy }
   | { type: 'reveal-site'; key: string }
   | { type: 'reveal-task'; name: string };
 
 /** Every host → webview message type, once: the webview drops anything else. */
 export const HOST_MESSAGE_TYPES = [
   'init',
+  'why',
   'stats',
   'mark',
   'targets',
@@ -188,8 +192,8 @@ void everyHostMessageType;
 // ---------------------------------------------------------------------------------------------
 // Webview → host
 
-export type PanelCommand = 'stop' | 'capture' | 'gc' | 'export' | 'pause' | 'follow';
-export const PANEL_COMMANDS: readonly PanelCommand[] = ['stop', 'capture', 'gc', 'export', 'pause', 'follow'];
+export type PanelCommand = 'stop' | 'capture' | 'gc' | 'why' | 'export' | 'pause' | 'follow';
+export const PANEL_COMMANDS: readonly PanelCommand[] = ['stop', 'capture', 'gc', 'why', 'export', 'pause', 'follow'];
 
 export type WebviewMessage = { type: 'ready' } | { type: 'command'; command: PanelCommand } | { type: 'open-site'; file: string; line: number };
 

@@ -5,6 +5,7 @@
  */
 import type { HeapStatsPoint, SessionMark, TargetInfo, Verdict, VerdictKind } from '../core/model';
 import type { RecyclingAdvice } from '../core/recyclingAdvisor';
+import type { SessionWhy } from '../core/why/model';
 import {
   PANEL_STATE_VERSION,
   isPersistedState,
@@ -70,6 +71,7 @@ export class PanelApp {
   private sites: PanelSite[] = [];
   private verdict: Verdict | undefined;
   private recycling: RecyclingAdvice | undefined;
+  private sessionWhy: SessionWhy | undefined;
   private failure: PanelFailure | undefined;
   private warnings: string[] = [];
   private marks: SessionMark[] = [];
@@ -84,7 +86,7 @@ export class PanelApp {
   private readonly el: {
     title: HTMLElement;
     statePill: HTMLElement;
-    buttons: Record<'stop' | 'capture' | 'gc' | 'export', HTMLButtonElement>;
+    buttons: Record<'stop' | 'capture' | 'gc' | 'why' | 'export', HTMLButtonElement>;
     banner: HTMLElement;
     warnings: HTMLElement;
     pause: HTMLButtonElement;
@@ -112,6 +114,12 @@ export class PanelApp {
       stop: button('stop', 'debug-stop', 'Stop', 'Stop profiling and end the launched processes'),
       capture: button('capture', 'record', 'Capture Retained Now', 'Collect garbage and capture what is still retained', true),
       gc: button('gc', 'trash', 'Collect Garbage', 'Run a full garbage collection in every target'),
+      why: button(
+        'why',
+        'references',
+        'Why Is It Kept?',
+        'First press: read the heap. Next press: explain what the tasks since kept and the lines that hold it. Each reading pauses the process.',
+      ),
       export: button('export', 'export', 'Export', 'Save the report and the retained heap profile'),
     };
     const title = h('h1', { class: 'session-title' });
@@ -189,7 +197,15 @@ export class PanelApp {
         'header',
         { class: 'toolbar' },
         h('div', { class: 'toolbar-title' }, icon('pulse'), title, statePill),
-        h('div', { class: 'toolbar-actions', role: 'toolbar', 'aria-label': 'Session actions' }, buttons.stop, buttons.capture, buttons.gc, buttons.export),
+        h(
+          'div',
+          { class: 'toolbar-actions', role: 'toolbar', 'aria-label': 'Session actions' },
+          buttons.stop,
+          buttons.capture,
+          buttons.gc,
+          buttons.why,
+          buttons.export,
+        ),
       ),
       banner,
       warnings,
@@ -285,6 +301,10 @@ export class PanelApp {
         this.renderBanner();
         this.renderTasks();
         break;
+      case 'why':
+        this.sessionWhy = msg.why;
+        this.renderWhy();
+        break;
       case 'verdict':
         this.verdict = msg.verdict;
         this.recycling = msg.recycling;
@@ -318,6 +338,7 @@ export class PanelApp {
     this.sites = s.sites ?? [];
     this.verdict = s.verdict;
     this.recycling = s.recycling;
+    this.sessionWhy = s.why;
     this.failure = s.failure;
     this.warnings = s.warnings ?? [];
     this.marks = s.marks ?? [];
@@ -362,6 +383,9 @@ export class PanelApp {
     buttons.stop.disabled = !live;
     buttons.capture.disabled = this.state !== 'running';
     buttons.gc.disabled = this.state !== 'running';
+    // The harness explains by itself after its runs; workers and attach ask (each reading pauses the process).
+    buttons.why.hidden = this.session.mode === undefined || this.session.mode === 'harness';
+    buttons.why.disabled = this.state !== 'running';
     buttons.export.disabled = this.state === 'restored' || this.state === 'starting';
     if (this.state === 'restored') buttons.export.title = 'The session ended with the previous window; export from the saved report';
   }
@@ -439,7 +463,7 @@ export class PanelApp {
 
   private renderWhy(): void {
     const unit = this.session.mode !== undefined && this.session.mode !== 'harness' ? 'task' : 'run';
-    const content = whyContent(this.tasks, unit, (file, line, label) => this.locationLink(file, line, label));
+    const content = whyContent(this.tasks, unit, (file, line, label) => this.locationLink(file, line, label), this.sessionWhy);
     clear(this.el.whyBody);
     if (content) this.el.whyBody.append(content);
     this.el.whyCard.hidden = !content;
@@ -689,6 +713,7 @@ export class PanelApp {
         sites: this.sites,
         verdict: this.verdict,
         ...(this.recycling ? { recycling: this.recycling } : {}),
+        ...(this.sessionWhy ? { why: this.sessionWhy } : {}),
         ...(this.failure ? { failure: this.failure } : {}),
         warnings: this.warnings,
       },

@@ -5,7 +5,7 @@
  */
 import type { ProgressUnit } from '../core/format';
 import { explainsVerdict } from '../core/why/describe';
-import type { RetainerGroup } from '../core/why/model';
+import type { RetainerGroup, SessionWhy, WhyRetained } from '../core/why/model';
 import type { PanelTask } from '../shared/protocol';
 import { h, icon } from './dom';
 import { formatBytes, formatBytesPerRun, shortPath } from './format';
@@ -46,21 +46,35 @@ function groupItem(group: RetainerGroup, unit: ProgressUnit, link: LocationLink)
   return h('li', { class: 'why-group' }, figures, chain(group), holding);
 }
 
-/** The section's content, or undefined when no task has anything to explain. */
-export function whyContent(tasks: readonly PanelTask[], unit: ProgressUnit, link: LocationLink): HTMLElement | undefined {
+/** The groups of one explanation, at most GROUPS_SHOWN, or a line saying there are none. */
+function groupsOf(why: WhyRetained, unit: ProgressUnit, link: LocationLink): HTMLElement {
+  if (why.groups.length === 0)
+    return h('p', { class: 'muted' }, `No holder gained entries steadily over the ${unit}s: what was kept is spread thin, or is the runtime’s own.`);
+  const list = h('ul', { class: 'why-groups' });
+  for (const group of why.groups.slice(0, GROUPS_SHOWN)) list.append(groupItem(group, unit, link));
+  return list;
+}
+
+/** The section's content, or undefined when there is nothing to explain (yet). */
+export function whyContent(tasks: readonly PanelTask[], unit: ProgressUnit, link: LocationLink, sessionWhy?: SessionWhy): HTMLElement | undefined {
   const explained = tasks.filter((t) => t.why && explainsVerdict(t.verdict.kind));
-  if (explained.length === 0) return undefined;
+  if (explained.length === 0 && !sessionWhy) return undefined;
   const body = h('div', { class: 'why-body' });
+  if (sessionWhy) {
+    body.append(
+      groupsOf(sessionWhy, unit, link),
+      h(
+        'p',
+        { class: 'hint' },
+        `Objects the ${sessionWhy.tasks.toLocaleString('en-US')} tasks finished between two readings of pid ${sessionWhy.pid}’s heap added and still hold, grouped by the references that keep them (all task names together). The second reading paused the process ${Math.round(sessionWhy.pauseMs)} ms${sessionWhy.truncated ? ` (${sessionWhy.truncated})` : ''}.`,
+      ),
+    );
+  }
   for (const task of explained) {
     const why = task.why!;
     if (explained.length > 1) body.append(h('h3', { class: 'why-task' }, task.name));
-    if (why.groups.length === 0) {
-      body.append(h('p', { class: 'muted' }, 'No holder gained entries steadily over the runs: what was kept is spread thin, or is V8’s own.'));
-      continue;
-    }
-    const list = h('ul', { class: 'why-groups' });
-    for (const group of why.groups.slice(0, GROUPS_SHOWN)) list.append(groupItem(group, unit, link));
-    body.append(list);
+    body.append(groupsOf(why, unit, link));
+    if (why.groups.length === 0) continue;
     body.append(
       h(
         'p',

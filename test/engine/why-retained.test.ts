@@ -6,9 +6,10 @@
  */
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import type { ReportTask } from '../../src/core/report';
 import { pathText } from '../../src/core/why/describe';
-import { fixture, harness, runSession } from './helpers';
+import { fixture, harness, repoRoot, runSession } from './helpers';
 
 const HOLDERS = fixture('node', 'why', 'holders.js');
 const SESSIONS_TS = fixture('node', 'why', 'sessions.ts');
@@ -110,5 +111,30 @@ describe('why it is kept: the default on a large heap (real process)', function 
     assert.equal(report.tasks[0]?.why, undefined, 'no snapshots were read');
     const note = report.notes.find((n) => n.startsWith('Why retained was skipped'));
     assert.match(note ?? report.notes.join('\n'), /the heap after the warm-up is [\d.]+ MiB.*--why/);
+  });
+});
+
+describe('why it is kept in a worker (taskmem run --why, real process)', function () {
+  this.timeout(120_000);
+
+  it('reads the heap after the first task and at the end: the array that keeps the sent emails, and its push', async () => {
+    const worker = path.join(repoRoot, 'examples', 'node', 'queue-worker.js');
+    const { report } = await runSession({
+      mode: 'worker',
+      command: [process.execPath, worker],
+      maxTasks: 120,
+      env: { JOB_INTERVAL_MS: '5' },
+      why: true,
+    });
+    const why = report.why;
+    assert.ok(why, `the report says why: ${report.warnings.join('; ')}`);
+    assert.ok(why.tasks >= 20 && why.tasks <= 120, `tasks between the readings: ${why.tasks}`);
+    const top = why.groups[0];
+    assert.ok(top, JSON.stringify(why));
+    assert.match(pathText(top.path), /sentEmails \(Array\) > \[\] \(Object\)/);
+    // One email kept per sendEmail task: half of the tasks.
+    assert.ok(top.entriesPerRun >= 0.4 && top.entriesPerRun <= 0.6, `entries per task ${top.entriesPerRun}`);
+    assert.equal(top.holdingLine?.file, worker);
+    assert.equal(top.holdingLine?.line, lineOf(worker, 'sentEmails.push('));
   });
 });

@@ -60,6 +60,14 @@ export interface RetainerGroup {
   holdingLine?: HoldingLine;
 }
 
+/** A worker or attach session's explanation (on demand): over the tasks finished between two readings of one process. */
+export interface SessionWhy extends WhyRetained {
+  /** Tasks finished between the two readings (all names). */
+  tasks: number;
+  /** The process (pid) whose heap was read. */
+  pid: number;
+}
+
 export interface WhyRetained {
   /** Runs (or tasks) between the two readings. */
   runs: number;

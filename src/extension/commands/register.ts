@@ -5,7 +5,7 @@ import type { RetainedSite } from '../../core/model';
 import { parseTaskFunctions, taskLanguageOfFile } from '../../core/taskFunctions';
 import type { ProfilingSessionApi } from '../../session/api';
 import type { PanelActions } from '../panel/memoryPanel';
-import { captureWithProgress } from '../progress';
+import { captureWithProgress, whyWithProgress } from '../progress';
 import { Commands } from '../sessionRegistry';
 import { attachToProcess } from './attach';
 import { errorMessage, type CommandContext } from './context';
@@ -123,6 +123,7 @@ function actionsFor(ctx: CommandContext, session: ProfilingSessionApi): PanelAct
     stop: () => (ended() ? undefined : session.stop()),
     captureNow: () => (ended() ? undefined : captureWithProgress(session, ctx.manager.titleOf(session))),
     collectGarbage: () => (ended() ? undefined : session.collectGarbage()),
+    whyRetained: () => (ended() ? undefined : whyWithProgress(session, ctx.manager.titleOf(session))),
     export: () => runExport(ctx, session),
     openSite: (file, line) => openSite(file, line),
   };
@@ -163,6 +164,19 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
     register(Commands.CollectGarbage, async (sessionId) => {
       const session = await pickSession(ctx, sessionId, 'running', 'collect garbage in');
       await session?.collectGarbage();
+    }),
+    register(Commands.WhyRetained, async (sessionId) => {
+      const session = await pickSession(ctx, sessionId, 'running', 'explain what is kept in');
+      if (!session) return;
+      if (session.options.mode === 'harness') {
+        void vscode.window.showInformationMessage(
+          'Task Memory: Profile Task explains what its runs kept by itself, after the measured runs (the panel\'s "Why it is kept").',
+        );
+        return;
+      }
+      await whyWithProgress(session, manager.titleOf(session)).then(undefined, (error: unknown) =>
+        showError(ctx.output, `Task Memory: why is it kept: ${errorMessage(error)}`),
+      );
     }),
     register(Commands.ShowPanel, async (sessionId) => {
       const session = typeof sessionId === 'string' ? manager.find(sessionId) : (manager.active ?? (await pickSession(ctx, undefined, 'any', 'show')));

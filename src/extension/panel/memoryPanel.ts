@@ -7,6 +7,7 @@
  * hands the webview's persisted state to `MemoryPanel.revive` (see `registerMemoryPanelSerializer`).
  */
 import type { RecyclingAdvice } from '../../core/recyclingAdvisor';
+import type { SessionWhy } from '../../core/why/model';
 import { inSettingsTerms, verdictInSettingsTerms } from '../../core/optionTerms';
 import * as vscode from 'vscode';
 import type { HeapStatsPoint, RetainedSite, SessionMark, TargetInfo, TaskSummary, Verdict } from '../../core/model';
@@ -37,6 +38,8 @@ export interface PanelActions {
   stop(): unknown;
   captureNow(): unknown;
   collectGarbage(): unknown;
+  /** Worker and attach: read the heap (a baseline), or explain what the tasks since kept. */
+  whyRetained(): unknown;
   export(): unknown;
   /** `line` is 1-based. The default (no actions) opens the file in an editor. */
   openSite(file: string, line: number): unknown;
@@ -65,6 +68,7 @@ export class MemoryPanel implements vscode.Disposable {
   private sites: PanelSite[] = [];
   private verdict: Verdict | undefined;
   private recycling: RecyclingAdvice | undefined;
+  private why: SessionWhy | undefined;
   private failure: PanelFailure | undefined;
   private warnings: string[] = [];
   private ready = false;
@@ -86,6 +90,7 @@ export class MemoryPanel implements vscode.Disposable {
     this.sites = initial.sites ?? [];
     this.verdict = initial.verdict;
     this.recycling = initial.recycling;
+    this.why = initial.why;
     this.failure = initial.failure;
     this.warnings = initial.warnings ?? [];
     for (const cols of initial.stats ?? []) {
@@ -268,6 +273,11 @@ export class MemoryPanel implements vscode.Disposable {
   }
 
   /** The session failed: the panel leads with why, in the user's terms. */
+  setWhy(why: SessionWhy): void {
+    this.why = why;
+    if (this.ready) this.batcher.send({ type: 'why', why });
+  }
+
   setFailure(failure: PanelFailure): void {
     this.failure = failure;
     if (this.ready) this.batcher.send({ type: 'failure', failure });
@@ -313,6 +323,7 @@ export class MemoryPanel implements vscode.Disposable {
       verdict: this.verdict,
       ...(this.recycling ? { recycling: this.recycling } : {}),
       ...(this.failure ? { failure: this.failure } : {}),
+      ...(this.why ? { why: this.why } : {}),
       warnings: this.warnings,
     };
   }
@@ -373,6 +384,8 @@ export class MemoryPanel implements vscode.Disposable {
             return this.run('capture', () => this.actions?.captureNow());
           case 'gc':
             return this.run('collect garbage', () => this.actions?.collectGarbage());
+          case 'why':
+            return this.run('why retained', () => this.actions?.whyRetained());
           case 'export':
             return this.run('export', () => this.actions?.export());
           case 'pause':

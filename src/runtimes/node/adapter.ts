@@ -240,9 +240,13 @@ export class NodeAdapter implements RuntimeAdapter {
    * inspector.close() waits for open connections to end, so it runs on a timer, after this
    * connection is gone.
    */
-  async letGo(): Promise<void> {
+  dispose(): void {
     this.snapshots?.dispose();
     this.snapshots = undefined;
+  }
+
+  async letGo(): Promise<void> {
+    this.dispose();
     if (this.marksInstalled) {
       this.marksInstalled = false;
       await this.evaluate('globalThis.__taskmemDetachMarks?.()');

@@ -112,6 +112,11 @@ export class PythonAdapter implements RuntimeAdapter {
     await this.context.client.send('Taskmem.exit');
   }
 
+  /** Nothing is held in the session's process. */
+  dispose(): void {
+    // The agent's walk runs in the target.
+  }
+
   /** The agent injects nothing that must come out; it stops tracing when its client leaves. */
   letGo(): Promise<void> {
     return Promise.resolve();
