@@ -532,7 +532,11 @@ export class PanelApp {
           h('td', { class: 'name', title: t.name }, truncate(t.name, 80)),
           h('td', { class: 'num' }, runs),
           h('td', { class: 'num' }, t.keptPerRun === undefined ? '—' : formatBytes(t.keptPerRun)),
-          h('td', { class: 'num', title: t.rSquared !== undefined ? `R² = ${t.rSquared.toFixed(2)}` : undefined }, formatBytesPerRun(t.bytesPerRun)),
+          h(
+            'td',
+            { class: 'num', title: t.rSquared !== undefined ? `R² = ${t.rSquared.toFixed(2)}` : undefined },
+            formatBytesPerRun(t.bytesPerRun, this.session.mode !== undefined && this.session.mode !== 'harness' ? 'task' : 'run'),
+          ),
           h('td', null, this.badge(t.verdict)),
         ),
       );

@@ -68,6 +68,25 @@ describe('attach to a running worker from the process list, through the UI (code
     await wb!.screenshotElement(panel, 'table.data', 'e2e-attach-tasks');
     await wb!.screenshot('e2e-attach');
 
+    // Why it is kept, on demand: the first press reads the heap, the next explains what the tasks since kept.
+    const whyButton = panel.locator('button', { hasText: 'Why Is It Kept?' });
+    await whyButton.click();
+    await wb!.page
+      .locator('.notification-toast', { hasText: /the heap of pid \d+ is read/ })
+      .first()
+      .waitFor({ timeout: 60_000 });
+    await wb!.page.waitForTimeout(1500); // the consumer runs more tasks
+    await whyButton.click();
+    const whyCard = panel.locator('.why-card');
+    await whyCard.waitFor({ state: 'visible', timeout: 60_000 });
+    const chain = ((await whyCard.locator('.why-path').first().textContent()) ?? '').replace(/\s+/g, ' ');
+    assert.match(chain, /ingested\s*Array\s*\[\]\s*Object/, chain);
+    const source = fs.readFileSync(path.join(workspace, 'queue-consumer.js'), 'utf8').split('\n');
+    const pushLine = source.findIndex((line) => line.includes('ingested.push(')) + 1;
+    const link = (await whyCard.locator('.why-line button.link').first().textContent()) ?? '';
+    assert.match(link, new RegExp(`^ingested\\.push \\((.*/)?queue-consumer\\.js:${pushLine}\\)$`), link);
+    await wb!.screenshotElement(panel, '.why-card', 'e2e-why-worker');
+
     await panel.locator('button', { hasText: 'Stop' }).first().click();
     await panel.locator('.state-pill.state-ended').waitFor({ timeout: 30_000 });
     // The session closes the inspector it opened (the process keeps running).

@@ -77,7 +77,7 @@ describe('a worker with a small leak, through the UI (code-server + Chromium)', 
     assert.equal(await taskRow(panel, 'validate').locator('.badge-leak').count(), 0, 'validate is not a leak');
     // ingest's growth per task: truth 2,148 B; the split between names is less exact than the sum.
     const growth = (await taskRow(panel, 'ingest').locator('td.num').nth(2).textContent()) ?? '';
-    const kib = Number(/\+(\d+(?:\.\d+)?) KiB\/run/.exec(growth)?.[1]);
+    const kib = Number(/\+(\d+(?:\.\d+)?) KiB\/task/.exec(growth)?.[1]);
     assert.ok(kib > 0.5 && kib < 3.8, `ingest growth ${growth}`);
     // The picture of the verdict: the worker's retained heap after each full GC against the tasks
     // finished, climbing along the growth the rows stand on (not the few tasks measured one by one).
