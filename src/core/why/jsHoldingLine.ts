@@ -73,7 +73,7 @@ interface Candidate {
   operation: string;
 }
 
-/** Every node of the tree, depth first, with the functions it is inside of. */
+/** Every node of the tree, depth first. */
 function walk(node: Any, visit: (node: Any) => void): void {
   visit(node);
   for (const key of Object.keys(node)) {

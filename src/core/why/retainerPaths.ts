@@ -9,7 +9,10 @@
 import { hasId, type HeapGraph } from './heapGraph';
 import type { RetainerEdgeKind, RetainerGroup, RetainerStep, WhyRetained } from './model';
 
-/** Node types that are V8's own bookkeeping (compiled code, maps, feedback), not the program's objects. */
+/**
+ * Node types that are V8's own bookkeeping (compiled code, maps, feedback) or the embedder's objects
+ * (their ids are not stable between snapshots), not the program's objects.
+ */
 const INTERNAL_NODE_TYPES = new Set(['hidden', 'code', 'synthetic', 'object shape', 'native']);
 /** Roots that are V8's tables and caches: their objects are reached from them only when nothing else holds them. */
 const V8_TABLE_ROOTS = new Set([
@@ -216,6 +219,8 @@ export function analyseSnapshots(earlierIds: Uint32Array, later: HeapGraph, runs
   // entry that a holder gained. Parents come before children in the walk's order.
   const entryOf = new Int32Array(later.nodeCount).fill(-1);
   const groups = new Map<string, Tally>();
+  /** The group of each entry, once its path is known. */
+  const groupOfEntry = new Map<number, Tally>();
   let keptBytes = 0;
   for (let i = 0; i < walk.reached; i++) {
     const node = walk.order[i];
@@ -231,7 +236,11 @@ export function analyseSnapshots(earlierIds: Uint32Array, later: HeapGraph, runs
         groupOfEntry.set(node, group);
       }
     }
-    if (INTERNAL_NODE_TYPES.has(later.type(node))) continue;
+    const type = later.type(node);
+    // Memory outside the heap (a Buffer's backing store) is a native node: its id is new in every
+    // snapshot, so it counts only under a kept object, whose memory it is.
+    const ownedNative = type === 'native' && inherited >= 0;
+    if (INTERNAL_NODE_TYPES.has(type) && !ownedNative) continue;
     const size = later.selfSize(node);
     keptBytes += size;
     const entry = entryOf[node];
@@ -248,7 +257,6 @@ export function analyseSnapshots(earlierIds: Uint32Array, later: HeapGraph, runs
     group.bytes += size;
     group.entries.add(entry);
   }
-  groupOfEntry.clear();
   const ranked: RetainerGroup[] = mergeSiblings([...groups.values()])
     .filter((g) => g.entries.size >= Math.max(2, runs * MIN_ENTRIES_PER_RUN))
     .sort((a, b) => b.bytes - a.bytes)
@@ -291,4 +299,3 @@ function mergeSiblings(tallies: Tally[]): Tally[] {
   return [...byParent.values()];
 }
 
-const groupOfEntry = new Map<number, Tally>();
