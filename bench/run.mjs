@@ -766,13 +766,13 @@ async function whyRetained() {
     unit: '×',
     baselines: `V8 alone ${median(pick(v8, 'v8Ms')).toFixed(0)} ms`,
   });
-  const path = (product[0]?.topPath ?? []).map((s) => `${s.edge || '·'} (${s.holder})`).join(' > ');
+  const pathText = (p) => (p.topPath ?? []).map((s) => `${s.edge || '·'} (${s.holder})`).join(' > ') || 'no group';
   check(
     "why retained: the top group is big-heap.js's recentItems Map in every round",
     product.every((p) => p.topPath?.some((s) => s.edge === 'recentItems' && s.holder === 'Map')),
-    `top paths: ${product.map((p) => (p.topPath ?? []).map((s) => `${s.edge} (${s.holder})`).join(' > ') || 'no group').join('; ')}`,
+    `top paths: ${product.map(pathText).join('; ')}`,
   );
-  details.whyRetained.topPath = path;
+  details.whyRetained.topPaths = product.map(pathText);
 }
 
 // ---------------------------------------------------------------------------------------------
