@@ -2,7 +2,7 @@
 // Every figure runs its variants side by side, interleaved by round (ABC, BCA, CAB, …), and reports
 // the median with its spread. Prints one Markdown table and writes it as JSON to
 // bench/results/bench-<timestamp>.json and bench/results/latest.json. See bench/README.md.
-//   node bench/run.mjs [--quick] [--only node,harness,http,http-steady,python-long,accuracy,leak-harness,leak-worker,verdict-tasks,python,analysis,webview,startup,exthost,diagnosis]
+//   node bench/run.mjs [--quick] [--only node,harness,http,http-steady,python-long,accuracy,leak-harness,leak-worker,verdict-tasks,python,analysis,webview,startup,exthost,diagnosis,why]
 //   (`--only verdicts` = leak-harness,leak-worker,verdict-tasks)
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem, tmpdir, release, loadavg } from 'node:os';
@@ -645,6 +645,137 @@ async function diagnosis() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// 9. Why retained: the product's diff of two heap snapshots / reading the snapshot file once
+
+/** Starts bench/workloads/big-heap.js under --inspect; resolves with the process and its inspector URL once its heap is built. */
+async function startBigHeap(count) {
+  const { spawn } = await import('node:child_process');
+  const child = spawn(NODE, ['--inspect=127.0.0.1:0', join(here, 'workloads', 'big-heap.js'), String(count)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  return new Promise((resolveStart, reject) => {
+    const timer = setTimeout(() => fail(new Error(`big-heap.js not ready after 120 s: ${stderr.slice(-500)}`)), 120_000);
+    const fail = (error) => {
+      clearTimeout(timer);
+      child.kill('SIGKILL');
+      reject(error);
+    };
+    const ready = () => {
+      const url = /ws:\/\/\S+/.exec(stderr)?.[0];
+      const line = stdout.split('\n').find((l) => l.startsWith('TASKMEM_BIGHEAP_READY '));
+      if (!url || !line) return;
+      clearTimeout(timer);
+      resolveStart({ child, url, ...JSON.parse(line.slice('TASKMEM_BIGHEAP_READY '.length)) });
+    };
+    child.stdout.on('data', (c) => ((stdout += c), ready()));
+    child.stderr.on('data', (c) => ((stderr += c), ready()));
+    child.on('exit', (code) => fail(new Error(`big-heap.js exited with ${code}: ${stderr.slice(-500)}`)));
+  });
+}
+
+async function whyRetained() {
+  const bench = await loadTs(join(here, 'why', 'entry.ts'));
+  const entry = bench.entryFile();
+  // Full: ~250 MB of heap (~6 M snapshot nodes, ~400 MB of snapshot JSON: JSON.parse of it still fits
+  // V8's ~512 MB string limit). Quick: small enough for .ci/run.
+  const count = QUICK ? 100_000 : 1_500_000;
+  const rounds = QUICK ? 1 : 3;
+  const waitMs = 1000;
+  const names = ['product: baseline, then diff', 'read the snapshot file once', 'V8 only: take and send'];
+  const results = Object.fromEntries(names.map((name) => [name, []]));
+  const prepared = [];
+  const heaps = [];
+  const file = join(scratch, 'why.heapsnapshot');
+  const child = (args) => runBench(NODE, [entry, ...args], { timeoutMs: 600_000 }).then((r) => r.bench);
+  for (let r = 0; r < rounds; r++) {
+    const workload = await startBigHeap(count);
+    try {
+      heaps.push(workload.heapUsedMiB);
+      prepared.push(await child(['write', workload.url, file]));
+      for (const name of roundOrder(names, r)) {
+        if (name === names[0]) results[name][r] = await child(['product', workload.url, String(waitMs)]);
+        else if (name === names[1]) results[name][r] = await child(['read', file]);
+        else results[name][r] = await child(['v8', workload.url]);
+      }
+    } finally {
+      workload.child.removeAllListeners('exit');
+      workload.child.kill('SIGKILL');
+      rmSync(file, { force: true });
+    }
+    log(`  why retained: round ${r + 1}/${rounds}`);
+  }
+  const product = results[names[0]];
+  const read = results[names[1]];
+  const v8 = results[names[2]];
+  const pick = (list, key) => list.map((x) => x[key]);
+  const diffRatio = pairedRatios(pick(product, 'diffMs'), pick(read, 'readMs'));
+  const rssRatio = pairedRatios(pick(product, 'peakRssMiB'), pick(read, 'peakRssMiB'));
+  const v8Share = pairedRatios(pick(v8, 'v8Ms'), pick(product, 'diffMs'));
+  const stall = summary(pick(product, 'stallMs'));
+  const nodes = median(pick(prepared, 'nodes'));
+  const snapshotMiB = median(pick(prepared, 'chars')) / 2 ** 20;
+  details.whyRetained = {
+    workload: `node --inspect=127.0.0.1:0 ${rel(join(here, 'workloads', 'big-heap.js'))} ${count}`,
+    rounds,
+    heapUsedMiB: summary(heaps),
+    snapshotNodes: summary(pick(prepared, 'nodes')),
+    snapshotMiB: round(snapshotMiB, 1),
+    waitMs,
+    productDiffMs: summary(pick(product, 'diffMs')),
+    productBaselineMs: summary(pick(product, 'baselineMs')),
+    productPauseMs: summary(pick(product, 'pauseMs')),
+    productPeakRssMiB: summary(pick(product, 'peakRssMiB')),
+    productStallMs: stall,
+    readMs: summary(pick(read, 'readMs')),
+    readPeakRssMiB: summary(pick(read, 'peakRssMiB')),
+    readStallMs: summary(pick(read, 'stallMs')),
+    v8Ms: summary(pick(v8, 'v8Ms')),
+    diffRatio,
+    rssRatio,
+    v8Share,
+    raw: results,
+    prepared,
+  };
+  const label = `${(nodes / 1e6).toFixed(1)} M nodes, ${snapshotMiB.toFixed(0)} MiB of snapshot, ${median(heaps).toFixed(0)} MiB heap`;
+  addRow({
+    id: 'why-time',
+    figure: `Why retained: diff of two snapshots (the second's take + read + analysis) / reading the snapshot file once (readFileSync + JSON.parse), ${label}`,
+    value: diffRatio,
+    unit: '×',
+    baselines: `diff ${median(pick(product, 'diffMs')).toFixed(0)} ms (target paused ${median(pick(product, 'pauseMs')).toFixed(0)} ms); file read ${median(pick(read, 'readMs')).toFixed(0)} ms`,
+  });
+  addRow({
+    id: 'why-memory',
+    figure: 'Why retained: peak RSS of the session process (baseline + diff) / of the process reading the file',
+    value: rssRatio,
+    unit: '×',
+    baselines: `session ${median(pick(product, 'peakRssMiB')).toFixed(0)} MiB; file read ${median(pick(read, 'peakRssMiB')).toFixed(0)} MiB`,
+  });
+  addRow({
+    id: 'why-stall',
+    figure: "Why retained: the session process's longest event-loop stall while it takes and reads both snapshots (5 ms ticks)",
+    value: stall,
+    unit: ' ms',
+    digits: 0,
+    baselines: `reading the file on the main thread stalls it ${median(pick(read, 'stallMs')).toFixed(0)} ms`,
+  });
+  addRow({
+    id: 'why-v8',
+    figure: "Why retained: V8's share of the diff (take and send the snapshot, chunks only counted / the diff)",
+    value: v8Share,
+    unit: '×',
+    baselines: `V8 alone ${median(pick(v8, 'v8Ms')).toFixed(0)} ms`,
+  });
+  const pathText = (p) => (p.topPath ?? []).map((s) => `${s.edge || '·'} (${s.holder})`).join(' > ') || 'no group';
+  check(
+    "why retained: the top group is big-heap.js's recentItems Map in every round",
+    product.every((p) => p.topPath?.some((s) => s.edge === 'recentItems' && s.holder === 'Map')),
+    `top paths: ${product.map(pathText).join('; ')}`,
+  );
+  details.whyRetained.topPaths = product.map(pathText);
+}
+
+// ---------------------------------------------------------------------------------------------
 
 function checksTable() {
   if (!checks.length) return '';
@@ -689,6 +820,7 @@ const sections = [
   ['startup', startup],
   ['exthost', extensionHost],
   ['diagnosis', diagnosis],
+  ['why', whyRetained],
 ];
 
 const started = performance.now();

@@ -14,7 +14,11 @@ import type { RetainerEdgeKind, RetainerGroup, RetainerStep, WhyRetained } from 
  * (their ids are not stable between snapshots), not the program's objects.
  */
 const INTERNAL_NODE_TYPES = new Set(['hidden', 'code', 'synthetic', 'object shape', 'native']);
-/** Roots that are V8's tables and caches: their objects are reached from them only when nothing else holds them. */
+/**
+ * Roots walked last: their objects are reached from them only when nothing else holds them. V8's
+ * tables and caches, and the stack: a snapshot taken while the program runs (the inspector
+ * interrupts JavaScript) sees the holder in a register, and the variable that keeps it is the answer.
+ */
 const V8_TABLE_ROOTS = new Set([
   '(Internalized strings)',
   '(External strings)',
@@ -29,6 +33,7 @@ const V8_TABLE_ROOTS = new Set([
   '(Bootstrapper)',
   '(Extensions)',
   '(Debugger)',
+  '(Stack roots)',
 ]);
 /** Steps above the kept objects at most (a path longer than this is cut, and says so with `…`). */
 const MAX_STEPS = 10;
