@@ -164,6 +164,23 @@ describe('why retained: grouping what the runs kept', () => {
     );
   });
 
+  it('a Map also seen on the stack (a snapshot that interrupted running code) is named by its variable', () => {
+    const build = (entries: number): Node[] => {
+      const nodes = heapWithMap(entries, 1001);
+      // The root reaches the stack first, and the stack holds the Map (a register of the running callback).
+      nodes[0].edges.unshift({ type: 'element', name: 0, to: nodes.length });
+      nodes.push({ type: 'synthetic', name: '(Stack roots)', id: 15, size: 0, edges: [{ type: 'element', name: 0, to: 4 }] });
+      return nodes;
+    };
+    const earlier = parseInChunks(snapshotText(build(0)), 100);
+    const later = parseInChunks(snapshotText(build(12)), 100);
+    const why = analyseSnapshots(earlier.sortedIds(), later, 12);
+    assert.deepEqual(
+      why.groups.map((g) => pathText(g.path)),
+      ['scope > cache (Map) > {entry} (Object)'],
+    );
+  });
+
   it('a holder that grew once (under one entry per ten runs) is not reported', () => {
     const earlier = parseInChunks(snapshotText(heapWithMap(0, 1001)), 100);
     const later = parseInChunks(snapshotText(heapWithMap(3, 1001)), 100);

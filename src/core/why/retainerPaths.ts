@@ -303,4 +303,3 @@ function mergeSiblings(tallies: Tally[]): Tally[] {
   }
   return [...byParent.values()];
 }
-
