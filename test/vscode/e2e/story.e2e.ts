@@ -135,6 +135,8 @@ describe('the leak story at a glance, with the panel beside the editor (code-ser
     const link = why.locator('.why-line button.link').first();
     assert.match((await link.textContent()) ?? '', new RegExp(`^seen\\.set \\((.*/)?jobs\\.js:${storeLine}\\)$`));
     assert.deepEqual(await overflowing(panel), []);
+    // The harness explains by itself: its toolbar has no "Why Is It Kept?" button (workers and attach do).
+    assert.equal(await panel.locator('button', { hasText: 'Why Is It Kept?' }).isVisible(), false, 'no Why button in the harness');
     await wb!.screenshotElement(panel, '.why-card', 'e2e-why-leak');
 
     // The panel takes about half the window.
