@@ -19,6 +19,8 @@ export interface OnDemandWhyHost {
   /** Tasks finished so far in the session. */
   finishedTasks(): number;
   currentSites(): SiteAggregation | undefined;
+  /** The script the worker command runs, when it names one. */
+  scriptFile(): string | undefined;
 }
 
 export class OnDemandWhy {
@@ -45,7 +47,7 @@ export class OnDemandWhy {
       const tasks = this.host.finishedTasks() - baseline.tasks;
       if (tasks < 1) throw new Error('no task finished since the heap was read: let the worker run some tasks, then ask again');
       this.baseline = undefined;
-      const why = await explainRetained(baseline.target, tasks, undefined, this.host.currentSites(), (done, total) =>
+      const why = await explainRetained(baseline.target, tasks, this.host.scriptFile(), this.host.currentSites(), (done, total) =>
         progress(`Reading the heap of pid ${baseline.target.info.pid}: ${Math.round((100 * done) / Math.max(1, total))}%`),
       );
       this.latest = { ...why, tasks, pid: baseline.target.info.pid };

@@ -3,6 +3,7 @@
  * in into a target, polls statistics, marks tasks, takes retained captures and keeps the analysis
  * current. Views subscribe to its events and call its methods; they never talk to targets.
  */
+import * as path from 'node:path';
 import * as crypto from 'node:crypto';
 import type { ChildProcess } from 'node:child_process';
 import { Emitter } from '../core/events';
@@ -60,6 +61,7 @@ export class ProfilingSession implements ProfilingSessionApi {
     liveTargetList: () => this.liveTargetList(),
     finishedTasks: () => this.tasks.finished,
     currentSites: () => this.sites.current(),
+    scriptFile: () => scriptOf(this.options.command, this.options.cwd),
   });
   /** `why` (worker, attach): the baseline was asked for after the first task. */
   private whyBaselineAsked = false;
@@ -358,16 +360,17 @@ export class ProfilingSession implements ProfilingSessionApi {
     this.endReason = reason;
     this.setState('stopping');
     if (this.pollTimer) clearTimeout(this.pollTimer);
+    if (finalCapture && this.driver) {
+      this.progress({ message: 'Final retained capture…' });
+      await this.driver.finalCapture().catch((error: Error) => this.warn(`final capture failed: ${error.message}`));
+    }
+    // After the final capture: its sites name the user files searched for the holding lines.
     if (this.options.why && this.onDemandWhy.hasBaseline) {
       this.progress({ message: 'Reading the heap again (why retained)…' });
       await this.onDemandWhy
         .step((message) => this.progress({ message }))
         .then((step) => step.step === 'explained' && this.whyEmitter.fire(step.why))
         .catch((error: Error) => this.warn(`why retained: ${error.message}`));
-    }
-    if (finalCapture && this.driver) {
-      this.progress({ message: 'Final retained capture…' });
-      await this.driver.finalCapture().catch((error: Error) => this.warn(`final capture failed: ${error.message}`));
     }
     this.driver?.dispose();
     if (this.options.mode === 'attach') {
@@ -473,4 +476,10 @@ export function describeCommand(options: SessionOptions): string {
   if (options.mode === 'harness' && options.harness) return `${options.harness.file}#${options.harness.exportName}`;
   if (options.mode === 'attach') return `attach ${options.attach?.url ?? options.attach?.port ?? `pid ${options.attach?.pid}`}`;
   return (options.command ?? []).join(' ');
+}
+
+/** The script a worker command runs (`node worker.js`, `tsx src/jobs.ts`), searched first for holding lines. */
+function scriptOf(command: readonly string[] | undefined, cwd: string | undefined): string | undefined {
+  const script = command?.slice(1).find((arg) => !arg.startsWith('-') && /\.[cm]?[jt]sx?$/.test(arg));
+  return script ? path.resolve(cwd ?? process.cwd(), script) : undefined;
 }
