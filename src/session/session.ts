@@ -33,6 +33,9 @@ import { recyclingAdvice } from './recyclingInputs';
 import type { RecyclingAdvice } from '../core/recyclingAdvisor';
 import type { SessionDriver } from './driver';
 
+/** How long the report waits for the rest of the command's output after it ended. */
+const OUTPUT_DRAIN_MS = 2_000;
+
 export class ProfilingSession implements ProfilingSessionApi {
   readonly id = crypto.randomBytes(6).toString('hex');
   private readonly targetEmitter = new Emitter<TargetInfo>();
@@ -63,6 +66,8 @@ export class ProfilingSession implements ProfilingSessionApi {
     currentSites: () => this.sites.current(),
     scriptFile: () => scriptOf(this.options.command, this.options.cwd),
   });
+  /** Resolves when the launched command's stdout and stderr are closed (all its output was read). */
+  private outputClosed: Promise<void> | undefined;
   /** `why` (worker, attach): the baseline was asked for after the first task. */
   private whyBaselineAsked = false;
 
@@ -187,6 +192,8 @@ export class ProfilingSession implements ProfilingSessionApi {
     };
     child.stdout?.on('data', forward('stdout'));
     child.stderr?.on('data', forward('stderr'));
+    // 'exit' can come before the last of the command's output is read; 'close' comes after it.
+    this.outputClosed = new Promise<void>((resolve) => child.on('close', () => resolve()));
     child.on('error', (error) => void this.fail(`cannot start ${plan.display}: ${error.message}`));
     child.on('exit', (code, signal) => {
       const how = signal ? `killed by ${signal}` : `exited with code ${code}`;
@@ -384,6 +391,13 @@ export class ProfilingSession implements ProfilingSessionApi {
     for (const target of this.liveTargets.values()) target.dispose();
     this.liveTargets.clear();
     if (this.child || pids.length) await killTree(this.child?.pid, this.options.mode === 'attach' ? [] : pids);
+    // The command's last output (a crash's stack trace) is forwarded before the report; a grandchild
+    // that keeps the pipes open does not hold the report back for long.
+    if (this.outputClosed) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([this.outputClosed, new Promise<void>((resolve) => (timer = setTimeout(resolve, OUTPUT_DRAIN_MS)))]);
+      clearTimeout(timer);
+    }
     this.channel?.dispose();
     this.endedAt = Date.now();
     this.finalReport = this.report();
