@@ -6,7 +6,7 @@
 import { formatBytesPerRun, type ProgressUnit } from './format';
 import type { VerdictKind } from './model';
 import { escapeMarkdown } from './reportRender';
-import { explainsVerdict, pathText } from './why/describe';
+import { explainsVerdict, formatEntries, pathText } from './why/describe';
 import type { RetainerGroup, WhyRetained } from './why/model';
 
 export interface HolderMark {
@@ -39,9 +39,8 @@ export function holderHoverMarkdown(marks: readonly HolderMark[], unit: Progress
   const md: string[] = [];
   for (const { task, group } of marks.slice(0, 3)) {
     const line = group.holdingLine;
-    const entries = group.entriesPerRun >= 10 ? Math.round(group.entriesPerRun) : group.entriesPerRun.toFixed(1);
     md.push(
-      `**Task Memory** · this line holds **${formatBytesPerRun(group.bytesPerRun, unit)}** (${entries} entries per ${unit}) that ${escapeMarkdown(task)} keeps, through \`${escapeMarkdown(line.operation)}\``,
+      `**Task Memory** · this line holds **${formatBytesPerRun(group.bytesPerRun, unit)}** (${formatEntries(group.entriesPerRun)} per ${unit}) that ${escapeMarkdown(task)} keeps, through \`${escapeMarkdown(line.operation)}\``,
       '',
       `Kept by: ${escapeMarkdown(pathText(group.path))}`,
       '',

@@ -327,6 +327,11 @@ export class ProfilingSession implements ProfilingSessionApi {
   async whyRetained(): Promise<WhyStep> {
     if (this.options.mode === 'harness') throw new Error('the harness explains what its runs kept by itself, after the measured runs');
     if (this.currentState !== 'running') throw new Error('the session is not running: there is no heap to read');
+    return this.whyStep();
+  }
+
+  /** One reading of the heap: the baseline, or the explanation of what was kept since (told to the views). */
+  private async whyStep(): Promise<WhyStep> {
     const step = await this.onDemandWhy.step((message) => this.progress({ message }));
     if (step.step === 'explained') this.whyEmitter.fire(step.why);
     return step;
@@ -374,10 +379,7 @@ export class ProfilingSession implements ProfilingSessionApi {
     // After the final capture: its sites name the user files searched for the holding lines.
     if (this.options.why && this.onDemandWhy.hasBaseline) {
       this.progress({ message: 'Reading the heap again (why retained)…' });
-      await this.onDemandWhy
-        .step((message) => this.progress({ message }))
-        .then((step) => step.step === 'explained' && this.whyEmitter.fire(step.why))
-        .catch((error: Error) => this.warn(`why retained: ${error.message}`));
+      await this.whyStep().catch((error: Error) => this.warn(`why retained: ${error.message}`));
     }
     this.driver?.dispose();
     if (this.options.mode === 'attach') {

@@ -4,7 +4,7 @@
  * holder. Path steps and names come from the profiled program: they go into text nodes only.
  */
 import type { ProgressUnit } from '../core/format';
-import { explainsVerdict } from '../core/why/describe';
+import { explainsVerdict, formatEntries } from '../core/why/describe';
 import type { RetainerGroup, SessionWhy, WhyRetained } from '../core/why/model';
 import type { PanelTask } from '../shared/protocol';
 import { h, icon } from './dom';
@@ -25,12 +25,11 @@ function chain(group: RetainerGroup): HTMLElement {
 }
 
 function groupItem(group: RetainerGroup, unit: ProgressUnit, link: LocationLink): HTMLElement {
-  const entries = group.entriesPerRun >= 10 ? Math.round(group.entriesPerRun) : group.entriesPerRun.toFixed(1);
   const figures = h(
     'p',
     { class: 'why-figures' },
     h('strong', null, formatBytesPerRun(group.bytesPerRun, unit)),
-    ` · ${entries} entr${group.entriesPerRun === 1 ? 'y' : 'ies'} per ${unit} · ${formatBytes(group.bytes)} in ${group.objects.toLocaleString('en-US')} objects`,
+    ` · ${formatEntries(group.entriesPerRun)} per ${unit} · ${formatBytes(group.bytes)} in ${group.objects.toLocaleString('en-US')} objects`,
   );
   const line = group.holdingLine;
   const holding = line
@@ -79,7 +78,7 @@ export function whyContent(tasks: readonly PanelTask[], unit: ProgressUnit, link
       h(
         'p',
         { class: 'hint' },
-        `Objects the ${why.runs} measured ${unit}s added and still hold, grouped by the references that keep them. Reading the heap paused the process ${Math.round(why.pauseMs)} ms${why.truncated ? ` (${why.truncated})` : ''}.`,
+        `Objects that ${why.runs} ${unit}s added and still hold, grouped by the references that keep them. Reading the heap paused the process ${Math.round(why.pauseMs)} ms${why.truncated ? ` (${why.truncated})` : ''}.`,
       ),
     );
   }

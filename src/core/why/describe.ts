@@ -19,9 +19,15 @@ export function holdingText(line: HoldingLine, displayFile: (file: string) => st
   return `${line.operation} at ${displayFile(line.file)}:${line.line}${sure}`;
 }
 
+/** `1.0 entry`, `2.5 entries`, `12 entries`: how many entries a holder gains per run or task. */
+export function formatEntries(entriesPerRun: number): string {
+  const count = entriesPerRun >= 10 ? String(Math.round(entriesPerRun)) : entriesPerRun.toFixed(1);
+  return `${count} ${entriesPerRun === 1 ? 'entry' : 'entries'}`;
+}
+
 /** One line per group: its growth, what holds it and where. */
 export function groupLine(group: RetainerGroup, unit: ProgressUnit, displayFile: (file: string) => string): string {
-  const entries = `${group.entriesPerRun >= 10 ? Math.round(group.entriesPerRun) : group.entriesPerRun.toFixed(1)} entr${group.entriesPerRun === 1 ? 'y' : 'ies'}/${unit}`;
+  const entries = `${formatEntries(group.entriesPerRun)}/${unit}`;
   const where = group.holdingLine ? holdingText(group.holdingLine, displayFile) : 'no line of the task’s code stores there';
   return `${formatBytesPerRun(group.bytesPerRun, unit)} (${entries}) kept by ${pathText(group.path)}; ${where}`;
 }

@@ -121,6 +121,15 @@ function candidatesIn(program: Any, query: HolderQuery): Candidate[] {
   return found;
 }
 
+/** Syntax trees by source: an explanation asks the same files for each of its groups. */
+const trees = new WeakMap<SourceFile, Any | null>();
+
+function treeOf(source: SourceFile): Any | null {
+  let tree = trees.get(source);
+  if (tree === undefined) trees.set(source, (tree = parse(source.text, source.language) ?? null));
+  return tree;
+}
+
 /**
  * The holding line of a path, searched in `files` (the task's module first). `stackLines` are the
  * lines of the allocation stack per file: among several candidates the one nearest above such a
@@ -135,7 +144,7 @@ export function findJsHoldingLine(
   if (!query) return undefined;
   const all: Array<Candidate & { file: string }> = [];
   for (const source of files) {
-    const program = parse(source.text, source.language);
+    const program = treeOf(source);
     if (program) for (const candidate of candidatesIn(program, query)) all.push({ ...candidate, file: source.file });
   }
   if (all.length === 0) return undefined;
