@@ -127,6 +127,16 @@ export interface RuntimeAdapter {
 }
 
 /** How the harness measures each run, as the runtime allows. */
+/**
+ * When the harness reads the heap for "why it is kept":
+ * - `around-measured-runs`: before and after the measured runs, which it explains (Python: the
+ *   traced runs' allocations are the starting point).
+ * - `extra-runs`: over extra runs after the measured ones. Node: once a heap snapshot exists, V8
+ *   tracks every object move so that ids stay stable, which made each run ~1.75× slower (211 against
+ *   121 ms per run on the bench's 22 MiB fixture); the measured runs must not pay it.
+ */
+export type HarnessWhyRuns = 'around-measured-runs' | 'extra-runs';
+
 export type HarnessMeasurement =
   /** Retained bytes after a GC per run; sampling profiles (whose ordinals separate runs) fetched within a time budget. */
   | 'budgeted-profiles'
@@ -153,6 +163,7 @@ export interface RuntimeDescription {
   endpoint(record: Record<string, unknown>, channel: { token: string; dir: string }): Endpoint | string;
   readonly harness: {
     readonly measurement: HarnessMeasurement;
+    readonly whyRuns: HarnessWhyRuns;
     /** The command that runs the harness for `spec`. */
     launch(spec: HarnessSpec, options: SessionOptions): LaunchPlan;
   };

@@ -21,6 +21,8 @@ import type { SessionDriver } from './driver';
 const HARNESS_START_TIMEOUT_MS = 60_000;
 /** Share of the measured runs' wall time that fetching sampling profiles may take ('budgeted-profiles'). */
 const PROFILE_BUDGET = 0.1;
+/** Extra runs that why retained explains (`whyRuns: 'extra-runs'`): enough for a holder to gain entries in most of them. */
+const WHY_EXTRA_RUNS = 20;
 
 /** How the report describes each way of measuring a run. */
 const MEASUREMENT_NOTES: Record<HarnessMeasurement, string> = {
@@ -89,13 +91,15 @@ export class HarnessDriver implements SessionDriver {
     const baseline = await target.capture();
     this.boundaryOrdinal = maxOrdinal(baseline.profile);
     const why = this.whyWanted(baseline.retainedAfterGc);
-    if (why) {
+    const whyAround = why && target.runtimeInfo.harness.whyRuns === 'around-measured-runs';
+    if (whyAround) {
       session.progress({ message: 'Reading the heap before the measured runs (why retained)…' });
       await target.whyBaseline();
     }
     if (target.runtimeInfo.harness.measurement === 'budgeted-profiles') await this.measureWithBudgetedProfiles(target);
     else await this.measureWithCaptures(target);
-    if (why) await this.explain(target);
+    if (whyAround) await this.explain(target, spec.runs, 'the measured runs');
+    else if (why) await this.explainOverExtraRuns(target);
     session.progress({ message: 'Done', done: spec.runs, total: spec.runs });
     await session.stop('completed');
   }
@@ -206,17 +210,36 @@ export class HarnessDriver implements SessionDriver {
     return false;
   }
 
-  /** What keeps what the runs kept; the pause it took goes into the notes. */
-  private async explain(target: Target): Promise<void> {
+  /**
+   * Why retained over extra runs after the measured ones (`whyRuns: 'extra-runs'`): a heap reading,
+   * then as many runs as were measured (at most WHY_EXTRA_RUNS), then the explanation of what they
+   * kept. The runs are the same call, so what they keep is what the measured runs kept.
+   */
+  private async explainOverExtraRuns(target: Target): Promise<void> {
+    const { spec, session } = this;
+    const runs = Math.min(spec.runs, WHY_EXTRA_RUNS);
+    this.assertRunning();
+    session.progress({ message: 'Reading the heap (why retained)…' });
+    await target.whyBaseline();
+    for (let i = 0; i < runs; i++) {
+      this.assertRunning();
+      session.progress({ message: `Why retained: run ${i + 1}/${runs} after the measured runs` });
+      await this.callTask(target, spec.warmup + spec.runs + i, false);
+    }
+    await this.explain(target, runs, `${runs} more run${runs === 1 ? '' : 's'} after the measured ones`);
+  }
+
+  /** What keeps what `runs` runs kept; the pause it took goes into the notes. */
+  private async explain(target: Target, runs: number, which: string): Promise<void> {
     const { spec, session } = this;
     this.assertRunning();
-    const why = await explainRetained(target, spec.runs, spec.file, session.currentSites(), (done, total) =>
-      session.progress({ message: `Reading the heap after the measured runs (why retained): ${Math.round((100 * done) / Math.max(1, total))}%` }),
+    const why = await explainRetained(target, runs, spec.file, session.currentSites(), (done, total) =>
+      session.progress({ message: `Reading the heap after ${which} (why retained): ${Math.round((100 * done) / Math.max(1, total))}%` }),
     );
     session.tasks.setWhy(spec.exportName, why);
     session.taskUpdated(session.tasks.summary(spec.exportName));
     this.extraNotes.push(
-      `Why retained: the process was paused ${Math.round(why.pauseMs)} ms to read its heap after the measured runs${why.truncated ? ` (${why.truncated})` : ''}.`,
+      `Why retained: read over ${which}; the process was paused ${Math.round(why.pauseMs)} ms to read its heap${why.truncated ? ` (${why.truncated})` : ''}.`,
     );
   }
 

@@ -52,7 +52,7 @@ describe('why it is kept: Python retainer paths and holding lines (real interpre
     const { report } = await runSession({ mode: 'harness', harness: { ...harness(file, 'handle', RUNS, 2, [5])!, why: true } });
     assert.deepEqual(report.tasks[0]?.why?.groups, [], 'no holder gained entries');
     assert.ok(
-      report.notes.some((n) => /Why retained: the process was paused \d+ ms/.test(n)),
+      report.notes.some((n) => /Why retained: read over the measured runs; the process was paused \d+ ms/.test(n)),
       report.notes.join('\n'),
     );
   });

@@ -15,6 +15,7 @@ export const nodeRuntime: RuntimeDescription = {
   endpoint: inspectorEndpoint,
   harness: {
     measurement: 'budgeted-profiles',
+    whyRuns: 'extra-runs',
     launch: (spec) => ({
       command: [nodeExecutable(), harnessPath()],
       shell: false,

@@ -10,6 +10,7 @@ export const pythonRuntime: RuntimeDescription = {
   endpoint: agentEndpoint,
   harness: {
     measurement: 'capture-per-run',
+    whyRuns: 'around-measured-runs',
     launch: (spec, options) => {
       const python = options.pythonPath ?? 'python3';
       return { command: [python, '-m', 'taskmem_agent.harness'], shell: false, env: {}, display: `${python} harness for ${spec.file}` };
