@@ -6,7 +6,7 @@
  */
 import { strict as assert } from 'node:assert';
 import { holderMarks, holderText } from '../../src/core/holderAnnotations';
-import { pathText } from '../../src/core/why/describe';
+import { formatEntries, pathText } from '../../src/core/why/describe';
 import { findJsHoldingLine } from '../../src/core/why/jsHoldingLine';
 import type { RetainerStep } from '../../src/core/why/model';
 import { analyseSnapshots } from '../../src/core/why/retainerPaths';
@@ -335,5 +335,15 @@ describe('why retained: an agent answer and the editor marks', () => {
       ['leaky'],
     );
     assert.equal(holderText(marks), '◆ keeps +632 B/run: seen.set');
+  });
+});
+
+describe('why retained: entries in words', () => {
+  it('says entries per run as the report, the panel and the hover show them', () => {
+    assert.equal(formatEntries(1), '1.0 entry');
+    assert.equal(formatEntries(0.98), '1.0 entry');
+    assert.equal(formatEntries(0.5), '0.5 entries');
+    assert.equal(formatEntries(2.46), '2.5 entries');
+    assert.equal(formatEntries(12.4), '12 entries');
   });
 });

@@ -22,7 +22,8 @@ export function holdingText(line: HoldingLine, displayFile: (file: string) => st
 /** `1.0 entry`, `2.5 entries`, `12 entries`: how many entries a holder gains per run or task. */
 export function formatEntries(entriesPerRun: number): string {
   const count = entriesPerRun >= 10 ? String(Math.round(entriesPerRun)) : entriesPerRun.toFixed(1);
-  return `${count} ${entriesPerRun === 1 ? 'entry' : 'entries'}`;
+  // The word follows the figure shown: 0.98 reads "1.0 entry".
+  return `${count} ${count === '1.0' ? 'entry' : 'entries'}`;
 }
 
 /** One line per group: its growth, what holds it and where. */

@@ -203,7 +203,7 @@ describe('the leak story at a glance, with the panel beside the editor (code-ser
       await holdingHover.waitFor({ state: 'visible', timeout: 3_000 }).catch(() => undefined);
     }
     const holdingText = (await holdingHover.textContent()) ?? '';
-    assert.match(holdingText, /this line holds \+[\d.]+ KiB\/run \(1\.0 entries per run\) that leakJob keeps, through seen\.set/, holdingText);
+    assert.match(holdingText, /this line holds \+[\d.]+ KiB\/run \(1\.0 entry per run\) that leakJob keeps, through seen\.set/, holdingText);
     assert.match(holdingText, /Kept by: scope > seen \(Map\) > \{entry\} \(Array/, holdingText);
     await page.waitForTimeout(400); // the hover fades in
     await wb!.screenshot('e2e-why-holding-line');
