@@ -51,9 +51,8 @@ Worker options:
   --sample-every <k>      Python workers: trace one run in k of each task (default: within a 10% time budget)
   --malloc-trim           Python workers: call malloc_trim(0) after the session's full GCs and report how much
                           RSS it returns (allocator high water); off by default, since it changes the process
-  --gc-budget <percent>   Node workers: measure tasks (a full GC before and after) while what that costs
-                          (the GC pauses and the slower code after them) stays within this share of the
-                          time (default 1; 100 measures every task)
+  --gc-budget <percent>   Node workers: measure tasks (a full GC before and after) while GCs take at most
+                          this share of the time (default 1; 100 measures every task)
   --no-auto-tasks         do not find tasks by themselves: HTTP requests (Express, Fastify, Flask, Django),
                           BullMQ and RQ jobs, Celery tasks; only the program's own taskmem:task marks count
                           (else time windows)

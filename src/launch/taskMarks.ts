@@ -8,7 +8,6 @@ import * as vm from 'node:vm';
 import type { CheckpointReply } from '../cdp/extraProtocol';
 import { requestTaskName, routeHandlers, type RequestLike } from './httpTasks';
 import { hookBullmq } from './jobTasks';
-import { MeasurementCost } from './measurementCost';
 
 declare const globalThis: { __taskmemEmit?: (payload: string) => void; __taskmemCheckpoint?: () => CheckpointReply };
 
@@ -26,9 +25,8 @@ function emit(message: object): void {
  * many tasks of each name have finished by then. Over a worker's life those checkpoints carry the
  * growth per task of each name (a regression on the counts), however noisy one task's own figure.
  * A sampled task is also measured between two full GCs, one at its start and one at its end, as
- * supporting evidence. Tasks are sampled while what the measurements cost stays within `gcBudget`
- * of the wall time (plus a small start-up allowance): their GC pauses and the throughput the
- * program lost re-warming after them (measurementCost.ts). A task is also measured at geometrically spaced task counts
+ * supporting evidence. Tasks are sampled while the GC time stays within `gcBudget` of the wall time
+ * (plus a small start-up allowance). A task is also measured at geometrically spaced task counts
  * (each 1.25 times the last: about 45 for 40,000 tasks), so a burst that ends in a second still has
  * its trend and measured runs of each name, and a worker that runs for hours pays only a
  * logarithmic number of extra GCs.
@@ -93,9 +91,11 @@ export function installTaskMarks(gcBudget: number, auto: AutoTasks): () => void 
     enumerable: false,
     configurable: true,
   });
-  const cost = new MeasurementCost(performance.now(), gcBudget, START_ALLOWANCE_MS);
+  const firstTaskAt = performance.now();
   let totalFinished = 0;
   let nextCheckpointAt = 0;
+  let gcSpentMs = 0;
+  let lastPairMs = 0;
   // Per task id (or name when there is none): the heap after the GC at its start.
   const open = new Map<unknown, number>();
   const sourcesSeen = new Set<TaskSource>();
@@ -110,13 +110,13 @@ export function installTaskMarks(gcBudget: number, auto: AutoTasks): () => void 
     const t = Date.now();
     if (phase === 'start') {
       const scheduled = totalFinished >= nextCheckpointAt;
-      const due = collect !== undefined && open.size === 0 && (scheduled || cost.allows(performance.now()));
+      const due =
+        collect !== undefined && open.size === 0 && (scheduled || gcSpentMs + lastPairMs <= gcBudget * (performance.now() - firstTaskAt) + START_ALLOWANCE_MS);
       if (due) {
         if (scheduled) nextCheckpointAt = Math.ceil(Math.max(totalFinished, 1) * CHECKPOINT_RATIO);
         emit({ method: 'Taskmem.taskStarted', params: { name: name(), id: wireId, t } });
-        cost.started(performance.now(), totalFinished);
         const before = heapAfterGc();
-        cost.paused(before.ms);
+        gcSpentMs += before.ms;
         open.set(key, before.heap);
         checkpoint(before.heap, 'start');
       }
@@ -131,13 +131,12 @@ export function installTaskMarks(gcBudget: number, auto: AutoTasks): () => void 
       const startHeap = open.get(key);
       if (startHeap === undefined) {
         countUnmeasured(ended);
-        if (cost.watching) cost.taskFinished(performance.now(), totalFinished);
         return;
       }
       open.delete(key);
       const after = heapAfterGc();
-      cost.paused(after.ms);
-      cost.ended(performance.now());
+      gcSpentMs += after.ms;
+      lastPairMs = 2 * after.ms;
       checkpoint(after.heap, 'end');
       emit({
         method: 'Taskmem.taskFinished',
