@@ -5,7 +5,7 @@
  * name a function "\x1b]8;;evil\x07…" to rewrite the user's terminal, or "[x](http://evil)" to add a
  * link to a pull request. Every such string goes through `sanitizeText` / `escapeMarkdown`.
  */
-import { formatBytes, formatBytesPerRun, formatDuration, formatPercent, type ProgressUnit } from './format';
+import { formatBytes, formatBytesPerRun, formatDuration, formatPercent, plural, type ProgressUnit } from './format';
 import type { VerdictKind } from './model';
 import type { ReportMode, ReportSite, TaskmemReport } from './report';
 import { explainsVerdict, groupLine } from './why/describe';
@@ -118,7 +118,7 @@ export function renderTextReport(report: TaskmemReport, options?: TextReportOpti
     lines.push('', 'Tasks');
     const rows = report.tasks.map((t) => [
       sanitizeText(t.name),
-      `${t.runs.toLocaleString('en-US')} ${unit}${t.runs === 1 ? '' : 's'}`,
+      plural(t.runs, unit),
       formatBytesPerRun(t.bytesPerRun, unit),
       `${t.verdict} (${formatPercent(t.confidence)})`,
     ]);
@@ -144,7 +144,7 @@ export function renderTextReport(report: TaskmemReport, options?: TextReportOpti
     const hidden = report.sites.slice(shown.length);
     if (hidden.length > 0) {
       const bytes = hidden.reduce((sum, s) => sum + s.retainedBytes, 0);
-      lines.push(paint(DIM, `  … ${hidden.length} more site${hidden.length === 1 ? '' : 's'} (${formatBytes(bytes)})`));
+      lines.push(paint(DIM, `  … ${plural(hidden.length, 'more site')} (${formatBytes(bytes)})`));
     }
   }
   const unlisted = (['runtime', 'profiler'] as const).filter((c) => report.grouped[c] > 0);

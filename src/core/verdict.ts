@@ -3,7 +3,7 @@
  * nothing? The series test is in assess.ts; this adds what RSS and native memory say, and the
  * session's one verdict. All figures are bytes.
  */
-import { PROJECTION_RUNS, formatBytes, formatBytesPerRun, formatGrowthPer, type ProgressUnit } from './format';
+import { PROJECTION_RUNS, formatBytes, formatBytesPerRun, formatGrowthPer, plural, type ProgressUnit } from './format';
 import { fitGrowth } from './growth';
 import { DEFAULT_FLOOR_BYTES, assessTask, resolveOptions, sortedRuns, type VerdictOptions } from './assess';
 import { judgeNativeGrowth, outsideHeapGrowth, trimmedEvidence } from './memoryOutsideHeap';
@@ -211,10 +211,7 @@ export function judgeOverall(tasks: readonly TaskSummary[], unit: ProgressUnit =
       ...culprits.flatMap((t) => t.verdict.evidence.map((e) => (tasks.length > 1 ? `${t.name}: ${e}` : e))),
       ...tasks
         .filter((t) => !culprits.includes(t))
-        .map(
-          (t) =>
-            `${t.name}: ${t.verdict.kind}, ${formatBytesPerRun(t.bytesPerRun, unit)} over ${t.runs.toLocaleString('en-US')} ${unit}${t.runs === 1 ? '' : 's'}`,
-        ),
+        .map((t) => `${t.name}: ${t.verdict.kind}, ${formatBytesPerRun(t.bytesPerRun, unit)} over ${plural(t.runs, unit)}`),
     ],
   };
 }

@@ -14,7 +14,7 @@ import type { DriverHost } from './driver';
 import type { Target } from './target';
 import { explainRetained } from './whyRetained';
 import { DEFAULTS } from './defaults';
-import { formatBytes } from '../core/format';
+import { formatBytes, plural } from '../core/format';
 import type { SessionDriver } from './driver';
 
 /** How long a harness process may take to report in (TypeScript compilation included). */
@@ -226,7 +226,7 @@ export class HarnessDriver implements SessionDriver {
       session.progress({ message: `Why retained: run ${i + 1}/${runs} after the measured runs` });
       await this.callTask(target, spec.warmup + spec.runs + i, false);
     }
-    await this.explain(target, runs, `${runs} more run${runs === 1 ? '' : 's'} after the measured ones`);
+    await this.explain(target, runs, `${plural(runs, 'more run')} after the measured ones`);
   }
 
   /** What keeps what `runs` runs kept; the pause it took goes into the notes. */

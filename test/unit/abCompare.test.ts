@@ -62,6 +62,6 @@ describe('taskmem ab', () => {
     assert.equal(plan.session.durationSec, 30);
     assert.deepEqual(plan.session.command, ['celery', '-A', 'app', 'worker']);
     assert.throws(() => parseAbArgs(['--', 'python3', 'x.py'], '/tmp'), /needs --vary/);
-    assert.throws(() => parseAbArgs(['--vary', 'jemalloc', '--rounds', '0', '--', 'x'], '/tmp'), /--rounds/);
+    assert.throws(() => parseAbArgs(['--vary', 'arena-max=2', '--rounds', '0', '--', 'x'], '/tmp'), /--rounds/);
   });
 });
