@@ -19,7 +19,8 @@ export interface OutputOptions {
   maxSites: number;
 }
 
-export type ParsedCommand = { kind: 'help'; topic?: string } | { kind: 'version' } | { kind: 'profile'; session: SessionOptions; output: OutputOptions };
+export type ParsedCommand =
+  { kind: 'help'; topic?: string } | { kind: 'version' } | { kind: 'env' } | { kind: 'profile'; session: SessionOptions; output: OutputOptions };
 
 export const USAGE = `taskmem: find which task keeps memory, which code allocated it, and whether it is a leak.
 
@@ -27,7 +28,10 @@ Usage:
   taskmem task <file>#<export> [options]   call a function N times under the profiler
   taskmem run [options] -- <command...>    profile a whole worker (node, npm, python, celery, a shell line)
   taskmem attach <ws-url | port> [options] attach to a running Node inspector
-  taskmem attach --pid <pid>               open a Node process's inspector (SIGUSR1) and attach
+  taskmem attach --pid <pid>               open a Node process's inspector (SIGUSR1) and attach, or
+                                           connect to a Python process started with taskmem env's variables
+  taskmem env                              print the variables (eval "$(taskmem env)") that make the Python
+                                           processes started with them attachable later
   taskmem ab --vary <change> -- <command>  run a worker as it is and with one change (allocator, limit), side by side
 
 Task options:
@@ -218,7 +222,11 @@ export function parseArgs(argv: string[], cwd: string, isTty: boolean): ParsedCo
   if (!argv.length || argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') return { kind: 'help' };
   if (argv[0] === '--version' || argv[0] === '-v') return { kind: 'version' };
   const [verb, ...rest] = argv;
-  if (verb !== 'task' && verb !== 'run' && verb !== 'attach') throw new UsageError(`unknown command '${verb}': use task, run or attach`);
+  if (verb === 'env') {
+    if (rest.length) throw new UsageError('taskmem env takes no arguments: eval "$(taskmem env)", then start the Python process');
+    return { kind: 'env' };
+  }
+  if (verb !== 'task' && verb !== 'run' && verb !== 'attach') throw new UsageError(`unknown command '${verb}': use task, run, attach or env`);
   const dashes = rest.indexOf('--');
   const command = dashes >= 0 ? rest.slice(dashes + 1) : undefined;
   const { values, positionals: positional, tokens } = parseOptions(dashes >= 0 ? rest.slice(0, dashes) : rest);

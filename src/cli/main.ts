@@ -8,6 +8,7 @@ import { describeFailure } from '../core/failure';
 import { formatBytes } from '../core/format';
 import { renderMarkdownReport, renderTextReport, type TaskmemReport } from '../core/report';
 import { toolVersion } from '../launch/assets';
+import { attachableEnvironment, attachableShellLines } from '../launch/attachable';
 import { ProfilingSession } from '../session/session';
 import { AB_USAGE, parseAbArgs, renderAb, runAb } from './ab';
 import { parseArgs, USAGE, UsageError, type OutputOptions } from './args';
@@ -105,6 +106,11 @@ async function main(argv: string[]): Promise<number> {
   }
   if (parsed.kind === 'version') {
     process.stdout.write(`taskmem ${toolVersion()}\n`);
+    return 0;
+  }
+  if (parsed.kind === 'env') {
+    const lines = attachableShellLines(attachableEnvironment());
+    process.stdout.write(`# Python processes started with these can be attached to later: taskmem attach --pid <pid>\n${lines.join('\n')}\n`);
     return 0;
   }
   const { output } = parsed;

@@ -6,11 +6,7 @@
  * the whole series: a cache that fills in its first runs is a real change, not an outlier.
  */
 
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
-}
+import { median } from './robust';
 
 export interface RobustTotals {
   /** Running totals after outliers were replaced. */

@@ -7,6 +7,8 @@ import type { DriverHost } from './driver';
 import { Target } from './target';
 import { DEFAULTS } from './defaults';
 import { attachMarksPath } from '../launch/assets';
+import { attachableProcesses } from '../launch/attachable';
+import type { Registration } from '../launch/registry';
 
 let cachedMarksScript: string | undefined;
 const marksScript = (): string => (cachedMarksScript ??= fs.readFileSync(attachMarksPath(), 'utf8'));
@@ -120,7 +122,38 @@ async function resolveAttach(spec: AttachSpec): Promise<{ listed: ListedTarget[]
   throw new Error('attach needs a ws:// URL, a port or a pid');
 }
 
+/** A Python process started with the agent (taskmem env): its socket, not an inspector. */
+async function attachAgent(session: DriverHost, registration: Registration): Promise<void> {
+  const info: TargetInfo = {
+    id: `python:${registration.pid}`,
+    pid: registration.pid,
+    ppid: registration.ppid,
+    runtime: 'python',
+    title: registration.title || `pid ${registration.pid}`,
+    argv: registration.argv,
+  };
+  await session.addTarget(await Target.connect(info, registration.endpoint, session.targetOptions()));
+}
+
+/** What to say of a pid that is neither an attachable Python process nor a Node one. */
+function notAttachable(pid: number): string | undefined {
+  let argv: string[];
+  try {
+    argv = parseCmdline(fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8'));
+  } catch {
+    return `no process with pid ${pid} (or not this user's)`;
+  }
+  if (!/(?:^|[\\/])python[\d.]*$/.test(argv[0] ?? '') && !argv.some((arg) => /(?:^|[\\/])(?:celery|rq|gunicorn|uwsgi|flask)$/.test(arg))) return undefined;
+  return `pid ${pid} is a Python process started without the profiler's agent, which Python needs (it has no inspector to open). Start it with the environment \`taskmem env\` prints (eval "$(taskmem env)"), then attach by pid; or run it under taskmem run`;
+}
+
 export async function attachTargets(session: DriverHost, spec: AttachSpec): Promise<void> {
+  if (spec.pid) {
+    const python = attachableProcesses().find((registration) => registration.pid === spec.pid);
+    if (python) return attachAgent(session, python);
+    const problem = notAttachable(spec.pid);
+    if (problem) throw new Error(problem);
+  }
   const resolved = await resolveAttach(spec);
   const listed = resolved.listed.filter((entry) => entry.webSocketDebuggerUrl);
   if (!listed.length) throw new Error('the inspector lists no target to attach to');

@@ -9,6 +9,7 @@ import type { SiteAggregation } from '../core/sites';
 import type { SessionOptions, SessionProgress, SessionState } from './api';
 import type { Target } from './target';
 import type { TaskTracker } from './taskTracker';
+import type { TargetOptions } from '../runtimes/adapter';
 
 export interface SessionDriver {
   /** Subscribes to a new target's task and GC events (before it is released to run). */
@@ -50,6 +51,8 @@ export interface DriverHost {
   currentSites(): SiteAggregation | undefined;
   waitForHarnessTarget(): Promise<Target>;
   addTarget(target: Target, isHarness?: boolean, alreadyInitialized?: boolean): Promise<void>;
+  /** How to connect to a process that registered (a Python agent's socket): sampling and the agent's settings. */
+  targetOptions(): TargetOptions;
   stop(reason?: string): Promise<TaskmemReport>;
   fail(reason: string): Promise<TaskmemReport>;
 }

@@ -32,6 +32,7 @@ import { DEFAULTS } from './defaults';
 import { recyclingAdvice } from './recyclingInputs';
 import type { RecyclingAdvice } from '../core/recyclingAdvisor';
 import type { SessionDriver } from './driver';
+import type { TargetOptions } from '../runtimes/adapter';
 
 /** How long the report waits for the rest of the command's output after it ended. */
 const OUTPUT_DRAIN_MS = 2_000;
@@ -201,6 +202,16 @@ export class ProfilingSession implements ProfilingSessionApi {
     });
   }
 
+  /** How this session connects to a process that reported in (launched, or attached to). */
+  targetOptions(): TargetOptions {
+    return {
+      samplingIntervalBytes: this.samplingIntervalBytes,
+      pythonSampleEvery: this.options.pythonSampleEvery,
+      ...(this.options.pythonMallocTrim && this.options.mode !== 'harness' ? { pythonMallocTrim: true } : {}),
+      debuggerAlways: this.options.mode === 'harness',
+    };
+  }
+
   /** Connects to a process that reported in and makes it a target. */
   async adopt(registration: Registration): Promise<void> {
     if (this.currentState === 'stopping' || this.currentState === 'ended') return;
@@ -213,12 +224,7 @@ export class ProfilingSession implements ProfilingSessionApi {
       argv: registration.argv,
     };
     try {
-      const target = await Target.connect(info, registration.endpoint, {
-        samplingIntervalBytes: this.samplingIntervalBytes,
-        pythonSampleEvery: this.options.pythonSampleEvery,
-        ...(this.options.pythonMallocTrim && this.options.mode !== 'harness' ? { pythonMallocTrim: true } : {}),
-        debuggerAlways: this.options.mode === 'harness',
-      });
+      const target = await Target.connect(info, registration.endpoint, this.targetOptions());
       await this.addTarget(target, registration.isHarness);
     } catch (error) {
       this.warn(`could not attach to pid ${registration.pid}: ${(error as Error).message}`);

@@ -122,7 +122,7 @@ describe('taskmem arguments', () => {
   });
 
   it('every mistake says what to type instead', () => {
-    usageError(['profile'], /unknown command 'profile': use task, run or attach/);
+    usageError(['profile'], /unknown command 'profile': use task, run, attach or env/);
     usageError(['task', 'a.js#f', '--runs', 'ten'], /--runs takes a whole number above 0, not 'ten'/);
     usageError(['task', 'a.js#f', '--runs', '0'], /--runs takes a whole number above 0/);
     usageError(['task', 'a.js#f', '--warmup', '-1'], /--warmup/);

@@ -34,11 +34,19 @@ def _env():
     token = os.environ.get("TASKMEM_TOKEN")
     if not ipc_dir or not token:
         return None
+    if attachable():
+        return ipc_dir, token, 0  # runs on at once: a session attaches whenever it likes
     try:
         wait_ms = int(os.environ.get("TASKMEM_WAIT_MS", "10000"))
     except ValueError:
         wait_ms = 10000
     return ipc_dir, token, max(0, wait_ms)
+
+
+def attachable():
+    """Started to be attached to later (``taskmem env``): registered in the user's attach directory,
+    not waiting for a session, and unregistered at exit."""
+    return os.environ.get("TASKMEM_ATTACHABLE") == "1"
 
 
 def _gc_callback(phase, info):
@@ -105,7 +113,8 @@ def _start(env, is_harness, title=None, argv=None, inherit=None):
     from .agent import Agent
     ipc_dir, token, wait_ms = env
     # A forked child opens its own socket and keeps the session's configuration (Agent.__init__).
-    agent = Agent(ipc_dir, token, wait_ms, is_harness=is_harness, title=title, argv=argv, inherit=inherit)
+    agent = Agent(ipc_dir, token, wait_ms, is_harness=is_harness, title=title, argv=argv, inherit=inherit,
+                  attachable=attachable())
     agent.start()
     _agent = agent
     agent.register()

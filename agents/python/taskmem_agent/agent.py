@@ -21,7 +21,8 @@ from .tasks import TaskTracer
 
 
 class Agent:
-    def __init__(self, ipc_dir, token, wait_ms, is_harness=False, title=None, argv=None, inherit=None):
+    def __init__(self, ipc_dir, token, wait_ms, is_harness=False, title=None, argv=None, inherit=None,
+                 attachable=False):
         """``inherit``: the parent's agent in a forked child, whose configuration this one keeps
         (not its counters or traces)."""
         self.ipc_dir = ipc_dir
@@ -35,6 +36,7 @@ class Agent:
         self.attached = False
         self.dead = False
         self.registration_file = None
+        self.attachable = attachable and not is_harness
         mode = "harness" if is_harness else ("worker" if looks_like_celery_worker(self.argv) else "script")
         self.tasks = TaskTracer(self.config, mode, self.emit, lambda: self.attached)
         self.gc = GcWatch()
@@ -88,6 +90,8 @@ class Agent:
         self.registration_file = final
 
     def wait_for_attach(self):
+        if self.attachable:
+            return False  # nobody is waiting for it: a session attaches later, or never
         if not self.released.wait(self.wait_ms / 1000.0):
             sys.stderr.write(f"taskmem: no profiling session attached within {self.wait_ms} ms; running unprofiled\n")
             sys.stderr.flush()
@@ -150,6 +154,12 @@ class Agent:
             conn.flush(1.0)
         if not self.dead:
             self.server.remove_socket_file()  # a long session of recycled workers would collect them
+            if self.attachable and self.registration_file:
+                # The attach directory outlives sessions: what it lists must still run.
+                try:
+                    os.unlink(self.registration_file)
+                except OSError:
+                    pass
 
     def abandon_after_fork(self):
         self.dead = True
