@@ -56,7 +56,7 @@ async function pickProcess(): Promise<string | undefined | null> {
   });
   const picked = await vscode.window.showQuickPick(items, {
     title: 'Task Memory: attach to a process',
-    placeHolder: 'A running Node program or attachable Python process, or type an inspector port, ws:// URL or pid',
+    placeHolder: 'Pick a process, or type an inspector port, ws:// URL or pid',
     matchOnDescription: true,
   });
   if (!picked) return undefined;

@@ -2,13 +2,15 @@
 // queue consumer picked from the list of Node programs (no inspector open: the session opens it with
 // SIGUSR1). The consumer publishes `taskmem:task` marks but has no bootloader, so the task marks are
 // installed through the inspector: the panel must list its tasks by name and call the leaking one a
-// leak. After Stop, the inspector the session opened is closed and the process runs on.
-// Screenshot: .test-artifacts/e2e-attach.png.
+// leak. After Stop, the inspector the session opened is closed and the process runs on. A Python
+// worker started with `taskmem env`'s variables is in the same list, as an attachable Python process.
+// Screenshots: .test-artifacts/e2e-attach-list.png, e2e-attach.png.
 import * as assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { attachableEnvironment } from '../../../src/launch/attachable';
 import { listeningPorts } from '../../../src/session/attach';
 import { REPO_ROOT } from '../lib/codeServer';
 import { recordFailure, Workbench } from './workbench';
@@ -18,18 +20,30 @@ describe('attach to a running worker from the process list, through the UI (code
   let wb: Workbench | undefined;
   let workspace: string;
   let consumer: ChildProcess | undefined;
+  let pythonWorker: ChildProcess | undefined;
 
   before(async () => {
     workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'taskmem-e2e-attach-'));
     const script = path.join(workspace, 'queue-consumer.js');
     fs.copyFileSync(path.join(REPO_ROOT, 'test/fixtures/node/e2e/paced-worker.js'), script);
+    const orders = path.join(workspace, 'orders-worker.py');
+    fs.copyFileSync(path.join(REPO_ROOT, 'test/fixtures/python/attachable_worker.py'), orders);
+    wb = await Workbench.open({ workspace, theme: 'dark', viewport: { width: 1600, height: 1000 } });
+    // Started once the editor is up, so the consumer's heap is the same at every attach: opening
+    // code-server took up to a minute on a loaded machine, and a consumer that ran that long held
+    // 65 MiB, where fewer tasks can be measured one by one and its two tasks were judged together.
     // No inspector until the session opens one; then on a free port, not 9229, which other programs may hold.
     consumer = spawn(process.execPath, ['--inspect-port=127.0.0.1:0', script], {
       cwd: workspace,
       env: { ...process.env, NODE_OPTIONS: '', RUN_MS: '170000' },
       stdio: 'ignore',
     });
-    wb = await Workbench.open({ workspace, theme: 'dark', viewport: { width: 1600, height: 1000 } });
+    // In the user's attach directory, as the extension host reads it.
+    pythonWorker = spawn('/usr/bin/python3', [orders], {
+      cwd: workspace,
+      env: { ...process.env, ...attachableEnvironment(), RUN_S: '170', PACE_MS: '500' },
+      stdio: 'ignore',
+    });
   });
   afterEach(async function () {
     await recordFailure(wb, this, 'attach');
@@ -37,6 +51,7 @@ describe('attach to a running worker from the process list, through the UI (code
   after(async () => {
     await wb?.close();
     consumer?.kill('SIGKILL');
+    pythonWorker?.kill('SIGKILL');
     fs.rmSync(workspace, { recursive: true, force: true });
   });
 
@@ -61,10 +76,12 @@ describe('attach to a running worker from the process list, through the UI (code
     await taskRow('ingest').locator('.badge-leak').waitFor({ timeout: 90_000 });
     assert.equal(await taskRow('validate').locator('.badge-leak').count(), 0, 'validate is not a leak');
     assert.equal(await panel.locator('table.data td.name', { hasText: /time window/ }).count(), 0, 'no time windows');
-    // The verdict at the top says what the rows say.
-    await panel.locator('.banner.banner-leak').waitFor({ timeout: 90_000 });
-    const summary = (await panel.locator('.banner-summary').textContent()) ?? '';
-    assert.match(summary, /ingest keeps \+[\d.]+ KiB per task/, summary);
+    // The verdict at the top says what the rows say, once the measured tasks split the growth between
+    // the names (until then a live banner may judge them together).
+    const named = panel.locator('.banner.banner-leak .banner-summary', { hasText: /ingest keeps \+[\d.]+ KiB per task/ });
+    await named.waitFor({ timeout: 90_000 }).catch(async () => {
+      assert.fail(`the banner never named ingest: ${(await panel.locator('.banner-summary').textContent()) ?? ''}`);
+    });
     await wb!.screenshotElement(panel, 'table.data', 'e2e-attach-tasks');
     await wb!.screenshot('e2e-attach');
 
@@ -97,5 +114,16 @@ describe('attach to a running worker from the process list, through the UI (code
     }
     assert.deepEqual(ports, [], 'the inspector is closed after Stop');
     assert.equal(consumer!.exitCode, null, 'the consumer still runs');
+
+    // The Python worker started with the agent's environment is offered too, as what it is (asked
+    // after the session: while it measures, the consumer's verdict must not share the machine with more).
+    await wb!.runCommand('Task Memory: Attach to Process');
+    const pythonRow = wb!.quickPickRow('orders-worker.py');
+    await pythonRow.waitFor({ state: 'visible', timeout: 20_000 });
+    const pythonText = ((await pythonRow.textContent()) ?? '').replace(/\s+/g, ' ');
+    assert.match(pythonText, new RegExp(`pid ${pythonWorker!.pid} · Python`), pythonText);
+    assert.match(pythonText, /started with the agent \(taskmem env\): attaching connects to it/, pythonText);
+    await wb!.screenshot('e2e-attach-list');
+    await wb!.page.keyboard.press('Escape');
   });
 });
