@@ -3,9 +3,7 @@
  * in into a target, polls statistics, marks tasks, takes retained captures and keeps the analysis
  * current. Views subscribe to its events and call its methods; they never talk to targets.
  */
-import * as path from 'node:path';
 import * as crypto from 'node:crypto';
-import type { ChildProcess } from 'node:child_process';
 import { Emitter } from '../core/events';
 import { FrameMemory } from '../core/frameMemory';
 import type { HeapStatsPoint, RawSamplingProfile, SessionMark, TargetInfo, TaskSummary } from '../core/model';
@@ -14,11 +12,11 @@ import { buildReport, type TaskmemReport } from '../core/report';
 import type { SiteAggregation } from '../core/sites';
 import { StatsSeries } from '../core/timeseries';
 import { profilerPaths, toolVersion } from '../launch/assets';
-import { profilingEnvironment } from '../launch/environment';
-import { killTree, spawnTree } from '../launch/processes';
-import { RegistrationChannel, type Registration } from '../launch/registry';
+import { killTree } from '../launch/processes';
+import type { Registration } from '../launch/registry';
 import type { ProfilingSessionApi, SessionOptions, SessionProgress, SessionState } from './api';
-import { launchPlan } from './launchPlan';
+import { LaunchedCommand } from './launchedCommand';
+import { describeCommand, scriptOf } from './launchPlan';
 import { SiteHistory } from './siteHistory';
 import { OnDemandWhy, type WhyStep } from './onDemandWhy';
 import type { SessionWhy } from '../core/why/model';
@@ -33,9 +31,6 @@ import { recyclingAdvice } from './recyclingInputs';
 import type { RecyclingAdvice } from '../core/recyclingAdvisor';
 import type { SessionDriver } from './driver';
 import type { TargetOptions } from '../runtimes/adapter';
-
-/** How long the report waits for the rest of the command's output after it ended. */
-const OUTPUT_DRAIN_MS = 2_000;
 
 export class ProfilingSession implements ProfilingSessionApi {
   readonly id = crypto.randomBytes(6).toString('hex');
@@ -68,7 +63,6 @@ export class ProfilingSession implements ProfilingSessionApi {
     scriptFile: () => scriptOf(this.options.command, this.options.cwd),
   });
   /** Resolves when the launched command's stdout and stderr are closed (all its output was read). */
-  private outputClosed: Promise<void> | undefined;
   /** `why` (worker, attach): the baseline was asked for after the first task. */
   private whyBaselineAsked = false;
 
@@ -81,13 +75,12 @@ export class ProfilingSession implements ProfilingSessionApi {
   private readonly sourceMaps = new SourceMapLoader();
   private readonly warnings: string[] = [];
   private readonly notes: string[] = [];
-  private channel: RegistrationChannel | undefined;
-  private child: ChildProcess | undefined;
+  /** Harness and worker sessions: the command they run. */
+  private command: LaunchedCommand | undefined;
   private pollTimer: NodeJS.Timeout | undefined;
   readonly startedAt = Date.now();
   private endedAt: number | undefined;
   /** The end of what the command printed (both streams): a failed command's cause is usually there. */
-  private outputTail = '';
   private endReason = 'running';
   private currentState: SessionState = 'starting';
   private finalReport: TaskmemReport | undefined;
@@ -163,42 +156,18 @@ export class ProfilingSession implements ProfilingSessionApi {
     }
   }
 
-  private keepOutput(chunk: Buffer): void {
-    this.outputTail = (this.outputTail + chunk.toString('utf8')).slice(-OUTPUT_TAIL_CHARS);
-  }
-
   get lastOutput(): string {
-    return this.outputTail;
+    return this.command?.lastOutput ?? '';
   }
 
   private launch(): void {
-    const channel = (this.channel = new RegistrationChannel());
-    channel.onRegistration((registration) => void this.adopt(registration));
-    channel.onProblem((problem) => this.warn(problem));
-    channel.start();
-    const plan = launchPlan(this.options);
-    const env = profilingEnvironment({ ...process.env, ...this.options.env, ...plan.env }, channel.environment(), {
-      preciseAttribution: this.options.preciseAttribution ?? this.options.mode === 'harness',
-      taskGcBudget: this.options.mode === 'worker' ? (this.options.taskGcBudget ?? DEFAULTS.taskGcBudget) : 0,
-      pythonSampleEvery: this.options.pythonSampleEvery,
-      autoTasks: this.options.autoTasks ?? true,
-    });
-    const child = (this.child = spawnTree({ command: plan.command, shell: plan.shell, cwd: this.options.cwd, env }));
-    const forward = (stream: 'stdout' | 'stderr') => (raw: Buffer) => {
-      const chunk = stream === 'stderr' ? withoutInspectorChatter(raw) : raw;
-      if (!chunk.length) return;
-      this.keepOutput(chunk);
-      if (this.options.onOutput) this.options.onOutput(stream, chunk);
-      else (stream === 'stdout' ? process.stdout : process.stderr).write(chunk);
-    };
-    child.stdout?.on('data', forward('stdout'));
-    child.stderr?.on('data', forward('stderr'));
-    // 'exit' can come before the last of the command's output is read; 'close' comes after it.
-    this.outputClosed = new Promise<void>((resolve) => child.on('close', () => resolve()));
-    child.on('error', (error) => void this.fail(`cannot start ${plan.display}: ${error.message}`));
-    child.on('exit', (code, signal) => {
-      const how = signal ? `killed by ${signal}` : `exited with code ${code}`;
-      if (this.currentState === 'running' || this.currentState === 'starting') void this.driver?.commandExited(how, code ?? null);
+    this.command = new LaunchedCommand(this.options, {
+      registered: (registration) => void this.adopt(registration),
+      problem: (problem) => this.warn(problem),
+      failed: (message) => void this.fail(message),
+      exited: (how, code) => {
+        if (this.currentState === 'running' || this.currentState === 'starting') void this.driver?.commandExited(how, code);
+      },
     });
   }
 
@@ -398,15 +367,10 @@ export class ProfilingSession implements ProfilingSessionApi {
     const pids = [...this.liveTargets.values()].map((target) => target.info.pid);
     for (const target of this.liveTargets.values()) target.dispose();
     this.liveTargets.clear();
-    if (this.child || pids.length) await killTree(this.child?.pid, this.options.mode === 'attach' ? [] : pids);
-    // The command's last output (a crash's stack trace) is forwarded before the report; a grandchild
-    // that keeps the pipes open does not hold the report back for long.
-    if (this.outputClosed) {
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([this.outputClosed, new Promise<void>((resolve) => (timer = setTimeout(resolve, OUTPUT_DRAIN_MS)))]);
-      clearTimeout(timer);
-    }
-    this.channel?.dispose();
+    if (this.command || pids.length) await killTree(this.command?.pid, this.options.mode === 'attach' ? [] : pids);
+    // The command's last output (a crash's stack trace) is forwarded before the report.
+    await this.command?.drainOutput();
+    this.command?.dispose();
     this.endedAt = Date.now();
     this.finalReport = this.report();
     this.setState('ended');
@@ -480,28 +444,3 @@ export class ProfilingSession implements ProfilingSessionApi {
 
 /** How long letting go of an attached process may wait for it to take our task marks out. */
 const DETACH_TIMEOUT_MS = 2000;
-
-/** How much of the command's output the session keeps for a failure's cause. */
-const OUTPUT_TAIL_CHARS = 8192;
-
-/** Node's inspector announces itself on stderr in every process we open it in; that is ours, not the program's. */
-const INSPECTOR_CHATTER =
-  /^(?:Debugger (?:listening|ending) on ws:\/\/\S+|For help, see: https:\/\/nodejs\.org\/en\/docs\/inspector|Debugger attached\.|Waiting for the debugger to disconnect\.\.\.)\r?\n/gm;
-
-function withoutInspectorChatter(chunk: Buffer): Buffer {
-  const text = chunk.toString('utf8');
-  if (!text.includes('ebugger') && !text.includes('For help')) return chunk;
-  return Buffer.from(text.replace(INSPECTOR_CHATTER, ''), 'utf8');
-}
-
-export function describeCommand(options: SessionOptions): string {
-  if (options.mode === 'harness' && options.harness) return `${options.harness.file}#${options.harness.exportName}`;
-  if (options.mode === 'attach') return `attach ${options.attach?.url ?? options.attach?.port ?? `pid ${options.attach?.pid}`}`;
-  return (options.command ?? []).join(' ');
-}
-
-/** The script a worker command runs (`node worker.js`, `tsx src/jobs.ts`), searched first for holding lines. */
-function scriptOf(command: readonly string[] | undefined, cwd: string | undefined): string | undefined {
-  const script = command?.slice(1).find((arg) => !arg.startsWith('-') && /\.[cm]?[jt]sx?$/.test(arg));
-  return script ? path.resolve(cwd ?? process.cwd(), script) : undefined;
-}
