@@ -10,6 +10,7 @@
 import type { RetainedSite, TaskRun, TaskSummary } from '../core/model';
 import type { WhyRetained } from '../core/why/model';
 import { robustRunningTotals } from '../core/keptSeries';
+import { median } from '../core/robust';
 import { DEFAULT_FLOOR_BYTES, summarizeTask, type VerdictOptions } from '../core/verdict';
 import {
   fitOverallTrend,
@@ -348,7 +349,8 @@ export class TaskTracker {
     // Not this.list(): asking about a name (a group row that no longer stands) must not add a task.
     const runs = this.runs.get(name) ?? [];
     if (!this.keptSeries.has(name)) return summarizeTask(name, runs, this.verdictOptions);
-    const { totals, replaced } = robustRunningTotals(runs.map((run) => run.keptByRun ?? 0));
+    const kept = runs.map((run) => run.keptByRun ?? 0);
+    const { totals, replaced } = robustRunningTotals(kept);
     // RSS is the whole process's: next to a running total of one task's kept bytes it says nothing
     // about allocator high water, so it is left out of this judgement.
     // A Python worker's traced task can carry what Celery's own frames still hold when it is settled
@@ -364,6 +366,12 @@ export class TaskTracker {
     if (replaced)
       summary.verdict.evidence.push(
         `${replaced} of ${runs.length} runs were far off their neighbours (V8 large-object accounting) and count as their neighbours' median`,
+      );
+    // Under the floor is not "nothing": a task whose typical run keeps memory is told so, and how to tell it exactly.
+    const typical = median(kept.slice(Math.floor(kept.length / 2)));
+    if (python && summary.verdict.kind === 'no-leak' && typical > this.floor && floorBytes > this.floor)
+      summary.verdict.evidence.push(
+        `its typical run keeps +${formatBytes(typical)}, under the ${formatBytes(floorBytes)} per task a Python worker's figure stands behind (servers keep some of their own on every request, freed later): to tell whether the function keeps it, call it alone with Profile Task (exact to the byte)`,
       );
     return summary;
   }

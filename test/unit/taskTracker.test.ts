@@ -140,3 +140,32 @@ describe('TaskTracker (worker mode)', () => {
     assert.notEqual(tracker.summary('ingest').verdict.kind, 'leak');
   });
 });
+
+describe('TaskTracker (Python worker figures under the floor)', () => {
+  /** A traced Python task that keeps `keep(i)` bytes on run i (tracemalloc: exact, as the agent reports it). */
+  const traced = (keep: (i: number) => number, runs = 200): TaskTracker => {
+    const tracker = new TaskTracker();
+    for (let i = 0; i < runs; i++) tracker.addKeptTask('record_order', 'python:7', keep(i), 1);
+    return tracker;
+  };
+
+  it('a task whose typical run keeps memory under the floor is not called a leak, and says how to tell', () => {
+    for (const bytes of [60, 649, 900]) {
+      const verdict = traced(() => bytes).summary('record_order').verdict;
+      assert.notEqual(verdict.kind, 'leak', `${bytes} B`);
+      assert.ok(
+        verdict.evidence.some((line) => /typical run keeps \+\d+ B, under the 1\.0 KiB per task .*Profile Task/.test(line)),
+        `${bytes} B: ${verdict.evidence.join(' / ')}`,
+      );
+    }
+  });
+
+  it('says nothing of the kind for a task that keeps nothing on most runs, or that leaks above the floor', () => {
+    // Celery's residue: ~110 B on one run in eight.
+    const residue = traced((i) => (i % 8 === 0 ? 110 : 0)).summary('record_order').verdict;
+    assert.ok(!residue.evidence.some((line) => line.includes('typical run keeps')), residue.evidence.join(' / '));
+    const leak = traced(() => 2400).summary('record_order').verdict;
+    assert.equal(leak.kind, 'leak');
+    assert.ok(!leak.evidence.some((line) => line.includes('typical run keeps')), leak.evidence.join(' / '));
+  });
+});
