@@ -13,6 +13,8 @@ declare const globalThis: { __taskmemEmit?: (payload: string) => void; __taskmem
 
 /** The function captures call for a checkpoint and the size of compiled code. */
 const CHECKPOINT_GLOBAL = '__taskmemCheckpoint';
+/** The tasks finished so far, read with each heap snapshot (src/runtimes/node/heapSnapshot.ts). */
+const FINISHED_GLOBAL = '__taskmemTasksFinished';
 
 function emit(message: object): void {
   // The session adds this binding on attach; before that (or unprofiled) marks are dropped.
@@ -93,6 +95,7 @@ export function installTaskMarks(gcBudget: number, auto: AutoTasks): () => void 
   });
   const firstTaskAt = performance.now();
   let totalFinished = 0;
+  Object.defineProperty(globalThis, FINISHED_GLOBAL, { value: () => totalFinished, enumerable: false, configurable: true });
   let nextCheckpointAt = 0;
   let gcSpentMs = 0;
   let lastPairMs = 0;
@@ -221,6 +224,7 @@ export function installTaskMarks(gcBudget: number, auto: AutoTasks): () => void 
     process.off('exit', flushCounts);
     flushCounts();
     delete (globalThis as Record<string, unknown>)[CHECKPOINT_GLOBAL];
+    delete (globalThis as Record<string, unknown>)[FINISHED_GLOBAL];
   };
 }
 

@@ -50,7 +50,8 @@ export class OnDemandWhy {
       const why = await explainRetained(baseline.target, tasks, this.host.scriptFile(), this.host.currentSites(), (done, total) =>
         progress(`Reading the heap of pid ${baseline.target.info.pid}: ${Math.round((100 * done) / Math.max(1, total))}%`),
       );
-      this.latest = { ...why, tasks, pid: baseline.target.info.pid };
+      // The process's own count when it has one (why.runs): the session's lags by the counts still batched there.
+      this.latest = { ...why, tasks: why.runs, pid: baseline.target.info.pid };
       return { step: 'explained', why: this.latest };
     }
     const target = this.host.liveTargetList()[0];

@@ -62,7 +62,6 @@ export class ProfilingSession implements ProfilingSessionApi {
     currentSites: () => this.sites.current(),
     scriptFile: () => scriptOf(this.options.command, this.options.cwd),
   });
-  /** Resolves when the launched command's stdout and stderr are closed (all its output was read). */
   /** `why` (worker, attach): the baseline was asked for after the first task. */
   private whyBaselineAsked = false;
 

@@ -40,7 +40,10 @@ describe('attach to a running Node process (real processes)', function () {
     // The process goes on, without our subscribers or globals.
     assert.ok(isAlive(child.pid!), 'the attached process still runs');
     assert.equal(await evaluate(url, "require('node:diagnostics_channel').channel('taskmem:task').hasSubscribers"), false);
-    assert.equal(await evaluate(url, 'typeof globalThis.__taskmemCheckpoint + typeof globalThis.__taskmemDetachMarks'), 'undefinedundefined');
+    assert.equal(
+      await evaluate(url, 'typeof globalThis.__taskmemCheckpoint + typeof globalThis.__taskmemTasksFinished + typeof globalThis.__taskmemDetachMarks'),
+      'undefinedundefinedundefined',
+    );
   });
 
   /** Loopback ports the process listens on, once they differ from `before` (or after 10 s). */
