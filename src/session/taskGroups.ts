@@ -52,6 +52,9 @@ export function scaleTrend(trend: TaskTrend, factor: number): TaskTrend {
  * stacks, else the only one whose tasks measured one by one leak, at the rate the group's growth would
  * be if that name held all of it.
  */
+/** The largest error, as a share of the growth it would be charged, of a measured figure that may take a group's growth. */
+const PRECISE_SHARE = 0.25;
+
 export function holderOf(trend: TaskTrend, context: GroupContext): string | undefined {
   const bySites = attributeBySites(trend.names, context.sites(), (name) => context.handlers(name));
   if (bySites !== undefined) return bySites;
@@ -66,6 +69,10 @@ export function holderOf(trend: TaskTrend, context: GroupContext): string | unde
   const own = context.tasksOf(trend, name);
   if (own <= 0 || summary.growthStdErr === undefined) return undefined;
   const charged = scaleFit(groupFit, trend.tasks / own);
+  // Agreement means something only from a figure precise enough to disagree: BullMQ's jobs measured
+  // one by one read ±200 KiB now and then, and a clean job's +56 KiB ± more "agreed" with the
+  // worker's growth and took it (CI, 1 session in ~10).
+  if (summary.growthStdErr > PRECISE_SHARE * Math.abs(charged.perTask)) return undefined;
   return measuredAgrees({ perRun: summary.bytesPerRun, stdErr: summary.growthStdErr }, charged) ? name : undefined;
 }
 
