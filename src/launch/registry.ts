@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Emitter } from '../core/events';
-import type { RuntimeKind } from '../core/model';
+import type { RuntimeKind, TargetInfo } from '../core/model';
 import type { Endpoint } from '../cdp/endpoint';
 import { isRuntimeKind, runtimeOf } from '../runtimes/registry';
 
@@ -48,6 +48,18 @@ export function parseRegistration(text: string, token: string, dir: string): Reg
     title: typeof record.title === 'string' ? record.title.slice(0, 200) : undefined,
     endpoint,
     isHarness: record.isHarness === true,
+  };
+}
+
+/** The target a registered process becomes, launched or attached to. */
+export function targetInfoOf(registration: Registration): TargetInfo {
+  return {
+    id: `${registration.runtime}:${registration.pid}`,
+    pid: registration.pid,
+    ppid: registration.ppid,
+    runtime: registration.runtime,
+    title: registration.title || registration.argv.slice(1).join(' ') || `pid ${registration.pid}`,
+    argv: registration.argv,
   };
 }
 

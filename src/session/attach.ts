@@ -8,7 +8,7 @@ import { Target } from './target';
 import { DEFAULTS } from './defaults';
 import { attachMarksPath } from '../launch/assets';
 import { attachableProcesses } from '../launch/attachable';
-import type { Registration } from '../launch/registry';
+import { targetInfoOf, type Registration } from '../launch/registry';
 
 let cachedMarksScript: string | undefined;
 const marksScript = (): string => (cachedMarksScript ??= fs.readFileSync(attachMarksPath(), 'utf8'));
@@ -124,15 +124,7 @@ async function resolveAttach(spec: AttachSpec): Promise<{ listed: ListedTarget[]
 
 /** A Python process started with the agent (taskmem env): its socket, not an inspector. */
 async function attachAgent(session: DriverHost, registration: Registration): Promise<void> {
-  const info: TargetInfo = {
-    id: `python:${registration.pid}`,
-    pid: registration.pid,
-    ppid: registration.ppid,
-    runtime: 'python',
-    title: registration.title || `pid ${registration.pid}`,
-    argv: registration.argv,
-  };
-  await session.addTarget(await Target.connect(info, registration.endpoint, session.targetOptions()));
+  await session.addTarget(await Target.connect(targetInfoOf(registration), registration.endpoint, session.targetOptions()));
 }
 
 /** What to say of a pid that is neither an attachable Python process nor a Node one. */

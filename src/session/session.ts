@@ -13,7 +13,7 @@ import type { SiteAggregation } from '../core/sites';
 import { StatsSeries } from '../core/timeseries';
 import { profilerPaths, toolVersion } from '../launch/assets';
 import { killTree } from '../launch/processes';
-import type { Registration } from '../launch/registry';
+import { targetInfoOf, type Registration } from '../launch/registry';
 import type { ProfilingSessionApi, SessionOptions, SessionProgress, SessionState } from './api';
 import { LaunchedCommand } from './launchedCommand';
 import { describeCommand, scriptOf } from './launchPlan';
@@ -183,16 +183,8 @@ export class ProfilingSession implements ProfilingSessionApi {
   /** Connects to a process that reported in and makes it a target. */
   async adopt(registration: Registration): Promise<void> {
     if (this.currentState === 'stopping' || this.currentState === 'ended') return;
-    const info: TargetInfo = {
-      id: `${registration.runtime}:${registration.pid}`,
-      pid: registration.pid,
-      ppid: registration.ppid,
-      runtime: registration.runtime,
-      title: registration.title || registration.argv.slice(1).join(' ') || `pid ${registration.pid}`,
-      argv: registration.argv,
-    };
     try {
-      const target = await Target.connect(info, registration.endpoint, this.targetOptions());
+      const target = await Target.connect(targetInfoOf(registration), registration.endpoint, this.targetOptions());
       await this.addTarget(target, registration.isHarness);
     } catch (error) {
       this.warn(`could not attach to pid ${registration.pid}: ${(error as Error).message}`);

@@ -368,11 +368,13 @@ export class TaskTracker {
         `${replaced} of ${runs.length} runs were far off their neighbours (V8 large-object accounting) and count as their neighbours' median`,
       );
     // Under the floor is not "nothing": a task whose typical run keeps memory is told so, and how to tell it exactly.
-    const typical = median(kept.slice(Math.floor(kept.length / 2)));
-    if (python && summary.verdict.kind === 'no-leak' && typical > this.floor && floorBytes > this.floor)
-      summary.verdict.evidence.push(
-        `its typical run keeps +${formatBytes(typical)}, under the ${formatBytes(floorBytes)} per task a Python worker's figure stands behind (servers keep some of their own on every request, freed later): to tell whether the function keeps it, call it alone with Profile Task (exact to the byte)`,
-      );
+    if (python && summary.verdict.kind === 'no-leak' && floorBytes > this.floor) {
+      const typical = median(kept.slice(Math.floor(kept.length / 2)));
+      if (typical > this.floor)
+        summary.verdict.evidence.push(
+          `its typical run keeps +${formatBytes(typical)}, under the ${formatBytes(floorBytes)} per task a Python worker's figure stands behind (servers keep some of their own on every request, freed later): to tell whether the function keeps it, call it alone with Profile Task (exact to the byte)`,
+        );
+    }
     return summary;
   }
 
