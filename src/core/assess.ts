@@ -4,7 +4,7 @@
  */
 import { formatBytes, formatBytesPerRun, formatPercent, formatProjection, plural } from './format';
 import { fitGrowth } from './growth';
-import { median, oneSided } from './robust';
+import { kendallTrendUp, median, oneSided } from './robust';
 import { segmentGrowth } from './segmentGrowth';
 
 export { segmentGrowth, studentQuantile95, type SegmentGrowth } from './segmentGrowth';
@@ -176,7 +176,13 @@ function assessSorted(sorted: TaskRun[], options?: VerdictOptions): Assessment {
     ...(current.steps ? [`${plural(current.steps, 'step')} in the accounting left out of the trend`] : []),
   ];
 
-  const significant = current.confidence >= LEAK_CONFIDENCE && current.slope > floor;
+  const grows = current.confidence >= LEAK_CONFIDENCE && current.slope > floor;
+  // The tests above weigh sizes, and a few runs of stepwise noise (Python's allocator moves in steps
+  // of ~0.5 and ~1.5 KiB) can line up as a steady rise. The order of the levels must itself be
+  // unlikely by chance. Level series only: a running total's levels are a random walk.
+  const order = noise === 'level' ? kendallTrendUp(ys.slice(current === whole ? 0 : middle)) : 1;
+  if (noise === 'level') evidence.push(`order test (Kendall): ${formatPercent(order)} sure the runs rise`);
+  const significant = grows && order >= LEAK_CONFIDENCE;
   const compiling = compiledCodeGrowth(sorted.slice(middle), floor);
   if (compiling !== undefined)
     evidence.push(`compiled code ${formatBytesPerRun(compiling)} over the later runs, V8 still compiling (left out of the retained heap)`);
@@ -213,7 +219,7 @@ function assessSorted(sorted: TaskRun[], options?: VerdictOptions): Assessment {
   // over the first ~60 runs of a task of temporaries). A short Node series whose whole rise fits in
   // that cannot tell a leak from the warm-up: a 10-run task of temporaries read +435 B/run.
   const v8WarmUp = noise === 'level' && sorted.every((r) => r.runtime === 'node') && n < WARM_UP_RUNS && total <= WARM_UP_BYTES;
-  if (significant && !slowing && v8WarmUp) {
+  if (grows && !slowing && v8WarmUp) {
     return verdict(
       {
         kind: 'inconclusive',
@@ -231,7 +237,7 @@ function assessSorted(sorted: TaskRun[], options?: VerdictOptions): Assessment {
   // Large libraries (TypeScript, ESLint, Prettier) are still being compiled after hundreds of runs,
   // and their heap grows with the compiled code: TypeScript read +900 B/run at 200 runs, and levels
   // off by run 600. Growth the compiler's metadata can explain is not called a leak yet.
-  if (significant && !slowing && compiling !== undefined && current.slope <= JIT_METADATA_PER_CODE_BYTE * compiling) {
+  if (grows && !slowing && compiling !== undefined && current.slope <= JIT_METADATA_PER_CODE_BYTE * compiling) {
     return verdict(
       {
         kind: 'inconclusive',
@@ -259,7 +265,23 @@ function assessSorted(sorted: TaskRun[], options?: VerdictOptions): Assessment {
     );
   }
 
-  if (significant && slowing) {
+  if (grows && !slowing) {
+    const points = current.points;
+    return verdict(
+      {
+        kind: 'inconclusive',
+        confidence: 0,
+        summary:
+          `Retained heap grew by ${formatBytesPerRun(current.slope)} ${span}, but ${points} runs can rise in that order by chance ` +
+          `(${formatPercent(order)} sure from their order; a leak needs ${formatPercent(LEAK_CONFIDENCE)}).`,
+        advice: `Measure more runs (--runs ${Math.max(2 * n, 20)}): a leak keeps rising run after run, noise does not.`,
+        evidence,
+      },
+      current.slope,
+    );
+  }
+
+  if (grows && slowing) {
     return verdict(
       {
         kind: 'inconclusive',

@@ -1,6 +1,16 @@
 import assert from 'node:assert/strict';
 import { fitGrowth } from '../../src/core/growth';
-import { binomialUpperTail, levelTrendWithoutSteps, madScale, median, oneSided, signTestUp, theilSen, trimmedMeanTest } from '../../src/core/robust';
+import {
+  binomialUpperTail,
+  kendallTrendUp,
+  levelTrendWithoutSteps,
+  madScale,
+  median,
+  oneSided,
+  signTestUp,
+  theilSen,
+  trimmedMeanTest,
+} from '../../src/core/robust';
 
 // Fixed "noise" so every expectation is reproducible: zero mean, ±1.
 const JITTER = [0.3, -0.8, 0.5, -0.1, 0.9, -0.6, 0.2, -0.4, 0.7, -0.9, 0.1, 0.1];
@@ -85,6 +95,30 @@ describe('robust', () => {
     it('stays finite in log space for large n', () => {
       // P(X >= 500 | n = 1000) = 1/2 + P(X = 500) / 2, P(X = 500) ≈ 0.025225
       close(binomialUpperTail(500, 1000), 0.5 + 0.0252250181 / 2, 1e-6);
+    });
+  });
+
+  describe('kendallTrendUp', () => {
+    it('is exact for short series: n points in rising order happen once in n! by chance', () => {
+      assert.equal(kendallTrendUp([1, 2, 3, 4]), 1 - 1 / 24);
+      assert.equal(kendallTrendUp([5, 9, 10, 30, 31]), 1 - 1 / 120);
+      // One swapped pair of five: 1 + 4 of the 120 orders are at least as rising.
+      assert.equal(kendallTrendUp([1, 3, 2, 4, 5]), 1 - 5 / 120);
+      // A tie counts for neither side and never makes the confidence higher than without it.
+      assert.ok(kendallTrendUp([1, 2, 2, 3, 4]) <= kendallTrendUp([1, 3, 2, 4, 5]));
+      assert.ok(kendallTrendUp([4, 3, 2, 1]) < 0.05);
+    });
+
+    it('uses the normal approximation on long series and stays near one half on noise', () => {
+      const rising = Array.from({ length: 40 }, (_, i) => i + (i % 3));
+      assert.ok(kendallTrendUp(rising) > 0.999);
+      // A fixed, shuffled-looking sequence with no trend (a linear congruential generator).
+      let seed = 7;
+      const noise = Array.from({ length: 200 }, () => (seed = (seed * 1103515245 + 12345) % 2 ** 31));
+      const confidence = kendallTrendUp(noise);
+      assert.ok(confidence > 0.02 && confidence < 0.98, String(confidence));
+      // Beyond 300 points it tests evenly spaced ones, with the same answer for a steady rise.
+      assert.ok(kendallTrendUp(Array.from({ length: 5000 }, (_, i) => i)) > 0.999);
     });
   });
 

@@ -23,7 +23,21 @@ describe('verdict', () => {
       // With minRuns 3 three runs are judged (not refused), but three exact points are not yet proof:
       // two increments that both went up happen one time in four by chance.
       assert.doesNotMatch(judgeTask(runs([0, 100 * K, 200 * K]), { minRuns: 3 }).summary, /needs at least/);
-      assert.equal(judgeTask(runs([0, 100 * K, 200 * K, 300 * K, 400 * K, 500 * K]), { minRuns: 3 }).kind, 'leak');
+      assert.equal(judgeTask(runs([0, 100 * K, 200 * K, 300 * K, 400 * K, 500 * K, 600 * K, 700 * K]), { minRuns: 3 }).kind, 'leak');
+    });
+
+    it('four later runs in rising order are not proof: they happen by chance once in 24 (the order test)', () => {
+      // Python's allocator noise moves in steps of ~0.5 KiB: a clean burst read like this in CI
+      // (6 runs, no warm-up), and its three near-equal increments passed the size tests at 99%.
+      const burst = judgeTask(runs([2083, 22343, 22872, 23424, 23900, 24398]));
+      assert.equal(burst.kind, 'inconclusive', burst.summary);
+      assert.match(burst.summary, /but 4 runs can rise in that order by chance \(96% sure/);
+      assert.match(burst.advice, /--runs 20/);
+      // Six runs of an exact 100 KiB/run leak are no different by their order alone; eight are.
+      assert.equal(judgeTask(runs([0, 100 * K, 200 * K, 300 * K, 400 * K, 500 * K])).kind, 'inconclusive');
+      const eight = judgeTask(runs([0, 100 * K, 200 * K, 300 * K, 400 * K, 500 * K, 600 * K, 700 * K]));
+      assert.equal(eight.kind, 'leak', eight.summary);
+      assert.ok(eight.evidence.includes('order test (Kendall): 99% sure the runs rise'), eight.evidence.join('\n'));
     });
 
     it("a short Node series whose whole rise fits V8's warm-up is not a leak yet; the same rise over 60+ runs, or a larger one, is", () => {
