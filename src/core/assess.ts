@@ -174,6 +174,9 @@ function assessSorted(sorted: TaskRun[], options?: VerdictOptions): Assessment {
     plural(n, 'run'),
     `total growth ${formatBytes(total)} (first to last run)`,
     ...(current.steps ? [`${plural(current.steps, 'step')} in the accounting left out of the trend`] : []),
+    ...(current.misread
+      ? [`${plural(current.misread, 'run')} read off by a step the next run undid (kept memory counted a run late), taken between its neighbours`]
+      : []),
   ];
 
   const grows = current.confidence >= LEAK_CONFIDENCE && current.slope > floor;

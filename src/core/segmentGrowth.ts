@@ -2,7 +2,7 @@
  * How one stretch of a retained-memory series grows: the three tests behind every verdict (a
  * typical run, the level trend without steps, the runs that grew) and the bounds they give.
  */
-import { levelTrendWithoutSteps, madScale, median, oneSided, signTestUp, theilSen, trimmedMeanTest } from './robust';
+import { levelTrendWithoutSteps, madScale, median, oneSided, repairMisreadLevels, signTestUp, theilSen, trimmedMeanTest } from './robust';
 
 /** How one stretch of a series grows, by three tests that each stand up to a different kind of noise. */
 export interface SegmentGrowth {
@@ -30,6 +30,8 @@ export interface SegmentGrowth {
   up: number;
   down: number;
   steps: number;
+  /** Levels read off by one run and back at the next, replaced by their neighbours' interpolation. */
+  misread: number;
   points: number;
 }
 
@@ -38,9 +40,11 @@ export interface SegmentGrowth {
  * runs keep the same few bytes), the trend of the levels with rare steps taken out (level noise),
  * and a sign test on the runs that moved (a leak that keeps memory in one run of five).
  */
-export function segmentGrowth(xs: readonly number[], ys: readonly number[], floor: number, noise: 'level' | 'increment'): SegmentGrowth | undefined {
-  const n = Math.min(xs.length, ys.length);
+export function segmentGrowth(xs: readonly number[], measured: readonly number[], floor: number, noise: 'level' | 'increment'): SegmentGrowth | undefined {
+  const n = Math.min(xs.length, measured.length);
   if (n < 3) return undefined;
+  // Level series only: in a running total, a large increment and its opposite are the noise itself.
+  const { ys, repaired } = noise === 'level' ? repairMisreadLevels(xs, measured) : { ys: measured, repaired: 0 };
   const increments: number[] = [];
   for (let i = 1; i < n; i++) increments.push((ys[i] - ys[i - 1]) / Math.max(1e-9, xs[i] - xs[i - 1]));
   const slope = theilSen(xs, ys);
@@ -67,7 +71,7 @@ export function segmentGrowth(xs: readonly number[], ys: readonly number[], floo
   const bound = level
     ? { estimate: level.slope, stdErr: level.stdErr, df: level.df }
     : trimmed
-      ? { estimate: trimmed.estimate, stdErr: trimmed.stdErr, df: trimmed.n - 2 * Math.floor(0.1 * trimmed.n) - 1 }
+      ? { estimate: trimmed.estimate, stdErr: trimmed.stdErr, df: trimmed.df }
       : undefined;
   const upper95 = bound ? bound.estimate + studentQuantile95(bound.df) * bound.stdErr : Infinity;
   return {
@@ -83,6 +87,7 @@ export function segmentGrowth(xs: readonly number[], ys: readonly number[], floo
     up: sign.up,
     down: sign.down,
     steps: level?.steps ?? 0,
+    misread: repaired,
     points: n,
   };
 }

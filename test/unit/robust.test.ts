@@ -10,6 +10,8 @@ import {
   signTestUp,
   theilSen,
   trimmedMeanTest,
+  evenlySpacedIndices,
+  repairMisreadLevels,
 } from '../../src/core/robust';
 
 // Fixed "noise" so every expectation is reproducible: zero mean, ±1.
@@ -158,6 +160,41 @@ describe('robust', () => {
       // df = 2: P(T < t) = 1/2 + t / (2 √(2 + t²)); t = 2 → 1/2 + 1/√6
       close(oneSided(4, 2, 2), 0.5 + 1 / Math.sqrt(6), 1e-9);
       assert.equal(oneSided(0, 3, 5), 0.5);
+    });
+  });
+
+  describe('repairMisreadLevels', () => {
+    it('puts a level read off by one run and back at the next between its neighbours, total growth unchanged', () => {
+      const ys = [3958511, 3979887, 4000439, 4021031, 4041559, 4040103, 4085679, 4106223, 4127015, 4147943];
+      const { ys: repaired, repaired: count } = repairMisreadLevels(range(10), ys);
+      assert.equal(count, 1);
+      assert.equal(repaired[5], (4041559 + 4085679) / 2);
+      assert.deepEqual([...repaired.slice(0, 5), ...repaired.slice(6)], [...ys.slice(0, 5), ...ys.slice(6)]);
+      // Uneven spacing interpolates by x.
+      assert.equal(repairMisreadLevels([0, 1, 2, 3, 4, 6, 7], [0, 10, 20, 30, 40, -500, 70]).ys[5], 60);
+    });
+
+    it('leaves steps that do not cancel, pairs in the same direction, and pairs that are the noise itself', () => {
+      // A step up that stays (a backing store doubled): not undone by the next run.
+      const step = [0, 100, 200, 300, 5300, 5400, 5500, 5600];
+      assert.equal(repairMisreadLevels(range(8), step).repaired, 0);
+      // Two large increments in a row, both up.
+      assert.equal(repairMisreadLevels(range(8), [0, 100, 200, 5200, 10200, 10300, 10400, 10500]).repaired, 0);
+      // Half undone is a step and a change, not a misread level.
+      assert.equal(repairMisreadLevels(range(8), [0, 100, 200, 5200, 2700, 2800, 2900, 3000]).repaired, 0);
+      // Every other level off: that is how this series reads, not a rare misreading.
+      const zigzag = range(12).map((i) => 100 * i + (i % 2 ? 5000 : 0));
+      assert.equal(repairMisreadLevels(range(12), zigzag).repaired, 0);
+      assert.deepEqual(repairMisreadLevels(range(12), zigzag).ys, zigzag);
+    });
+  });
+
+  describe('evenlySpacedIndices', () => {
+    it('keeps every index of a short series and evenly spaced ones, first and last included, of a long one', () => {
+      assert.deepEqual(evenlySpacedIndices(4, 300), [0, 1, 2, 3]);
+      assert.deepEqual(evenlySpacedIndices(10, 4), [0, 3, 6, 9]);
+      assert.deepEqual(evenlySpacedIndices(1001, 3), [0, 500, 1000]);
+      assert.deepEqual(evenlySpacedIndices(0, 300), []);
     });
   });
 

@@ -40,6 +40,23 @@ describe('verdict', () => {
       assert.ok(eight.evidence.includes('order test (Kendall): 99% sure the runs rise'), eight.evidence.join('\n'));
     });
 
+    it("one run's kept memory read a run late does not hide a steady leak, nor make a clean series one", () => {
+      // leaky-worker.js#handleJob with the default then (10 runs), 1 session in 24 (and the extension host
+      // suite in CI): every run keeps ~20.5 KiB, but one read -1.4 KiB and the next +45 KiB. The pair
+      // took the typical run's test to 98% and split the level trend's steps.
+      const late = judgeTask(runs([3958511, 3979887, 4000439, 4021031, 4041559, 4040103, 4085679, 4106223, 4127015, 4147943]));
+      assert.equal(late.kind, 'leak', late.summary);
+      assert.ok(
+        late.evidence.some((e) => e.startsWith('1 run read off by a step the next run undid')),
+        late.evidence.join('\n'),
+      );
+      // The same deferred pair in a flat series is not growth.
+      const flat = judgeTask(
+        runs([4 * M, 4 * M + 310, 4 * M - 120, 4 * M + 90, 4 * M + 200, 4 * M - 22 * K, 4 * M + 260, 4 * M - 40, 4 * M + 150, 4 * M + 60]),
+      );
+      assert.notEqual(flat.kind, 'leak', flat.summary);
+    });
+
     it("a short Node series whose whole rise fits V8's warm-up is not a leak yet; the same rise over 60+ runs, or a larger one, is", () => {
       const node = (ys: number[]): TaskRun[] => runs(ys).map((run) => ({ ...run, runtime: 'node' as const }));
       // A task of temporaries over 10 runs reads like this in CI: ~450 B more on every run (V8 warm-up).
