@@ -8,7 +8,11 @@ export const DEFAULTS = {
   windowMs: 10_000,
   /** Node workers: the GCs around measured tasks may take 1% of the wall time. */
   taskGcBudget: 0.01,
-  runs: 10,
+  /**
+   * 20: with 10, the later half is 6 points and one misread run decided (a 20 KiB/run leak read
+   * inconclusive in 2 sessions of 54; none of 30 at 20); 20 runs cost ~0.5 s more on a light task.
+   */
+  runs: 20,
   /**
    * The harness reads what keeps the kept memory (two heap snapshots, or a referrer walk), unless the
    * heap after the warm-up is above `whyAutoMaxHeapBytes`: V8 builds and sends a snapshot at ~10 MB of
