@@ -6,7 +6,18 @@
  * the whole series: a cache that fills in its first runs is a real change, not an outlier.
  */
 
+import { formatBytes } from './format';
+import type { TaskRun, TaskSummary } from './model';
 import { median } from './robust';
+import { DEFAULT_FLOOR_BYTES, summarizeTask, type VerdictOptions } from './verdict';
+
+/**
+ * The smallest growth per task a Python worker's traced figure stands behind. A traced task can
+ * carry what Celery's own frames still hold when it is settled (measured: +653 B on every run
+ * before the agent settled later, 104-120 B on one run in eight after): under 1 KiB per task, a
+ * Python worker figure is the method's, not the task's.
+ */
+export const PYTHON_WORKER_FLOOR_BYTES = 1024;
 
 export interface RobustTotals {
   /** Running totals after outliers were replaced. */
@@ -32,4 +43,36 @@ export function robustRunningTotals(kept: readonly number[], minSpread = 8 * 102
     return (total += outlier ? local : value);
   });
   return { totals, replaced };
+}
+
+/**
+ * The verdict of a task name whose runs report what each kept (worker mode): judged on the running
+ * total of those figures, far-off runs replaced by their neighbours' median.
+ */
+export function summarizeKeptSeries(name: string, runs: readonly TaskRun[], options: VerdictOptions = {}): TaskSummary {
+  const floor = options.floorBytes ?? DEFAULT_FLOOR_BYTES;
+  const kept = runs.map((run) => run.keptByRun ?? 0);
+  const { totals, replaced } = robustRunningTotals(kept);
+  const python = runs.length > 0 && runs.every((run) => run.targetId?.startsWith('python:'));
+  const floorBytes = python ? Math.max(PYTHON_WORKER_FLOOR_BYTES, floor) : floor;
+  // RSS is the whole process's: next to a running total of one task's kept bytes it says nothing
+  // about allocator high water, so it is left out of this judgement.
+  const summary = summarizeTask(
+    name,
+    runs.map((run, index) => ({ ...run, retainedBytes: totals[index] ?? 0, rssBytes: undefined })),
+    { ...options, floorBytes, noise: 'increment' },
+  );
+  if (replaced)
+    summary.verdict.evidence.push(
+      `${replaced} of ${runs.length} runs were far off their neighbours (V8 large-object accounting) and count as their neighbours' median`,
+    );
+  // Under the floor is not "nothing": a task whose typical run keeps memory is told so, and how to tell it exactly.
+  if (python && summary.verdict.kind === 'no-leak' && floorBytes > floor) {
+    const typical = median(kept.slice(Math.floor(kept.length / 2)));
+    if (typical > floor)
+      summary.verdict.evidence.push(
+        `its typical run keeps +${formatBytes(typical)}, under the ${formatBytes(floorBytes)} per task a Python worker's figure stands behind (servers keep some of their own on every request, freed later): to tell whether the function keeps it, call it alone with Profile Task (exact to the byte)`,
+      );
+  }
+  return summary;
 }

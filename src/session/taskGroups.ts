@@ -4,7 +4,7 @@
  * group's growth (the sites, the tasks measured one by one), split it between them, or give the
  * group a row of its own when nothing can tell.
  */
-import type { RetainedSite, TaskSummary } from '../core/model';
+import type { RetainedSite, TaskSummary, Verdict } from '../core/model';
 import {
   attributeBySites,
   judgeTrend,
@@ -116,4 +116,30 @@ export function groupSummary(trend: TaskTrend, floor: number): TaskSummary {
     'Call each task on its own with `taskmem task` (exact per run), or sample finer (--sampling-interval 32768) so the retained sites show which task allocates what is kept. ' +
     verdict.advice;
   return { name: groupName(trend.names), runs: trend.tasks, bytesPerRun: perTask, fit: undefined, verdict, series: [] };
+}
+
+/** A name in a growing group when nothing tells whether it or the others keep the growth. */
+export function undecidedMemberVerdict(names: readonly string[], name: string): Verdict {
+  const others = names.filter((other) => other !== name).join(', ');
+  return {
+    kind: 'inconclusive',
+    confidence: 0,
+    summary: `The worker grows (see "${groupName(names)}"), but nothing tells whether this task or ${others} keeps it.`,
+    advice: 'Call this task on its own with `taskmem task`, or sample finer (--sampling-interval 32768) so the sites can tell.',
+    evidence: [`judged together with ${others}: the checkpoints cannot split the growth between them precisely, and no growing site is on one task's stacks`],
+  };
+}
+
+/** A name in a growing group whose growth another name holds (its sites or its measured tasks). */
+export function notTheHolderVerdict(names: readonly string[], name: string, holder: string): Verdict {
+  return {
+    kind: 'no-leak',
+    confidence: 0.5,
+    summary: `The worker grows, and the growth is ${holder}'s (its sites or its measured tasks): nothing points at this task.`,
+    advice: `Nothing to do for this task; see ${holder}.`,
+    evidence: [
+      `judged together with ${names.filter((other) => other !== name).join(', ')}: the checkpoints cannot split the growth between them precisely (tasks that run in step, or a steady mix)`,
+      `the growth is ${holder}'s: its function is on the growing sites' stacks, or its tasks measured one by one leak`,
+    ],
+  };
 }

@@ -9,8 +9,7 @@
  */
 import type { RetainedSite, TaskRun, TaskSummary } from '../core/model';
 import type { WhyRetained } from '../core/why/model';
-import { robustRunningTotals } from '../core/keptSeries';
-import { median } from '../core/robust';
+import { PYTHON_WORKER_FLOOR_BYTES, summarizeKeptSeries } from '../core/keptSeries';
 import { DEFAULT_FLOOR_BYTES, summarizeTask, type VerdictOptions } from '../core/verdict';
 import {
   fitOverallTrend,
@@ -22,13 +21,22 @@ import {
   type Checkpoint,
   type TaskTrend,
 } from '../core/workerTrend';
-import { groupName, groupSummary, holderOf, NEGATIVE_SHARE_ERRORS, scaleFit, scaleTrend, splitGroup, type GroupContext } from './taskGroups';
+import {
+  groupName,
+  groupSummary,
+  holderOf,
+  NEGATIVE_SHARE_ERRORS,
+  notTheHolderVerdict,
+  scaleFit,
+  scaleTrend,
+  splitGroup,
+  undecidedMemberVerdict,
+  type GroupContext,
+} from './taskGroups';
 import { formatBytes, formatBytesPerRun } from '../core/format';
 
 /** Checkpoints kept per target; beyond it every second one is dropped (the trend keeps its span). */
 const MAX_CHECKPOINTS = 2048;
-/** The smallest growth per task a Python worker's traced figure stands behind (see seriesSummary). */
-const PYTHON_WORKER_FLOOR_BYTES = 1024;
 /**
  * The smallest growth per task a Node worker's trend stands behind. Clean workers (a bounded LRU
  * cache, temporaries) read a small positive residue when sessions share the machine: over 12
@@ -300,28 +308,9 @@ export class TaskTracker {
         judged = share;
         note = `judged together with ${sharedWith.join(', ')}, whose counts move with its own: its share is the worker's growth split by the differences between the names' tasks measured one by one (their common offset cancels)`;
         sharedWith = [];
-      } else if (holder === undefined) {
-        const verdict = {
-          kind: 'inconclusive' as const,
-          confidence: 0,
-          summary: `The worker grows (see "${groupName(trend.names)}"), but nothing tells whether this task or ${sharedWith.join(', ')} keeps it.`,
-          advice: 'Call this task on its own with `taskmem task`, or sample finer (--sampling-interval 32768) so the sites can tell.',
-          evidence: [
-            `judged together with ${sharedWith.join(', ')}: the checkpoints cannot split the growth between them precisely, and no growing site is on one task's stacks`,
-          ],
-        };
-        return { ...measured, runs: this.tasksOf(trend, name), sampledRuns: measured.runs, bytesPerRun: 0, verdict };
       } else {
-        const verdict = {
-          kind: 'no-leak' as const,
-          confidence: 0.5,
-          summary: `The worker grows, and the growth is ${holder}'s (its sites or its measured tasks): nothing points at this task.`,
-          advice: `Nothing to do for this task; see ${holder}.`,
-          evidence: [
-            `judged together with ${trend.names.filter((other) => other !== name).join(', ')}: the checkpoints cannot split the growth between them precisely (tasks that run in step, or a steady mix)`,
-            `the growth is ${holder}'s: its function is on the growing sites' stacks, or its tasks measured one by one leak`,
-          ],
-        };
+        // Nothing tells which name keeps it (no holder), or another name holds it.
+        const verdict = holder === undefined ? undecidedMemberVerdict(trend.names, name) : notTheHolderVerdict(trend.names, name, holder);
         return { ...measured, runs: this.tasksOf(trend, name), sampledRuns: measured.runs, bytesPerRun: 0, verdict };
       }
     }
@@ -348,34 +337,7 @@ export class TaskTracker {
   private seriesSummary(name: string): TaskSummary {
     // Not this.list(): asking about a name (a group row that no longer stands) must not add a task.
     const runs = this.runs.get(name) ?? [];
-    if (!this.keptSeries.has(name)) return summarizeTask(name, runs, this.verdictOptions);
-    const kept = runs.map((run) => run.keptByRun ?? 0);
-    const { totals, replaced } = robustRunningTotals(kept);
-    // RSS is the whole process's: next to a running total of one task's kept bytes it says nothing
-    // about allocator high water, so it is left out of this judgement.
-    // A Python worker's traced task can carry what Celery's own frames still hold when it is settled
-    // (measured: +653 B on every run before the agent settled later, 104-120 B on one run in eight
-    // after): under 1 KiB per task, a Python worker figure is the method's, not the task's.
-    const python = runs.length > 0 && runs.every((run) => run.targetId?.startsWith('python:'));
-    const floorBytes = python ? Math.max(PYTHON_WORKER_FLOOR_BYTES, this.floor) : this.floor;
-    const summary = summarizeTask(
-      name,
-      runs.map((run, index) => ({ ...run, retainedBytes: totals[index] ?? 0, rssBytes: undefined })),
-      { ...this.verdictOptions, floorBytes, noise: 'increment' },
-    );
-    if (replaced)
-      summary.verdict.evidence.push(
-        `${replaced} of ${runs.length} runs were far off their neighbours (V8 large-object accounting) and count as their neighbours' median`,
-      );
-    // Under the floor is not "nothing": a task whose typical run keeps memory is told so, and how to tell it exactly.
-    if (python && summary.verdict.kind === 'no-leak' && floorBytes > this.floor) {
-      const typical = median(kept.slice(Math.floor(kept.length / 2)));
-      if (typical > this.floor)
-        summary.verdict.evidence.push(
-          `its typical run keeps +${formatBytes(typical)}, under the ${formatBytes(floorBytes)} per task a Python worker's figure stands behind (servers keep some of their own on every request, freed later): to tell whether the function keeps it, call it alone with Profile Task (exact to the byte)`,
-        );
-    }
-    return summary;
+    return this.keptSeries.has(name) ? summarizeKeptSeries(name, runs, this.verdictOptions) : summarizeTask(name, runs, this.verdictOptions);
   }
 
   summaries(): TaskSummary[] {
