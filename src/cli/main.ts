@@ -4,7 +4,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { describeFailure } from '../core/failure';
+import { describeFailure, unprintedProgramError } from '../core/failure';
 import { formatBytes } from '../core/format';
 import { renderMarkdownReport, renderTextReport, type TaskmemReport } from '../core/report';
 import { toolVersion } from '../launch/assets';
@@ -153,6 +153,8 @@ async function main(argv: string[]): Promise<number> {
   const report = await session.done;
   progress.clear();
   const measured = report.tasks.some((task) => task.runs > 0) || report.sites.length > 0;
+  const unprinted = unprintedProgramError(session.lastOutput, session.programError);
+  if (unprinted) process.stderr.write(`taskmem: the program ended with this error (its runtime reported it; its output lost it):\n${unprinted}\n`);
   if (session.failureReason && !measured) {
     process.stderr.write(failureText(session.failureReason, output.verbose));
     return EXIT_FAILED;

@@ -74,10 +74,16 @@ const MAX_CAUSE_CHARS = 300;
 
 /**
  * A launched command that failed: the reason ("the command exited with code 1") with the program's
- * last words ("No module named celery"), and the user's file and line when its output has a
- * traceback or a stack.
+ * own error when its runtime reported one, else its last words ("No module named celery"), and the
+ * user's file and line from that error's stack or the output's traceback.
  */
-export function describeCommandFailure(reason: string, output: string): FailureView {
+export function describeCommandFailure(reason: string, output: string, programError?: string): FailureView {
+  // The error the runtime reported leads: Node reports it before it prints it, and a crash at exit
+  // in between once left only "Segmentation fault" in the output.
+  if (programError?.trim()) {
+    const fromError = describeFailure(programError);
+    return { ...fromError, summary: `${reason}: ${fromError.summary}`, detail: `${reason}\n${programError}\n${output}` };
+  }
   const lines = output.split(/\r?\n/);
   const cause = [...lines]
     .reverse()
@@ -91,4 +97,14 @@ export function describeCommandFailure(reason: string, output: string): FailureV
     frames: fromOutput.frames,
     detail: `${reason}\n${output}`,
   };
+}
+
+/**
+ * The program's own error when its runtime reported one that the output does not show (Node
+ * reports an uncaught exception before it prints it; a crash in between loses the printed text).
+ */
+export function unprintedProgramError(output: string, programError: string | undefined): string | undefined {
+  const first = programError?.split('\n')[0]?.trim();
+  if (!programError || !first) return undefined;
+  return output.includes(first) ? undefined : programError;
 }

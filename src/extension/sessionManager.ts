@@ -4,7 +4,7 @@
  * "Task Memory" channel, reports failures, and stops everything on deactivate.
  */
 import * as vscode from 'vscode';
-import { describeCommandFailure, describeFailure } from '../core/failure';
+import { describeCommandFailure, describeFailure, unprintedProgramError } from '../core/failure';
 import type { RetainedSite } from '../core/model';
 import type { TaskmemReport } from '../core/report';
 import type { SiteAggregation } from '../core/sites';
@@ -302,6 +302,8 @@ export class SessionManager implements SessionRegistry, vscode.Disposable {
       panel.setSessionState('ended');
     }
     const seconds = (report.durationMs / 1000).toFixed(1);
+    const unprinted = unprintedProgramError(m.session.lastOutput, m.session.programError);
+    if (unprinted) m.terminal?.note(`The program ended with this error (its runtime reported it; the output above lost it):\n${unprinted}`);
     m.terminal?.note(`Session ended after ${seconds} s (${report.endReason}): the verdict is in the panel.`);
     this.output.log(`Ended (${m.title}) after ${seconds} s: ${report.endReason}; verdict ${report.verdict.kind}: ${report.verdict.summary}`);
     // The engine ends a failed session with the failure as reason, and records it as a warning.
@@ -330,7 +332,9 @@ function describe(choice: ProfileChoice): string {
 function panelFailure(session: ProfilingSessionApi): PanelFailure | undefined {
   if (!session.failureReason) return undefined;
   // A command that failed by itself: its own output says why (the engine's reason only says how it ended).
-  const command = session.failureReason.startsWith('the command ') && session.lastOutput.trim() !== '';
-  const { detail: _detail, ...failure } = command ? describeCommandFailure(session.failureReason, session.lastOutput) : describeFailure(session.failureReason);
+  const command = session.failureReason.startsWith('the command ') && (session.lastOutput.trim() !== '' || session.programError !== undefined);
+  const { detail: _detail, ...failure } = command
+    ? describeCommandFailure(session.failureReason, session.lastOutput, session.programError)
+    : describeFailure(session.failureReason);
   return failure;
 }

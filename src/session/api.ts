@@ -133,6 +133,11 @@ export interface ProfilingSessionApi extends SessionEvents, SessionHistory {
   readonly finishedTasks: number;
   /** The end of what the launched command printed (8 KiB; empty for the harness and attach). */
   readonly lastOutput: string;
+  /**
+   * The first exception that ended a profiled program, as its runtime reported it (Node: before it
+   * prints it, so it survives a crash at exit that the printed text does not).
+   */
+  readonly programError: string | undefined;
   /** Resolves with the final report when the session ends, however it ends. */
   readonly done: Promise<TaskmemReport>;
   start(): Promise<void>;

@@ -94,6 +94,7 @@ export class ProfilingSession implements ProfilingSessionApi {
 
   /** Why the session failed (bad input, a crash); undefined when it ended normally or was stopped. */
   private failure: string | undefined;
+  private firstProgramError: string | undefined;
 
   constructor(readonly options: SessionOptions) {
     // The harness measures retained heap to ±1 KiB (getHeapUsage after a full GC, tracemalloc in
@@ -158,6 +159,9 @@ export class ProfilingSession implements ProfilingSessionApi {
   get lastOutput(): string {
     return this.command?.lastOutput ?? '';
   }
+  get programError(): string | undefined {
+    return this.firstProgramError;
+  }
 
   private launch(): void {
     this.command = new LaunchedCommand(this.options, {
@@ -198,6 +202,7 @@ export class ProfilingSession implements ProfilingSessionApi {
     target.onExit((reason) => this.targetExited(target, reason));
     target.onWorker((worker) => void this.addTarget(worker, false, true));
     target.onGc(() => this.mark({ t: this.now(), targetId: target.id, kind: 'gc' }));
+    target.onUncaughtException((text) => (this.firstProgramError ??= text));
     // A target that sends frames we cannot read is shown, a few times only: it must not flood the report.
     let protocolProblems = 0;
     target.onProtocolError((problem) => {

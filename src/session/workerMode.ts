@@ -24,6 +24,9 @@ const EARLY_CAPTURES_MS = [100, 300, 1000, 3000];
 /** Checkpoints can come hundreds a second; the views hear of changed trends at most this often. */
 const UPDATE_MS = 500;
 const FINAL_CAPTURE_TIMEOUT_MS = 15_000;
+/** Why a program that threw has no capture at exit. */
+export const EXCEPTION_EXIT_NOTE =
+  'The program ended with an uncaught exception: no capture at exit (Node waits for the profiler before it prints the error, and is let go at once); sites are from the last capture while it ran.';
 /** How long a program that ended waits for its capture at exit before we let it go. */
 const EXIT_CAPTURE_TIMEOUT_MS = 5_000;
 const WINDOW_TASK = '(time window)';
@@ -145,6 +148,14 @@ export class WorkerModeDriver implements SessionDriver {
     target.onUncaughtException(() => this.failedScripts.add(target.id));
     target.onContextDestroyed(() => {
       this.finishedScripts.add(target.id);
+      // After an uncaught exception Node waits for us before it prints the error: a capture then (a
+      // full GC in the exception's teardown) could segfault Node and take the error with it (e2e: a
+      // VS Code task's "BROKER_URL is not set" replaced by "Segmentation fault"). Let go at once.
+      if (this.failedScripts.has(target.id)) {
+        this.extraNotes.add(EXCEPTION_EXIT_NOTE);
+        target.dispose();
+        return;
+      }
       // Node waits for us to disconnect after its main script ends: the last chance to capture.
       // A capture that was in flight as the program ended may never be answered (a full GC in a
       // context being torn down hangs), and the process waits for us: never wait on it for long.

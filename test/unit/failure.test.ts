@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { describeCommandFailure, describeFailure } from '../../src/core/failure';
+import { describeCommandFailure, describeFailure, unprintedProgramError } from '../../src/core/failure';
 
 const PYTHON_SYNTAX = `Taskmem.loadHarness failed: /w/jobs.py failed to import: SyntaxError: invalid syntax (jobs.py, line 1)
 Traceback (most recent call last):
@@ -103,6 +103,26 @@ describe('describeFailure', () => {
     it('cuts a very long last line and keeps the reason when the output is empty', () => {
       assert.ok(describeCommandFailure('the command exited with code 1', 'x'.repeat(1000)).summary.length < 340);
       assert.equal(describeCommandFailure('the command exited with code 1', '\n\n').summary, 'the command exited with code 1');
+    });
+
+    it('leads with the error the runtime reported when a crash at exit left only "Segmentation fault" in the output', () => {
+      const reported =
+        'Error: BROKER_URL is not set\n    at Object.<anonymous> (/w/broken.js:3:7)\n    at Module._compile (node:internal/modules/cjs/loader:1364:14)';
+      const view = describeCommandFailure('the command exited with code 139', '> broken\n> node broken.js\n\nSegmentation fault\n', reported);
+      assert.equal(view.summary, 'the command exited with code 139: Error: BROKER_URL is not set');
+      assert.deepEqual(view.location, { file: '/w/broken.js', line: 3 });
+      assert.deepEqual(view.frames, ['broken.js:3']);
+      assert.match(view.detail, /Segmentation fault/);
+    });
+  });
+
+  describe('unprintedProgramError', () => {
+    const reported = 'Error: BROKER_URL is not set\n    at Object.<anonymous> (/w/broken.js:3:7)';
+    it('is the reported error when the output lost it, nothing when the output shows it or none was reported', () => {
+      assert.equal(unprintedProgramError('connecting to the broker\nSegmentation fault\n', reported), reported);
+      assert.equal(unprintedProgramError('/w/broken.js:3\n\nError: BROKER_URL is not set\n    at Object.<anonymous>', reported), undefined);
+      assert.equal(unprintedProgramError('anything', undefined), undefined);
+      assert.equal(unprintedProgramError('anything', '  \n'), undefined);
     });
   });
 });

@@ -125,7 +125,9 @@ describe('a worker with a small leak, through the UI (code-server + Chromium)', 
     const panel = await wb!.waitForWebview('Memory: npm run broken', 90_000, '.state-pill.state-ended');
     await panel.locator('.banner.banner-failed').waitFor({ timeout: 10_000 });
     const summary = (await panel.locator('.banner .failure-summary').textContent()) ?? '';
-    assert.match(summary, /the command exited with code 1: Error: BROKER_URL is not set/, summary);
+    // Node 20 can segfault at exit with the profiler attached (README, known issue): the exit code is
+    // then 139, and the error, which the inspector reported first, still leads.
+    assert.match(summary, /the command exited with code (?:1|139): Error: BROKER_URL is not set/, summary);
     assert.match((await panel.locator('.banner').textContent()) ?? '', /broken\.js:3/);
     assert.equal(await panel.locator('.codicon-modifier-spin:visible').count(), 0, 'a spinner on an ended session');
     await page.waitForTimeout(300);
