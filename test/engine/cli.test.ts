@@ -101,6 +101,15 @@ describe('taskmem CLI (real processes)', function () {
     assert.equal(nodeCrash.status, 1);
     assert.match(nodeCrash.stderr, /boom at startup/, 'the target error is passed through');
     assertNodeExit(nodeCrash.stderr, 1, 'taskmem run on a Node target that throws');
+    // Output that lost the error (here thrown away; a segfault before Node printed it does the same):
+    // the error as Node reported it to the inspector is written instead, once.
+    const lost = taskmem(['run', '--', 'sh', '-c', `${JSON.stringify(process.execPath)} -e 'throw new Error("lost at startup")' 2>/dev/null`]);
+    assert.equal(lost.status, 1);
+    assert.match(
+      lost.stderr,
+      /taskmem: the program ended with this error \(its runtime reported it; its output lost it\):\n[\s\S]*?Error: lost at startup\n\s+at /,
+    );
+    assert.equal(nodeCrash.stderr.includes('the program ended with this error'), false, 'not repeated when the output shows it');
     const usage = taskmem(['task', 'examples/node/leaky-worker.js', '--runs', 'ten']);
     assert.equal(usage.status, 2);
     assert.match(usage.stderr, /--runs takes a whole number/);
