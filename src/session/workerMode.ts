@@ -149,8 +149,9 @@ export class WorkerModeDriver implements SessionDriver {
     target.onContextDestroyed(() => {
       this.finishedScripts.add(target.id);
       // After an uncaught exception Node waits for us before it prints the error: a capture then (a
-      // full GC in the exception's teardown) could segfault Node and take the error with it (e2e: a
-      // VS Code task's "BROKER_URL is not set" replaced by "Segmentation fault"). Let go at once.
+      // full GC in the exception's teardown) only delays the error and risks Node's crash at exit,
+      // which would take the printed error with it. Let go at once. (The crash was still seen once
+      // after this, in an e2e run: the error Node reported to us is what the views lead with.)
       if (this.failedScripts.has(target.id)) {
         this.extraNotes.add(EXCEPTION_EXIT_NOTE);
         target.dispose();
