@@ -25,6 +25,12 @@ export interface VerdictOptions {
    * levels are a random walk that a regression on levels must not be used on.
    */
   noise?: 'level' | 'increment';
+  /**
+   * Each point is a reading of its own (the harness: the heap after each run's full GC), so a level
+   * read off by one run and back at the next can be put between its neighbours. Not a worker's
+   * series, whose points are running totals of what each measured task was charged.
+   */
+  separateReadings?: boolean;
 }
 
 export const DEFAULT_FLOOR_BYTES = 8;
@@ -75,6 +81,7 @@ interface Resolved {
   floor: number;
   minRuns: number;
   noise: 'level' | 'increment';
+  separateReadings: boolean;
 }
 
 export function resolveOptions(options?: VerdictOptions): Resolved {
@@ -84,6 +91,7 @@ export function resolveOptions(options?: VerdictOptions): Resolved {
     floor: floor !== undefined && Number.isFinite(floor) && floor >= 0 ? floor : DEFAULT_FLOOR_BYTES,
     minRuns: minRuns !== undefined && Number.isFinite(minRuns) ? Math.max(2, Math.floor(minRuns)) : DEFAULT_MIN_RUNS,
     noise: options?.noise ?? 'level',
+    separateReadings: options?.separateReadings === true && (options?.noise ?? 'level') === 'level',
   };
 }
 
@@ -138,7 +146,7 @@ function assessSorted(sorted: TaskRun[], options?: VerdictOptions): Assessment {
   // The growth's standard error, known once the series is judged; every verdict below carries it.
   const judged: { stdErr: number | undefined } = { stdErr: undefined };
   const verdict = (v: Verdict, perRun?: number): Assessment => ({ verdict: v, perRun, stdErr: judged.stdErr });
-  const { floor, minRuns, noise } = resolveOptions(options);
+  const { floor, minRuns, noise, separateReadings } = resolveOptions(options);
   const n = sorted.length;
   const ys = sorted.map((r) => r.retainedBytes);
   // Run indices as x: sampled runs may leave gaps, and the slope must stay "per run".
@@ -157,9 +165,9 @@ function assessSorted(sorted: TaskRun[], options?: VerdictOptions): Assessment {
   // The later half decides whether it still grows (warm-up, inline caches and lazily compiled code
   // settle early); the first half tells a cache that filled from a leak that goes on.
   const middle = Math.floor((n - 1) / 2);
-  const later = segmentGrowth(xs.slice(middle), ys.slice(middle), floor, noise);
-  const early = segmentGrowth(xs.slice(0, middle + 1), ys.slice(0, middle + 1), floor, noise);
-  const whole = segmentGrowth(xs, ys, floor, noise)!;
+  const later = segmentGrowth(xs.slice(middle), ys.slice(middle), floor, noise, separateReadings);
+  const early = segmentGrowth(xs.slice(0, middle + 1), ys.slice(0, middle + 1), floor, noise, separateReadings);
+  const whole = segmentGrowth(xs, ys, floor, noise, separateReadings)!;
   // A later half of three runs cannot measure its own noise: few runs are judged whole.
   const current = later && later.points >= 4 ? later : whole;
   judged.stdErr = current.stdErr;

@@ -40,11 +40,17 @@ export interface SegmentGrowth {
  * runs keep the same few bytes), the trend of the levels with rare steps taken out (level noise),
  * and a sign test on the runs that moved (a leak that keeps memory in one run of five).
  */
-export function segmentGrowth(xs: readonly number[], measured: readonly number[], floor: number, noise: 'level' | 'increment'): SegmentGrowth | undefined {
+export function segmentGrowth(
+  xs: readonly number[],
+  measured: readonly number[],
+  floor: number,
+  noise: 'level' | 'increment',
+  separateReadings = false,
+): SegmentGrowth | undefined {
   const n = Math.min(xs.length, measured.length);
   if (n < 3) return undefined;
-  // Level series only: in a running total, a large increment and its opposite are the noise itself.
-  const { ys, repaired } = noise === 'level' ? repairMisreadLevels(xs, measured) : { ys: measured, repaired: 0 };
+  // Separate readings only: in a running total, a large increment and its opposite are the noise itself.
+  const { ys, repaired } = separateReadings && noise === 'level' ? repairMisreadLevels(xs, measured) : { ys: measured, repaired: 0 };
   const increments: number[] = [];
   for (let i = 1; i < n; i++) increments.push((ys[i] - ys[i - 1]) / Math.max(1e-9, xs[i] - xs[i - 1]));
   const slope = theilSen(xs, ys);

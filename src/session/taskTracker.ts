@@ -66,6 +66,8 @@ export class TaskTracker {
   private readonly lastRetained = new Map<string, number>();
   /** Task names whose runs report what each run kept (worker mode), not the heap level. */
   private readonly keptSeries = new Set<string>();
+  /** Task names measured by the harness: each run is a reading of the whole heap of its own. */
+  private readonly harnessNames = new Set<string>();
   private finishedCount = 0;
   private startedCount = 0;
   private readonly checkpoints = new Map<string, Checkpoint[]>();
@@ -203,6 +205,7 @@ export class TaskTracker {
   /** Harness: one measured run with the retained heap after it. */
   addHarnessRun(name: string, run: Omit<TaskRun, 'index'>): TaskSummary {
     this.finishedCount++;
+    this.harnessNames.add(name);
     const list = this.list(name);
     list.push({ ...run, index: list.length });
     return this.summary(name);
@@ -337,7 +340,8 @@ export class TaskTracker {
   private seriesSummary(name: string): TaskSummary {
     // Not this.list(): asking about a name (a group row that no longer stands) must not add a task.
     const runs = this.runs.get(name) ?? [];
-    return this.keptSeries.has(name) ? summarizeKeptSeries(name, runs, this.verdictOptions) : summarizeTask(name, runs, this.verdictOptions);
+    if (this.keptSeries.has(name)) return summarizeKeptSeries(name, runs, this.verdictOptions);
+    return summarizeTask(name, runs, this.harnessNames.has(name) ? { ...this.verdictOptions, separateReadings: true } : this.verdictOptions);
   }
 
   summaries(): TaskSummary[] {

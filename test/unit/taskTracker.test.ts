@@ -169,3 +169,18 @@ describe('TaskTracker (Python worker figures under the floor)', () => {
     assert.ok(!leak.evidence.some((line) => line.includes('typical run keeps')), leak.evidence.join(' / '));
   });
 });
+
+describe('TaskTracker (harness)', () => {
+  it("judges harness runs as separate readings: one run's kept memory read a run late is put back between its neighbours", () => {
+    const tracker = new TaskTracker();
+    // leaky-worker.js#handleJob as CI read it: ~20.5 KiB every run, one read -1.4 KiB and the next +45 KiB.
+    const readings = [3958511, 3979887, 4000439, 4021031, 4041559, 4040103, 4085679, 4106223, 4127015, 4147943];
+    let summary = tracker.summary('handleJob');
+    for (const retainedBytes of readings) summary = tracker.addHarnessRun('handleJob', { retainedBytes, durationMs: 2 });
+    assert.equal(summary.verdict.kind, 'leak', summary.verdict.summary);
+    assert.ok(
+      summary.verdict.evidence.some((line) => line.startsWith('1 run read off by a step the next run undid')),
+      summary.verdict.evidence.join('\n'),
+    );
+  });
+});
