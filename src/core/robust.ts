@@ -124,6 +124,19 @@ export function binomialUpperTail(k: number, n: number): number {
   return Math.min(1, total);
 }
 
+/**
+ * The increments per unit of x, their median, and which of them are steps: beyond `k` robust
+ * deviations from the median, or any departure when all the others are identical.
+ */
+function incrementSteps(xs: readonly number[], ys: readonly number[], k: number): { increments: number[]; center: number; isStep: (d: number) => boolean } {
+  const n = Math.min(xs.length, ys.length);
+  const increments: number[] = [];
+  for (let i = 1; i < n; i++) increments.push((ys[i] - ys[i - 1]) / Math.max(1e-9, xs[i] - xs[i - 1]));
+  const center = median(increments);
+  const scale = madScale(increments, center);
+  return { increments, center, isStep: (d) => (scale === 0 ? d !== center : Math.abs(d - center) > k * scale) };
+}
+
 export interface LevelTrend {
   /** Least-squares slope of the levels after steps were taken out, bytes per unit of x. */
   slope: number;
@@ -141,11 +154,7 @@ export interface LevelTrend {
 export function levelTrendWithoutSteps(xs: readonly number[], ys: readonly number[], maxStepShare = 0.15, k = 5): LevelTrend | undefined {
   const n = Math.min(xs.length, ys.length);
   if (n < 3) return undefined;
-  const increments: number[] = [];
-  for (let i = 1; i < n; i++) increments.push((ys[i] - ys[i - 1]) / Math.max(1e-9, xs[i] - xs[i - 1]));
-  const center = median(increments);
-  const scale = madScale(increments, center);
-  const isStep = (d: number) => (scale === 0 ? d !== center : Math.abs(d - center) > k * scale);
+  const { increments, center, isStep } = incrementSteps(xs, ys, k);
   const steps = increments.filter(isStep).length;
   const replace = steps > 0 && steps <= Math.max(1, maxStepShare * increments.length);
   const levels = [ys[0]];
@@ -171,11 +180,7 @@ export function repairMisreadLevels(xs: readonly number[], ys: readonly number[]
   const n = Math.min(xs.length, ys.length);
   const levels = ys.slice(0, n);
   if (n < 4) return { ys: levels, repaired: 0 };
-  const increments: number[] = [];
-  for (let i = 1; i < n; i++) increments.push((ys[i] - ys[i - 1]) / Math.max(1e-9, xs[i] - xs[i - 1]));
-  const center = median(increments);
-  const scale = madScale(increments, center);
-  const isStep = (d: number) => (scale === 0 ? d !== center : Math.abs(d - center) > k * scale);
+  const { increments, center, isStep } = incrementSteps(xs, ys, k);
   // How far increment i moved the level from the typical run's, in bytes (spacing counted).
   const departure = (i: number) => (increments[i] - center) * (xs[i + 1] - xs[i]);
   const misread: number[] = [];

@@ -49,8 +49,9 @@ export function segmentGrowth(
 ): SegmentGrowth | undefined {
   const n = Math.min(xs.length, measured.length);
   if (n < 3) return undefined;
-  // Separate readings only: in a running total, a large increment and its opposite are the noise itself.
-  const { ys, repaired } = separateReadings && noise === 'level' ? repairMisreadLevels(xs, measured) : { ys: measured, repaired: 0 };
+  // Separate readings only (level series, see resolveOptions): in a running total, a large increment
+  // and its opposite are the noise itself.
+  const { ys, repaired } = separateReadings ? repairMisreadLevels(xs, measured) : { ys: measured, repaired: 0 };
   const increments: number[] = [];
   for (let i = 1; i < n; i++) increments.push((ys[i] - ys[i - 1]) / Math.max(1e-9, xs[i] - xs[i - 1]));
   const slope = theilSen(xs, ys);
