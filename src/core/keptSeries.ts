@@ -8,8 +8,9 @@
 
 import { formatBytes } from './format';
 import type { TaskRun, TaskSummary } from './model';
-import { median } from './robust';
+import { median, trimmedMeanTest } from './robust';
 import { DEFAULT_FLOOR_BYTES, summarizeTask, type VerdictOptions } from './verdict';
+import type { MeasuredFigure } from './workerTrend';
 
 /**
  * The smallest growth per task a Python worker's traced figure stands behind. A traced task can
@@ -75,4 +76,26 @@ export function summarizeKeptSeries(name: string, runs: readonly TaskRun[], opti
       );
   }
   return summary;
+}
+
+/**
+ * Share of each end left out of what a name's tasks measured one by one kept, before their figure
+ * is taken. Those figures are heavy-tailed: most BullMQ jobs read within ±9 KiB of the truth, one in
+ * six ±45-275 KiB (V8 large-object accounting), too few to trim at 10% and too many for the running
+ * total's repair to catch. A 20% trimmed mean stands up to that, and its error (from the winsorized
+ * spread) says how far it can be trusted.
+ */
+const KEPT_FIGURE_TRIM = 0.2;
+
+/**
+ * What a name's typical task kept, from all its tasks measured one by one: a trimmed mean, its error
+ * and degrees of freedom (few tasks give few, and a share that rests on them is judged with them).
+ */
+export function keptFigure(kept: readonly number[]): Omit<MeasuredFigure, 'tasks'> | undefined {
+  const test = trimmedMeanTest(
+    kept.filter((value) => Number.isFinite(value)),
+    KEPT_FIGURE_TRIM,
+  );
+  if (!test) return undefined;
+  return { perRun: test.estimate, stdErr: test.stdErr, df: test.df };
 }

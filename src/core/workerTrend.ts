@@ -246,10 +246,11 @@ export function measuredAgrees(measured: { perRun: number; stdErr: number }, tre
   return Math.abs(measured.perRun - trend.perTask) <= Math.max(DISAGREEMENT_ERRORS * combined, AGREEMENT_SHARE * size);
 }
 
-/** A name's figure from its tasks measured one by one: growth per task, its error, and how many tasks of it ran. */
+/** A name's figure from its tasks measured one by one: growth per task, its error and degrees of freedom, and how many tasks of it ran. */
 export interface MeasuredFigure {
   perRun: number;
   stdErr: number;
+  df: number;
   tasks: number;
 }
 
@@ -259,17 +260,26 @@ export interface MeasuredFigure {
  * inside the worker reads a steady offset (the GCs miss the same things whatever the task), so its
  * figures are biased alike: their differences are not. With the tasks' shares w, the group grows by
  * G = Σ w·g per task and a name measures m = g + offset, so g = G + m − Σ w·m. Undefined without a
- * figure for every name. The errors add the trend's to the measured differences'.
+ * figure for every name. The errors add the trend's to the measured differences', and so do their
+ * degrees of freedom (Welch–Satterthwaite): a share that rests on a dozen measured tasks is judged
+ * as one that does, not as one that rests on the trend's hundreds of checkpoints.
  */
 export function splitByMeasuredDifferences(group: GroupFit, names: readonly MeasuredFigure[]): GroupFit[] | undefined {
   const total = names.reduce((sum, name) => sum + name.tasks, 0);
-  if (names.length < 2 || total <= 0 || names.some((name) => !Number.isFinite(name.perRun) || !Number.isFinite(name.stdErr))) return undefined;
+  if (names.length < 2 || total <= 0 || names.some((name) => !Number.isFinite(name.perRun) || !Number.isFinite(name.stdErr) || !(name.df > 0)))
+    return undefined;
   const weights = names.map((name) => name.tasks / total);
   const mean = names.reduce((sum, name, i) => sum + weights[i] * name.perRun, 0);
   return names.map((name, i) => {
     // Var(m_i − Σ w_j m_j) = (1 − w_i)² s_i² + Σ_{j≠i} w_j² s_j², the names measured independently.
-    const variance = names.reduce((sum, other, j) => sum + (j === i ? (1 - weights[i]) ** 2 : weights[j] ** 2) * other.stdErr ** 2, 0);
-    return { perTask: group.perTask + name.perRun - mean, stdErr: Math.sqrt(group.stdErr ** 2 + variance), df: group.df };
+    const parts = [
+      { variance: group.stdErr ** 2, df: group.df },
+      ...names.map((other, j) => ({ variance: (j === i ? (1 - weights[i]) ** 2 : weights[j] ** 2) * other.stdErr ** 2, df: other.df })),
+    ];
+    const variance = parts.reduce((sum, part) => sum + part.variance, 0);
+    const spread = parts.reduce((sum, part) => sum + part.variance ** 2 / part.df, 0);
+    const df = spread > 0 ? variance ** 2 / spread : group.df;
+    return { perTask: group.perTask + name.perRun - mean, stdErr: Math.sqrt(variance), df };
   });
 }
 

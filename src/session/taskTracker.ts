@@ -9,7 +9,7 @@
  */
 import type { RetainedSite, TaskRun, TaskSummary } from '../core/model';
 import type { WhyRetained } from '../core/why/model';
-import { PYTHON_WORKER_FLOOR_BYTES, summarizeKeptSeries } from '../core/keptSeries';
+import { keptFigure, PYTHON_WORKER_FLOOR_BYTES, summarizeKeptSeries } from '../core/keptSeries';
 import { DEFAULT_FLOOR_BYTES, summarizeTask, type VerdictOptions } from '../core/verdict';
 import {
   fitOverallTrend,
@@ -27,7 +27,6 @@ import {
   holderOf,
   NEGATIVE_SHARE_ERRORS,
   notTheHolderVerdict,
-  scaleFit,
   scaleTrend,
   splitGroup,
   undecidedMemberVerdict,
@@ -277,17 +276,17 @@ export class TaskTracker {
     // the few checkpoints between them: the more precise of the two figures decides.
     const trendFit = trend.later ?? trend.whole;
     const trendErr = trendFit.stdErr;
-    // A group's trend is per task of any of its names: a name's measured figure is compared with the
-    // growth it would keep if it held all of the group's (as holderOf does). Tasks measured inside a
-    // worker read a steady offset low (a GC inside a task misses what it cannot free yet) and can be
-    // far tighter than the trend; compared with themselves they would always decide, and called a
-    // 2 KiB leak "-1 KiB per task, no leak" (CI, a paced worker sharing the machine with VS Code).
-    const own = this.tasksOf(trend, name);
-    const comparable = trend.names.length === 1 || own <= 0 ? trendFit : scaleFit(trendFit, trend.tasks / own);
+    // Tasks measured inside a worker read a steady offset low (a GC inside a task misses what it
+    // cannot free yet) and can be far tighter than the trend; compared with themselves they would
+    // always decide, and called a 2 KiB leak "-1 KiB per task, no leak" (CI, a paced worker sharing the
+    // machine with VS Code). In a group they do not decide on their own either: a dozen heavy-tailed
+    // readings cannot carry a whole group's growth (a clean BullMQ job took it); they split it
+    // (splitGroup) with their errors counted, or the group's row says it cannot tell.
     if (
+      trend.names.length === 1 &&
       measured.verdict.kind !== 'inconclusive' &&
       measured.growthStdErr !== undefined &&
-      measuredSeriesDecides({ perRun: measured.bytesPerRun, stdErr: measured.growthStdErr }, comparable)
+      measuredSeriesDecides({ perRun: measured.bytesPerRun, stdErr: measured.growthStdErr }, trendFit)
     ) {
       measured.verdict.evidence.push(
         `${measured.runs} task(s) measured one by one decide (±${formatBytes(measured.growthStdErr)} per task); the trend of ${trend.checkpoints} checkpoints says ${formatBytesPerRun((trend.later ?? trend.whole).perTask, 'task')} ± ${formatBytes(trendErr)}`,
@@ -352,7 +351,7 @@ export class TaskTracker {
   /** What the group rules (./taskGroups) read of this tracker. */
   private get groupContext(): GroupContext {
     return {
-      measured: (name) => this.seriesSummary(name),
+      keptFigure: (name) => keptFigure((this.runs.get(name) ?? []).flatMap((run) => (run.keptByRun === undefined ? [] : [run.keptByRun]))),
       tasksOf: (trend, name) => this.tasksOf(trend, name),
       sites: this.sites,
       handlers: (name) => this.handlers.get(name) ?? [],
@@ -374,7 +373,7 @@ export class TaskTracker {
     const groupFit = trend.later ?? trend.whole;
     for (const [name, share] of split) {
       const own = this.tasksOf(trend, name);
-      if (own > 0 && NEGATIVE_SHARE_ERRORS * (share.later ?? share.whole).stdErr > (groupFit.perTask * trend.tasks) / own) return undefined;
+      if (own > 0 && 2 * NEGATIVE_SHARE_ERRORS * (share.later ?? share.whole).stdErr > (groupFit.perTask * trend.tasks) / own) return undefined;
     }
     if (![...split.values()].some((share) => judgeTrend(share, this.trendFloor).verdict.kind === 'leak')) return undefined;
     return split;

@@ -21,6 +21,8 @@ interface PacedWorker {
   noise: number;
   /** Noise of each task measured one by one, uniform in ±measuredNoise (default 64 B; overlapping requests: tens of KiB). */
   measuredNoise?: number;
+  /** Heavy tails of the tasks measured one by one: this share of them is off by up to ±size more (V8 large-object accounting). */
+  measuredTail?: { share: number; size: number };
   stretches: number;
   sites: readonly RetainedSite[];
   /** Names drawn at random from the rotation (a random mix, whose counts do not move together). */
@@ -59,7 +61,8 @@ function pacedWorker(options: PacedWorker): TaskTracker {
     tracker.addCheckpoint('node:1', { heap: noisy() + options.inTaskOffset, counts: { ...counts }, phase: 'end' });
     // The in-task GCs see one task alone: tight, but offset by what they miss.
     const offset = options.offsets?.[name] ?? options.inTaskOffset;
-    tracker.addKeptTask(name, 'node:1', retained - before + offset + Math.round((random() * 2 - 1) * (options.measuredNoise ?? 64)), 1);
+    const tail = options.measuredTail && random() < options.measuredTail.share ? (random() * 2 - 1) * options.measuredTail.size : 0;
+    tracker.addKeptTask(name, 'node:1', retained - before + offset + Math.round((random() * 2 - 1) * (options.measuredNoise ?? 64) + tail), 1);
   }
   return tracker;
 }
@@ -125,6 +128,36 @@ describe('TaskTracker (worker mode)', () => {
     assert.ok(together(overlapping), detail);
     assert.equal(overlapping.summary('ingest').verdict.kind, 'leak', detail);
     assert.notEqual(overlapping.summary('validate').verdict.kind, 'leak', detail);
+  });
+
+  // A BullMQ worker's shape (CI, 1 session in 30): a random mix of two job names, one keeping 4 KiB,
+  // a dozen or so tasks of each measured one by one, most within ±8 KiB and one in six far off. The
+  // split must not put the leak on the clean name, however the few heavy-tailed readings fall.
+  it('a random mix with few, heavy-tailed tasks measured one by one: the clean name is never a leak (60 seeds)', () => {
+    const wrong: string[] = [];
+    let named = 0;
+    for (let seed = 100; seed < 160; seed++) {
+      const tracker = pacedWorker({
+        seed,
+        keeps: { send: 4 * K, render: 0 },
+        rotation: ['send', 'render'],
+        randomMix: true,
+        inTaskOffset: -1 * K,
+        noise: 32 * K,
+        measuredNoise: 8 * K,
+        measuredTail: { share: 1 / 6, size: 280 * K },
+        stretches: 30,
+        sites: [],
+      });
+      const rows = tracker.summaries();
+      const leaks = rows.filter((row) => row.verdict.kind === 'leak');
+      const detail = `seed ${seed}: ${rows.map((row) => `${row.name}: ${row.verdict.kind} ${Math.round(row.bytesPerRun)}`).join(' | ')}`;
+      if (leaks.length !== 1 || !leaks[0].name.split(' + ').includes('send')) wrong.push(detail);
+      if (leaks.length === 1 && leaks[0].name === 'send') named++;
+    }
+    assert.deepEqual(wrong, []);
+    // Not a test that passes by never splitting: the leaking name is named on its own in most sessions.
+    assert.ok(named >= 10, `send named alone in ${named} of 60`);
   });
 
   it('a fixed mix where no name keeps anything: no name is a leak, whatever the in-task offset', () => {

@@ -397,22 +397,33 @@ describe('workerTrend', () => {
       // Truth: A 2,100 B, B 0 B per task; two A to one B: the group grows 1,400 B per task.
       const group = { perTask: 1400, stdErr: 30, df: 40 };
       const split = splitByMeasuredDifferences(group, [
-        { perRun: 2100 - 3000, stdErr: 10, tasks: 2000 },
-        { perRun: 0 - 3000, stdErr: 10, tasks: 1000 },
+        { perRun: 2100 - 3000, stdErr: 10, df: 200, tasks: 2000 },
+        { perRun: 0 - 3000, stdErr: 10, df: 100, tasks: 1000 },
       ])!;
       close(split[0].perTask, 2100, 1, 'A');
       close(split[1].perTask, 0, 1, 'B');
       // The trend's error carries over; the measured differences add theirs.
       assert.ok(split[0].stdErr > 30 && split[0].stdErr < 40, String(split[0].stdErr));
-      assert.equal(split[0].df, 40);
+      // Degrees of freedom of the sum (Welch–Satterthwaite): the trend's dominate its error here.
+      assert.ok(split[0].df > 40 && split[0].df < 60, String(split[0].df));
+    });
+
+    it('a share resting on a dozen measured tasks has the degrees of freedom of a dozen, not of the trend', () => {
+      const split = splitByMeasuredDifferences({ perTask: 2000, stdErr: 90, df: 60 }, [
+        { perRun: 2000, stdErr: 1300, df: 8, tasks: 1500 },
+        { perRun: 0, stdErr: 1300, df: 8, tasks: 1500 },
+      ])!;
+      close(split[0].perTask, 3000, 1, 'A');
+      close(split[1].perTask, 1000, 1, 'B');
+      assert.ok(split[0].df < 20, String(split[0].df));
     });
 
     it('needs two names with figures and tasks', () => {
-      assert.equal(splitByMeasuredDifferences({ perTask: 1, stdErr: 1, df: 10 }, [{ perRun: 1, stdErr: 1, tasks: 5 }]), undefined);
+      assert.equal(splitByMeasuredDifferences({ perTask: 1, stdErr: 1, df: 10 }, [{ perRun: 1, stdErr: 1, df: 4, tasks: 5 }]), undefined);
       assert.equal(
         splitByMeasuredDifferences({ perTask: 1, stdErr: 1, df: 10 }, [
-          { perRun: 1, stdErr: Number.NaN, tasks: 5 },
-          { perRun: 1, stdErr: 1, tasks: 5 },
+          { perRun: 1, stdErr: Number.NaN, df: 4, tasks: 5 },
+          { perRun: 1, stdErr: 1, df: 4, tasks: 5 },
         ]),
         undefined,
       );
