@@ -73,10 +73,19 @@ export function hookBullmq(listener: JobListener): () => void {
     patched.push({ proto, original, wrapper });
   };
   const internals = Module as unknown as { _cache?: Record<string, { exports?: unknown } | undefined>; prototype: CompilingModule };
-  for (const [file, cached] of Object.entries(internals._cache ?? {})) {
-    const worker = BULLMQ_FILE.test(file) ? workerClassOf(cached?.exports) : undefined;
-    if (worker) patch(worker);
-  }
+  const patchCached = (): void => {
+    for (const [file, cached] of Object.entries(internals._cache ?? {})) {
+      const worker = active && BULLMQ_FILE.test(file) ? workerClassOf(cached?.exports) : undefined;
+      if (worker) patch(worker);
+    }
+  };
+  patchCached();
+  // A session that attaches while the program is still loading bullmq runs this in the middle of
+  // that load (the inspector interrupts running JavaScript): the worker module is already cached
+  // with its exports not filled in yet, and past the compile hook below. Loading is synchronous, so
+  // it is complete by the next turn of the event loop: look again then (an attached BullMQ worker
+  // under CPU load saw no job as a task, 1 session in 2).
+  setImmediate(patchCached);
   const proto = internals.prototype;
   const compile = proto._compile;
   const hooked = function (this: CompilingModule, content: string, filename: string): unknown {

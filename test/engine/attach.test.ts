@@ -6,6 +6,7 @@
  */
 import { strict as assert } from 'node:assert';
 import { spawn, type ChildProcess } from 'node:child_process';
+import type { TaskmemReport } from '../../src/core/report';
 import { isAlive } from '../../src/launch/processes';
 import { listeningPorts } from '../../src/session/attach';
 import { ProfilingSession } from '../../src/session/session';
@@ -17,16 +18,21 @@ describe('attach to a running Node process (real processes)', function () {
   let child: ChildProcess | undefined;
   afterEach(() => child?.kill('SIGKILL'));
 
-  it("counts the process's own task marks, names the leaking task, and leaves nothing behind", async () => {
-    // The e2e's paced worker: ingest keeps 2,148 B per task, validate nothing; it publishes marks only while someone listens.
-    child = spawn(process.execPath, ['--inspect=127.0.0.1:0', fixture('node', 'e2e/paced-worker.js')], {
-      env: { ...process.env, RUN_MS: '60000', NODE_OPTIONS: '' },
+  /** Starts a fixture under `node --inspect` for `runMs`, attaches a session for `durationSec`, and returns its report. */
+  async function attachTo(script: string, runMs: string, durationSec: number): Promise<{ url: string; report: TaskmemReport }> {
+    child = spawn(process.execPath, ['--inspect=127.0.0.1:0', fixture('node', script)], {
+      env: { ...process.env, RUN_MS: runMs, NODE_OPTIONS: '' },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     const url = await inspectorUrlOf(child);
-    const session = new ProfilingSession({ mode: 'attach', cwd: repoRoot, attach: { url }, durationSec: 8, onOutput: () => undefined });
+    const session = new ProfilingSession({ mode: 'attach', cwd: repoRoot, attach: { url }, durationSec, onOutput: () => undefined });
     await session.start();
-    const report = await session.done;
+    return { url, report: await session.done };
+  }
+
+  it("counts the process's own task marks, names the leaking task, and leaves nothing behind", async () => {
+    // The e2e's paced worker: ingest keeps 2,148 B per task, validate nothing; it publishes marks only while someone listens.
+    const { url, report } = await attachTo('e2e/paced-worker.js', '60000', 8);
     const summary = report.tasks.map((task) => `${task.name}: ${task.verdict} ${Math.round(task.bytesPerRun)} B/run over ${task.runs}`).join(' | ');
     console.log(`      [attached worker] ${report.endReason}; ${summary}`);
     const byName = new Map(report.tasks.map((task) => [task.name, task]));
@@ -38,12 +44,22 @@ describe('attach to a running Node process (real processes)', function () {
     assert.notEqual(validate.verdict, 'leak', summary);
     assert.ok(!report.warnings.some((warning) => warning.includes('task marks could not be installed')), report.warnings.join('\n'));
     // The process goes on, without our subscribers or globals.
-    assert.ok(isAlive(child.pid!), 'the attached process still runs');
+    assert.ok(child && isAlive(child.pid!), 'the attached process still runs');
     assert.equal(await evaluate(url, "require('node:diagnostics_channel').channel('taskmem:task').hasSubscribers"), false);
     assert.equal(
       await evaluate(url, 'typeof globalThis.__taskmemCheckpoint + typeof globalThis.__taskmemTasksFinished + typeof globalThis.__taskmemDetachMarks'),
       'undefinedundefinedundefined',
     );
+  });
+
+  it('a program that never yields to its event loop still gets its task marks (installed at once, after a wait)', async () => {
+    // The marks go in on the program's next turn of the event loop (not halfway through a module
+    // load); a program in one synchronous loop has none, and gets them after the session's wait.
+    const { report } = await attachTo('sync-marks.js', '10000', 4);
+    assert.ok(!report.warnings.some((warning) => warning.includes('task marks could not be installed')), report.warnings.join('\n'));
+    assert.match(report.taskSource ?? '', /^the program's own taskmem:task marks$/, report.notes.join('\n'));
+    const busy = report.tasks.find((task) => task.name === 'busy');
+    assert.ok(busy && busy.runs > 0, report.tasks.map((task) => `${task.name} ${task.runs}`).join(', '));
   });
 
   /** Loopback ports the process listens on, once they differ from `before` (or after 10 s). */

@@ -129,6 +129,9 @@ describe('BullMQ jobs as tasks, no code changes (real worker on redis-server)', 
       env: { ...process.env, REDIS_PORT: String(port), NODE_OPTIONS: '' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    let output = '';
+    child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
     const url = await inspectorUrlOf(child);
     const session = new ProfilingSession({
       mode: 'attach',
@@ -143,6 +146,12 @@ describe('BullMQ jobs as tasks, no code changes (real worker on redis-server)', 
     await addJobs(port, JOBS, 12);
     const report = await session.done;
     console.log(`      [bullmq attached] ${report.endReason}; ${summaryOf(report)}`);
+    // Once (under CPU load) no job became a task in 110 s: what the session and the worker said is in the message.
+    assert.match(
+      report.taskSource ?? '',
+      /^BullMQ jobs/,
+      `task source ${report.taskSource}; warnings: ${report.warnings.join(' | ')}; notes: ${report.notes.join(' | ')}; worker output: ${output.slice(-2000)}`,
+    );
     checkJobs(report, 'emails:send', 'emails:render');
     assert.ok(isAlive(child.pid!), 'the attached worker still runs');
     assert.equal(await evaluate(url, "require('bullmq').Worker.prototype.callProcessJob.name"), 'callProcessJob');

@@ -20,6 +20,9 @@ interface NodeRunResult {
   error?: { message: string; stack?: string };
 }
 
+/** How long attaching waits for the program's next turn of its event loop to install the task marks. */
+const MARKS_INSTALL_WAIT_MS = 2000;
+
 export class NodeAdapter implements RuntimeAdapter {
   readonly taskSources: readonly string[] = [];
   private debuggerOn = false;
@@ -228,12 +231,46 @@ export class NodeAdapter implements RuntimeAdapter {
 
   /**
    * A process we attached to has no bootloader: its task marks (its own `taskmem:task` channel, HTTP
-   * requests) are installed through the inspector. The console's command-line API lends `require`.
+   * requests, BullMQ jobs) are installed through the inspector. The console's command-line API lends
+   * `require`.
+   *
+   * Not in the middle of the program's own JavaScript: an evaluation runs as soon as it arrives, and
+   * a program still starting may be halfway through loading a module. Our `require('node:v8')` then
+   * loaded Node's heap utilities while `stream` was half loaded ("Class extends value undefined",
+   * under CPU load 1 attach in 25), and the session fell back to time windows. The script runs on
+   * the program's next turn of the event loop instead, when no load is under way; a program that
+   * does not get there soon (a synchronous loop) gets it at once, as before.
    */
   async installTaskMarks(script: string, gcBudget: number, autoTasks: boolean): Promise<void> {
-    const defined = await this.context.client.send('Runtime.evaluate', { expression: script, includeCommandLineAPI: true, silent: true });
-    if (defined.exceptionDetails) throw new Error(defined.exceptionDetails.exception?.description?.split('\n')[0] ?? defined.exceptionDetails.text);
-    await this.evaluate<string>(`globalThis.__taskmemAttachMarks(${Number(gcBudget)}, ${autoTasks === true})`);
+    const install = `globalThis.__taskmemAttachMarks(${Number(gcBudget)}, ${autoTasks === true})`;
+    const deferred = `new Promise((resolve, reject) => {
+      const load = require;
+      setImmediate(() => {
+        try {
+          new Function('require', ${JSON.stringify(script)})(load);
+          resolve(${install});
+        } catch (error) {
+          reject(error);
+        }
+      });
+    })`;
+    const atNextTurn = this.context.client
+      .send('Runtime.evaluate', { expression: deferred, includeCommandLineAPI: true, awaitPromise: true, returnByValue: true, silent: true })
+      .then((result) => {
+        if (result.exceptionDetails) throw new Error(result.exceptionDetails.exception?.description?.split('\n')[0] ?? result.exceptionDetails.text);
+        return true;
+      });
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), MARKS_INSTALL_WAIT_MS)));
+    const installed = await Promise.race([atNextTurn, late]).finally(() => clearTimeout(timer));
+    if (!installed) {
+      // The program has not yielded: install now. The deferred one, if it ever runs, finds the marks
+      // there (the script defines its entry point once and installs once).
+      atNextTurn.catch(() => undefined);
+      const defined = await this.context.client.send('Runtime.evaluate', { expression: script, includeCommandLineAPI: true, silent: true });
+      if (defined.exceptionDetails) throw new Error(defined.exceptionDetails.exception?.description?.split('\n')[0] ?? defined.exceptionDetails.text);
+      await this.evaluate<string>(install);
+    }
     this.marksInstalled = true;
   }
 
