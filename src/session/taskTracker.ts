@@ -373,7 +373,7 @@ export class TaskTracker {
     const groupFit = trend.later ?? trend.whole;
     for (const [name, share] of split) {
       const own = this.tasksOf(trend, name);
-      if (own > 0 && 2 * NEGATIVE_SHARE_ERRORS * (share.later ?? share.whole).stdErr > (groupFit.perTask * trend.tasks) / own) return undefined;
+      if (own > 0 && NEGATIVE_SHARE_ERRORS * (share.later ?? share.whole).stdErr > (groupFit.perTask * trend.tasks) / own) return undefined;
     }
     if (![...split.values()].some((share) => judgeTrend(share, this.trendFloor).verdict.kind === 'leak')) return undefined;
     return split;
