@@ -44,6 +44,8 @@ export interface TaskTrend {
   checkpoints: number;
   /** Checkpoints left out as far off the fit (V8 accounting steps). */
   outliers: number;
+  /** Checkpoints read off and back at the next, taken as one step from their neighbours. */
+  misread: number;
 }
 
 /** Rows a half of the checkpoints needs before it is judged on its own. */
@@ -57,6 +59,7 @@ interface TargetFit {
   tasks: number[];
   checkpoints: number;
   outliers: number;
+  misread: number;
 }
 
 /**
@@ -83,7 +86,7 @@ function fitTarget(points: readonly Checkpoint[]): TargetFit | undefined {
   }
   const groups = collinearGroups(steps, names);
   const column = (subset: readonly Checkpoint[], group: readonly string[]) => subset.map((p) => group.reduce((s, name) => s + (p.counts[name] ?? 0), 0));
-  const fitOn = (subset: readonly Checkpoint[], from = 0): { fits: GroupFit[]; outliers: number } | undefined => {
+  const fitOn = (subset: readonly Checkpoint[], from = 0): { fits: GroupFit[]; outliers: number; misread: number } | undefined => {
     const shift = endShift.slice(from, from + subset.length);
     const withOffset = shift.some((v) => v !== 0);
     if (subset.length <= groups.length + (withOffset ? 1 : 0)) return undefined;
@@ -93,7 +96,7 @@ function fitTarget(points: readonly Checkpoint[]): TargetFit | undefined {
     );
     if (!fitted) return undefined;
     const fits = groups.map((_, i) => ({ perTask: fitted.fit.coef[i], stdErr: fitted.fit.stdErr[i], df: fitted.fit.df }));
-    return { fits, outliers: fitted.outliers };
+    return { fits, outliers: fitted.outliers, misread: fitted.misread };
   };
   const whole = fitOn(steps);
   if (!whole) return undefined;
@@ -127,6 +130,7 @@ function fitTarget(points: readonly Checkpoint[]): TargetFit | undefined {
     tasks: groups.map((group) => group.reduce((s, name) => s + (last.counts[name] ?? 0), 0)),
     checkpoints: points.length,
     outliers: whole.outliers,
+    misread: whole.misread,
   };
 }
 
@@ -175,6 +179,7 @@ export function fitWorkerTrends(checkpointsByTarget: ReadonlyArray<readonly Chec
       tasks: number;
       checkpoints: number;
       outliers: number;
+      misread: number;
     }
   >();
   for (const points of checkpointsByTarget) {
@@ -182,13 +187,14 @@ export function fitWorkerTrends(checkpointsByTarget: ReadonlyArray<readonly Chec
     if (!fit) continue;
     fit.groups.forEach((names, i) => {
       const key = names.join('\u0000');
-      const entry = byKey.get(key) ?? { names, whole: [], early: [], later: [], tasks: 0, checkpoints: 0, outliers: 0 };
+      const entry = byKey.get(key) ?? { names, whole: [], early: [], later: [], tasks: 0, checkpoints: 0, outliers: 0, misread: 0 };
       entry.whole.push(fit.whole[i]);
       entry.early.push(fit.early[i]);
       entry.later.push(fit.later[i]);
       entry.tasks += fit.tasks[i];
       entry.checkpoints += fit.checkpoints;
       entry.outliers += fit.outliers;
+      entry.misread += fit.misread;
       byKey.set(key, entry);
     });
   }
@@ -206,6 +212,7 @@ export function fitWorkerTrends(checkpointsByTarget: ReadonlyArray<readonly Chec
       tasks: entry.tasks,
       checkpoints: entry.checkpoints,
       outliers: entry.outliers,
+      misread: entry.misread,
     });
   }
   return trends;
@@ -301,6 +308,7 @@ export function judgeTrend(trend: TaskTrend, floor: number, sharedWith: readonly
     `${formatPercent(confidence)} sure the growth is above ${formatBytes(floor)} per task`,
     tasks,
     ...(trend.outliers ? [`${trend.outliers} checkpoint(s) far off the trend (V8 accounting steps) left out`] : []),
+    ...(trend.misread ? [`${trend.misread} checkpoint(s) read off and back at the next, each taken as one step from its neighbours`] : []),
     ...(sharedWith.length
       ? [
           `judged together with ${sharedWith.join(', ')}: the checkpoints cannot split the growth between them precisely (tasks that run in step, or a steady mix)`,

@@ -192,6 +192,37 @@ describe('workerTrend', () => {
       assert.match(judgeTrend(a, FLOOR).verdict.evidence.join('\n'), /far off the trend/);
     });
 
+    // A level read ~190 KiB high at one checkpoint and back at the next (seen at the GC ending a
+    // measured task in attached BullMQ workers): the rows are differences, so it counted twice.
+    const misreadAt = (points: Checkpoint[], indices: readonly number[], by: number) =>
+      points.map((point, i) => (indices.includes(i) ? { ...point, heap: point.heap + by } : point));
+
+    it('a few checkpoints read off and back at the next do not widen the trend, in the whole session or its halves', () => {
+      for (const seed of [3, 8, 13]) {
+        const clean = worker({ seed, keep: leakInA, noise: 32 * K });
+        const misread = misreadAt(clean, [31, 70, 95, 110], 190 * K);
+        const [asRead, repaired] = [fitOverallTrend([clean])!, fitOverallTrend([misread])!];
+        assert.equal(repaired.misread, 4, `seed ${seed}`);
+        for (const half of ['whole', 'early', 'later'] as const) {
+          const [a, b] = [asRead[half]!, repaired[half]!];
+          assert.ok(b.stdErr <= 1.2 * a.stdErr, `seed ${seed} ${half}: ${b.stdErr} B against ${a.stdErr} B without the misreads`);
+          close(b.perTask, a.perTask, 3 * a.stdErr, `seed ${seed} ${half}`);
+        }
+        assert.match(judgeTrend(repaired, FLOOR).verdict.evidence.join('\n'), /1 checkpoint|4 checkpoint\(s\) read off and back at the next/);
+      }
+    });
+
+    it('a lasting step or a clean worker with misreads is not repaired into growth', () => {
+      // A step that stays (a large-object page) is one row off, not a pair: it is not a misread.
+      const stepped = worker({ seed: 9, keep: () => 0, noise: 32 * K }).map((point, i) => (i >= 60 ? { ...point, heap: point.heap + 400 * K } : point));
+      assert.equal(fitOverallTrend([stepped])!.misread, 0);
+      for (const seed of [4, 5, 6]) {
+        const misread = misreadAt(worker({ seed, keep: () => 0, noise: 32 * K }), [20, 41, 90, 101], seed % 2 ? 190 * K : -190 * K);
+        const trend = fitOverallTrend([misread])!;
+        assert.notEqual(judgeTrend(trend, FLOOR).verdict.kind, 'leak', `seed ${seed}: ${judgeTrend(trend, FLOOR).verdict.summary}`);
+      }
+    });
+
     it('growth that stops half way is a plateau', () => {
       // A keeps 2,000 B per task until half of the 12,060 tasks have run, then nothing.
       const trends = fitWorkerTrends([worker({ seed: 21, keep: (name, finished) => (name === 'A' && finished < 6030 ? 2000 : 0) })]);
@@ -294,6 +325,7 @@ describe('workerTrend', () => {
       tasks: 4000,
       checkpoints: 42,
       outliers: 0,
+      misread: 0,
     });
 
     it('calls growth 99% sure a leak, 95-99% sure inconclusive (never "no leak"), below that no leak', () => {
