@@ -3,6 +3,7 @@
  * through a binding; the retained figure is the heap after a full GC without compiled code, plus
  * what JS objects hold outside the heap.
  */
+import type { Protocol } from 'devtools-protocol';
 import type { RunTaskResult } from '../../cdp/extraProtocol';
 import type { HeapStatsPoint, RawSamplingProfile } from '../../core/model';
 import { rssSplitNote } from '../../core/memorySplit';
@@ -257,7 +258,7 @@ export class NodeAdapter implements RuntimeAdapter {
     const atNextTurn = this.context.client
       .send('Runtime.evaluate', { expression: deferred, includeCommandLineAPI: true, awaitPromise: true, returnByValue: true, silent: true })
       .then((result) => {
-        if (result.exceptionDetails) throw new Error(result.exceptionDetails.exception?.description?.split('\n')[0] ?? result.exceptionDetails.text);
+        if (result.exceptionDetails) throw evaluationError(result.exceptionDetails);
         return true;
       });
     let timer: NodeJS.Timeout | undefined;
@@ -268,7 +269,7 @@ export class NodeAdapter implements RuntimeAdapter {
       // there (the script defines its entry point once and installs once).
       atNextTurn.catch(() => undefined);
       const defined = await this.context.client.send('Runtime.evaluate', { expression: script, includeCommandLineAPI: true, silent: true });
-      if (defined.exceptionDetails) throw new Error(defined.exceptionDetails.exception?.description?.split('\n')[0] ?? defined.exceptionDetails.text);
+      if (defined.exceptionDetails) throw evaluationError(defined.exceptionDetails);
       await this.evaluate<string>(install);
     }
     this.marksInstalled = true;
@@ -309,12 +310,14 @@ export class NodeAdapter implements RuntimeAdapter {
   /** Evaluates an expression in the target, awaiting promises, returning the value. */
   private async evaluate<T>(expression: string): Promise<T> {
     const result = await this.context.client.send('Runtime.evaluate', { expression, awaitPromise: true, returnByValue: true });
-    if (result.exceptionDetails) {
-      const description = result.exceptionDetails.exception?.description ?? result.exceptionDetails.text;
-      // The description is the error's stack: its first line is "Name: message".
-      const firstLine = description.split('\n')[0] ?? description;
-      throw new Error(firstLine.replace(/^Error: /, ''));
-    }
+    if (result.exceptionDetails) throw evaluationError(result.exceptionDetails);
     return result.result.value as T;
   }
+}
+
+/** An evaluation's exception as an Error: the description is the error's stack, its first line "Name: message". */
+function evaluationError(details: Protocol.Runtime.ExceptionDetails): Error {
+  const description = details.exception?.description ?? details.text;
+  const firstLine = description.split('\n')[0] ?? description;
+  return new Error(firstLine.replace(/^Error: /, ''));
 }
