@@ -67,6 +67,23 @@ export function formatDuration(ms: number): string {
   return `${sign}${Math.floor(totalMinutes / 60)} h ${pad2(totalMinutes % 60)} min`;
 }
 
+/** A long span in the unit a person plans in: "40 s", "12 min", "5.5 h", "2.3 days", "7 weeks". */
+export function formatSpan(seconds: number): string {
+  if (!Number.isFinite(seconds) || seconds < 0) return 'n/a';
+  const units: ReadonlyArray<readonly [number, string]> = [
+    [365 * 86_400, 'years'],
+    [7 * 86_400, 'weeks'],
+    [86_400, 'days'],
+    [3_600, 'h'],
+    [60, 'min'],
+  ];
+  for (const [size, name] of units) {
+    const value = seconds / size;
+    if (value >= 2 || (size === 60 && value >= 1)) return `${value >= 10 ? Math.round(value).toLocaleString('en-US') : value.toFixed(1)} ${name}`;
+  }
+  return `${Math.round(seconds)} s`;
+}
+
 function pad2(n: number): string {
   return n < 10 ? `0${n}` : String(n);
 }

@@ -11,6 +11,7 @@ export const OPTION_SETTINGS: Readonly<Record<string, string>> = {
   '--warmup': 'taskMemory.warmup',
   '--sampling-interval': 'taskMemory.samplingIntervalBytes',
   '--gc-budget': 'taskMemory.taskGcBudgetPercent',
+  '--memory-limit': 'taskMemory.memoryLimitMiB',
   '--no-auto-tasks': 'taskMemory.autoTasks',
   '--precise': 'taskMemory.preciseAttribution',
   '--malloc-trim': 'taskMemory.pythonMallocTrim',

@@ -6,7 +6,7 @@
  * just under it and then run its worst task: the limit leaves room for that task's peak. A limit at
  * or below what a fresh child already uses recycles every child after one task (celery#4125).
  */
-import { formatBytes, formatGrowthPer } from './format';
+import { formatBytes, formatGrowthPer, formatSpan } from './format';
 
 const KIB = 1024;
 const MIB = 1024 * KIB;
@@ -29,6 +29,8 @@ export interface RecyclingInput {
   limitSource: LimitSource;
   /** Tasks a child finished in the session, to compare with the recommended count. */
   tasksPerChild?: number;
+  /** Tasks one child finished per second in the session: turns a task count into a time. */
+  tasksPerSecond?: number;
   /** Which lines to offer: Celery's flags and config, or a supervisor's (pm2, a Node pool's own restart). */
   supervisor: 'celery' | 'pm2';
   /** What the worker's command line already sets, when it is Celery. */
@@ -45,6 +47,8 @@ export interface RecyclingAdvice {
   maxMemoryPerChildKiB?: number;
   /** Celery --max-tasks-per-child; undefined when children do not grow per task. */
   maxTasksPerChild?: number;
+  /** That count as a time at the session's pace ("about every 2.3 days, at 120 tasks/s per child"). */
+  pace?: string;
   /** Lines to paste: Celery's command line and config, pm2. */
   lines: string[];
   warnings: string[];
@@ -113,10 +117,22 @@ export function adviseRecycling(input: RecyclingInput): RecyclingAdvice | undefi
       if (maxTasksPerChild !== undefined) lines.push(`a worker pool (cluster, worker_threads, piscina): replace a worker after ${maxTasksPerChild} tasks`);
     }
   }
-  const note =
+  const rate = input.tasksPerSecond;
+  const pace =
+    maxTasksPerChild !== undefined && rate !== undefined && Number.isFinite(rate) && rate > 0
+      ? `about every ${formatSpan(maxTasksPerChild / rate)} at this session's pace (${formatRate(rate)} per child)`
+      : undefined;
+  const note = [
     growth > 0
       ? `Recycling bounds the damage of ${formatGrowthPer(growth, 'task')}; it does not fix the leak. Fix the task above and keep a limit as a safety net.`
-      : 'Children do not grow per task: a memory limit is a safety net for the worst task, not a fix for a leak.';
+      : 'Children do not grow per task: a memory limit is a safety net for the worst task, not a fix for a leak.',
+    // The whole machine is a ceiling, not a budget: say where the figure came from and how to give the real one.
+    ...(input.limitSource === 'ram-per-child'
+      ? [
+          "No memory limit was given and none is set on the container, so the machine's RAM divided among the children stands in: give each child's real budget with --memory-limit <MiB>.",
+        ]
+      : []),
+  ].join(' ');
   return {
     limitBytes: limit,
     limitSource: input.limitSource,
@@ -125,10 +141,18 @@ export function adviseRecycling(input: RecyclingInput): RecyclingAdvice | undefi
     worstTaskBytes: worst,
     ...(maxMemoryPerChildKiB !== undefined ? { maxMemoryPerChildKiB } : {}),
     ...(maxTasksPerChild !== undefined ? { maxTasksPerChild } : {}),
+    ...(pace ? { pace } : {}),
     lines,
     warnings,
     note,
   };
+}
+
+/** "120 tasks/s", "3.5 tasks/min": a child's pace in the unit that reads best. */
+function formatRate(perSecond: number): string {
+  if (perSecond >= 1) return `${perSecond >= 10 ? Math.round(perSecond).toLocaleString('en-US') : perSecond.toFixed(1)} tasks/s`;
+  const perMinute = perSecond * 60;
+  return perMinute >= 1 ? `${perMinute.toFixed(1)} tasks/min` : `${(perMinute * 60).toFixed(1)} tasks/h`;
 }
 
 /** The worker's growth per task: each leaking task's growth, weighted by its share of the tasks. */

@@ -265,6 +265,7 @@ function recyclingLines(report: TaskmemReport): string[] {
   const source = { setting: 'your limit', cgroup: 'cgroup limit per child', 'ram-per-child': 'RAM per child' }[advice.limitSource];
   return [
     `fresh child ${formatBytes(advice.freshRssBytes)}, the worker grows ${formatBytes(advice.growthPerTaskBytes)} per task, worst task +${formatBytes(advice.worstTaskBytes)}, limit ${formatBytes(advice.limitBytes)} (${source})`,
+    ...(advice.pace && advice.maxTasksPerChild !== undefined ? [`a child every ${advice.maxTasksPerChild.toLocaleString('en-US')} tasks: ${advice.pace}`] : []),
     ...advice.lines.map((line) => `paste: ${line}`),
     ...advice.warnings.map((warning) => `warning: ${warning}`),
     advice.note,

@@ -37,6 +37,8 @@ export interface RunSettings {
   pythonMallocTrim: boolean;
   /** Node workers: the share of time (percent) the GCs around measured tasks may take; default 1. */
   taskGcBudgetPercent?: number;
+  /** Workers: memory one child may use (MiB), for the recycling advice; 0 or unset: the cgroup's, else RAM per child. */
+  memoryLimitMiB?: number;
   /** Node: HTTP requests and BullMQ jobs as tasks without code changes; default true. */
   autoTasks?: boolean;
   /** The harness finds what keeps the kept memory: `auto` unless the heap is large. */
@@ -54,6 +56,7 @@ export function sessionOptionsFor(choice: ProfileChoice, settings: RunSettings):
   if (settings.pythonSampleEvery > 0) options.pythonSampleEvery = settings.pythonSampleEvery;
   if (settings.pythonMallocTrim) options.pythonMallocTrim = true;
   if (settings.taskGcBudgetPercent !== undefined) options.taskGcBudget = settings.taskGcBudgetPercent / 100;
+  if (settings.memoryLimitMiB) options.memoryLimitBytes = settings.memoryLimitMiB * 1024 * 1024;
   if (settings.autoTasks === false) options.autoTasks = false;
   switch (choice.kind) {
     case 'harness':

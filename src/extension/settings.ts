@@ -18,6 +18,7 @@ export const enum Setting {
   PythonSampleEvery = 'pythonSampleEvery',
   PythonMallocTrim = 'pythonMallocTrim',
   TaskGcBudgetPercent = 'taskGcBudgetPercent',
+  MemoryLimitMiB = 'memoryLimitMiB',
   AutoTasks = 'autoTasks',
   AnnotationsEnabled = 'annotations.enabled',
   WhyRetained = 'whyRetained',
@@ -36,6 +37,7 @@ export const SETTING_LIMITS = {
   [Setting.Warmup]: { min: 0, max: 1_000 },
   [Setting.PythonSampleEvery]: { min: 0, max: 1_000_000 },
   [Setting.TaskGcBudgetPercent]: { min: 0.1, max: 100 },
+  [Setting.MemoryLimitMiB]: { min: 0, max: 1_048_576 },
 } as const;
 
 export const CONFIG_DEFAULTS: Required<TaskMemoryConfig> = {
@@ -50,6 +52,8 @@ export const CONFIG_DEFAULTS: Required<TaskMemoryConfig> = {
   pythonSampleEvery: 0,
   pythonMallocTrim: false,
   taskGcBudgetPercent: DEFAULTS.taskGcBudget * 100,
+  /** 0: the container's limit (cgroup), else the machine's RAM divided among the children. */
+  memoryLimitMiB: 0,
   autoTasks: true,
   annotationsEnabled: true,
   whyRetained: DEFAULTS.why,
@@ -83,6 +87,7 @@ export function configFrom(get: (setting: Setting) => unknown): TaskMemoryConfig
     pythonSampleEvery: integer(Setting.PythonSampleEvery, d.pythonSampleEvery),
     pythonMallocTrim: get(Setting.PythonMallocTrim) === true,
     taskGcBudgetPercent: clamp(get(Setting.TaskGcBudgetPercent), Setting.TaskGcBudgetPercent, d.taskGcBudgetPercent, false),
+    memoryLimitMiB: integer(Setting.MemoryLimitMiB, d.memoryLimitMiB),
     autoTasks: get(Setting.AutoTasks) !== false,
     annotationsEnabled: get(Setting.AnnotationsEnabled) !== false,
     whyRetained: whyFrom(get(Setting.WhyRetained)),

@@ -38,10 +38,12 @@ export function recyclingAdvice(data: RecyclingSessionData): RecyclingAdvice | u
   const children = [...data.statsByTarget.entries()].filter(([id]) => childIds.size === 0 || childIds.has(id));
   const fresh: number[] = [];
   const rises: number[] = [];
+  let childSeconds = 0;
   for (const [, points] of children) {
     const rss = points.map((point) => point.rss).filter((v): v is number => v !== undefined && Number.isFinite(v) && v > 0);
     if (rss.length < 2) continue;
     fresh.push(rss[0]);
+    childSeconds += Math.max(0, points[points.length - 1].t - points[0].t) / 1000;
     for (let i = 1; i < rss.length; i++) rises.push(rss[i] - rss[i - 1]);
   }
   if (fresh.length === 0 || data.tasks.length === 0) return undefined;
@@ -67,6 +69,7 @@ export function recyclingAdvice(data: RecyclingSessionData): RecyclingAdvice | u
     limitSource: source,
     supervisor: isCeleryWorker(data.argv) ? 'celery' : 'pm2',
     tasksPerChild: runs / fresh.length,
+    ...(childSeconds > 0 ? { tasksPerSecond: runs / childSeconds } : {}),
     current: {
       ...(Number.isFinite(maxTasks) && maxTasks > 0 ? { maxTasksPerChild: maxTasks } : {}),
       ...(Number.isFinite(maxMemory) && maxMemory > 0 ? { maxMemoryPerChildKiB: maxMemory } : {}),

@@ -17,6 +17,7 @@ export function recyclingSection(advice: RecyclingAdvice): HTMLElement {
     `Fresh child ${formatBytes(advice.freshRssBytes)} · the worker grows ${formatBytes(advice.growthPerTaskBytes)} per task · worst task +${formatBytes(advice.worstTaskBytes)} · limit ${formatBytes(advice.limitBytes)} (${SOURCE[advice.limitSource]})`,
   );
   const body = h('div', { class: 'recycling-body' }, figures);
+  if (advice.pace) body.append(h('p', { class: 'recycling-pace' }, `That is ${advice.pace}.`));
   if (advice.lines.length) body.append(h('pre', { class: 'recycling-lines' }, advice.lines.join('\n')));
   for (const warning of advice.warnings) body.append(h('p', { class: 'warning' }, icon('warning'), h('span', null, warning)));
   body.append(h('p', { class: 'recycling-note' }, advice.note));

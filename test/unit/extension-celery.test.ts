@@ -95,6 +95,22 @@ describe('extension/celery', () => {
     assert.equal(options.pythonPath, '/v/bin/python');
   });
 
+  it('passes the memory limit setting to the session in bytes, and none when it is 0', () => {
+    const run: ProfileChoice = { kind: 'worker', label: 'w', command: ['node', 'w.js'], shell: false, cwd: '/w' };
+    const settings: RunSettings = {
+      runs: 10,
+      warmup: 2,
+      statsIntervalMs: 100,
+      samplingIntervalBytes: 0,
+      preciseAttribution: 'auto',
+      pythonPath: '',
+      pythonSampleEvery: 0,
+      pythonMallocTrim: false,
+    };
+    assert.equal(sessionOptionsFor(run, { ...settings, memoryLimitMiB: 512 }).memoryLimitBytes, 512 * 1024 * 1024);
+    assert.equal(sessionOptionsFor(run, { ...settings, memoryLimitMiB: 0 }).memoryLimitBytes, undefined);
+  });
+
   it('leaves other choices alone', () => {
     const node: ProfileChoice = { kind: 'worker', label: 'n', command: ['node', 'w.js'], shell: false, cwd: '/w' };
     const shell: ProfileChoice = { kind: 'worker', label: 's', command: ['python3 w.py'], shell: true, cwd: '/w', pythonCommand: true };

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { formatBytes, formatBytesPerRun, formatDuration, formatPercent } from '../../src/core/format';
+import { formatBytes, formatBytesPerRun, formatDuration, formatPercent, formatSpan } from '../../src/core/format';
 
 describe('format', () => {
   it('formats bytes in IEC units', () => {
@@ -48,5 +48,17 @@ describe('format', () => {
     assert.equal(formatDuration(59_990), '1 min 00 s');
     assert.equal(formatDuration(999.7), '1.0 s');
     assert.equal(formatDuration(2 * 3600_000 + 3 * 60_000), '2 h 03 min');
+  });
+
+  it('formats long spans in the unit a person plans in', () => {
+    assert.equal(formatSpan(45), '45 s');
+    assert.equal(formatSpan(90), '1.5 min');
+    assert.equal(formatSpan(5400), '90 min');
+    assert.equal(formatSpan(3 * 3600), '3.0 h');
+    assert.equal(formatSpan(1.9 * 86_400), '46 h');
+    assert.equal(formatSpan(2.3 * 86_400), '2.3 days');
+    assert.equal(formatSpan(30 * 86_400), '4.3 weeks');
+    assert.equal(formatSpan(3 * 365 * 86_400), '3.0 years');
+    assert.equal(formatSpan(Number.NaN), 'n/a');
   });
 });

@@ -71,6 +71,23 @@ describe('recycling advisor', () => {
     assert.ok(advice.lines.every((line) => !line.includes('celery')));
   });
 
+  it("turns the task count into a time at the session's pace", () => {
+    const advice = adviseRecycling({ ...base, tasksPerSecond: 120 })!;
+    // (500 MiB × 0.9 - 20 MiB - 60 MiB) / 4 KiB = 94,720 tasks; at 120 tasks/s, 789 s.
+    assert.equal(advice.maxTasksPerChild, 94_720);
+    assert.equal(advice.pace, "about every 13 min at this session's pace (120 tasks/s per child)");
+    assert.match(adviseRecycling({ ...base, tasksPerSecond: 0.05 })!.pace ?? '', /about every 3.1 weeks .*\(3\.0 tasks\/min per child\)/);
+    assert.equal(adviseRecycling(base)!.pace, undefined);
+    assert.equal(adviseRecycling({ ...base, growthPerTaskBytes: 0, tasksPerSecond: 120 })!.pace, undefined);
+  });
+
+  it('says when the whole machine stands in for a limit nobody gave, and how to give one', () => {
+    // The e2e worker's case: one child, no limit, 23.5 GiB of RAM: a child every 16 M tasks.
+    const advice = adviseRecycling({ ...base, limitBytes: 23.5 * 1024 * M, limitSource: 'ram-per-child', growthPerTaskBytes: 1.4 * K })!;
+    assert.match(advice.note, /machine's RAM divided among the children stands in: give each child's real budget with --memory-limit <MiB>/);
+    assert.doesNotMatch(adviseRecycling(base)!.note, /stands in/);
+  });
+
   it('has nothing to say without figures', () => {
     assert.equal(adviseRecycling({ ...base, freshRssBytes: Number.NaN }), undefined);
     assert.equal(adviseRecycling({ ...base, limitBytes: 0 }), undefined);

@@ -74,6 +74,7 @@ function celeryWorker(): ReportInput {
     limitBytes: 512 * M,
     limitSource: 'cgroup',
     tasksPerChild: 1_800,
+    tasksPerSecond: 15,
     supervisor: 'celery',
     current: { maxTasksPerChild: 100_000 },
   });

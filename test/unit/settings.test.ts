@@ -26,6 +26,7 @@ const FIELD: Record<Setting, keyof typeof CONFIG_DEFAULTS> = {
   [Setting.PythonSampleEvery]: 'pythonSampleEvery',
   [Setting.PythonMallocTrim]: 'pythonMallocTrim',
   [Setting.TaskGcBudgetPercent]: 'taskGcBudgetPercent',
+  [Setting.MemoryLimitMiB]: 'memoryLimitMiB',
   [Setting.AutoTasks]: 'autoTasks',
   [Setting.AnnotationsEnabled]: 'annotationsEnabled',
   [Setting.WhyRetained]: 'whyRetained',

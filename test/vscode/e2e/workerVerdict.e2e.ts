@@ -106,6 +106,8 @@ describe('a worker with a small leak, through the UI (code-server + Chromium)', 
     assert.match(advice, /Recycling advice: a child every [\d,]+ tasks/, advice);
     assert.match(advice, /max_memory_restart: '\d+M'/, advice);
     assert.match(advice, /Fresh child \d.* the worker grows /, advice);
+    // The count as a time: a user plans recycling in hours and days, not in millions of tasks.
+    assert.match(advice, /That is about every [\d.,]+ (s|min|h|days|weeks|years) at this session's pace \([\d.,]+ tasks\/(s|min|h) per child\)/, advice);
     assert.match(advice, /does not fix the leak/, advice);
     await page.waitForTimeout(500);
     // A worker that ended by itself is no error (Node 20 can segfault at exit with the profiler attached: not the user's failure).
