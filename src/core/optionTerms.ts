@@ -4,6 +4,7 @@
  * One table, so a new option is named the same way in both.
  */
 import type { Verdict } from './model';
+import type { RecyclingAdvice } from './recyclingAdvisor';
 
 /** Each option the advice may name, and the setting that does the same in the extension. */
 export const OPTION_SETTINGS: Readonly<Record<string, string>> = {
@@ -41,4 +42,9 @@ export function verdictInSettingsTerms(verdict: Verdict): Verdict {
     ...(verdict.advice !== undefined ? { advice: inSettingsTerms(verdict.advice) } : {}),
     evidence: verdict.evidence.map(inSettingsTerms),
   };
+}
+
+/** The advice's prose in settings terms; the lines to paste stay as they are (they are Celery's and pm2's own). */
+export function recyclingInSettingsTerms(advice: RecyclingAdvice): RecyclingAdvice {
+  return { ...advice, warnings: advice.warnings.map(inSettingsTerms), note: inSettingsTerms(advice.note) };
 }

@@ -129,7 +129,7 @@ export function adviseRecycling(input: RecyclingInput): RecyclingAdvice | undefi
     // The whole machine is a ceiling, not a budget: say where the figure came from and how to give the real one.
     ...(input.limitSource === 'ram-per-child'
       ? [
-          "No memory limit was given and none is set on the container, so the machine's RAM divided among the children stands in: give each child's real budget with --memory-limit <MiB>.",
+          "No memory limit was given and none is set on the container, so the machine's RAM divided among the children stands in: give each child's real budget (in MiB) with --memory-limit.",
         ]
       : []),
   ].join(' ');

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { OPTION_SETTINGS, inSettingsTerms, verdictInSettingsTerms } from '../../src/core/optionTerms';
+import { OPTION_SETTINGS, inSettingsTerms, recyclingInSettingsTerms, verdictInSettingsTerms } from '../../src/core/optionTerms';
+import { adviseRecycling } from '../../src/core/recyclingAdvisor';
 
 const manifest = JSON.parse(fs.readFileSync(path.join(__dirname, '../../package.json'), 'utf8')) as {
   contributes: { configuration: { properties: Record<string, unknown> }; menus: { commandPalette: Array<{ command: string; when?: string }> } };
@@ -44,6 +45,21 @@ describe('optionTerms: the advice in the extension names settings, not command-l
       advice: 'Use setting taskMemory.runs (100).',
       evidence: ['only 5 runs (setting taskMemory.runs)'],
     });
+  });
+
+  it("rewrites the recycling advice's prose, not the lines to paste", () => {
+    const advice = adviseRecycling({
+      freshRssBytes: 40 * 2 ** 20,
+      growthPerTaskBytes: 1500,
+      worstTaskBytes: 3 * 2 ** 20,
+      limitBytes: 16 * 2 ** 30,
+      limitSource: 'ram-per-child',
+      supervisor: 'celery',
+    })!;
+    const inSettings = recyclingInSettingsTerms(advice);
+    assert.match(inSettings.note, /give each child's real budget \(in MiB\) with setting taskMemory\.memoryLimitMiB\./);
+    assert.deepEqual(inSettings.lines, advice.lines);
+    assert.ok(inSettings.lines.some((line) => line.includes('--max-tasks-per-child=')));
   });
 
   it('names only settings the extension contributes', () => {

@@ -84,7 +84,7 @@ describe('recycling advisor', () => {
   it('says when the whole machine stands in for a limit nobody gave, and how to give one', () => {
     // The e2e worker's case: one child, no limit, 23.5 GiB of RAM: a child every 16 M tasks.
     const advice = adviseRecycling({ ...base, limitBytes: 23.5 * 1024 * M, limitSource: 'ram-per-child', growthPerTaskBytes: 1.4 * K })!;
-    assert.match(advice.note, /machine's RAM divided among the children stands in: give each child's real budget with --memory-limit <MiB>/);
+    assert.match(advice.note, /machine's RAM divided among the children stands in: give each child's real budget \(in MiB\) with --memory-limit\./);
     assert.doesNotMatch(adviseRecycling(base)!.note, /stands in/);
   });
 

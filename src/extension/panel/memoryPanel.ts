@@ -8,7 +8,7 @@
  */
 import type { RecyclingAdvice } from '../../core/recyclingAdvisor';
 import type { SessionWhy } from '../../core/why/model';
-import { inSettingsTerms, verdictInSettingsTerms } from '../../core/optionTerms';
+import { inSettingsTerms, recyclingInSettingsTerms, verdictInSettingsTerms } from '../../core/optionTerms';
 import * as vscode from 'vscode';
 import type { HeapStatsPoint, RetainedSite, SessionMark, TargetInfo, TaskSummary, Verdict } from '../../core/model';
 import {
@@ -268,6 +268,7 @@ export class MemoryPanel implements vscode.Disposable {
   setVerdict(verdict: Verdict | undefined, recycling?: RecyclingAdvice): void {
     verdict = verdict && verdictInSettingsTerms(verdict);
     this.verdict = verdict;
+    recycling = recycling && recyclingInSettingsTerms(recycling);
     this.recycling = recycling;
     this.queue({ type: 'verdict', verdict, ...(recycling ? { recycling } : {}) });
   }
