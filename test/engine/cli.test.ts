@@ -109,7 +109,10 @@ describe('taskmem CLI (real processes)', function () {
       lost.stderr,
       /taskmem: the program ended with this error \(its runtime reported it; its output lost it\):\n[\s\S]*?Error: lost at startup\n\s+at /,
     );
-    assert.equal(nodeCrash.stderr.includes('the program ended with this error'), false, 'not repeated when the output shows it');
+    // Written once: by Node, or by taskmem when Node's own printing was lost (Node 20 can segfault at
+    // exit after reporting the error to the inspector and before printing it).
+    const printedLines = nodeCrash.stderr.match(/^Error: boom at startup$/gm) ?? [];
+    assert.equal(printedLines.length, 1, `the error is written once, not repeated:\n${nodeCrash.stderr}`);
     const usage = taskmem(['task', 'examples/node/leaky-worker.js', '--runs', 'ten']);
     assert.equal(usage.status, 2);
     assert.match(usage.stderr, /--runs takes a whole number/);

@@ -126,6 +126,26 @@ describe('verdict', () => {
       assert.ok(v.confidence > 0.9);
     });
 
+    // The e2e's clean task in CI (30 runs after 10 warm-up): 33 KiB kept in its second run, as V8
+    // installed optimized code, ~4 KiB more over the next eight, then flat, one reading 18 KiB low.
+    const warmUpStep = (i: number) => 3 * M + (i === 0 ? 0 : 33 * K + 512 * Math.min(i - 1, 8)) + JITTER[i % JITTER.length] * 300 - (i === 23 ? 18 * K : 0);
+
+    it('one run that keeps a warm-up step and little beside it is not a cache filling', () => {
+      const v = judgeTask(runs(series(30, warmUpStep)));
+      assert.notEqual(v.kind, 'plateau', `${v.summary} | ${v.evidence.join(' | ')}`);
+      assert.notEqual(v.kind, 'leak', v.summary);
+      // A one-time step of any size is not a leak either: a lazily built 1 MiB table.
+      const lazy = judgeTask(runs(series(30, (i) => 3 * M + (i >= 1 ? M : 0) + JITTER[i % JITTER.length] * 300)));
+      assert.ok(lazy.kind === 'no-leak', `${lazy.kind}: ${lazy.summary}`);
+    });
+
+    it('a cache that fills over several runs is still a plateau, whatever its largest step', () => {
+      // Twelve 16 KiB entries over the first runs, one of them 64 KiB.
+      const fill = (i: number) => 3 * M + 16 * K * Math.min(i, 12) + (i >= 3 ? 48 * K : 0) + JITTER[i % JITTER.length] * 300;
+      const v = judgeTask(runs(series(30, fill)));
+      assert.equal(v.kind, 'plateau', `${v.summary} | ${v.evidence.join(' | ')}`);
+    });
+
     it('flat memory is no leak', () => {
       const v = judgeTask(runs(series(12, (i) => 20 * M + JITTER[i] * 4 * K)));
       assert.equal(v.kind, 'no-leak');
