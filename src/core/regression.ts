@@ -137,10 +137,9 @@ function mergeMisreadRows(
   columns: readonly number[][],
   y: readonly number[],
   residuals: readonly number[],
-): { columns: number[][]; y: number[]; merged: number } {
-  const unchanged = { columns: columns.map((col) => [...col]), y: [...y], merged: 0 };
+): { columns: number[][]; y: number[]; merged: number } | undefined {
   const scale = madScale(residuals);
-  if (!(scale > 0)) return unchanged;
+  if (!(scale > 0)) return undefined;
   const far = (r: number) => Math.abs(r) > MISREAD_DEVIATIONS * scale;
   const starts: number[] = [];
   for (let i = 0; i + 1 < residuals.length; i++) {
@@ -149,7 +148,7 @@ function mergeMisreadRows(
     starts.push(i);
     i++;
   }
-  if (starts.length === 0 || 2 * starts.length > Math.max(2, MISREAD_MAX_SHARE * y.length)) return unchanged;
+  if (starts.length === 0 || 2 * starts.length > Math.max(2, MISREAD_MAX_SHARE * y.length)) return undefined;
   const mergedInto = new Set(starts.map((i) => i + 1));
   const keepRows = (values: readonly number[]) => values.flatMap((v, i) => (mergedInto.has(i) ? [] : [mergedInto.has(i + 1) ? v + values[i + 1] : v]));
   return { columns: columns.map(keepRows), y: keepRows(y), merged: starts.length };
@@ -166,8 +165,9 @@ export function robustFit(
   const raw = multipleRegression(columns, y, false);
   if (!raw) return undefined;
   const repaired = mergeMisreadRows(columns, y, raw.residuals);
-  const first = repaired.merged ? (multipleRegression(repaired.columns, repaired.y, false) ?? raw) : raw;
-  const rows = first === raw ? { columns, y, misread: 0 } : { columns: repaired.columns, y: repaired.y, misread: repaired.merged };
+  const refit = repaired && multipleRegression(repaired.columns, repaired.y, false);
+  const first = refit ?? raw;
+  const rows = refit && repaired ? { columns: repaired.columns, y: repaired.y, misread: repaired.merged } : { columns, y, misread: 0 };
   const scale = madScale(first.residuals);
   if (!(scale > 0)) return { fit: first, outliers: 0, misread: rows.misread };
   const keep = first.residuals.map((r) => Math.abs(r) <= OUTLIER_DEVIATIONS * scale);

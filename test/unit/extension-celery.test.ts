@@ -2,6 +2,7 @@ import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { celeryApp, celeryWorkerChoices, celeryWorkerCommand, celeryWorkerLabel, definesCelery } from '../../src/extension/celery';
+import { CONFIG_DEFAULTS } from '../../src/extension/settings';
 import { parseStoredChoice, sessionOptionsFor, usesPython, withPythonInterpreter, type ProfileChoice, type RunSettings } from '../../src/extension/choices';
 
 const repo = path.resolve(__dirname, '../..');
@@ -97,18 +98,9 @@ describe('extension/celery', () => {
 
   it('passes the memory limit setting to the session in bytes, and none when it is 0', () => {
     const run: ProfileChoice = { kind: 'worker', label: 'w', command: ['node', 'w.js'], shell: false, cwd: '/w' };
-    const settings: RunSettings = {
-      runs: 10,
-      warmup: 2,
-      statsIntervalMs: 100,
-      samplingIntervalBytes: 0,
-      preciseAttribution: 'auto',
-      pythonPath: '',
-      pythonSampleEvery: 0,
-      pythonMallocTrim: false,
-    };
-    assert.equal(sessionOptionsFor(run, { ...settings, memoryLimitMiB: 512 }).memoryLimitBytes, 512 * 1024 * 1024);
-    assert.equal(sessionOptionsFor(run, { ...settings, memoryLimitMiB: 0 }).memoryLimitBytes, undefined);
+    // The extension's own defaults: memoryLimitMiB 0.
+    assert.equal(sessionOptionsFor(run, { ...CONFIG_DEFAULTS, memoryLimitMiB: 512 }).memoryLimitBytes, 512 * 1024 * 1024);
+    assert.equal(sessionOptionsFor(run, { ...CONFIG_DEFAULTS, memoryLimitMiB: 0 }).memoryLimitBytes, undefined);
   });
 
   it('leaves other choices alone', () => {
