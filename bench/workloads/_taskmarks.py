@@ -48,12 +48,12 @@ def run_task(t, task_id, *args):
         return result
     agent = _agent()
     if agent is not None:
-        agent.task_started(t.name, task_id)
+        agent.tasks.task_started(t.name, task_id)
     try:
         return t(*args)
     finally:
         if agent is not None:
-            agent.task_finished(t.name, task_id)
+            agent.tasks.task_finished(t.name, task_id)
 
 
 def warm_up(run_one):
