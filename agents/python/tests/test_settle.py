@@ -101,6 +101,28 @@ class SettleTest(unittest.TestCase):
             self.assertGreaterEqual(k, size)
             self.assertLess(k, size + 200)
 
+    def test_an_id_built_inside_the_traced_window_is_not_kept_by_the_task(self):
+        # A loop that marks its tasks by hand and builds the id again for the end mark
+        # (task_postrun.send(task_id="t%d" % i)): the pending report must not keep that string alive.
+        a = new_agent()
+
+        def hand_marked_loop():
+            for n in range(12):
+                a.task_started("clean", "t%d" % n)
+                clean(n)
+                a.task_finished("clean", "t%d" % n)
+                time.sleep(0.001)
+
+        hand_marked_loop()
+        time.sleep(SETTLE_WAIT_S)
+        a.writer_poll(None)
+        kept = kept_per_run(a, "clean")
+        self.assertEqual(len(kept), 12)
+        self.assertEqual(kept[1:], [0] * 11, kept)
+        # The report still carries the id, as the program gave it.
+        ids = [p["id"] for m, p in a.events if m == "Taskmem.taskFinished"]
+        self.assertEqual(ids, ["t%d" % n for n in range(12)])
+
     def test_an_object_held_by_a_frame_and_a_cache_counts_as_kept(self):
         cache = []
 
