@@ -136,7 +136,7 @@ export class WorkerModeDriver implements SessionDriver {
     target.onTaskFunctions((event) => session.tasks.addHandlers(event.name, event.functions));
     target.onTaskCounts((counts) => {
       this.sawTaskMarks = true;
-      if (!this.sawRequests && Object.keys(counts).some(isRequestTaskName)) this.noteRequests();
+      if (!this.sawRequests && target.runtimeInfo.requestTasksByName && Object.keys(counts).some(isRequestTaskName)) this.noteRequests();
       const total = Object.values(counts).reduce((sum, n) => sum + n, 0);
       session.tasks.addUnmeasured(total);
       if (target.runtimeInfo.tracksTaskCounts) {
