@@ -57,6 +57,8 @@ export interface TaskFinishedEvent extends TaskStartedEvent {
   rss?: number;
   allocatedBlocks?: number;
   heapUsed?: number;
+  /** Python: persistence probes of this name read since its last traced run (agents/python/taskmem_agent/persist.py), checked by core/persistence.ts validProbes. */
+  persistence?: unknown;
 }
 
 /**

@@ -6,9 +6,10 @@
  * the whole series: a cache that fills in its first runs is a real change, not an outlier.
  */
 
-import { formatBytes } from './format';
+import { formatBytes, plural } from './format';
 import type { TaskRun, TaskSummary, Verdict } from './model';
 import { median, trimmedMeanTest } from './robust';
+import { describePersistence, FREED_SHARE, freedLaterSummary, persistenceOf, type Persistence } from './persistence';
 import { DEFAULT_FLOOR_BYTES, summarizeTask, type VerdictOptions } from './verdict';
 import type { MeasuredFigure } from './workerTrend';
 
@@ -69,10 +70,23 @@ export function summarizeKeptSeries(name: string, runs: readonly TaskRun[], opti
     );
   // Under the floor is not "nothing": a task whose typical traced run keeps memory is undecided, not
   // clean (a 649 B-per-task leak read "no-leak" with 181 of 181 runs growing), and says how to tell.
+  // The agent's persistence probes tell the servers' leftovers (freed later) from what stays referenced.
   if (python && summary.verdict.kind === 'no-leak' && floorBytes > floor) {
     const later = kept.slice(Math.floor(kept.length / 2));
     const typical = median(later);
-    if (typical > floor) summary.verdict = underPythonFloor(summary.verdict, typical, floorBytes, later);
+    if (typical > floor) {
+      const found = persistenceOf(runs.flatMap((run) => run.persistence ?? []));
+      if (found && found.share <= FREED_SHARE) {
+        summary.verdict = {
+          ...summary.verdict,
+          summary: freedLaterSummary(typical, found),
+          evidence: [...summary.verdict.evidence, describePersistence(found)],
+        };
+        // What stays is the share still referenced, not what the run held when it was settled.
+        summary.bytesPerRun = typical * found.share;
+        delete summary.growthStdErr;
+      } else summary.verdict = underPythonFloor(summary.verdict, typical, floorBytes, later, found);
+    }
   }
   return summary;
 }
@@ -83,17 +97,22 @@ export function summarizeKeptSeries(name: string, runs: readonly TaskRun[], opti
  * traced request (Flask 454 B, Django 240 B, RQ 73 B per run, freed later), so a leak this small
  * cannot be told from that residue here; the harness runs the function alone and is exact.
  */
-function underPythonFloor(verdict: Verdict, typical: number, floorBytes: number, later: readonly number[]): Verdict {
+function underPythonFloor(verdict: Verdict, typical: number, floorBytes: number, later: readonly number[], found: Persistence | undefined): Verdict {
   const kept = later.filter((value) => value > 0).length;
+  // Still referenced later is a leak's sign, and a bounded cache's too (the traces cannot see it evict): said, not judged.
+  const probes = found
+    ? ` Persistence probes found ${Math.round(found.share * 100)}% of it (median of ${plural(found.probes, 'probe')}) still referenced some tasks later: a leak, or a cache that holds more than those tasks.`
+    : '';
   return {
     kind: 'inconclusive',
     confidence: 0,
     summary:
       `Its typical traced run keeps +${formatBytes(typical)} (${kept} of the later ${later.length} runs kept memory), under the ` +
-      `${formatBytes(floorBytes)} per task a Python worker's figure stands behind: servers and workers keep some of their own on every request or task and free it later, so a leak this small cannot be told from that here.`,
+      `${formatBytes(floorBytes)} per task a Python worker's figure stands behind: servers and workers keep some of their own on every request or task and free it later, so a leak this small cannot be told from that here.${probes}`,
     advice: 'To tell whether the function keeps it, call it alone with Profile Task (the harness is exact to the byte).',
     evidence: [
       ...verdict.evidence,
+      ...(found ? [describePersistence(found)] : []),
       `its typical run keeps +${formatBytes(typical)}, under the ${formatBytes(floorBytes)} per task a Python worker's figure stands behind (servers keep some of their own on every request, freed later): to tell whether the function keeps it, call it alone with Profile Task (exact to the byte)`,
     ],
   };

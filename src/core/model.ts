@@ -6,6 +6,7 @@
  */
 
 /** A frame as the inspector reports it: 0-based line and column, `url` a path or file URL. */
+import type { PersistenceProbe } from './persistence';
 import type { WhyRetained } from './why/model';
 
 export interface RawCallFrame {
@@ -164,6 +165,8 @@ export interface TaskRun {
   trimmedBytes?: number;
   /** Bytes allocated during this run and still alive after it (sampling, by ordinal); when known. */
   keptByRun?: number;
+  /** Python workers: what persistence probes of this name found still referenced some tasks after a traced run (bytes). */
+  persistence?: readonly PersistenceProbe[];
   durationMs: number;
   targetId?: string;
   /** Which runtime measured it: allocator high water is judged from RSS for Python only (a Node harness's RSS grows with the inspector and V8's reservations). */

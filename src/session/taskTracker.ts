@@ -233,12 +233,12 @@ export class TaskTracker {
    * Python worker mode: a sampled task reports what it kept itself (traced allocations still alive
    * after the task and gc.collect()); the series is the running total per task name.
    */
-  addKeptTask(name: string, targetId: string, kept: number | undefined, durationMs: number, rssBytes?: number): boolean {
+  addKeptTask(name: string, targetId: string, kept: number | undefined, durationMs: number, rssBytes?: number, persistence?: TaskRun['persistence']): boolean {
     this.finishedCount++;
     if (kept === undefined || !Number.isFinite(kept)) return false;
     this.keptSeries.add(name);
     const list = this.list(name);
-    list.push({ index: list.length, retainedBytes: 0, keptByRun: kept, durationMs, rssBytes, targetId });
+    list.push({ index: list.length, retainedBytes: 0, keptByRun: kept, durationMs, rssBytes, targetId, ...(persistence?.length ? { persistence } : {}) });
     // No summary here: a refit per task stalled busy workers' sessions; the views ask at their pace.
     return true;
   }

@@ -11,6 +11,7 @@ import { DEFAULTS } from './defaults';
 import { recyclingNote } from '../core/recycling';
 import { isRequestTaskName } from '../launch/httpTasks';
 import { describeTaskSources } from '../core/taskSources';
+import { validProbes } from '../core/persistence';
 import { allRuntimes } from '../runtimes/registry';
 
 /** Periodic retained captures cost a full GC: not more often than this. */
@@ -120,7 +121,7 @@ export class WorkerModeDriver implements SessionDriver {
       }
       // Both runtimes report what a sampled task kept itself (Node: heap after a GC at its end
       // minus after a GC at its start; Python: traced allocations still alive).
-      if (session.tasks.addKeptTask(event.name, target.id, measured, event.durationMs ?? 0, event.rss)) {
+      if (session.tasks.addKeptTask(event.name, target.id, measured, event.durationMs ?? 0, event.rss, validProbes(event.persistence))) {
         this.pendingUpdates.add(event.name);
         this.scheduleUpdates();
       }

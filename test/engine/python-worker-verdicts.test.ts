@@ -231,6 +231,25 @@ describe('Python worker verdicts (real processes)', function () {
     });
   });
 
+  describe('Python worker, persistence probes (a paced worker: the tracing budget has credit to spare)', () => {
+    it('a task whose kept string the next one replaces is no-leak; one that keeps appending stays undecided, still referenced', async () => {
+      assert.ok(hasCelery(), `${PYTHON} with celery is required (apt-get install python3-celery)`);
+      const file = path.join(dir, 'small_keeps.py');
+      const { report, output } = await runSession({ mode: 'worker', cwd: dir, command: [PYTHON, file, '3000', '0.002'] }, 110_000);
+      const byName = new Map(report.tasks.map((task) => [task.name, task]));
+      const replaced = byName.get('visits.note_last_visit');
+      const appended = byName.get('visits.remember_visit');
+      const clean = byName.get('visits.score_visit');
+      assert.ok(replaced && appended && clean, `${describeTasks(report)}\n${output}`);
+      assert.equal(replaced.verdict, 'no-leak', describeTasks(report));
+      assert.match(replaced.summary, /no longer referenced some tasks later \(\d+ of \d+ probes found none of it/, describeTasks(report));
+      assert.equal(appended.verdict, 'inconclusive', describeTasks(report));
+      const share = Number(/Persistence probes found (\d+)% of it/.exec(appended.summary)?.[1]);
+      assert.ok(share >= 50, describeTasks(report));
+      assert.equal(clean.verdict, 'no-leak', describeTasks(report));
+    });
+  });
+
   describe('Python harness', () => {
     it('one short new string kept in a set per run, 100 runs: a leak, on the adding line', async () => {
       const file = path.join(dir, 'seen_ids.py');

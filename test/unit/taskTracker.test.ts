@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { rng } from '../support/prng';
 import { site } from '../support/sites';
 import { TaskTracker } from '../../src/session/taskTracker';
-import type { RetainedSite } from '../../src/core/model';
+import type { RetainedSite, TaskSummary } from '../../src/core/model';
+import { validProbes } from '../../src/core/persistence';
 
 const K = 1024;
 const M = 1024 * 1024;
@@ -217,6 +218,66 @@ describe('TaskTracker (Python worker figures under the floor, noisy)', () => {
     assert.equal(tracker((i) => (i % 4 === 3 ? 0 : 280 + (i % 5) * 10)).summary('handle').verdict.kind, 'inconclusive');
     // One run in three keeps 200 B: the typical run keeps nothing.
     assert.equal(tracker((i) => (i % 3 === 0 ? 200 : 0)).summary('handle').verdict.kind, 'no-leak');
+  });
+});
+
+describe('TaskTracker (Python worker figures under the floor, persistence probes)', () => {
+  /** 200 traced runs keeping `bytes` each; `probes` ride on every 10th run, as the agent sends them. */
+  const probed = (bytes: number, probes: Array<{ aliveBytes: number; probedBytes: number }>): TaskSummary => {
+    const tracker = new TaskTracker();
+    for (let i = 0; i < 200; i++) {
+      const probe = i % 10 === 9 ? probes[(i - 9) / 10] : undefined;
+      tracker.addKeptTask('GET /users/<int:user_id>', 'python:3', bytes, 1, undefined, validProbes(probe ? [probe] : undefined));
+    }
+    return tracker.summary('GET /users/<int:user_id>');
+  };
+
+  it('a server route whose kept bytes were freed later (probes read nothing still referenced) is no-leak, and says why', () => {
+    const summary = probed(
+      454,
+      [1, 2, 3, 4].map(() => ({ aliveBytes: 0, probedBytes: 454 })),
+    );
+    assert.equal(summary.verdict.kind, 'no-leak', summary.verdict.summary);
+    assert.match(summary.verdict.summary, /no longer referenced some tasks later \(4 of 4 probes found none of it, median 0%\)/);
+    // Its figure is what stays (none), not what a run held when it was settled.
+    assert.equal(summary.bytesPerRun, 0);
+  });
+
+  it('kept bytes still referenced later stay undecided (a leak or a cache larger than the probe can wait for), with the probes in the summary', () => {
+    const summary = probed(
+      349,
+      [1, 2, 3, 4, 5].map(() => ({ aliveBytes: 349, probedBytes: 349 })),
+    );
+    assert.equal(summary.verdict.kind, 'inconclusive', summary.verdict.summary);
+    assert.match(summary.verdict.summary, /Persistence probes found 100% of it \(median of 5 probes\) still referenced/);
+  });
+
+  it('too few probes, or a split result, decide nothing', () => {
+    assert.equal(
+      probed(454, [
+        { aliveBytes: 0, probedBytes: 454 },
+        { aliveBytes: 0, probedBytes: 454 },
+      ]).verdict.kind,
+      'inconclusive',
+    );
+    const split = [0, 454, 0, 454, 454].map((aliveBytes) => ({ aliveBytes, probedBytes: 454 }));
+    assert.equal(probed(454, split).verdict.kind, 'inconclusive');
+  });
+
+  it("a target's probe figures are checked: negative, non-numeric, more alive than probed, or empty are dropped", () => {
+    assert.equal(validProbes('x'), undefined);
+    assert.equal(validProbes([]), undefined);
+    assert.deepEqual(
+      validProbes([
+        { aliveBytes: -1, probedBytes: 5 },
+        { aliveBytes: 6, probedBytes: 5 },
+        { aliveBytes: '1', probedBytes: 5 },
+        null,
+        { aliveBytes: 0, probedBytes: 0 },
+        { aliveBytes: 2, probedBytes: 5 },
+      ]),
+      [{ aliveBytes: 2, probedBytes: 5 }],
+    );
   });
 });
 

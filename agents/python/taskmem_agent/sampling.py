@@ -132,6 +132,12 @@ class BudgetSampler:
         if st is not None:
             st[LAST_S] = duration
 
+    def spent(self, cost):
+        """Tracing time that is not a traced run's (a persistence probe): debited from the credit
+        without changing what a name's traced run is expected to cost."""
+        self.credit -= cost
+        self.traced_s += cost
+
     def traced(self, name, cost, task_s=None):
         """A traced run of ``name`` cost ``cost`` seconds, ``task_s`` of them in the task itself and
         the rest in gc.collect() and the snapshot."""

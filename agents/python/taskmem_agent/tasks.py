@@ -12,6 +12,7 @@ import tracemalloc
 from . import jsonio
 from .frames import caller_code, held_by_frames, profile as _profile
 from .marks import RequestGate
+from .persist import probe_kept
 from .procinfo import older_collections, read_rss
 from .sampling import BudgetSampler
 
@@ -19,6 +20,17 @@ from .sampling import BudgetSampler
 # finished this long ago and no task followed (see TaskTracer._settle).
 SETTLE_WAIT_S = 0.05
 SETTLE_POLLS = 40  # writer polls (50 ms each) to wait for the task's caller to return; then settle anyway
+# A name is probed (persist.py) while its typical traced run keeps more than the 8 B floor and less
+# than the 1 KiB per task a Python worker's figure stands behind (src/core/keptSeries.ts), at most
+# PROBES_PER_NAME times, over its last PROBE_WINDOW settled runs once it has PROBE_MIN_RUNS.
+PROBE_FLOOR_BYTES = 8
+PROBE_CEILING_BYTES = 1024
+PROBES_PER_NAME = 6
+PROBE_WINDOW = 8
+PROBE_MIN_RUNS = 8
+# A probe walks the whole heap (tens of milliseconds, more on a large one), on the tracing budget: only
+# while the budget is not in debt (never on the start-up allowance's borrowed credit; with
+# --sample-every, whenever), once the name has PROBE_MIN_RUNS settled runs.
 
 
 def _now_ms():
@@ -68,6 +80,13 @@ class TaskTracer:
         # keeps a count from landing in a dict the writer has already taken.
         self._ended: dict = {}
         self._ended_lock = threading.Lock()
+        # Persistence probes (persist.py): one held at a time; per name its recent kept figures,
+        # how many probes it had, and the results not yet sent (with its next traced run).
+        self.probe = None
+        self._probe_lock = threading.Lock()
+        self.recent_kept: dict = {}
+        self.probes_done: dict = {}
+        self.probe_results: dict = {}
 
     # -- tracing -------------------------------------------------------------------------------
     def start_tracing(self):
@@ -110,6 +129,8 @@ class TaskTracer:
         self.tasks_started += 1
         if self.pending is not None:
             self._settle()
+        if self.probe is not None:
+            self.read_probe()
         now = time.perf_counter()
         sampled = False
         if self._is_attached() and self.sampling_on and not tracemalloc.is_tracing():
@@ -199,6 +220,33 @@ class TaskTracer:
         p = self.pending
         if p is not None and time.perf_counter() - p[7] >= SETTLE_WAIT_S:
             self._settle(True)
+        if self.probe is not None:
+            self.read_probe()
+
+    def read_probe(self):
+        """Read the held probe once enough tasks and time have passed: its result goes with the
+        name's next traced run (Taskmem.taskFinished ``persistence``)."""
+        with self._probe_lock:
+            probe = self.probe
+            if probe is None or not probe.due(self.tasks_finished):
+                return
+            self.probe = None
+        alive, probed = probe.read()
+        self.probe_results.setdefault(probe.name, []).append(
+            {"aliveBytes": alive, "probedBytes": probed, "tasksBetween": self.tasks_finished - probe.tasks_at})
+
+    def _wants_probe(self, name, kept, cost):
+        """Whether to probe what this settled run of ``name`` kept (see PROBE_* above); ``cost``: the
+        run's traced cost so far, not yet debited."""
+        recent = self.recent_kept.setdefault(name, [])
+        recent.append(kept)
+        del recent[:-PROBE_WINDOW]
+        if self.probe is not None or kept <= PROBE_FLOOR_BYTES or self.probes_done.get(name, 0) >= PROBES_PER_NAME:
+            return False
+        if len(recent) < PROBE_MIN_RUNS or (self.config.sample_every is None and self.sampler.credit - cost < 0.0):
+            return False
+        typical = sorted(recent)[len(recent) // 2]
+        return PROBE_FLOOR_BYTES < typical < PROBE_CEILING_BYTES
 
     def _settle(self, polled=False):
         """Report a traced task once the frames that ran it have returned.
@@ -232,6 +280,7 @@ class TaskTracer:
             self.pending = None
             t3 = time.perf_counter()
             cost += min(max(0.0, time.process_time() - cpu_done), t3 - t_done)
+            probe_s = 0.0
             if tracemalloc.is_tracing():
                 self._collect()
                 snap = tracemalloc.take_snapshot()
@@ -241,18 +290,28 @@ class TaskTracer:
                 frame = sys._current_frames().get(ident)
                 held = held_by_frames(frame)
                 del frame
-                tracemalloc.stop()
                 for stack, size in held.items():
                     if stack in table:
                         table[stack] = max(0, table[stack] - size)
+                if self._wants_probe(name, _profile.table_bytes(table), cost):
+                    t_probe = time.perf_counter()
+                    # An attempt counts whether or not it found anything to hold: it costs a walk.
+                    self.probes_done[name] = self.probes_done.get(name, 0) + 1
+                    self.probe = probe_kept(name, table, self.tasks_finished)
+                    probe_s = time.perf_counter() - t_probe
+                tracemalloc.stop()
             _profile.merge_into(self.cumulative, table)
             self.sampled_tasks += 1
             params["sampled"] = True
             params["retainedBytes"] = _profile.table_bytes(table)
+            results = self.probe_results.pop(name, None)
+            if results:
+                params["persistence"] = results
             params["rss"] = read_rss()[0]
             params["allocatedBlocks"] = sys.getallocatedblocks()
             t4 = time.perf_counter()
-            self.sampler.traced(name, cost + (t4 - t3), task_s)
+            self.sampler.traced(name, cost + (t4 - t3) - probe_s, task_s)
+            self.sampler.spent(probe_s)
             self.emit("Taskmem.taskFinished", params)
 
     def _collect(self):
