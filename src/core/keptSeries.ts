@@ -99,9 +99,10 @@ export function summarizeKeptSeries(name: string, runs: readonly TaskRun[], opti
  */
 function underPythonFloor(verdict: Verdict, typical: number, floorBytes: number, later: readonly number[], found: Persistence | undefined): Verdict {
   const kept = later.filter((value) => value > 0).length;
-  // Still referenced later is a leak's sign, and a bounded cache's too (the traces cannot see it evict): said, not judged.
+  // Still referenced later is a leak's sign, and an update in place's or a bounded cache's too (the
+  // traces cannot see the old value or the evicted entry freed): said, not judged.
   const probes = found
-    ? ` Persistence probes found ${Math.round(found.share * 100)}% of it (median of ${plural(found.probes, 'probe')}) still referenced some tasks later: a leak, or a cache that holds more than those tasks.`
+    ? ` Persistence probes found ${Math.round(found.share * 100)}% of it (median of ${plural(found.probes, 'probe')}) still referenced some tasks later: a leak, a value it replaces in place (a balance, a counter: tracemalloc cannot see the old one freed), or a cache that holds more than those tasks.`
     : '';
   return {
     kind: 'inconclusive',
