@@ -235,7 +235,7 @@ describe('Python worker verdicts (real processes)', function () {
     it('a task whose kept string the next one replaces is no-leak; one that keeps appending stays undecided, still referenced', async () => {
       assert.ok(hasCelery(), `${PYTHON} with celery is required (apt-get install python3-celery)`);
       const file = path.join(dir, 'small_keeps.py');
-      const { report, output } = await runSession({ mode: 'worker', cwd: dir, command: [PYTHON, file, '3000', '0.002'] }, 110_000);
+      const { report, output } = await runSession({ mode: 'worker', cwd: dir, command: [PYTHON, file, '4000', '0.002'] }, 110_000);
       const byName = new Map(report.tasks.map((task) => [task.name, task]));
       const replaced = byName.get('visits.note_last_visit');
       const appended = byName.get('visits.remember_visit');

@@ -24,7 +24,7 @@ def last_one(n):
     _last[0] = ("last %d" % n).ljust(300, ".")  # replaced by the next task: not kept
 
 
-def run(fn, runs=150):
+def run(fn, runs=200):
     a = new_agent()
 
     def loop():
