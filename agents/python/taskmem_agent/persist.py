@@ -27,9 +27,12 @@ PROBE_MAX_OBJECTS = 512
 # No probe on a heap with more objects than this: the walk takes ~1.5 ms per thousand objects under
 # tracing (50 ms on Flask's dev server, ~30,000) and holds the process that long.
 PROBE_MAX_TRACKED = 200_000
+# Levels of untracked dicts and tuples (containers of atoms only) followed from the tracked objects.
+PROBE_UNTRACKED_DEPTH = 4
 
 _ATOMS = (str, bytes, int, float, complex, bool, type(None))
 _CONTAINERS = (tuple, list, dict, set, frozenset)
+_UNTRACKED = (tuple, dict)
 
 
 def _holdable(obj):
@@ -109,12 +112,18 @@ def probe_kept(name, table, tasks_finished):
     if len(tracked) > PROBE_MAX_TRACKED:
         return None
     candidates = list(compress(tracked, map(traceback_of, tracked)))
-    candidates += compress(*_twice(gc.get_referents(*tracked), traceback_of))
+    # The collector lists only the containers it tracks; it stops tracking a dict or tuple that holds
+    # only atoms (a module's cache of str -> str), so what those hold is reached level by level
+    # from what the tracked ones reference. Missing it would read a leak as freed.
+    level = gc.get_referents(*tracked)
     del tracked
-    # What untracked tuples and dicts made while tracing hold (strs in a tuple of strs).
-    for obj in list(candidates):
-        if type(obj) in (tuple, dict) and not gc.is_tracked(obj):
-            candidates += compress(*_twice(gc.get_referents(obj), traceback_of))
+    for _ in range(PROBE_UNTRACKED_DEPTH):
+        candidates += compress(*_twice(level, traceback_of))
+        untracked = [o for o in level if type(o) in _UNTRACKED and not gc.is_tracked(o)]
+        if not untracked:
+            break
+        level = gc.get_referents(*untracked)
+    level = untracked = None  # type: ignore[assignment]
     found: dict = {}
     seen_at_sites = 0
     for obj in candidates:

@@ -14,6 +14,7 @@ from taskmem_agent.persist import Probe  # noqa: E402
 
 _kept = []
 _last: list = [None]
+_cache: dict = {}  # str -> str only: a dict the collector does not track
 
 
 def small_leak(n):
@@ -22,6 +23,10 @@ def small_leak(n):
 
 def last_one(n):
     _last[0] = ("last %d" % n).ljust(300, ".")  # replaced by the next task: not kept
+
+
+def cache_leak(n):
+    _cache["key %d" % n] = ("value %d" % n).ljust(200, ".")
 
 
 def run(fn, runs=200):
@@ -51,6 +56,13 @@ class PersistTest(unittest.TestCase):
         for probe in probes:
             self.assertEqual(probe["aliveBytes"], probe["probedBytes"], probes)
             self.assertGreaterEqual(probe["probedBytes"], size, probes)
+
+    def test_what_a_dict_of_atoms_keeps_is_still_referenced_though_the_collector_does_not_track_it(self):
+        probes = run(cache_leak)
+        self.assertGreaterEqual(len(probes), 2, probes)
+        for probe in probes:
+            self.assertGreater(probe["aliveBytes"], 0, probes)
+            self.assertEqual(probe["aliveBytes"], probe["probedBytes"], probes)
 
     def test_what_the_next_task_replaces_is_not(self):
         probes = run(last_one)
