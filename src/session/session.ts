@@ -282,6 +282,7 @@ export class ProfilingSession implements ProfilingSessionApi {
     const t = this.now();
     await Promise.all(
       [...this.liveTargets.values()].map(async (target) => {
+        if (target.pollWouldDelayRun) return;
         try {
           const point = target.toPoint(t, await target.stats());
           this.stats.get(target.id)?.push(point);
