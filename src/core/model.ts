@@ -143,7 +143,10 @@ export interface GrowthFit {
 
 /** One measured run of a task: what the heap held after it and a full GC. */
 export interface TaskRun {
-  /** 0-based index among the measured runs of this task. */
+  /**
+   * 0-based: the run's number in a harness (a long session reads one run in several, so there may
+   * be gaps), else the index among the measured runs (tasks) of this task.
+   */
   index: number;
   /** Live heap after the run and a full GC (Node: heapUsed; Python: traced or block-estimated bytes). */
   retainedBytes: number;

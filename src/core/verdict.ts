@@ -93,7 +93,8 @@ export function summarizeTask(name: string, runs: readonly TaskRun[], options?: 
   }
   return {
     name,
-    runs: series.length,
+    // Harness runs between two readings count too (core/harnessReadings).
+    runs: series.length ? series[series.length - 1].index + 1 : 0,
     bytesPerRun,
     fit,
     verdict,

@@ -6,7 +6,8 @@
  * warm-up the same way. How each run is measured is the runtime's (`harness.measurement`).
  */
 import type { RunTaskResult } from '../cdp/extraProtocol';
-import type { RawSamplingProfile } from '../core/model';
+import type { RawSamplingProfile, TaskRun } from '../core/model';
+import { isReadRun, readingStride } from '../core/harnessReadings';
 import type { HarnessMeasurement } from '../runtimes/adapter';
 import { runtimeOf } from '../runtimes/registry';
 import type { HarnessSpec } from './api';
@@ -43,6 +44,10 @@ export class HarnessDriver implements SessionDriver {
   private analysing = false;
   /** The last measured run whose profile was fetched for analysis ('budgeted-profiles'). */
   private lastAnalysedRun = -1;
+  /** Read one run in `stride` ('budgeted-profiles'); the last run read. */
+  private stride = 1;
+  private lastReadRun = -1;
+  private lastDurationMs = 0;
 
   /** Rejects when the harness process ends its JavaScript (process.exit in a task) while we wait on it. */
   private contextGone: Promise<never> | undefined;
@@ -105,27 +110,33 @@ export class HarnessDriver implements SessionDriver {
   }
 
   /**
-   * Each run is followed by the full GC and the retained heap, as every capture measures it.
-   * The sampling profile is fetched and analysed after the first and the last run, and in between
-   * while fetching takes at most PROFILE_BUDGET of the time: sample ordinals separate the runs, so a
-   * later profile still says what the runs since the last one kept. The analysis runs in this
-   * process while the next run runs in the target.
+   * A read run is followed by the full GC and the retained heap, as every capture measures it; a
+   * long session reads one run in several (core/harnessReadings), and the runs in between only run.
+   * The sampling profile is fetched and analysed after the first and the last run, and after read
+   * runs in between while fetching takes at most PROFILE_BUDGET of the time: sample ordinals
+   * separate the runs, so a later profile still says what the runs since the last one kept. The
+   * analysis runs in this process while the next run runs in the target.
    */
   private async measureWithBudgetedProfiles(target: Target): Promise<void> {
     const spec = this.spec;
     const session = this.session;
     const name = spec.exportName;
     await target.endWarmUp();
+    this.stride = readingStride(spec.runs);
     let lastOrdinal = this.boundaryOrdinal;
     let fetchMs = 0;
     const started = performance.now();
     for (let i = 0; i < spec.runs; i++) {
       const result = await this.measuredRun(target, i);
-      const retained = await target.retained();
-      const rssBytes = await target.rss();
       this.runsDone = i + 1;
+      this.lastDurationMs = result.durationMs;
+      if (!isReadRun(i, spec.runs, this.stride)) {
+        session.tasks.addUnmeasured(1);
+        continue;
+      }
       const last = i === spec.runs - 1;
       let keptByRun: number | undefined;
+      const reading = await this.read(target, i, result.durationMs);
       if (i === 0 || last || (!this.analysing && fetchMs <= PROFILE_BUDGET * (performance.now() - started))) {
         const fetchStarted = performance.now();
         const profile = await target.profile();
@@ -136,20 +147,25 @@ export class HarnessDriver implements SessionDriver {
         this.analyse(target, profile, i);
         if (last) await this.analysis;
       }
-      session.taskUpdated(
-        session.tasks.addHarnessRun(name, {
-          retainedBytes: retained.retainedAfterGc,
-          rssBytes,
-          ...(retained.outsideHeapAfterGc !== undefined ? { outsideHeapBytes: retained.outsideHeapAfterGc } : {}),
-          ...(retained.compiledCodeAfterGc !== undefined ? { compiledCodeBytes: retained.compiledCodeAfterGc } : {}),
-          runtime: target.runtime,
-          keptByRun,
-          durationMs: result.durationMs,
-          targetId: target.id,
-        }),
-      );
+      session.taskUpdated(session.tasks.addHarnessRun(name, { ...reading, keptByRun }, i));
     }
     await this.analysis;
+  }
+
+  /** The full GC and the retained heap after run `run` (Node's budgeted-profiles harness). */
+  private async read(target: Target, run: number, durationMs: number): Promise<Omit<TaskRun, 'index'>> {
+    const retained = await target.retained();
+    const rssBytes = await target.rss();
+    this.lastReadRun = run;
+    return {
+      retainedBytes: retained.retainedAfterGc,
+      rssBytes,
+      ...(retained.outsideHeapAfterGc !== undefined ? { outsideHeapBytes: retained.outsideHeapAfterGc } : {}),
+      ...(retained.compiledCodeAfterGc !== undefined ? { compiledCodeBytes: retained.compiledCodeAfterGc } : {}),
+      runtime: target.runtime,
+      durationMs,
+      targetId: target.id,
+    };
   }
 
   /** Analyses a profile after the one before it, off the run loop; its failure fails the session at the next wait. */
@@ -304,7 +320,14 @@ export class HarnessDriver implements SessionDriver {
     const target = this.harnessTarget;
     if (!target?.alive) return;
     // Stopped between two fetched profiles: the sites include the runs since the last one.
-    if (target.runtimeInfo.harness.measurement === 'budgeted-profiles' && this.runsDone > 0 && this.lastAnalysedRun < this.runsDone - 1) {
+    const budgeted = target.runtimeInfo.harness.measurement === 'budgeted-profiles';
+    // Stopped between two read runs: one more reading, so the series ends where the runs did.
+    if (budgeted && this.runsDone > 0 && this.lastReadRun >= 0 && this.lastReadRun < this.runsDone - 1) {
+      const run = this.runsDone - 1;
+      const reading = await this.read(target, run, this.lastDurationMs);
+      this.session.taskUpdated(this.session.tasks.addHarnessRun(this.spec.exportName, reading, run));
+    }
+    if (budgeted && this.runsDone > 0 && this.lastAnalysedRun < this.runsDone - 1) {
       await this.analysis.catch(() => undefined);
       this.analyse(target, await target.profile(), this.runsDone - 1);
     }
@@ -317,9 +340,9 @@ export class HarnessDriver implements SessionDriver {
     if (!spec) return this.extraNotes;
     return [
       ...this.extraNotes,
-      `${spec.warmup} warm-up run(s) and module loading are excluded from the sites; each measured run is followed by a full GC and a reading of the retained heap${
-        MEASUREMENT_NOTES[runtimeOf(spec.runtime).harness.measurement]
-      }.`,
+      `${spec.warmup} warm-up run(s) and module loading are excluded from the sites; ${
+        this.stride > 1 ? `one measured run in ${this.stride} (and the last)` : 'each measured run'
+      } is followed by a full GC and a reading of the retained heap${MEASUREMENT_NOTES[runtimeOf(spec.runtime).harness.measurement]}.`,
     ];
   }
 

@@ -201,12 +201,15 @@ export class TaskTracker {
     this.startedCount++;
   }
 
-  /** Harness: one measured run with the retained heap after it. */
-  addHarnessRun(name: string, run: Omit<TaskRun, 'index'>): TaskSummary {
+  /**
+   * Harness: one read run with the retained heap after it; `runNumber` where not every run is read
+   * (the runs in between count as finished through addUnmeasured).
+   */
+  addHarnessRun(name: string, run: Omit<TaskRun, 'index'>, runNumber?: number): TaskSummary {
     this.finishedCount++;
     this.harnessNames.add(name);
     const list = this.list(name);
-    list.push({ ...run, index: list.length });
+    list.push({ ...run, index: runNumber ?? list.length });
     return this.summary(name);
   }
 

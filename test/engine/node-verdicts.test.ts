@@ -249,6 +249,14 @@ describe('verdicts per task on real Node processes (issue 15)', function () {
       const clicks = task(report, 'rememberClick');
       assert.equal(clicks.verdict, 'leak', clicks.summary);
       assertBytesPerRun(clicks, OUTER_SYNC_TRUTH);
+      // 300 runs read one in 10 (core/harnessReadings): all 300 count, 31 readings, the last run read.
+      assert.equal(clicks.runs, 300);
+      assert.equal(clicks.series.length, 31);
+      assert.equal(clicks.series[clicks.series.length - 1].index, 299);
+      assert.ok(
+        report.notes.some((note) => note.includes('one measured run in 10 (and the last)')),
+        report.notes.join('\n'),
+      );
       assertTopSite(report, verdicts('leakage-cases.js'), 'rememberClick');
     });
 
