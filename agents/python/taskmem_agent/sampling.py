@@ -18,6 +18,12 @@ expected to cost at most the cap (a long task waits for credit, as below).  So t
 <= budget * max(wall time, HORIZON_S) + one trace (the last trace's expected cost may be short
 of what it cost), and from HORIZON_S on, <= budget * wall time + one trace.
 
+Steady state: once every name past its warm-up run has SETTLED_RUNS traced runs, credit accrues at
+STEADY_SHARE of the budget (2.5 % of wall time at the default 10 %): the verdicts have what they
+need, and on a long run the tracing was most of the overhead (the untraced path costs ~5 %).  A new
+name, or one still short of SETTLED_RUNS, brings the full rate back.  The cap and the start-up
+allowance stay as they are.
+
 After its allowance (or when borrowing is not allowed), a task is traced only when the credit covers
 its expected cost (at most the cap, so even a very long task gets its turn), and names take turns in
 rounds.  A name is *due* while it has not been traced in the current round; the round ends once
@@ -38,6 +44,11 @@ START_RUNS = 8
 # Borrowing keeps traced time <= budget * HORIZON_S (3 s at 10 %): half the 60 s over which the
 # overhead goal is measured, so a run that long is within its budget whenever names appear.
 HORIZON_S = 30.0
+# Traced runs per name after which the budget drops to its steady share: a name's verdict takes the
+# later half of its traced runs, and 32 of them give its median and trend what a minute of tracing
+# gave before; more runs add little to a per-task figure that tracemalloc measures exactly.
+SETTLED_RUNS = 64
+STEADY_SHARE = 0.25
 CAP_S = 2.0  # credit cap, in seconds of wall time; also the most one borrowed trace may cost
 RESERVE_S = 2 * CAP_S  # how long a due name waiting for credit holds it
 
@@ -47,7 +58,7 @@ RUNS, ROUND, COST, LAST_S, TRACED = range(5)
 
 class BudgetSampler:
     __slots__ = ("budget", "credit", "t", "round", "eligible", "in_round", "skips", "names",
-                 "reserved_until", "traced_s", "t0", "overhead", "slowdown", "borrowed")
+                 "reserved_until", "traced_s", "t0", "overhead", "slowdown", "borrowed", "unsettled")
 
     def __init__(self, budget=0.1):
         self.budget = budget
@@ -64,6 +75,7 @@ class BudgetSampler:
         self.reserved_until = 0.0
         self.traced_s = 0.0
         self.borrowed = 0  # traces that went ahead on the start-up allowance
+        self.unsettled = 0  # eligible names with fewer than SETTLED_RUNS traced runs
         self.overhead = 0.0  # gc.collect() + snapshot of the last traced task
         self.slowdown = TRACE_SLOWDOWN  # traced / untraced duration of the last traced task
 
@@ -75,13 +87,14 @@ class BudgetSampler:
         st[RUNS] += 1
         if st[RUNS] == 2:
             self.eligible += 1
+            self.unsettled += 1
         t = self.t
         if t is None:
             self.t = self.t0 = now
             return False
         budget = self.budget
         cap = budget * CAP_S
-        c = self.credit + (now - t) * budget
+        c = self.credit + (now - t) * (budget if self.unsettled else budget * STEADY_SHARE)
         if c > cap:
             c = cap
         self.credit = c
@@ -112,6 +125,8 @@ class BudgetSampler:
 
     def _trace(self, st):
         st[TRACED] += 1
+        if st[TRACED] == SETTLED_RUNS:
+            self.unsettled -= 1
         if st[ROUND] < self.round:
             st[ROUND] = self.round
             self.in_round += 1

@@ -5,7 +5,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from taskmem_agent.sampling import CAP_S, HORIZON_S, START_RUNS, BudgetSampler  # noqa: E402
+from taskmem_agent.sampling import CAP_S, HORIZON_S, SETTLED_RUNS, STEADY_SHARE, START_RUNS, BudgetSampler  # noqa: E402
 
 
 def simulate(names_cycle, n, dur, traced_factor=10.0, fixed=0.005, budget=0.1, gap=0.0, sampler=None):
@@ -43,7 +43,48 @@ class BudgetSamplerTest(unittest.TestCase):
             self.assertGreaterEqual(wall, 60.0)
             one_trace = max(d * 10.0 + 0.005, 0.0)
             self.assertLessEqual(s.traced_s, 0.1 * wall + one_trace + 1e-9, (d, s.traced_s, wall))
-            self.assertGreater(s.traced_s, 0.07 * wall, (d, s.traced_s, wall))
+            # At least the steady share; the full budget while names were short of SETTLED_RUNS.
+            self.assertGreater(s.traced_s, 0.8 * STEADY_SHARE * 0.1 * wall, (d, s.traced_s, wall))
+
+    def test_once_every_name_has_its_runs_the_budget_drops_to_its_steady_share(self):
+        s = BudgetSampler(0.1)
+        now = 0.0
+        d = 0.001
+        settled_at = None
+        traced_at_settle = 0.0
+        while now < 300.0:
+            for name in ("a", "b"):
+                if s.start(name, now):
+                    cost = d * 10.0 + 0.005
+                    now += cost
+                    s.traced(name, cost, d * 10.0)
+                else:
+                    now += d
+                    s.untraced(name, d)
+            if settled_at is None and s.unsettled == 0 and s.eligible == 2:
+                settled_at, traced_at_settle = now, s.traced_s
+        self.assertIsNotNone(settled_at)
+        self.assertLess(settled_at, 60.0)
+        # After the settle: the steady share of the budget (2.5 %), one trace of slack.
+        later = s.traced_s - traced_at_settle
+        self.assertLessEqual(later, STEADY_SHARE * 0.1 * (now - settled_at) + 0.1 * CAP_S + 0.02, (later, now, settled_at))
+        self.assertGreater(later, 0.8 * STEADY_SHARE * 0.1 * (now - settled_at), (later, now, settled_at))
+        # A name that appears now brings the full rate back until it has its runs.
+        before = s.traced_s
+        t0 = now
+        traced_new = 0
+        while traced_new < SETTLED_RUNS:
+            for name in ("a", "b", "c"):
+                if s.start(name, now):
+                    cost = d * 10.0 + 0.005
+                    now += cost
+                    s.traced(name, cost, d * 10.0)
+                    traced_new += name == "c"
+                else:
+                    now += d
+                    s.untraced(name, d)
+        self.assertGreater(s.traced_s - before, 0.07 * (now - t0), (s.traced_s - before, now - t0))
+        self.assertEqual(s.unsettled, 0)
 
     def test_a_short_burst_traces_every_name_enough_for_a_verdict(self):
         # 150 tasks in ~2.4 s (one child of a -c 2 worker given 300): today's credit alone pays for
