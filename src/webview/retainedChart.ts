@@ -44,7 +44,7 @@ interface Line {
 const TEXT = {
   runs: {
     heading: 'Kept after each run',
-    hint: 'Retained memory after each measured run and a full GC, relative to the first run. The dashed line is the growth the verdict stands on: a leak climbs along it, a cache levels off, a clean task stays at zero.',
+    hint: 'Retained memory after each measured run and a full GC (one run in several on sessions of 60 runs or more), relative to the first run. The dashed line is the growth the verdict stands on: a leak climbs along it, a cache levels off, a clean task stays at zero.',
     axis: 'run',
   },
   worker: {
