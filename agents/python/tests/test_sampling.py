@@ -50,7 +50,7 @@ class BudgetSamplerTest(unittest.TestCase):
         s = BudgetSampler(0.1)
         now = 0.0
         d = 0.001
-        settled_at = None
+        settled_at: float | None = None
         traced_at_settle = 0.0
         while now < 300.0:
             for name in ("a", "b"):
@@ -64,10 +64,12 @@ class BudgetSamplerTest(unittest.TestCase):
             if settled_at is None and s.unsettled == 0 and s.eligible == 2:
                 settled_at, traced_at_settle = now, s.traced_s
         self.assertIsNotNone(settled_at)
+        assert settled_at is not None  # for mypy
         self.assertLess(settled_at, 60.0)
         # After the settle: the steady share of the budget (2.5 %), one trace of slack.
         later = s.traced_s - traced_at_settle
-        self.assertLessEqual(later, STEADY_SHARE * 0.1 * (now - settled_at) + 0.1 * CAP_S + 0.02, (later, now, settled_at))
+        bound = STEADY_SHARE * 0.1 * (now - settled_at) + 0.1 * CAP_S + 0.02
+        self.assertLessEqual(later, bound, (later, now, settled_at))
         self.assertGreater(later, 0.8 * STEADY_SHARE * 0.1 * (now - settled_at), (later, now, settled_at))
         # A name that appears now brings the full rate back until it has its runs.
         before = s.traced_s
