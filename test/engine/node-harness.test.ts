@@ -7,7 +7,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as ts from 'typescript';
-import { example, fixture, harness, runSession } from './helpers';
+import { ProfilingSession } from '../../src/session/session';
+import { example, fixture, harness, repoRoot, runSession } from './helpers';
 
 describe('node harness (real processes)', function () {
   this.timeout(60_000);
@@ -103,6 +104,31 @@ describe('node harness (real processes)', function () {
     } finally {
       fs.rmSync(outDir, { recursive: true, force: true });
     }
+  });
+
+  it('a long session stopped between two readings ends its series where the runs did', async () => {
+    // 3,000 runs read one in 100 (core/harnessReadings): stopped after ~150 runs, the runs since the
+    // reading at run 100 get one more reading at stop, and the figures count every run done (progress
+    // says 150 done as run 151 starts).
+    const session = new ProfilingSession({ cwd: repoRoot, mode: 'harness', harness: harness(example('node', 'leaky-worker.js'), 'handleJob', 3000, 2) });
+    let stopAt: number | undefined;
+    session.onProgress((progress) => {
+      if (stopAt === undefined && (progress.done ?? 0) >= 150) {
+        stopAt = progress.done;
+        void session.stop('stopped by the test');
+      }
+    });
+    await session.start();
+    const report = await session.done;
+    assert.ok(stopAt !== undefined, 'the session reached 150 runs');
+    const task = report.tasks[0];
+    assert.ok(task, 'a task');
+    const indexes = task.series.map((run) => run.index);
+    assert.deepEqual(indexes.slice(0, 2), [0, 100], indexes.join(', '));
+    const last = indexes[indexes.length - 1];
+    assert.ok(last >= 149 && last < 200, indexes.join(', '));
+    assert.equal(task.runs, last + 1);
+    assert.ok(task.bytesPerRun > 18_000 && task.bytesPerRun < 26_000, `bytesPerRun ${task.bytesPerRun}`);
   });
 
   it('source-maps a module first required during the measured runs (the Debugger is off by then)', async () => {
