@@ -161,9 +161,12 @@ function assessSorted(sorted: TaskRun[], options?: VerdictOptions): Assessment {
     return verdict({
       kind: 'inconclusive',
       confidence: 0,
-      summary: `Only ${plural(n, 'run')} measured; the verdict needs at least ${minRuns} runs.`,
+      summary:
+        runs > n
+          ? `Only ${n} of ${plural(runs, 'run')} were read (a long session reads one run in several, and this one ended early); the verdict needs at least ${minRuns} readings.`
+          : `Only ${plural(n, 'run')} measured; the verdict needs at least ${minRuns} runs.`,
       advice: ADVICE.inconclusive,
-      evidence: [plural(n, 'run')],
+      evidence: [runs > n ? `${plural(runs, 'run')}, ${n} of them read` : plural(n, 'run')],
     });
   }
 

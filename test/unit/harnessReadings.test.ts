@@ -68,6 +68,14 @@ describe('harness readings (one run in several on long sessions)', () => {
     assert.equal(small.verdict.kind, 'leak', small.verdict.summary);
   });
 
+  it('a long session stopped after three readings says readings are missing, not runs', () => {
+    const read = [0, 100, 149].map((index) => ({ index, retainedBytes: 20_000_000 + 20_000 * index, durationMs: 1, runtime: 'node' as const }));
+    const summary = summarizeTask('handleJob', read);
+    assert.equal(summary.verdict.kind, 'inconclusive');
+    assert.equal(summary.runs, 150);
+    assert.match(summary.verdict.summary, /^Only 3 of 150 runs were read .*needs at least 4 readings\.$/);
+  });
+
   it('V8 still compiling: half of the readings with more code, where every run read needs 10 runs of it', () => {
     const read = session(200, 0, 0, 12);
     const laterHalf = read.slice(Math.floor((read.length - 1) / 2));
