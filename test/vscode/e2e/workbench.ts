@@ -294,7 +294,8 @@ export class Workbench {
   /**
    * Saves a PNG of one element (of the page or of a webview's frame) into .test-artifacts/<name>.png.
    * A live panel re-renders its tables as tasks arrive, which can replace the element between finding it
-   * and drawing it; such a screenshot is taken again from a fresh lookup.
+   * and drawing it (Playwright says "not attached to the DOM", or "not visible or not an HTMLElement"
+   * when it caught the old node on its way out); such a screenshot is taken again from a fresh lookup.
    */
   async screenshotElement(frame: Frame | Page, selector: string, name: string): Promise<string> {
     const file = artifactPath(name.endsWith('.png') ? name : `${name}.png`);
@@ -303,7 +304,8 @@ export class Workbench {
         await frame.locator(selector).first().screenshot({ path: file });
         return file;
       } catch (error) {
-        if (attempt >= 5 || !/not attached to the DOM/.test(String(error))) throw error;
+        if (attempt >= 5 || !/not attached to the DOM|not visible or not an HTMLElement/.test(String(error))) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 250)); // let the render that replaced it finish
       }
     }
   }
