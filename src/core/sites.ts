@@ -240,7 +240,9 @@ function fillMemos(m: Memos, from: number, to: number): void {
     const f = frameOf[i];
     const p = parent[i];
     const c = category[f];
-    siteOf[i] = c === USER || c === DEPENDENCY ? i : p >= 0 ? siteOf[p] : -1;
+    // What our own code allocates (a task-mark subscriber the program's publish called) is ours,
+    // not the calling line's: only a user or dependency frame called from it is a site again.
+    siteOf[i] = c === USER || c === DEPENDENCY ? i : c === PROFILER ? -1 : p >= 0 ? siteOf[p] : -1;
     profilerOnPath[i] = c === PROFILER || (p >= 0 && profilerOnPath[p] === 1) ? 1 : 0;
     userAbove[i] = p < 0 ? -1 : category[frameOf[p]] === USER ? p : userAbove[p];
     const above = userAbove[i];

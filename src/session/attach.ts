@@ -1,5 +1,6 @@
 /** Attach mode: connect to a process that already has an inspector (URL, port, or a Node PID). */
 import * as fs from 'node:fs';
+import { pathToFileURL } from 'node:url';
 import type { TargetInfo } from '../core/model';
 import { attachCandidates, parseCmdline, type AttachCandidate } from '../core/processList';
 import type { AttachSpec } from './api';
@@ -11,7 +12,13 @@ import { attachableProcesses } from '../launch/attachable';
 import { targetInfoOf, type Registration } from '../launch/registry';
 
 let cachedMarksScript: string | undefined;
-const marksScript = (): string => (cachedMarksScript ??= fs.readFileSync(attachMarksPath(), 'utf8'));
+/**
+ * The marks script, named after its file: evaluated without a name its frames would have no url and
+ * count as the runtime's, so what the marks allocate would be charged to the program's line that
+ * published the mark. Named, they are the profiler's own (core/frames classifyFrame).
+ */
+const marksScript = (): string =>
+  (cachedMarksScript ??= `${fs.readFileSync(attachMarksPath(), 'utf8')}\n//# sourceURL=${pathToFileURL(attachMarksPath()).href}\n`);
 
 interface ListedTarget {
   webSocketDebuggerUrl?: string;

@@ -74,6 +74,21 @@ describe('aggregateSites', () => {
     assert.equal(top.bytesPerRun, undefined);
   });
 
+  it("charges what our own code allocates to the profiler, even when the user's line called it (a task mark's subscriber)", () => {
+    // run /app/worker.js:22 → publish node:diagnostics_channel → onMark /opt/taskmem/marks.js ← 400 B (ours)
+    // harness /opt/taskmem/harness.js → task /app/task.js:4 ← 900 B (the user's task the harness called)
+    const head = node(1, '(root)', '', -1, [
+      node(2, 'run', '/app/worker.js', 22, [node(3, 'publish', 'node:diagnostics_channel', 40, [node(4, 'onMark', '/opt/taskmem/marks.js', 7)])]),
+      node(5, 'harness', '/opt/taskmem/harness.js', 3, [node(6, 'task', '/app/task.js', 4)]),
+    ]);
+    const agg = aggregateSites({ head, samples: [sample(4, 400, 1), sample(6, 900, 2)] }, options);
+    assert.deepEqual(agg.byCategory, { user: 900, dependency: 0, runtime: 0, profiler: 400 });
+    assert.deepEqual(
+      agg.sites.map((s) => [s.key, s.retainedBytes]),
+      [['/app/task.js:5:task', 900]],
+    );
+  });
+
   it('lists the heaviest stacks from the site outward, without pseudo frames', () => {
     const top = aggregateSites(sampleProfile(), options).sites[0];
     assert.equal(top.stacks.length, 2);
