@@ -53,8 +53,22 @@ export function harnessChoice(uri: vscode.Uri, exportName: string): ProfileChoic
 }
 
 /** `python` is the interpreter to show (resolved while the quick pick is open); launch resolves it again. */
+/**
+ * The file the user is looking at. Right after a file opens, the extension host may not have been
+ * told of its editor yet (activeTextEditor is undefined while the tab already shows): the active
+ * tab's document stands in (a vsix e2e run listed no functions of the file just opened).
+ */
+function activeDocument(): vscode.TextDocument | undefined {
+  const editor = vscode.window.activeTextEditor?.document;
+  if (editor) return editor;
+  const input = vscode.window.tabGroups.activeTabGroup.activeTab?.input;
+  if (!(input instanceof vscode.TabInputText)) return undefined;
+  const uri = input.uri.toString();
+  return vscode.workspace.textDocuments.find((document) => document.uri.toString() === uri);
+}
+
 function activeFilePicks(python: string): Pick[] {
-  const document = vscode.window.activeTextEditor?.document;
+  const document = activeDocument();
   if (!document || document.uri.scheme !== 'file') return [];
   const language = taskLanguageOfFile(document.fileName);
   if (!language) return [];
@@ -240,10 +254,12 @@ function pickTarget(last: ProfileChoice | undefined): Promise<Pick | undefined> 
       () => undefined,
     )
     .finally(done);
+  let python = guess;
   void activePython()
     .then(
-      (python) => {
-        if (python && python !== guess) {
+      (found) => {
+        if (found && found !== python) {
+          python = found;
           groups.active = activeFilePicks(python);
           render();
         }
@@ -251,6 +267,14 @@ function pickTarget(last: ProfileChoice | undefined): Promise<Pick | undefined> 
       () => undefined,
     )
     .finally(done);
+  // An editor that becomes active while the picker shows (the host heard of it late) brings its functions.
+  const refreshActive = (): void => {
+    const picks = activeFilePicks(python);
+    if (picks.map((pick) => pick.label).join('\n') === groups.active.map((pick) => pick.label).join('\n')) return;
+    groups.active = picks;
+    render();
+  };
+  const listeners = [vscode.window.onDidChangeActiveTextEditor(refreshActive), vscode.window.tabGroups.onDidChangeTabs(refreshActive)];
   return new Promise((resolve) => {
     let accepted: Pick | undefined;
     quickPick.onDidAccept(() => {
@@ -258,6 +282,7 @@ function pickTarget(last: ProfileChoice | undefined): Promise<Pick | undefined> 
       quickPick.hide();
     });
     quickPick.onDidHide(() => {
+      for (const listener of listeners) listener.dispose();
       quickPick.dispose();
       resolve(accepted);
     });
