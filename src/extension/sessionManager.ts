@@ -249,6 +249,10 @@ export class SessionManager implements SessionRegistry, vscode.Disposable {
         panel()?.upsertTask(task);
         this.scheduleVerdict(m);
       }),
+      session.onTaskRemoved((name) => {
+        panel()?.removeTask(name);
+        this.scheduleVerdict(m);
+      }),
       session.onCapture((aggregation) => {
         m.lastSites = aggregation;
         panel()?.setSites(aggregation.sites);

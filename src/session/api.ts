@@ -101,6 +101,8 @@ export interface SessionEvents {
   readonly onCapture: Event<SiteAggregation>;
   /** A task's summary changed (a run finished). */
   readonly onTask: Event<TaskSummary>;
+  /** A task row no longer stands (a row of names judged together, once they can be told apart). */
+  readonly onTaskRemoved: Event<string>;
   readonly onProgress: Event<SessionProgress>;
   /** A problem worth showing the user (a target crashed, a capture failed); the session goes on. */
   readonly onWarning: Event<string>;

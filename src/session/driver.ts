@@ -45,6 +45,8 @@ export interface DriverHost {
   warn(message: string): void;
   progress(progress: SessionProgress): void;
   taskUpdated(summary: TaskSummary): void;
+  /** A row that no longer stands (names judged together that can now be told apart). */
+  taskRemoved(name: string): void;
   /** Analyses a target's retained capture; `progress` is the run or task count it was taken at. */
   recordCapture(target: Target, profile: RawSamplingProfile, progress: number, minOrdinalExclusive?: number): Promise<SiteAggregation | undefined>;
   /** The sites of the latest analysed capture. */

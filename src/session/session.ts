@@ -40,6 +40,7 @@ export class ProfilingSession implements ProfilingSessionApi {
   private readonly markEmitter = new Emitter<SessionMark>();
   private readonly captureEmitter = new Emitter<SiteAggregation>();
   private readonly taskEmitter = new Emitter<TaskSummary>();
+  private readonly taskRemovedEmitter = new Emitter<string>();
   private readonly progressEmitter = new Emitter<SessionProgress>();
   private readonly warningEmitter = new Emitter<string>();
   private readonly stateEmitter = new Emitter<SessionState>();
@@ -51,6 +52,7 @@ export class ProfilingSession implements ProfilingSessionApi {
   readonly onMark = this.markEmitter.event;
   readonly onCapture = this.captureEmitter.event;
   readonly onTask = this.taskEmitter.event;
+  readonly onTaskRemoved = this.taskRemovedEmitter.event;
   readonly onProgress = this.progressEmitter.event;
   readonly onWarning = this.warningEmitter.event;
   readonly onStateChange = this.stateEmitter.event;
@@ -251,6 +253,10 @@ export class ProfilingSession implements ProfilingSessionApi {
 
   taskUpdated(summary: TaskSummary): void {
     this.taskEmitter.fire(summary);
+  }
+
+  taskRemoved(name: string): void {
+    this.taskRemovedEmitter.fire(name);
   }
 
   /** Aggregates a capture of one target into the site history and tells the views. */

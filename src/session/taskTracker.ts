@@ -82,7 +82,11 @@ export class TaskTracker {
   private sites: () => readonly RetainedSite[] = noSites;
   private readonly handlers = new Map<string, string[]>();
 
-  constructor(private readonly verdictOptions: VerdictOptions = {}) {}
+  constructor(
+    private readonly verdictOptions: VerdictOptions = {},
+    /** Milliseconds, for the pace of refits (tests step it). */
+    private readonly clock: () => number = Date.now,
+  ) {}
 
   private get floor(): number {
     return this.verdictOptions.floorBytes ?? DEFAULT_FLOOR_BYTES;
@@ -121,8 +125,12 @@ export class TaskTracker {
     this.handlers.set(name, [...known].slice(0, 8));
   }
 
-  /** A full GC in a worker with the tasks finished by then. Returns the names whose trend changed. */
-  addCheckpoint(targetId: string, checkpoint: Checkpoint): string[] {
+  /**
+   * A full GC in a worker with the tasks finished by then. Returns the rows whose trend changed, and
+   * the rows of names judged together that no longer stand (the sites or the measured tasks now
+   * tell the names apart): a view drops those.
+   */
+  addCheckpoint(targetId: string, checkpoint: Checkpoint): { updated: string[]; removed: string[] } {
     let list = this.checkpoints.get(targetId);
     if (!list) this.checkpoints.set(targetId, (list = []));
     list.push(checkpoint);
@@ -133,13 +141,16 @@ export class TaskTracker {
     // A busy worker sends hundreds of checkpoints a second, and a refit walks all of them (and the
     // measured series): refitting on every one stalled the session for seconds (a stop took 17-36 s
     // with every task measured). The views ask for summaries at their own pace; firming is noted here.
-    const now = Date.now();
+    const now = this.clock();
+    let removed: string[] = [];
     if (now - this.lastRefit >= REFIT_MS) {
       this.lastRefit = now;
       for (const trend of this.trends()) this.noteFirming(trend);
-      this.groupRows = this.unresolvedGroups().map((trend) => groupName(trend.names));
+      const rows = this.unresolvedGroups().map((trend) => groupName(trend.names));
+      removed = this.groupRows.filter((row) => !rows.includes(row));
+      this.groupRows = rows;
     }
-    return [...names, ...this.groupRows];
+    return { updated: [...names, ...this.groupRows], removed };
   }
 
   private trends(): TaskTrend[] {

@@ -99,7 +99,12 @@ export class WorkerModeDriver implements SessionDriver {
     target.onCheckpoint((checkpoint) => {
       this.sawTaskMarks = true;
       this.scheduleEarlyCapture();
-      for (const name of session.tasks.addCheckpoint(target.id, checkpoint)) this.pendingUpdates.add(name);
+      const rows = session.tasks.addCheckpoint(target.id, checkpoint);
+      for (const name of rows.updated) this.pendingUpdates.add(name);
+      for (const name of rows.removed) {
+        this.pendingUpdates.delete(name);
+        session.taskRemoved(name);
+      }
       this.scheduleUpdates();
     });
     target.onTaskStarted((event) => {

@@ -26,6 +26,8 @@ interface PacedWorker {
   measuredTail?: { share: number; size: number };
   stretches: number;
   sites: readonly RetainedSite[];
+  /** The tracker's clock (ms); default Date.now. */
+  clock?: () => number;
   /** Names drawn at random from the rotation (a random mix, whose counts do not move together). */
   randomMix?: boolean;
   /** Tasks run several at a time (HTTP requests): the tracker is told so. */
@@ -39,7 +41,7 @@ interface PacedWorker {
  */
 function pacedWorker(options: PacedWorker): TaskTracker {
   const random = rng(options.seed);
-  const tracker = new TaskTracker();
+  const tracker = new TaskTracker({}, options.clock);
   tracker.useSites(() => options.sites);
   if (options.overlapping) tracker.noteOverlappingTasks();
   const counts: Record<string, number> = Object.fromEntries(options.rotation.map((name) => [name, 0]));
@@ -101,6 +103,26 @@ describe('TaskTracker (worker mode)', () => {
     const tracker = pacedWorker({ ...ingestLeaks, seed: 41, sites: [], offsets: { validate: -12 * K } });
     assert.equal(tracker.summary('ingest').verdict.kind, 'inconclusive', tracker.summary('ingest').verdict.summary);
     assert.ok(tracker.summaries().some((row) => row.name === 'ingest + validate' && row.verdict.kind === 'leak'));
+  });
+
+  it('a group row that no longer stands is removed: the views are told to drop it once a site names the task', () => {
+    let now = 0;
+    const sites: RetainedSite[] = [];
+    const tracker = pacedWorker({ ...ingestLeaks, seed: 41, sites, offsets: { validate: -12 * K }, clock: () => (now += 1000) });
+    assert.ok(
+      tracker.summaries().some((row) => row.name === 'ingest + validate'),
+      'the group row stands while nothing names a task',
+    );
+    const last = tracker.checkpointsByTarget().get('node:1')!.at(-1)!;
+    const before = tracker.addCheckpoint('node:1', { ...last });
+    assert.deepEqual(before.removed, []);
+    assert.ok(before.updated.includes('ingest + validate'), before.updated.join(', '));
+    sites.push(site('ingest', 4 * M));
+    const after = tracker.addCheckpoint('node:1', { ...last });
+    assert.deepEqual(after.removed, ['ingest + validate']);
+    assert.ok(!after.updated.includes('ingest + validate'), after.updated.join(', '));
+    assert.equal(tracker.summary('ingest').verdict.kind, 'leak', tracker.summary('ingest').verdict.summary);
+    assert.ok(!tracker.summaries().some((row) => row.name.includes(' + ')), 'no group row in the report either');
   });
 
   for (const seed of [51, 52, 53, 54]) {

@@ -77,6 +77,9 @@ export class ActiveSessionData implements vscode.Disposable {
           this.changeEmitter.fire('sites');
         }),
         session.onTask((summary) => this.setTask(summary)),
+        session.onTaskRemoved((name) => {
+          if (this.taskFigures.delete(name)) this.changeEmitter.fire('tasks');
+        }),
         session.onEnded((report) => {
           // the final report holds the last capture; keep live sites when they are richer
           if (this.currentSites.length === 0) this.currentSites = sitesFromReport(report.sites);

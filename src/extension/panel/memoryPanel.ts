@@ -246,6 +246,14 @@ export class MemoryPanel implements vscode.Disposable {
     this.queueTasks();
   }
 
+  /** Drops a row that no longer stands (`onTaskRemoved`). */
+  removeTask(name: string): void {
+    const kept = this.tasks.filter((t) => t.name !== name);
+    if (kept.length === this.tasks.length) return;
+    this.tasks = kept;
+    this.queueTasks();
+  }
+
   /** A worker's checkpoints: the picture of its trend, drawn with the rows' growth (call after the rows change). */
   setCheckpoints(checkpoints: ReadonlyMap<string, readonly Checkpoint[]>): void {
     this.workerTrend = workerTrendPicture(checkpoints, this.tasks, this.targets);
