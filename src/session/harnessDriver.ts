@@ -24,6 +24,8 @@ const HARNESS_START_TIMEOUT_MS = 60_000;
 const PROFILE_BUDGET = 0.1;
 /** Extra runs that why retained explains (`whyRuns: 'extra-runs'`): enough for a holder to gain entries in most of them. */
 const WHY_EXTRA_RUNS = 20;
+/** How long a stop waits for the run in flight to end before it takes its last reading anyway. */
+const STOP_WAIT_MS = 10_000;
 
 /** How the report describes each way of measuring a run. */
 const MEASUREMENT_NOTES: Record<HarnessMeasurement, string> = {
@@ -48,6 +50,9 @@ export class HarnessDriver implements SessionDriver {
   private stride = 1;
   private lastReadRun = -1;
   private lastDurationMs = 0;
+  /** The measured runs' loop, and whether a stop asked it to end before its next run (finalCapture). */
+  private measuring: Promise<void> | undefined;
+  private stopping = false;
 
   /** Rejects when the harness process ends its JavaScript (process.exit in a task) while we wait on it. */
   private contextGone: Promise<never> | undefined;
@@ -101,8 +106,10 @@ export class HarnessDriver implements SessionDriver {
       session.progress({ message: 'Reading the heap before the measured runs (why retained)…' });
       await target.whyBaseline();
     }
-    if (target.runtimeInfo.harness.measurement === 'budgeted-profiles') await this.measureWithBudgetedProfiles(target);
-    else await this.measureWithCaptures(target);
+    this.measuring =
+      target.runtimeInfo.harness.measurement === 'budgeted-profiles' ? this.measureWithBudgetedProfiles(target) : this.measureWithCaptures(target);
+    await this.measuring;
+    if (this.stopping) return;
     if (whyAround) await this.explain(target, spec.runs, 'the measured runs');
     else if (why) await this.explainOverExtraRuns(target);
     session.progress({ message: 'Done', done: spec.runs, total: spec.runs });
@@ -127,6 +134,7 @@ export class HarnessDriver implements SessionDriver {
     let fetchMs = 0;
     const started = performance.now();
     for (let i = 0; i < spec.runs; i++) {
+      if (this.stopping) return;
       const result = await this.measuredRun(target, i);
       this.runsDone = i + 1;
       this.lastDurationMs = result.durationMs;
@@ -190,6 +198,7 @@ export class HarnessDriver implements SessionDriver {
     const name = spec.exportName;
     await target.endWarmUp();
     for (let i = 0; i < spec.runs; i++) {
+      if (this.stopping) return;
       const result = await this.measuredRun(target, i);
       const capture = await target.capture();
       const reading = await target.stats();
@@ -321,11 +330,17 @@ export class HarnessDriver implements SessionDriver {
     if (!target?.alive) return;
     // Stopped between two fetched profiles: the sites include the runs since the last one.
     const budgeted = target.runtimeInfo.harness.measurement === 'budgeted-profiles';
+    // No run after the last one read: the loop ends after the run in flight (a task that hangs is not waited for long).
+    this.stopping = true;
+    let timer: NodeJS.Timeout | undefined;
+    const givenUp = new Promise<void>((resolve) => (timer = setTimeout(resolve, STOP_WAIT_MS)));
+    await Promise.race([this.measuring?.catch(() => undefined), givenUp]).finally(() => clearTimeout(timer));
     // Stopped between two read runs: one more reading, so the series ends where the runs did.
     if (budgeted && this.runsDone > 0 && this.lastReadRun >= 0 && this.lastReadRun < this.runsDone - 1) {
       const run = this.runsDone - 1;
       const reading = await this.read(target, run, this.lastDurationMs);
-      this.session.taskUpdated(this.session.tasks.addHarnessRun(this.spec.exportName, reading, run));
+      // That run ran unread and was counted then (addUnmeasured): not a second time.
+      this.session.taskUpdated(this.session.tasks.addHarnessRun(this.spec.exportName, reading, run, true));
     }
     if (budgeted && this.runsDone > 0 && this.lastAnalysedRun < this.runsDone - 1) {
       await this.analysis.catch(() => undefined);

@@ -214,10 +214,11 @@ export class TaskTracker {
 
   /**
    * Harness: one read run with the retained heap after it; `runNumber` where not every run is read
-   * (the runs in between count as finished through addUnmeasured).
+   * (the runs in between count as finished through addUnmeasured). `counted`: the run was already
+   * counted as finished (a reading taken at stop of a run that ran unread).
    */
-  addHarnessRun(name: string, run: Omit<TaskRun, 'index'>, runNumber?: number): TaskSummary {
-    this.finishedCount++;
+  addHarnessRun(name: string, run: Omit<TaskRun, 'index'>, runNumber?: number, counted = false): TaskSummary {
+    if (!counted) this.finishedCount++;
     this.harnessNames.add(name);
     const list = this.list(name);
     list.push({ ...run, index: runNumber ?? list.length });

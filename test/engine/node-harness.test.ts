@@ -128,6 +128,8 @@ describe('node harness (real processes)', function () {
     const last = indexes[indexes.length - 1];
     assert.ok(last >= 149 && last < 200, indexes.join(', '));
     assert.equal(task.runs, last + 1);
+    // The run read at stop was counted when it ran: once.
+    assert.equal(session.finishedTasks, task.runs);
     assert.ok(task.bytesPerRun > 18_000 && task.bytesPerRun < 26_000, `bytesPerRun ${task.bytesPerRun}`);
   });
 
