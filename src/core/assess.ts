@@ -133,6 +133,12 @@ export function judgeTask(runs: readonly TaskRun[], options?: VerdictOptions): V
   return assessTask(runs, options).verdict;
 }
 
+/** "200 runs, 35 of them read (one in 6)" where a long session read one run in several; else "20 runs". */
+function runsRead(runs: number, read: number): string {
+  if (runs <= read) return plural(read, 'run');
+  return `${plural(runs, 'run')}, ${read} of them read${read > 1 ? ` (one in ${Math.round((runs - 1) / (read - 1))})` : ''}`;
+}
+
 /** The verdict and the growth per run it stands on (the later runs' Theil-Sen slope). */
 export function assessTask(runs: readonly TaskRun[], options?: VerdictOptions): Assessment {
   return assessSorted(sortedRuns(runs), options);
@@ -166,7 +172,7 @@ function assessSorted(sorted: TaskRun[], options?: VerdictOptions): Assessment {
           ? `Only ${n} of ${plural(runs, 'run')} were read (a long session reads one run in several, and this one ended early); the verdict needs at least ${minRuns} readings.`
           : `Only ${plural(n, 'run')} measured; the verdict needs at least ${minRuns} runs.`,
       advice: ADVICE.inconclusive,
-      evidence: [runs > n ? `${plural(runs, 'run')}, ${n} of them read` : plural(n, 'run')],
+      evidence: [runsRead(runs, n)],
     });
   }
 
@@ -187,7 +193,7 @@ function assessSorted(sorted: TaskRun[], options?: VerdictOptions): Assessment {
     `growth test: ${current.test}, ${formatPercent(current.confidence)} sure it is above ${formatBytes(floor)}/run`,
     ...(early ? [`first half ${formatBytesPerRun(early.slope)}`] : []),
     `least squares ${formatBytesPerRun(fit.slope)} ± ${formatBytes(fit.slopeStdErr)}, R² ${r2(fit)}`,
-    runs > n ? `${plural(runs, 'run')}, ${n} of them read (one in ${Math.round((runs - 1) / (n - 1))})` : plural(n, 'run'),
+    runsRead(runs, n),
     `total growth ${formatBytes(total)} (first to last run)`,
     ...(current.steps ? [`${plural(current.steps, 'step')} in the accounting left out of the trend`] : []),
     ...(current.misread
