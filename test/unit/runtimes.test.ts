@@ -101,7 +101,8 @@ describe('runtimes: the registry and what each runtime says without a process', 
     const context = { options: worker, sawTaskMarks: false, taskSources: [] };
     assert.match(runtimeOf('node').workerNotes(context).join('\n'), /precise attribution is off/);
     assert.deepEqual(runtimeOf('node').workerNotes({ ...context, options: { ...worker, preciseAttribution: true } }), []);
-    assert.deepEqual(runtimeOf('python').workerNotes(context), []);
+    // A Python program without tasks is traced whole (script mode): the note says what that costs.
+    assert.match(runtimeOf('python').workerNotes(context).join('\n'), /traced the whole run with tracemalloc/);
     const python = runtimeOf('python').workerNotes({ ...context, sawTaskMarks: true, taskSources: ['celery'] });
     assert.equal(python.length, 2);
     assert.match(python[0], /Celery's task signals/);

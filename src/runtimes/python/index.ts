@@ -29,7 +29,10 @@ export const pythonRuntime: RuntimeDescription = {
     ...pythonTaskSourceNotes(taskSources),
     ...(sawTaskMarks
       ? ["Python workers: a task's figure is what its sampled runs kept (traced after gc.collect()); memory that a later task frees is not subtracted."]
-      : []),
+      : [
+          // Without tasks the agent traces the whole run (script mode), which costs far more than tracing sampled tasks.
+          'No Python tasks were seen (no Celery, RQ, Flask or Django task ran): the agent traced the whole run with tracemalloc, which slows a busy program several times over.',
+        ]),
   ],
   adapter: (context) => new PythonAdapter(context),
 };
