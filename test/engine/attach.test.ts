@@ -50,8 +50,6 @@ describe('attach to a running Node process (real processes)', function () {
     assert.equal(ingest.verdict, 'leak', details);
     assert.ok(ingest.bytesPerRun > 1000 && ingest.bytesPerRun < 4000, details);
     assert.notEqual(validate.verdict, 'leak', details);
-    // The marks' own allocations are the profiler's, not the line of the program that published them.
-    assert.ok(!report.sites.some((site) => site.function === 'run'), details);
     assert.ok(!report.warnings.some((warning) => warning.includes('task marks could not be installed')), report.warnings.join('\n'));
     // The process goes on, without our subscribers or globals.
     assert.ok(child && isAlive(child.pid!), 'the attached process still runs');
