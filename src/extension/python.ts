@@ -7,6 +7,7 @@
 import { execFile } from 'node:child_process';
 import * as vscode from 'vscode';
 import { CONFIG_SECTION, readConfig, Setting } from './config';
+import { withTimeout } from '../session/withTimeout';
 
 export const PYTHON_EXTENSION_ID = 'ms-python.python';
 export const DEFAULT_PYTHON = 'python3';
@@ -50,14 +51,6 @@ export function describeSource(source: PythonSource): string {
     case 'default':
       return `the default (${DEFAULT_PYTHON} on PATH; neither ${SETTING} nor the Python extension chose one)`;
   }
-}
-
-function withTimeout<T>(promise: PromiseLike<T>, ms: number): Promise<T | undefined> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    Promise.resolve(promise).finally(() => clearTimeout(timer)),
-    new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms))),
-  ]);
 }
 
 function isPythonExtensionApi(value: unknown): value is PythonExtensionApi {

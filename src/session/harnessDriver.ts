@@ -15,6 +15,7 @@ import type { DriverHost } from './driver';
 import type { Target } from './target';
 import { explainRetained } from './whyRetained';
 import { DEFAULTS } from './defaults';
+import { withTimeout } from './withTimeout';
 import { formatBytes, plural } from '../core/format';
 import type { SessionDriver } from './driver';
 
@@ -328,13 +329,14 @@ export class HarnessDriver implements SessionDriver {
   async finalCapture(): Promise<void> {
     const target = this.harnessTarget;
     if (!target?.alive) return;
-    // Stopped between two fetched profiles: the sites include the runs since the last one.
-    const budgeted = target.runtimeInfo.harness.measurement === 'budgeted-profiles';
     // No run after the last one read: the loop ends after the run in flight (a task that hangs is not waited for long).
     this.stopping = true;
-    let timer: NodeJS.Timeout | undefined;
-    const givenUp = new Promise<void>((resolve) => (timer = setTimeout(resolve, STOP_WAIT_MS)));
-    await Promise.race([this.measuring?.catch(() => undefined), givenUp]).finally(() => clearTimeout(timer));
+    if (this.measuring)
+      await withTimeout(
+        this.measuring.catch(() => undefined),
+        STOP_WAIT_MS,
+      );
+    const budgeted = target.runtimeInfo.harness.measurement === 'budgeted-profiles';
     // Stopped between two read runs: one more reading, so the series ends where the runs did.
     if (budgeted && this.runsDone > 0 && this.lastReadRun >= 0 && this.lastReadRun < this.runsDone - 1) {
       const run = this.runsDone - 1;
@@ -342,6 +344,7 @@ export class HarnessDriver implements SessionDriver {
       // That run ran unread and was counted then (addUnmeasured): not a second time.
       this.session.taskUpdated(this.session.tasks.addHarnessRun(this.spec.exportName, reading, run, true));
     }
+    // Stopped between two fetched profiles: the sites include the runs since the last one.
     if (budgeted && this.runsDone > 0 && this.lastAnalysedRun < this.runsDone - 1) {
       await this.analysis.catch(() => undefined);
       this.analyse(target, await target.profile(), this.runsDone - 1);

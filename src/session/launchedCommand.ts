@@ -10,6 +10,7 @@ import { RegistrationChannel, type Registration } from '../launch/registry';
 import type { SessionOptions } from './api';
 import { DEFAULTS } from './defaults';
 import { launchPlan } from './launchPlan';
+import { withTimeout } from './withTimeout';
 
 /** What the command tells its session. */
 export interface LaunchEvents {
@@ -83,9 +84,7 @@ export class LaunchedCommand {
 
   /** Waits for the rest of the command's output (a crash's stack trace), not long: a grandchild may keep the pipes open. */
   async drainOutput(): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([this.outputClosed, new Promise<void>((resolve) => (timer = setTimeout(resolve, OUTPUT_DRAIN_MS)))]);
-    clearTimeout(timer);
+    await withTimeout(this.outputClosed, OUTPUT_DRAIN_MS);
   }
 
   dispose(): void {

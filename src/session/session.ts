@@ -18,6 +18,7 @@ import type { ProfilingSessionApi, SessionOptions, SessionProgress, SessionState
 import { LaunchedCommand } from './launchedCommand';
 import { describeCommand, scriptOf } from './launchPlan';
 import { SiteHistory } from './siteHistory';
+import { withTimeout } from './withTimeout';
 import { OnDemandWhy, type WhyStep } from './onDemandWhy';
 import type { SessionWhy } from '../core/why/model';
 import { SourceMapLoader } from './sourceMapLoader';
@@ -362,10 +363,8 @@ export class ProfilingSession implements ProfilingSessionApi {
     this.driver?.dispose();
     if (this.options.mode === 'attach') {
       // A process we attached to goes on: nothing of ours may stay in it (task marks, GC budget).
-      let timer: NodeJS.Timeout | undefined;
       const removed = Promise.all([...this.liveTargets.values()].map((target) => target.letGo().catch(() => undefined)));
-      await Promise.race([removed, new Promise<void>((resolve) => (timer = setTimeout(resolve, DETACH_TIMEOUT_MS)))]);
-      clearTimeout(timer);
+      await withTimeout(removed, DETACH_TIMEOUT_MS);
     }
     const pids = [...this.liveTargets.values()].map((target) => target.info.pid);
     for (const target of this.liveTargets.values()) target.dispose();

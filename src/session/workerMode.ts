@@ -8,6 +8,7 @@ import type { DriverHost } from './driver';
 import type { SessionDriver } from './driver';
 import type { Target } from './target';
 import { DEFAULTS } from './defaults';
+import { withTimeout } from './withTimeout';
 import { recyclingNote } from '../core/recycling';
 import { isRequestTaskName } from '../launch/httpTasks';
 import { describeTaskSources } from '../core/taskSources';
@@ -166,12 +167,7 @@ export class WorkerModeDriver implements SessionDriver {
       // Node waits for us to disconnect after its main script ends: the last chance to capture.
       // A capture that was in flight as the program ended may never be answered (a full GC in a
       // context being torn down hangs), and the process waits for us: never wait on it for long.
-      let timer: NodeJS.Timeout | undefined;
-      const giveUp = new Promise<void>((resolve) => (timer = setTimeout(resolve, EXIT_CAPTURE_TIMEOUT_MS)));
-      void Promise.race([this.captureTarget(target, 'at exit', false), giveUp]).finally(() => {
-        clearTimeout(timer);
-        target.dispose();
-      });
+      void withTimeout(this.captureTarget(target, 'at exit', false), EXIT_CAPTURE_TIMEOUT_MS).finally(() => target.dispose());
     });
   }
 
@@ -262,10 +258,7 @@ export class WorkerModeDriver implements SessionDriver {
   }
 
   async finalCapture(): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, FINAL_CAPTURE_TIMEOUT_MS)));
-    await Promise.race([this.captureAll('final'), timeout]);
-    clearTimeout(timer);
+    await withTimeout(this.captureAll('final'), FINAL_CAPTURE_TIMEOUT_MS);
   }
 
   /** Where RSS goes, as each runtime can say (Node: its heap, outside it and the rest; Python: high water, with --malloc-trim). */

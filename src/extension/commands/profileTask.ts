@@ -52,7 +52,6 @@ export function harnessChoice(uri: vscode.Uri, exportName: string): ProfileChoic
   return { kind: 'harness', label: `${path.basename(uri.fsPath)}#${exportName}`, file: uri.fsPath, exportName, runtime, cwd: folderOf(uri) };
 }
 
-/** `python` is the interpreter to show (resolved while the quick pick is open); launch resolves it again. */
 /**
  * The file the user is looking at. Right after a file opens, the extension host may not have been
  * told of its editor yet (activeTextEditor is undefined while the tab already shows): the active
@@ -67,6 +66,7 @@ function activeDocument(): vscode.TextDocument | undefined {
   return vscode.workspace.textDocuments.find((document) => document.uri.toString() === uri);
 }
 
+/** `python` is the interpreter to show (resolved while the quick pick is open); launch resolves it again. */
 function activeFilePicks(python: string): Pick[] {
   const document = activeDocument();
   if (!document || document.uri.scheme !== 'file') return [];
