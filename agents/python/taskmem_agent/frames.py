@@ -69,6 +69,28 @@ def held_by_frames(frame, _getrefcount=sys.getrefcount):
     return held
 
 
+def in_flight_stacks(frame, nframe):
+    """The allocation stacks (as ``profile.table_from_snapshot`` keys them, ``nframe`` frames deep)
+    of what the calls running now allocated at the lines they are running: ``frame`` and its
+    callers.  At a task's end those are the call that reports it, in flight: a dispatcher's keyword
+    dicts and argument tuples for the signal that called the hook, referenced from its value stack
+    where ``held_by_frames`` cannot see them.  They are freed when the call returns, but their
+    blocks can come back from CPython's free lists for the next task's call before the task is
+    settled, still carrying these tracebacks (Celery: +104 B or +232 B on some runs of a clean
+    task).  A task's own allocations have the task's frames, which have returned, innermost."""
+    raw = []
+    while frame is not None:
+        raw.append((frame.f_code.co_filename, frame.f_lineno))
+        frame = frame.f_back
+    raw.reverse()  # oldest first, as tracebacks are
+    stacks = set()
+    for end in range(len(raw)):
+        stack = profile.clean_stack(tuple(raw[max(0, end + 1 - nframe):end + 1]))
+        if stack is not None:
+            stacks.add(stack)
+    return stacks
+
+
 def caller_code(frame):
     """The code of the first frame outside this agent and the signal dispatch that called it (a
     ``send``, or a comprehension in it): the caller that ran the task (Celery's tracer), or None.

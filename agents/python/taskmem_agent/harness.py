@@ -4,7 +4,6 @@ Registers like any process (with ``"isHarness": true``), then runs ``Taskmem.loa
 ``Taskmem.runTask`` / ``Taskmem.exit`` on the MAIN thread, handed over by the connection's reader thread
 through a queue, until the client disconnects or ``Taskmem.exit`` arrives.
 """
-import gc
 import importlib
 import inspect
 import os
@@ -15,7 +14,7 @@ import tracemalloc
 
 from . import install
 from .methods import CdpError, send, why_retained
-from .procinfo import malloc_trim, read_rss, resolve_malloc_trim
+from .procinfo import collect, malloc_trim, read_rss, resolve_malloc_trim
 
 
 def _display(path):
@@ -134,7 +133,7 @@ class Harness:
             del e
         duration = (time.perf_counter() - t0) * 1000.0
         if measure or agent.config.gc_per_task:
-            gc.collect()
+            collect()
         result = {"index": params.get("index"), "durationMs": round(duration, 3)}
         if measure:
             result["retainedBytes"] = traced = tracemalloc.get_traced_memory()[0]

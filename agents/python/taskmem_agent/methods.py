@@ -4,13 +4,12 @@ Each method is ``fn(agent, params, mid, conn)`` -> a result, or ``DEFERRED`` whe
 (or the main thread answers it).  Runs on the connection's reader thread.
 """
 import collections
-import gc
 import tracemalloc
 
 from . import jsonio
 from .channel import Signal
 from .config import ConfigError
-from .procinfo import malloc_trim, read_rss, resolve_malloc_trim
+from .procinfo import collect, malloc_trim, read_rss, resolve_malloc_trim
 
 DEFERRED = object()
 
@@ -94,7 +93,7 @@ def run_if_waiting(agent, params, mid, conn):
 
 
 def collect_garbage(agent, params, mid, conn):
-    gc.collect()
+    collect()
     if agent.config.malloc_trim:
         before = read_rss()[0]
         if malloc_trim():

@@ -1,5 +1,6 @@
 """Settling a traced worker task (taskmem_agent/tasks.py): what the code that ran the task still
 holds when the task ends is not what the task kept."""
+import gc
 import os
 import sys
 import time
@@ -10,7 +11,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from taskmem_agent.config import Config  # noqa: E402
 from taskmem_agent.tasks import SETTLE_WAIT_S, TaskTracer  # noqa: E402
-from taskmem_agent.frames import held_by_frames  # noqa: E402
+from taskmem_agent.frames import held_by_frames, in_flight_stacks  # noqa: E402
+from taskmem_agent.profile import table_from_snapshot  # noqa: E402
 
 _kept = []
 
@@ -18,6 +20,12 @@ _kept = []
 def leaky(n):
     _kept.append("receipt %08d\n" % n * 100)  # ~1.4 KB kept per run
     return n * 1000003
+
+
+def nested(n):
+    # Short-lived lists: freed into CPython's list free list, not to the allocator.
+    rows = [[n + i] for i in range(10)]
+    return sum(row[0] for row in rows)
 
 
 def clean(n):
@@ -92,6 +100,46 @@ class SettleTest(unittest.TestCase):
         self.assertEqual(len(kept), 12)
         # The first run may meet one-time allocations; after it, nothing at all.
         self.assertEqual(kept[1:], [0] * 11, kept)
+
+    def test_what_a_clean_task_freed_into_the_free_lists_is_not_kept(self):
+        # Python's own full collections (here: one before each task) empty the free lists; the
+        # task's temporary lists then fill them and stay allocated to tracemalloc (560 B a run
+        # before the settle emptied them again).
+        a = new_agent()
+        signal = FakeSignal(a)
+        for n in range(12):
+            gc.collect()
+            trace_task(a, signal, "nested", nested, n)
+            time.sleep(SETTLE_WAIT_S)
+            a.writer_poll(None)  # settled by the writer thread: no task follows
+        self.assertIsNone(a.pending)
+        kept = kept_per_run(a, "nested")
+        self.assertEqual(len(kept), 12)
+        self.assertEqual(kept[1:], [0] * 11, kept)
+
+    def test_what_the_running_calls_allocated_at_their_lines_is_in_flight(self):
+        kept = []
+
+        def hook(argument):
+            snap = tracemalloc.take_snapshot()
+            return table_from_snapshot(snap), in_flight_stacks(sys._getframe(), 3)
+
+        def dispatch():
+            kept.append("receipt %d" % 7 * 20)  # kept, at a line that has finished
+            # The argument is alive on this line's value stack while the hook runs.
+            return hook("task %d" % 1 * 20)
+
+        tracemalloc.start(3)
+        try:
+            table, in_flight = dispatch()
+        finally:
+            tracemalloc.stop()
+        line = dispatch.__code__.co_firstlineno
+        by_line = {stack[-1][1] - line: stack for stack in table if stack[-1][0] == __file__}
+        self.assertIn(3, by_line)  # the argument, at the return line
+        self.assertIn(by_line[3], in_flight)
+        self.assertIn(1, by_line)  # the receipt
+        self.assertNotIn(by_line[1], in_flight)
 
     def test_a_leaky_task_keeps_what_it_appends(self):
         kept = self.run_worker(leaky)
