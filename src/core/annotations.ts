@@ -335,12 +335,15 @@ function frameLink(frame: Frame, ctx: HoverContext): string {
 export function hoverMarkdown(annotation: FileAnnotation, ctx: HoverContext = {}): string {
   const md: string[] = [];
   const maxFrames = ctx.maxFrames ?? 5;
+  // A worker's site grows per task of the whole worker, not per task of the name it belongs to.
+  const perWorkerTask = ctx.unit === 'task' && (ctx.tasks?.length ?? 0) > 1;
   if (annotation.fileChanged) md.push('_The file changed since the capture: marks follow the edits, edited lines lost theirs._', '');
   if (annotation.holders) md.push(...holderHoverMarkdown(annotation.holders, ctx.unit));
   // Compact: a hover that needs scrolling hides its last sections (the stack's caller, the tasks).
   for (const site of annotation.sites) {
     const figures = [`**${formatBytes(site.retainedBytes)}** kept`, `${formatPercent(site.share)} of retained memory`];
-    if (site.bytesPerRun !== undefined && Number.isFinite(site.bytesPerRun)) figures.push(`${formatBytesPerRun(site.bytesPerRun, ctx.unit)} over the captures`);
+    if (site.bytesPerRun !== undefined && Number.isFinite(site.bytesPerRun))
+      figures.push(`${formatBytesPerRun(site.bytesPerRun, ctx.unit)} over the captures${perWorkerTask ? ' (per task of any name)' : ''}`);
     md.push(`**Task Memory** · ${figures.join(' · ')} after a full GC`, '');
     const where =
       site.precision === 'function'

@@ -233,6 +233,17 @@ describe('annotations: hover markdown', () => {
     assert.deepEqual([...new Set(links)].sort(), ['command:taskMemory.revealSource', 'command:taskMemory.showSiteInPanel']);
   });
 
+  it("a worker's site growth with several task names is per task of any name, not of one", () => {
+    const [a] = buildFileAnnotations([orders], '/ws/src/orders.ts');
+    const tasks = [
+      { name: 'ingest', bytesPerRun: 2148, verdict: 'leak' },
+      { name: 'validate', bytesPerRun: 0, verdict: 'no-leak' },
+    ];
+    assert.match(hoverMarkdown(a, { unit: 'task', tasks }), /\+41\.0 KiB\/task over the captures \(per task of any name\)/);
+    assert.doesNotMatch(hoverMarkdown(a, { unit: 'task', tasks: tasks.slice(0, 1) }), /any name/);
+    assert.doesNotMatch(hoverMarkdown(a, { unit: 'run', tasks }), /any name/);
+  });
+
   it("leaves the profiler's own frames (the harness) out of stacks", () => {
     const s = site({
       function: 'f',
