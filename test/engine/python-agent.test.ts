@@ -281,6 +281,10 @@ describe('python agent', function () {
         assert.strictEqual(ps.pid, parentReg.pid);
         assert.strictEqual(cs.pid, childReg.pid);
         assert.ok(p.stdout.includes(`parent ${parentReg.pid}`) && p.stdout.includes(`child ${childReg.pid}`), p.stdout);
+        // The child's agent started its threads where the threading module knows them: started before
+        // threading's own fork handler ran, they were dropped from it (not alive to join, and a
+        // KeyError traceback from each when it ended: on every Stop of a Celery prefork worker).
+        assert.match(p.stdout, new RegExp(`child ${childReg.pid} threads=.*taskmem-accept`), p.stdout);
         // The parent's connection survived the child's closing of inherited descriptors.
         assert.ok((await parent.call('Taskmem.getStats')).rss > 0);
         await parent.close();

@@ -5,6 +5,11 @@ program: failures print ``taskmem: agent disabled: <reason>`` and the program ru
 """
 import os
 import sys
+# threading registers its own fork handler when first imported, and fork handlers run in the order
+# they were registered: ours (install) starts the child's agent threads, which threading's handler,
+# run after it, would drop from its books (not alive to join; a KeyError traceback from each as it
+# ends, on every Stop of a Celery prefork worker).  Imported here, it is registered first.
+import threading  # noqa: F401
 
 _agent = None
 _hooks_installed = False
