@@ -3,6 +3,7 @@ holds when the task ends is not what the task kept."""
 import gc
 import os
 import sys
+import threading
 import time
 import tracemalloc
 import unittest
@@ -140,6 +141,28 @@ class SettleTest(unittest.TestCase):
         self.assertIn(by_line[3], in_flight)
         self.assertIn(1, by_line)  # the receipt
         self.assertNotIn(by_line[1], in_flight)
+
+    def test_a_task_that_starts_while_the_writer_settles_the_last_one_is_still_traced(self):
+        a = new_agent()
+        signal = FakeSignal(a)
+        trace_task(a, signal, "clean", clean, 0)
+        time.sleep(SETTLE_WAIT_S)
+        # The writer thread is settling: the report taken, tracing not yet stopped.
+        a.pending_lock.acquire()
+        a.pending = None
+        done = threading.Event()
+
+        def writer_ends_its_settle():
+            time.sleep(0.05)
+            tracemalloc.stop()
+            a.pending_lock.release()
+            done.set()
+
+        threading.Thread(target=writer_ends_its_settle).start()
+        trace_task(a, signal, "clean", clean, 1)
+        self.assertTrue(done.wait(5))
+        started = [p["id"] for m, p in a.events if m == "Taskmem.taskStarted"]
+        self.assertEqual(started, [0, 1])
 
     def test_a_leaky_task_keeps_what_it_appends(self):
         kept = self.run_worker(leaky)
