@@ -54,6 +54,9 @@ const TEXT = {
   },
 } as const;
 
+/** Whole-number steps for run and task axes: fractional ones labelled "1 2 2 3" after rounding. */
+const COUNT_INCRS = Array.from({ length: 10 }, (_, power) => [1, 2, 5].map((step) => step * 10 ** power)).flat();
+
 export class RetainedChart {
   private u: uPlot | undefined;
   private shapeKey = '';
@@ -132,7 +135,7 @@ export class RetainedChart {
         height: HEIGHT,
         series,
         axes: [
-          themedAxis(colors, { values: (_u, splits) => xValues(splits), space: 50, label: TEXT[mode].axis, labelSize: 14 }),
+          themedAxis(colors, { values: (_u, splits) => xValues(splits), space: 50, incrs: COUNT_INCRS, label: TEXT[mode].axis, labelSize: 14 }),
           themedAxis(colors, { values: (_u, splits) => splits.map(formatBytesAxis), size: 64, space: 30, incrs: BYTE_INCRS }),
         ],
         legend: { show: false },
