@@ -106,6 +106,8 @@ class Agent:
         self.attached = False
         if self.tasks.explicit_tracing:
             self.tasks.stop_tracing()
+        # A traced task waiting for the writer thread, which ends with the connection.
+        self.tasks.settle_at_exit()
         if self.main_queue is not None:
             self.main_queue.put(("disconnect", None, None, None))
 

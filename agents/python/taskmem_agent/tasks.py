@@ -206,6 +206,10 @@ class TaskTracer:
             self.pending_polls = 0
             self.pending = (name, params, table, t2 - t0, t1 - t0, threading.get_ident(), caller,
                             time.perf_counter(), time.process_time())
+            if not self._is_attached():
+                # The session left while the task ran: no writer thread will settle it, and the next
+                # task may never come; tracing and the frozen heap end now.
+                self._settle()
             return
         elif self.config.gc_per_task:
             collect()

@@ -13,6 +13,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from taskmem_agent.config import Config  # noqa: E402
 from taskmem_agent.tasks import SETTLE_WAIT_S, TaskTracer  # noqa: E402
 from taskmem_agent.frames import held_by_frames, in_flight_stacks  # noqa: E402
+from taskmem_agent.procinfo import thaw  # noqa: E402
 from taskmem_agent.profile import table_from_snapshot  # noqa: E402
 
 _kept = []
@@ -87,6 +88,9 @@ def kept_per_run(a, name):
 
 
 class SettleTest(unittest.TestCase):
+    def setUp(self):
+        thaw()  # a traced task another test left unsettled leaves the heap frozen
+
     def tearDown(self):
         if tracemalloc.is_tracing():
             tracemalloc.stop()
@@ -154,6 +158,21 @@ class SettleTest(unittest.TestCase):
         time.sleep(SETTLE_WAIT_S)
         a.writer_poll(None)
         self.assertIsNone(a.pending)
+        self.assertEqual(gc.get_freeze_count(), before)
+
+    def test_a_traced_task_that_ends_after_the_session_left_is_settled_at_once(self):
+        attached = [True]
+        config = Config(False)
+        config.sample_every = 1
+        a = TaskTracer(config, "worker", lambda method, params: None, lambda: attached[0])
+        before = gc.get_freeze_count()
+        a.task_started("clean", 1)
+        self.assertTrue(tracemalloc.is_tracing())
+        attached[0] = False  # the session detaches while the task runs
+        clean(1)
+        a.task_finished("clean", 1)
+        self.assertIsNone(a.pending)
+        self.assertFalse(tracemalloc.is_tracing())
         self.assertEqual(gc.get_freeze_count(), before)
 
     def test_a_program_that_froze_its_heap_keeps_it_frozen(self):
