@@ -223,6 +223,7 @@ class SettleTest(unittest.TestCase):
         def writer_ends_its_settle():
             time.sleep(0.05)
             tracemalloc.stop()
+            thaw()
             a.pending_lock.release()
             done.set()
 
