@@ -86,3 +86,13 @@ export function themedAxis(colors: ChartColors, extra: uPlot.Axis): uPlot.Axis {
     ...extra,
   };
 }
+
+/** Whole-number steps for run and task axes: fractional ones labelled "1 2 2 3" after rounding. */
+export const COUNT_INCRS = Array.from({ length: 10 }, (_, power) => [1, 2, 5].map((step) => step * 10 ** power)).flat();
+
+/** Ticks at run 1 and at whole multiples of the step (x is a run's 0-based index): "1 20 40", not "1 21 41". */
+export function runSplits(_u: uPlot, _axis: number, min: number, max: number, step: number): number[] {
+  const splits = min <= 0 ? [0] : [];
+  for (let run = Math.max(step, Math.ceil((min + 1) / step) * step); run - 1 <= max; run += step) if (run > 1) splits.push(run - 1);
+  return splits;
+}

@@ -9,7 +9,7 @@
  */
 import uPlot from 'uplot';
 import type { PanelTask, PanelWorkerTrend } from '../shared/protocol';
-import { BYTE_INCRS, chartColors, cssVar, themedAxis } from './chartStyle';
+import { BYTE_INCRS, chartColors, COUNT_INCRS, cssVar, runSplits, themedAxis } from './chartStyle';
 import { clear, h } from './dom';
 import { formatBytesAxis, formatBytesPerRun, formatCount } from './format';
 
@@ -53,9 +53,6 @@ const TEXT = {
     axis: 'tasks finished',
   },
 } as const;
-
-/** Whole-number steps for run and task axes: fractional ones labelled "1 2 2 3" after rounding. */
-const COUNT_INCRS = Array.from({ length: 10 }, (_, power) => [1, 2, 5].map((step) => step * 10 ** power)).flat();
 
 export class RetainedChart {
   private u: uPlot | undefined;
@@ -135,7 +132,14 @@ export class RetainedChart {
         height: HEIGHT,
         series,
         axes: [
-          themedAxis(colors, { values: (_u, splits) => xValues(splits), space: 50, incrs: COUNT_INCRS, label: TEXT[mode].axis, labelSize: 14 }),
+          themedAxis(colors, {
+            values: (_u, splits) => xValues(splits),
+            space: 50,
+            incrs: COUNT_INCRS,
+            ...(mode === 'runs' ? { splits: runSplits } : {}),
+            label: TEXT[mode].axis,
+            labelSize: 14,
+          }),
           themedAxis(colors, { values: (_u, splits) => splits.map(formatBytesAxis), size: 64, space: 30, incrs: BYTE_INCRS }),
         ],
         legend: { show: false },
