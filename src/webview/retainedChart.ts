@@ -143,7 +143,8 @@ export class RetainedChart {
           themedAxis(colors, { values: (_u, splits) => splits.map(formatBytesAxis), size: 64, space: 30, incrs: BYTE_INCRS }),
         ],
         legend: { show: false },
-        padding: [8, 8, 0, 0],
+        // Room on the right for half the last tick's label ("300" at the plot's edge was cut).
+        padding: [8, 20, 0, 0],
         scales: {
           x: { time: false },
           y: {
