@@ -88,9 +88,8 @@ def _after_fork_child():
     try:
         old.abandon_after_fork()
         _agent = None
-        from .procinfo import in_subprocess_preexec, statm_after_fork, thaw
+        from .procinfo import in_subprocess_preexec, statm_after_fork
         statm_after_fork()
-        thaw()  # forked during a traced task: the parent's freeze is no business of the child's
         import tracemalloc
         if tracemalloc.is_tracing():
             # Inherited traces describe the parent's allocations: drop them (stop() clears them).

@@ -18,7 +18,6 @@ import tracemalloc
 from itertools import compress
 
 from . import profile as _profile
-from .procinfo import thaw
 
 # A probe is read once this many tasks have finished after it, and this long after it.
 PROBE_MIN_TASKS = 8
@@ -108,7 +107,6 @@ def probe_kept(name, table, tasks_finished):
     if not sites:
         return None
     traceback_of = tracemalloc.get_object_traceback
-    thaw()  # frozen objects are not listed
     # The loops over every object run in C (map, compress): only traced objects reach Python code.
     tracked = gc.get_objects()
     if len(tracked) > PROBE_MAX_TRACKED:

@@ -42,37 +42,6 @@ def collect(generation=2):
     return False
 
 
-# Whether freeze_older() froze the heap and thaw() has not undone it yet.
-_frozen = [False]
-
-
-def freeze_older():
-    """Move every object the collector tracks into its permanent generation (gc.freeze, O(1)), so
-    that a full collection until thaw() visits only what was made since: a traced task's objects.
-    A full collection is the one that empties CPython's free lists, where blocks the task freed
-    keep its allocation trace and read as kept (or come back, still carrying it, as whatever is made
-    next); on the older objects it costs milliseconds per traced task (6 ms in a Celery child).
-    Not when the program froze objects itself (a preforking server does, to spare copy-on-write):
-    thawing would undo that.  -> whether it froze."""
-    if _frozen[0] or not hasattr(gc, "freeze") or gc.get_freeze_count():
-        return False
-    gc.freeze()
-    _frozen[0] = True
-    return True
-
-
-def frozen():
-    return _frozen[0]
-
-
-def thaw():
-    """Undo freeze_older(): the frozen objects go back to the oldest generation.  Also before any
-    walk of the heap (gc.get_objects and gc.get_referrers do not see frozen objects)."""
-    if _frozen[0]:
-        _frozen[0] = False
-        gc.unfreeze()
-
-
 _libc_trim: list = []  # [function or None], resolved once
 
 

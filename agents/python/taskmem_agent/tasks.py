@@ -12,7 +12,7 @@ from . import jsonio
 from .frames import caller_code, held_by_frames, in_flight_stacks, profile as _profile
 from .marks import RequestGate
 from .persist import probe_kept
-from .procinfo import collect, freeze_older, frozen, older_collections, read_rss, thaw
+from .procinfo import collect, older_collections, read_rss
 from .sampling import BudgetSampler
 
 # A traced task is settled at the next task's start, or by the connection's writer thread once it
@@ -96,7 +96,6 @@ class TaskTracer:
         self.explicit_tracing = False
         if tracemalloc.is_tracing():
             tracemalloc.stop()
-        thaw()
 
     def current_table(self):
         if not tracemalloc.is_tracing():
@@ -154,7 +153,6 @@ class TaskTracer:
         self.emit("Taskmem.taskStarted", {"name": name, "id": task_id, "t": _now_ms()})
         self.active[task_id] = (name, time.perf_counter(), True)
         self.gc_mark = older_collections()
-        freeze_older()
         tracemalloc.start(self.config.nframe)
 
     def become_worker(self):
@@ -178,7 +176,6 @@ class TaskTracer:
             sampled = False
             if tracemalloc.is_tracing():
                 tracemalloc.stop()
-            thaw()
             self.sampler.traced(name, t1 - t0, t1 - t0)
         if not sampled and not self.config.gc_per_task:
             if self.config.sample_every is None:
@@ -188,13 +185,11 @@ class TaskTracer:
             with self._ended_lock:
                 self._ended[name] = self._ended.get(name, 0) + 1
             return
-        tracing = sampled and tracemalloc.is_tracing()
-        if tracing:
-            self._collect()
         params = {"name": name, "id": _own_copy(task_id) if sampled else task_id, "t": _now_ms(),
                   "durationMs": round((t1 - t0) * 1000.0, 3),
                   "sampled": False}
-        if tracing:
+        if sampled and tracemalloc.is_tracing():
+            self._collect()
             snap = tracemalloc.take_snapshot()
             table = _profile.table_from_snapshot(snap)
             del snap
@@ -208,7 +203,7 @@ class TaskTracer:
                             time.perf_counter(), time.process_time())
             if not self._is_attached():
                 # The session left while the task ran: no writer thread will settle it, and the next
-                # task may never come; tracing and the frozen heap end now.
+                # task may never come; tracing ends now.
                 self._settle()
             return
         elif self.config.gc_per_task:
@@ -300,7 +295,6 @@ class TaskTracer:
                 del frame
                 first = table
                 table = self._kept_now(first, held)
-                thaw()  # before any walk of the heap (the probe), which frozen objects would escape
                 if not full and 0 < _profile.table_bytes(table) < PROBE_CEILING_BYTES:
                     # What the task freed into CPython's free lists (lists, dicts, tuples, floats kept
                     # for reuse) is still allocated to tracemalloc: only a full collection empties them.
@@ -316,7 +310,6 @@ class TaskTracer:
                     self.probe = probe_kept(name, table, self.tasks_finished)
                     probe_s = time.perf_counter() - t_probe
                 tracemalloc.stop()
-            thaw()
             _profile.merge_into(self.cumulative, table)
             self.sampled_tasks += 1
             params["sampled"] = True
@@ -349,12 +342,7 @@ class TaskTracer:
         generation ran since the task started (unless ``full``).  Everything allocated since then is
         in those two (only a generation-1 collection moves objects on to generation 2), so the
         cycles it left are found at a fraction of a full collection's cost (milliseconds in a Celery
-        child).  While the older objects are frozen (freeze_older, at the task's start), a full
-        collection costs what that one does.  -> whether it was a full collection (which also
-        empties CPython's free lists)."""
-        if frozen():
-            collect(2)  # the older objects are frozen: this visits only the task's (freeze_older)
-            return True
+        child).  -> whether it was a full collection (which also empties CPython's free lists)."""
         full = full or older_collections() != self.gc_mark
         collect(2 if full else 1)
         self.gc_mark = older_collections()

@@ -21,7 +21,6 @@ import time
 import tracemalloc
 import types
 
-from .procinfo import thaw
 from .whyheap import (_LRU, OLD, USER, Bounds, Heap, _attributes, _kept_set, _lru_cache_dict, _origins,
                       allocation_stack, is_a, is_user_file, unverifiable)
 from .whyline import _trees, holding_line, root_file
@@ -152,7 +151,6 @@ def why_retained(runs, max_objects=2_000_000, time_budget_ms=5000):
     """The ``WhyRetained`` answer (src/core/why/model.ts) for what traced runs kept."""
     if not tracemalloc.is_tracing():
         raise RuntimeError("tracemalloc is not tracing")
-    thaw()  # frozen objects escape gc.get_objects and gc.get_referrers
     enabled = gc.isenabled()
     # The walk allocates many small containers: collections of a big heap would be most of its time.
     gc.disable()

@@ -13,7 +13,6 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from taskmem_agent.config import Config  # noqa: E402
 from taskmem_agent.tasks import SETTLE_WAIT_S, TaskTracer  # noqa: E402
 from taskmem_agent.frames import held_by_frames, in_flight_stacks  # noqa: E402
-from taskmem_agent.procinfo import thaw  # noqa: E402
 from taskmem_agent.profile import table_from_snapshot  # noqa: E402
 
 _kept = []
@@ -33,13 +32,6 @@ def nested(n):
 def clean(n):
     rows = ["%d" % (n + i) for i in range(200)]
     return len(rows) * 1000003  # a fresh int, returned
-
-
-def logs_at_its_end(n):
-    # Like logging's records (``logger.info(fmt, context, extra=...)``): small dicts made and freed;
-    # their key tables go to CPython's free list for key tables, still carrying this line's trace.
-    records = [{"msg": "row %d" % (n + i)} for i in range(10)]
-    return len(records)
 
 
 class FakeSignal:
@@ -88,9 +80,6 @@ def kept_per_run(a, name):
 
 
 class SettleTest(unittest.TestCase):
-    def setUp(self):
-        thaw()  # a traced task another test left unsettled leaves the heap frozen
-
     def tearDown(self):
         if tracemalloc.is_tracing():
             tracemalloc.stop()
@@ -129,43 +118,11 @@ class SettleTest(unittest.TestCase):
         self.assertEqual(len(kept), 12)
         self.assertEqual(kept[1:], [0] * 11, kept)
 
-    def test_a_block_the_task_freed_and_its_caller_took_back_is_not_kept(self):
-        # Celery at INFO: a dict made after the task's end (a frame's locals, the next task's request
-        # stack) took the key table that the task's logging call freed, and was alive when the task
-        # was settled: 120 B "kept" at trace.py:131 on most runs of a clean task.
-        a = new_agent()
-        signal = FakeSignal(a)
-        made_after: list = []
-        for n in range(12):
-            gc.collect()  # Python's own full collection empties the free lists: the task's key table is new
-            trace_task(a, signal, "logs", logs_at_its_end, n)
-            # Dicts made after the task's end and alive at its settle: they take the free list's
-            # key tables (at most 80 are kept there), the task's among them.
-            made_after.extend({"k": i} for i in range(100))
-            time.sleep(SETTLE_WAIT_S)
-            a.writer_poll(None)  # settled by the writer thread: no task follows
-        self.assertIsNone(a.pending)
-        kept = kept_per_run(a, "logs")
-        self.assertEqual(len(kept), 12)
-        self.assertEqual(kept[1:], [0] * 11, kept)
-
-    def test_the_heap_is_thawed_once_the_task_is_settled(self):
-        a = new_agent()
-        signal = FakeSignal(a)
-        before = gc.get_freeze_count()
-        trace_task(a, signal, "clean", clean, 0)
-        self.assertGreater(gc.get_freeze_count(), before)  # frozen from the task's start to its settle
-        time.sleep(SETTLE_WAIT_S)
-        a.writer_poll(None)
-        self.assertIsNone(a.pending)
-        self.assertEqual(gc.get_freeze_count(), before)
-
     def test_a_traced_task_that_ends_after_the_session_left_is_settled_at_once(self):
         attached = [True]
         config = Config(False)
         config.sample_every = 1
         a = TaskTracer(config, "worker", lambda method, params: None, lambda: attached[0])
-        before = gc.get_freeze_count()
         a.task_started("clean", 1)
         self.assertTrue(tracemalloc.is_tracing())
         attached[0] = False  # the session detaches while the task runs
@@ -173,18 +130,6 @@ class SettleTest(unittest.TestCase):
         a.task_finished("clean", 1)
         self.assertIsNone(a.pending)
         self.assertFalse(tracemalloc.is_tracing())
-        self.assertEqual(gc.get_freeze_count(), before)
-
-    def test_a_program_that_froze_its_heap_keeps_it_frozen(self):
-        marker: list = [[]]
-        gc.freeze()  # a preforking server does this before forking, to spare copy-on-write
-        try:
-            kept = self.run_worker(clean)
-            self.assertEqual(kept[1:], [0] * 11, kept)
-            self.assertFalse(any(o is marker for o in gc.get_objects()), "the program's frozen objects were thawed")
-        finally:
-            gc.unfreeze()
-        self.assertTrue(any(o is marker for o in gc.get_objects()))
 
     def test_what_the_running_calls_allocated_at_their_lines_is_in_flight(self):
         kept = []
@@ -223,7 +168,6 @@ class SettleTest(unittest.TestCase):
         def writer_ends_its_settle():
             time.sleep(0.05)
             tracemalloc.stop()
-            thaw()
             a.pending_lock.release()
             done.set()
 
