@@ -207,7 +207,7 @@ describe('Python and Celery', function () {
         assert.equal(leaky.verdict, 'leak', `${leaky.summary}\ntraced runs per target: ${tracedByChild.join('; ')}`);
         // Never a leak. Profile Task runs Celery at INFO, where the success log's keyword dict, freed
         // into CPython's free list and taken back by what runs next, can read as ~120 B kept per run
-        // (inconclusive in 3 of 8 sessions): the fix tried (a frozen heap) cost traced runs; see CHANGELOG.
+        // (inconclusive in 3 of 8 sessions): a fix tried (a frozen heap) was withdrawn; see CHANGELOG.
         assert.notEqual(byName.get('tasks.resize_avatar')?.verdict, 'leak', tracedByChild.join('; '));
         const top = report.sites[0];
         assert.ok(top && path.basename(top.file) === 'tasks.py' && top.precision === 'line', `top site: ${JSON.stringify(top)}`);
