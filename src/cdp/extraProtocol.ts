@@ -82,6 +82,14 @@ export interface CheckpointReply {
   outsideHeap: number;
 }
 
+/** What the harness's `collect()` returns: its full GC, the heap right after it, then the checkpoint. */
+export interface HarnessCollectReply {
+  /** V8's used heap size read right after the GC, before anything allocates (what Runtime.getHeapUsage reports). */
+  usedHeap: number;
+  /** The bootloader's checkpoint reply; absent when the bootloader did not install one. */
+  checkpoint?: CheckpointReply;
+}
+
 export interface ExtraCommands {
   'NodeWorker.enable': { paramsType: [{ waitForDebuggerOnStart: boolean }]; returnType: Record<string, never> };
   'NodeWorker.disable': { paramsType: []; returnType: Record<string, never> };

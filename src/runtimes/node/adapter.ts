@@ -4,7 +4,7 @@
  * what JS objects hold outside the heap.
  */
 import type { Protocol } from 'devtools-protocol';
-import type { RunTaskResult } from '../../cdp/extraProtocol';
+import type { CheckpointReply, RunTaskResult } from '../../cdp/extraProtocol';
 import type { HeapStatsPoint, RawSamplingProfile } from '../../core/model';
 import { rssSplitNote } from '../../core/memorySplit';
 import type { HarnessSpec } from '../../session/api';
@@ -31,6 +31,8 @@ export class NodeAdapter implements RuntimeAdapter {
   private readonly scriptsAskedFor = new Set<string>();
   /** Task marks injected after attaching (letGo takes them out). */
   private marksInstalled = false;
+  /** The harness script is loaded: its own GC replaces the inspector's. */
+  private harnessLoaded = false;
   private closeInspectorOnLetGo: boolean;
   private pollCount = 0;
   /** Why retained: the baseline's ids and the later snapshot, read off this thread. */
@@ -126,8 +128,13 @@ export class NodeAdapter implements RuntimeAdapter {
     return { heapUsed, heapTotal, rss: rssNow, external, arrayBuffers };
   }
 
+  /**
+   * A harness process runs one full GC of its own (see harness.ts): the inspector's collectGarbage is
+   * a low-memory notification, after which the task's code ran cold for several runs.
+   */
   async collectGarbage(): Promise<void> {
-    await this.context.client.send('HeapProfiler.collectGarbage');
+    if (this.harnessLoaded) await this.harnessCollect();
+    else await this.context.client.send('HeapProfiler.collectGarbage');
   }
 
   async capture(collect: boolean): Promise<CaptureResult> {
@@ -142,6 +149,14 @@ export class NodeAdapter implements RuntimeAdapter {
 
   retained(): Promise<RetainedReading> {
     return this.retainedNow(true);
+  }
+
+  /** The harness's full GC and its reading of the heap right after it, in one round trip. */
+  private async harnessCollect(): Promise<RetainedReading> {
+    const reply = await this.evaluate<unknown>('globalThis.__taskmemHarness.collect()');
+    const usedHeap = (reply as { usedHeap?: unknown } | undefined)?.usedHeap;
+    if (typeof usedHeap !== 'number' || !Number.isFinite(usedHeap)) throw new Error('the harness did not report the heap after its GC');
+    return retainedReading(usedHeap, checkpointReply((reply as { checkpoint?: unknown }).checkpoint));
   }
 
   async whyBaseline(): Promise<void> {
@@ -162,6 +177,7 @@ export class NodeAdapter implements RuntimeAdapter {
 
   private async retainedNow(collect: boolean): Promise<RetainedReading> {
     const { client } = this.context;
+    if (collect && this.harnessLoaded) return this.harnessCollect();
     if (collect) await this.collectGarbage();
     // getHeapUsage answers from C++ without allocating on the JS heap: ±1 KiB where evaluating
     // process.memoryUsage() swings by ±100 KiB.
@@ -177,10 +193,7 @@ export class NodeAdapter implements RuntimeAdapter {
     const measured = await client
       .send('Runtime.evaluate', { expression: 'globalThis.__taskmemCheckpoint?.()', silent: true, returnByValue: true })
       .catch(() => undefined);
-    const heapUsed = usage.usedSize;
-    const reply = checkpointReply(measured?.result.value);
-    if (!reply || reply.code >= heapUsed) return { retainedAfterGc: heapUsed };
-    return { retainedAfterGc: heapUsed - reply.code + reply.outsideHeap, outsideHeapAfterGc: reply.outsideHeap, compiledCodeAfterGc: reply.code };
+    return retainedReading(usage.usedSize, checkpointReply(measured?.result.value));
   }
 
   async profile(): Promise<RawSamplingProfile> {
@@ -212,6 +225,7 @@ export class NodeAdapter implements RuntimeAdapter {
       await new Promise((resolve) => setTimeout(resolve, 25));
     }
     await this.evaluate('globalThis.__taskmemHarness.load()');
+    this.harnessLoaded = true;
   }
 
   async runHarnessTask(_index: number, _measure: boolean): Promise<RunTaskResult> {
@@ -320,4 +334,10 @@ function evaluationError(details: Protocol.Runtime.ExceptionDetails): Error {
   const description = details.exception?.description ?? details.text;
   const firstLine = description.split('\n')[0] ?? description;
   return new Error(firstLine.replace(/^Error: /, ''));
+}
+
+/** The retained figure: the heap without compiled code (V8's, not the task's), plus what Buffers hold outside it. */
+function retainedReading(heapUsed: number, reply: CheckpointReply | undefined): RetainedReading {
+  if (!reply || reply.code >= heapUsed) return { retainedAfterGc: heapUsed };
+  return { retainedAfterGc: heapUsed - reply.code + reply.outsideHeap, outsideHeapAfterGc: reply.outsideHeap, compiledCodeAfterGc: reply.code };
 }
