@@ -224,7 +224,13 @@ export class Target {
     return this.adapter.loadHarness(spec);
   }
 
+  /**
+   * A statistics poll sent just before the run (it waited behind the reading of the run before)
+   * answers while the run is in flight, and the run's reply then waits for our delayed ACK, as in
+   * pollWouldDelayRun: the run goes out once the polls in the queue are answered.
+   */
   async runHarnessTask(index: number, measure: boolean): Promise<RunTaskResult> {
+    await this.queue;
     this.harnessRunStarted = performance.now();
     try {
       return await this.adapter.runHarnessTask(index, measure);
