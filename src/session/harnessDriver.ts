@@ -21,7 +21,10 @@ import type { SessionDriver } from './driver';
 
 /** How long a harness process may take to report in (TypeScript compilation included). */
 const HARNESS_START_TIMEOUT_MS = 60_000;
-/** Share of the measured runs' wall time that fetching sampling profiles may take ('budgeted-profiles'). */
+/**
+ * Share of the measured runs' wall time that sampling profiles may take ('budgeted-profiles'): the
+ * fetch (V8 runs a full GC for it) and the analysis, which holds up the next run's reply.
+ */
 const PROFILE_BUDGET = 0.1;
 /** Extra runs that why retained explains (`whyRuns: 'extra-runs'`): enough for a holder to gain entries in most of them. */
 const WHY_EXTRA_RUNS = 20;
@@ -49,6 +52,8 @@ export class HarnessDriver implements SessionDriver {
   private lastAnalysedRun = -1;
   /** Read one run in `stride` ('budgeted-profiles'); the last run read. */
   private stride = 1;
+  /** Time the measured runs' sampling profiles took so far: fetches and analyses (PROFILE_BUDGET). */
+  private profileCostMs = 0;
   private lastReadRun = -1;
   private lastDurationMs = 0;
   /** The measured runs' loop, and whether a stop asked it to end before its next run (finalCapture). */
@@ -132,7 +137,6 @@ export class HarnessDriver implements SessionDriver {
     await target.endWarmUp();
     this.stride = readingStride(spec.runs);
     let lastOrdinal = this.boundaryOrdinal;
-    let fetchMs = 0;
     const started = performance.now();
     for (let i = 0; i < spec.runs; i++) {
       if (this.stopping) return;
@@ -146,10 +150,10 @@ export class HarnessDriver implements SessionDriver {
       const last = i === spec.runs - 1;
       let keptByRun: number | undefined;
       const reading = await this.read(target, i, result.durationMs);
-      if (i === 0 || last || (!this.analysing && fetchMs <= PROFILE_BUDGET * (performance.now() - started))) {
+      if (i === 0 || last || (!this.analysing && this.profileCostMs <= PROFILE_BUDGET * (performance.now() - started))) {
         const fetchStarted = performance.now();
         const profile = await target.profile();
-        fetchMs += performance.now() - fetchStarted;
+        this.profileCostMs += performance.now() - fetchStarted;
         // Bytes of the samples the runs since the last fetch allocated and still keep, per run.
         keptByRun = keptAbove(profile, lastOrdinal) / (i - this.lastAnalysedRun);
         lastOrdinal = Math.max(lastOrdinal, maxOrdinal(profile));
@@ -182,9 +186,11 @@ export class HarnessDriver implements SessionDriver {
     this.analysing = true;
     this.lastAnalysedRun = run;
     this.analysis = this.analysis.then(async () => {
+      const started = performance.now();
       try {
         await this.session.recordCapture(target, profile, run, this.boundaryOrdinal);
       } finally {
+        this.profileCostMs += performance.now() - started;
         this.analysing = false;
       }
     });
