@@ -31,6 +31,14 @@ export function checkpointReply(raw: unknown): CheckpointReply | undefined {
   return valid(code) && valid(outsideHeap) ? { code, outsideHeap } : undefined;
 }
 
+/** The harness's `collect()` reply (its GC, the heap after it, the checkpoint), or undefined when malformed. */
+export function harnessCollectReply(raw: unknown): { usedHeap: number; checkpoint: CheckpointReply | undefined } | undefined {
+  if (typeof raw !== 'object' || raw === null) return undefined;
+  const { usedHeap, checkpoint } = raw as Record<string, unknown>;
+  if (typeof usedHeap !== 'number' || !Number.isFinite(usedHeap) || usedHeap < 0) return undefined;
+  return { usedHeap, checkpoint: checkpointReply(checkpoint) };
+}
+
 /** Script ids a profile names (with a URL) that `isKnown` does not know: scripts loaded since the Debugger last reported them. */
 export function unknownScripts(profile: RawSamplingProfile, isKnown: (scriptId: string) => boolean): Set<string> {
   const unknown = new Set<string>();

@@ -9,7 +9,7 @@ import type { HeapStatsPoint, RawSamplingProfile } from '../../core/model';
 import { rssSplitNote } from '../../core/memorySplit';
 import type { HarnessSpec } from '../../session/api';
 import type { AdapterContext, CaptureResult, RetainedReading, RuntimeAdapter, StatsReading } from '../adapter';
-import { checkpointReply, readRss, unknownScripts } from '../replies';
+import { checkpointReply, harnessCollectReply, readRss, unknownScripts } from '../replies';
 import type { WhyRetained } from '../../core/why/model';
 import { HeapSnapshotReader } from './heapSnapshot';
 
@@ -153,10 +153,9 @@ export class NodeAdapter implements RuntimeAdapter {
 
   /** The harness's full GC and its reading of the heap right after it, in one round trip. */
   private async harnessCollect(): Promise<RetainedReading> {
-    const reply = await this.evaluate<unknown>('globalThis.__taskmemHarness.collect()');
-    const usedHeap = (reply as { usedHeap?: unknown } | undefined)?.usedHeap;
-    if (typeof usedHeap !== 'number' || !Number.isFinite(usedHeap)) throw new Error('the harness did not report the heap after its GC');
-    return retainedReading(usedHeap, checkpointReply((reply as { checkpoint?: unknown }).checkpoint));
+    const reply = harnessCollectReply(await this.evaluate<unknown>('globalThis.__taskmemHarness.collect()'));
+    if (!reply) throw new Error('the harness did not report the heap after its GC');
+    return retainedReading(reply.usedHeap, reply.checkpoint);
   }
 
   async whyBaseline(): Promise<void> {
