@@ -11,6 +11,7 @@ import * as vm from 'node:vm';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import type { CheckpointReply, HarnessCollectReply } from '../cdp/extraProtocol';
+import { compiledCodeBytes } from './heapSpaces';
 
 interface HarnessSpec {
   file: string;
@@ -271,6 +272,8 @@ function exposeFullGc(): () => void {
   return vm.runInNewContext('gc') as () => void;
 }
 const fullGc = exposeFullGc();
+/** Readings taken when code space moves while the heap is read (collect). */
+const READING_ATTEMPTS = 3;
 
 const harness = {
   async load(): Promise<{ exports: string[] }> {
@@ -298,14 +301,25 @@ const harness = {
     }
   },
   /**
-   * The full GC and the reading after it, in one round trip: the used heap is read before anything
-   * allocates (the statistics object is built after the figures are copied out).
+   * The full GC and the reading after it, in one round trip. V8 installs optimized code at any
+   * interrupt, and code installed between reading the heap and reading code space made a run read
+   * 10-33 KiB low and the next as much high (temporaries, 10 of 10 sessions). So code is read on
+   * both sides of the heap, and the reading is taken again after another GC when it moved. The heap
+   * figure includes what the first code reading allocates (Node's statistics objects), the same
+   * every time, so increments stay exact.
    */
   collect(): HarnessCollectReply {
     fullGc();
-    const usedHeap = v8.getHeapStatistics().used_heap_size;
-    const checkpoint = (globalThis as { __taskmemCheckpoint?: () => CheckpointReply }).__taskmemCheckpoint?.();
-    return checkpoint ? { usedHeap, checkpoint } : { usedHeap };
+    for (let attempt = 1; ; attempt++) {
+      const codeBefore = compiledCodeBytes();
+      const usedHeap = v8.getHeapStatistics().used_heap_size;
+      const code = compiledCodeBytes();
+      if (code === codeBefore || attempt === READING_ATTEMPTS) {
+        const checkpoint = (globalThis as { __taskmemCheckpoint?: () => CheckpointReply }).__taskmemCheckpoint?.();
+        return checkpoint ? { usedHeap, checkpoint: { code, outsideHeap: checkpoint.outsideHeap } } : { usedHeap };
+      }
+      fullGc();
+    }
   },
   memoryUsage(): NodeJS.MemoryUsage {
     return process.memoryUsage();

@@ -8,6 +8,7 @@ import * as vm from 'node:vm';
 import type { CheckpointReply } from '../cdp/extraProtocol';
 import { requestTaskName, routeHandlers, type RequestLike } from './httpTasks';
 import { hookBullmq } from './jobTasks';
+import { compiledCodeBytes, isCompiledCodeSpace } from './heapSpaces';
 
 declare const globalThis: { __taskmemEmit?: (payload: string) => void; __taskmemCheckpoint?: () => CheckpointReply };
 
@@ -58,16 +59,13 @@ export function installTaskMarks(gcBudget: number, auto: AutoTasks): () => void 
     v8.setFlagsFromString('--expose-gc');
     collect = vm.runInNewContext('gc') as () => void;
   }
-  // Compiled code is V8's, not the task's: optimizing and deoptimizing a hot function moves
-  // 200+ KiB in and out of code space between two runs.
-  const counted = (name: string) => name !== 'code_space' && name !== 'code_large_object_space';
   // What a task can keep: the V8 heap without compiled code, plus the memory outside the heap that
   // Buffers and ArrayBuffers hold (a 64 KiB Buffer is a 100-byte object on the heap). Node's own
   // count of backing stores is exact right after a full GC; V8's external_memory lags one GC behind.
   const outsideHeap = (): number => process.memoryUsage().arrayBuffers;
   const retainedHeap = (): number => {
     let heap = outsideHeap();
-    for (const space of v8.getHeapSpaceStatistics()) if (counted(space.space_name)) heap += space.space_used_size;
+    for (const space of v8.getHeapSpaceStatistics()) if (!isCompiledCodeSpace(space.space_name)) heap += space.space_used_size;
     return heap;
   };
   const heapAfterGc = (): { heap: number; ms: number } => {
@@ -85,8 +83,7 @@ export function installTaskMarks(gcBudget: number, auto: AutoTasks): () => void 
   // code is V8's, not the task's, and it grows for hundreds of runs as V8 optimizes.
   Object.defineProperty(globalThis, CHECKPOINT_GLOBAL, {
     value: (): CheckpointReply => {
-      let code = 0;
-      for (const space of v8.getHeapSpaceStatistics()) if (!counted(space.space_name)) code += space.space_used_size;
+      const code = compiledCodeBytes();
       if (finished.size) checkpoint(retainedHeap(), 'capture');
       return { code, outsideHeap: outsideHeap() };
     },
