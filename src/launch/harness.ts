@@ -7,11 +7,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as v8 from 'node:v8';
-import * as vm from 'node:vm';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import type { CheckpointReply, HarnessCollectReply } from '../cdp/extraProtocol';
-import { compiledCodeBytes } from './heapSpaces';
+import { compiledCodeBytes, exposeFullGc } from './heapSpaces';
 
 interface HarnessSpec {
   file: string;
@@ -262,15 +261,11 @@ let task: TaskFunction | undefined;
 const spec = readSpec();
 
 /**
- * One full GC, as `node --expose-gc`'s gc() runs it, without a global `gc` the task could see. The
- * inspector's HeapProfiler.collectGarbage is a low-memory notification instead: two or more full
- * GCs that also drop what V8 keeps to run code fast, so each run after it ran cold (measured on the
- * bench's 22 MiB fixture: the call 31 ms against 9.7 ms, the collection 66 ms against 28 ms).
+ * One full GC of our own (heapSpaces: exposeFullGc). The inspector's HeapProfiler.collectGarbage is
+ * a low-memory notification instead: two or more full GCs that also drop what V8 keeps to run code
+ * fast, so each run after it ran cold (measured on the bench's 22 MiB fixture: the call 31 ms
+ * against 9.7 ms, the collection 66 ms against 28 ms).
  */
-function exposeFullGc(): () => void {
-  v8.setFlagsFromString('--expose-gc');
-  return vm.runInNewContext('gc') as () => void;
-}
 const fullGc = exposeFullGc();
 /** Readings taken when code space moves while the heap is read (collect). */
 const READING_ATTEMPTS = 3;

@@ -190,7 +190,7 @@ export class NodeAdapter implements RuntimeAdapter {
     // 1-2 ms in sequence), more than the GC itself in the harness's every run.
     const usage = await client.send('Runtime.getHeapUsage');
     const measured = await client
-      .send('Runtime.evaluate', { expression: 'globalThis.__taskmemCheckpoint?.()', silent: true, returnByValue: true })
+      .send('Runtime.evaluate', { expression: 'globalThis.__taskmemCheckpoint?.(true)', silent: true, returnByValue: true })
       .catch(() => undefined);
     return retainedReading(usage.usedSize, checkpointReply(measured?.result.value));
   }
