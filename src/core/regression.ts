@@ -47,16 +47,22 @@ function cosine(a: readonly number[], b: readonly number[]): number {
   return saa === 0 || sbb === 0 ? 0 : sab / Math.sqrt(saa * sbb);
 }
 
+/** A least-squares fit: coefficients, their errors, and the error of any weighted sum of them. */
+export interface RegressionFit {
+  coef: number[];
+  stdErr: number[];
+  df: number;
+  residuals: number[];
+  /** Standard error of Σ weights[a]·coef[a], by the same rule as `stdErr` (the larger of the classic and HC3 errors). */
+  sumStdErr(weights: readonly number[]): number;
+}
+
 /**
  * Least squares of y on the columns, with an intercept on centred data (heaps are ~1e8 and counts
  * ~1e5; raw normal equations would lose the digits) or through the origin. Undefined when the
  * system is singular or has no degrees of freedom left.
  */
-export function multipleRegression(
-  columns: readonly (readonly number[])[],
-  y: readonly number[],
-  intercept = true,
-): { coef: number[]; stdErr: number[]; df: number; residuals: number[] } | undefined {
+export function multipleRegression(columns: readonly (readonly number[])[], y: readonly number[], intercept = true): RegressionFit | undefined {
   const n = y.length;
   const p = columns.length;
   const df = n - p - (intercept ? 1 : 0);
@@ -90,12 +96,26 @@ export function multipleRegression(
     const weight = residuals[i] ** 2 / Math.max(1e-9, 1 - Math.min(leverage, 0.999)) ** 2;
     for (let a = 0; a < p; a++) for (let b = 0; b < p; b++) meat[a][b] += weight * x[a] * x[b];
   }
-  const robust = inverse.map((_, a) => {
+  const sandwich = inverse.map((_, a) =>
+    inverse.map((__, d) => {
+      let v = 0;
+      for (let b = 0; b < p; b++) for (let c = 0; c < p; c++) v += inverse[a][b] * meat[b][c] * inverse[c][d];
+      return v;
+    }),
+  );
+  const robust = sandwich.map((row, a) => Math.sqrt(Math.max(0, row[a])));
+  const quadratic = (matrix: readonly number[][], w: readonly number[]) => {
     let v = 0;
-    for (let b = 0; b < p; b++) for (let c = 0; c < p; c++) v += inverse[a][b] * meat[b][c] * inverse[c][a];
-    return Math.sqrt(Math.max(0, v));
-  });
-  return { coef, stdErr: classic.map((e, a) => Math.max(e, robust[a])), df, residuals };
+    for (let a = 0; a < p; a++) for (let b = 0; b < p; b++) v += (w[a] ?? 0) * matrix[a][b] * (w[b] ?? 0);
+    return v;
+  };
+  return {
+    coef,
+    stdErr: classic.map((e, a) => Math.max(e, robust[a])),
+    df,
+    residuals,
+    sumStdErr: (weights) => Math.sqrt(Math.max(0, variance * quadratic(inverse, weights), quadratic(sandwich, weights))),
+  };
 }
 
 /** Gauss-Jordan with partial pivoting; undefined for a singular matrix. */
@@ -158,10 +178,7 @@ function mergeMisreadRows(
  * A robust fit: least squares, then again with misread checkpoints merged away, and once more
  * without the rows still far off (V8 accounting steps).
  */
-export function robustFit(
-  columns: number[][],
-  y: number[],
-): { fit: NonNullable<ReturnType<typeof multipleRegression>>; outliers: number; misread: number } | undefined {
+export function robustFit(columns: number[][], y: number[]): { fit: RegressionFit; outliers: number; misread: number } | undefined {
   const raw = multipleRegression(columns, y, false);
   if (!raw) return undefined;
   const repaired = mergeMisreadRows(columns, y, raw.residuals);

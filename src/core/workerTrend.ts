@@ -9,7 +9,7 @@
 import { formatBytes, formatBytesPerRun, formatPercent, formatProjection } from './format';
 import type { RetainedSite, Verdict } from './model';
 import { oneSided } from './robust';
-import { collinearGroups, robustFit } from './regression';
+import { collinearGroups, robustFit, type RegressionFit } from './regression';
 
 export { collinearGroups, multipleRegression } from './regression';
 import { ADVICE, LEAK_CONFIDENCE, PLATEAU_CONFIDENCE } from './assess';
@@ -48,6 +48,9 @@ export interface TaskTrend {
   misread: number;
 }
 
+/** Standard errors apart at which one group's growth per task differs from the others' (the overall trend's model). */
+const GROUPS_DIFFER_ERRORS = 3;
+
 /** Rows a half of the checkpoints needs before it is judged on its own. */
 const MIN_HALF_ROWS = 8;
 
@@ -56,6 +59,9 @@ interface TargetFit {
   whole: GroupFit[];
   early: Array<GroupFit | undefined>;
   later: Array<GroupFit | undefined>;
+  /** All names together (fitOverallTrend). */
+  overall: { whole: GroupFit | undefined; early: GroupFit | undefined; later: GroupFit | undefined };
+  totalTasks: number;
   tasks: number[];
   checkpoints: number;
   outliers: number;
@@ -86,17 +92,49 @@ function fitTarget(points: readonly Checkpoint[]): TargetFit | undefined {
   }
   const groups = collinearGroups(steps, names);
   const column = (subset: readonly Checkpoint[], group: readonly string[]) => subset.map((p) => group.reduce((s, name) => s + (p.counts[name] ?? 0), 0));
-  const fitOn = (subset: readonly Checkpoint[], from = 0): { fits: GroupFit[]; outliers: number; misread: number } | undefined => {
+  const fitColumns = (subset: readonly Checkpoint[], from: number, columns: number[][]) => {
     const shift = endShift.slice(from, from + subset.length);
     const withOffset = shift.some((v) => v !== 0);
-    if (subset.length <= groups.length + (withOffset ? 1 : 0)) return undefined;
-    const fitted = robustFit(
-      [...groups.map((group) => column(subset, group)), ...(withOffset ? [shift] : [])],
+    if (subset.length <= columns.length + (withOffset ? 1 : 0)) return undefined;
+    return robustFit(
+      [...columns, ...(withOffset ? [shift] : [])],
       subset.map((p) => p.heap),
     );
+  };
+  const fitOn = (
+    subset: readonly Checkpoint[],
+    from = 0,
+  ): { fits: GroupFit[]; overall: GroupFit | undefined; outliers: number; misread: number } | undefined => {
+    const columns = groups.map((group) => column(subset, group));
+    const fitted = fitColumns(subset, from, columns);
     if (!fitted) return undefined;
     const fits = groups.map((_, i) => ({ perTask: fitted.fit.coef[i], stdErr: fitted.fit.stdErr[i], df: fitted.fit.df }));
-    return { fits, outliers: fitted.outliers, misread: fitted.misread };
+    return { fits, overall: overallFit(subset, from, columns, fitted.fit), outliers: fitted.outliers, misread: fitted.misread };
+  };
+  /**
+   * Growth per task of any name. One fit on the total count assumes every name keeps alike; where
+   * the groups' own growths clearly differ it is the wrong model: with rows of one measured task
+   * each, a leaking name's and a clean one's read +28 KiB and 0 alternately, and the robust refit
+   * threw one kind away as outliers (a 28 KiB/task leak read "+100 B/task, levelled off"). Then the
+   * groups' growths weighted by their share of the tasks stand instead. Where they do not clearly
+   * differ, the total count's fit stands: with names that run in a steady mix the groups' fit trades
+   * growth between them and absorbed a misread level the total count's fit repairs.
+   */
+  const overallFit = (subset: readonly Checkpoint[], from: number, columns: number[][], fit: RegressionFit): GroupFit | undefined => {
+    const tasks = columns.map((col) => col.reduce((sum, v) => sum + v, 0));
+    const total = tasks.reduce((sum, v) => sum + v, 0);
+    if (!(total > 0)) return undefined;
+    const weights = tasks.map((n) => n / total);
+    const perTask = weights.reduce((sum, w, i) => sum + w * fit.coef[i], 0);
+    const differs = columns.some((_, g) => {
+      const apart = weights.map((w, h) => (h === g ? 1 : 0) - w);
+      return Math.abs(fit.coef[g] - perTask) > GROUPS_DIFFER_ERRORS * fit.sumStdErr(apart);
+    });
+    return differs ? { perTask, stdErr: fit.sumStdErr(weights), df: fit.df } : totalFit(subset, from);
+  };
+  const totalFit = (subset: readonly Checkpoint[], from: number): GroupFit | undefined => {
+    const fitted = fitColumns(subset, from, [column(subset, names)]);
+    return fitted && { perTask: fitted.fit.coef[0], stdErr: fitted.fit.stdErr[0], df: fitted.fit.df };
   };
   const whole = fitOn(steps);
   if (!whole) return undefined;
@@ -119,14 +157,23 @@ function fitTarget(points: readonly Checkpoint[]): TargetFit | undefined {
   // too few (a short run measures few tasks late), the rows after the warm-up are halved by count.
   if (middle < 0 || steps.length - middle < MIN_HALF_ROWS || middle - warm < MIN_HALF_ROWS) middle = warm + Math.floor((steps.length - warm) / 2);
   const judgeable = (fit: ReturnType<typeof fitOn>) => (fit && fit.fits.every((f) => f.df >= MIN_TREND_DF) ? fit : undefined);
-  const early = middle - warm >= MIN_HALF_ROWS ? judgeable(fitOn(steps.slice(warm, middle), warm)) : undefined;
-  const later = steps.length - middle >= MIN_HALF_ROWS ? judgeable(fitOn(steps.slice(middle), middle)) : undefined;
+  const earlyRows = middle - warm >= MIN_HALF_ROWS ? steps.slice(warm, middle) : undefined;
+  const laterRows = steps.length - middle >= MIN_HALF_ROWS ? steps.slice(middle) : undefined;
+  const early = earlyRows && judgeable(fitOn(earlyRows, warm));
+  const later = laterRows && judgeable(fitOn(laterRows, middle));
+  const judgeableTotal = (fit: GroupFit | undefined) => (fit && fit.df >= MIN_TREND_DF ? fit : undefined);
   const last = points[points.length - 1];
   return {
     groups,
     whole: whole.fits,
     early: groups.map((_, i) => early?.fits[i]),
     later: groups.map((_, i) => later?.fits[i]),
+    overall: {
+      whole: whole.overall ?? totalFit(steps, 0),
+      early: earlyRows && judgeableTotal(early?.overall ?? totalFit(earlyRows, warm)),
+      later: laterRows && judgeableTotal(later?.overall ?? totalFit(laterRows, middle)),
+    },
+    totalTasks: groups.reduce((s, group) => s + group.reduce((t, name) => t + (last.counts[name] ?? 0), 0), 0),
     tasks: groups.map((group) => group.reduce((s, name) => s + (last.counts[name] ?? 0), 0)),
     checkpoints: points.length,
     outliers: whole.outliers,
@@ -157,14 +204,22 @@ function combine(fits: ReadonlyArray<GroupFit | undefined>): GroupFit | undefine
  * between names is too uncertain to say which one grows.
  */
 export function fitOverallTrend(checkpointsByTarget: ReadonlyArray<readonly Checkpoint[]>): TaskTrend | undefined {
-  const all = '\u0000all';
-  const merged = checkpointsByTarget.map((points) =>
-    points.map((p) => ({ heap: p.heap, counts: { [all]: Object.values(p.counts).reduce((a, b) => a + b, 0) } })),
-  );
-  const trend = fitWorkerTrends(merged)[0];
-  if (!trend) return undefined;
+  const fits = checkpointsByTarget.map(fitTarget).filter((fit): fit is TargetFit => fit !== undefined);
+  const whole = combine(fits.map((fit) => fit.overall.whole));
+  if (!whole) return undefined;
+  const early = combine(fits.map((fit) => fit.overall.early));
+  const later = combine(fits.map((fit) => fit.overall.later));
   const names = [...new Set(checkpointsByTarget.flatMap((points) => points.flatMap((p) => Object.keys(p.counts))))].sort();
-  return { ...trend, names };
+  return {
+    names,
+    whole,
+    ...(early ? { early } : {}),
+    ...(later ? { later } : {}),
+    tasks: fits.reduce((sum, fit) => sum + fit.totalTasks, 0),
+    checkpoints: fits.reduce((sum, fit) => sum + fit.checkpoints, 0),
+    outliers: fits.reduce((sum, fit) => sum + fit.outliers, 0),
+    misread: fits.reduce((sum, fit) => sum + fit.misread, 0),
+  };
 }
 
 /** Trends per group of task names over all processes' checkpoints. */

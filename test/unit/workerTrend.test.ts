@@ -212,6 +212,40 @@ describe('workerTrend', () => {
       }
     });
 
+    // Every task measured (a GC at its start and end), names in turn, and the session's captures
+    // between them: rows of one task each read the leaking name's growth and 0 alternately, and one fit
+    // on the total count took one kind for outliers (a 28 KiB/task leak read "+100 B/task, levelled off").
+    it('the overall trend of names that keep differently, every task measured, is their mix, not one of them', () => {
+      const perTaskOfA = 28 * K;
+      for (const seed of [1, 2, 3]) {
+        const random = rng(seed);
+        const counts = { A: 0, B: 0 };
+        let retained = 30 * M;
+        const points: Checkpoint[] = [];
+        // Now and then a level reads 200 KiB high and is back at the next (V8 accounting).
+        let misread = false;
+        const read = (phase: Checkpoint['phase']) => {
+          points.push({ heap: Math.round(retained + (random() * 2 - 1) * 512) + (misread ? 200 * K : 0), counts: { ...counts }, phase });
+          misread = false;
+        };
+        for (let task = 0; task < 240; task++) {
+          misread = task % 40 === 20;
+          read('start');
+          const name = task % 2 ? 'B' : 'A';
+          if (name === 'A') retained += perTaskOfA;
+          counts[name]++;
+          read('end');
+          // The session's own captures add checkpoints between tasks.
+          if (task % 8 === 7) read('capture');
+        }
+        const overall = fitOverallTrend([points])!;
+        for (const half of ['whole', 'early', 'later'] as const) close(overall[half]!.perTask, perTaskOfA / 2, 0.05 * perTaskOfA, `seed ${seed} ${half}`);
+        assert.equal(judgeTrend(overall, FLOOR).verdict.kind, 'leak', `seed ${seed}`);
+        const a = byName(fitWorkerTrends([points]), 'A');
+        close((a.later ?? a.whole).perTask, perTaskOfA, 0.05 * perTaskOfA, `seed ${seed} A`);
+      }
+    });
+
     it('a lasting step or a clean worker with misreads is not repaired into growth', () => {
       // A step that stays (a large-object page) is one row off, not a pair: it is not a misread.
       const stepped = worker({ seed: 9, keep: () => 0, noise: 32 * K }).map((point, i) => (i >= 60 ? { ...point, heap: point.heap + 400 * K } : point));
