@@ -118,6 +118,17 @@ async function interleaved(title, variants, rounds, measure) {
 // ---------------------------------------------------------------------------------------------
 // 1. Node allocation-heavy worker: profiled / bare
 
+/**
+ * TASKMEM_BENCH_COMPARE=<another checkout>/bin/taskmem.js: that build's `taskmem run` defaults as
+ * one more variant in the same rounds (before/after, paired against the same bare runs).
+ */
+function compareVariant(workload) {
+  const other = process.env.TASKMEM_BENCH_COMPARE;
+  return other
+    ? [{ name: 'compare: taskmem run (defaults)', command: NODE, args: [resolve(other), 'run', '--quiet', '--no-color', '--', NODE, ...workload] }]
+    : [];
+}
+
 async function nodeOverhead() {
   const tasks = QUICK ? 120 : 300;
   const rounds = QUICK ? 3 : 7;
@@ -133,6 +144,7 @@ async function nodeOverhead() {
     { name: 'node --heap-prof', command: NODE, args: ['--heap-prof', `--heap-prof-dir=${heapProfDir}`, ...workload] },
     { name: 'taskmem run (defaults)', ...profiled([]) },
     { name: 'taskmem run --sampling-interval 8192 --precise', ...profiled(['--sampling-interval', '8192', '--precise']) },
+    ...compareVariant(workload),
   ];
   const wall = Object.fromEntries(variants.map((v) => [v.name, []]));
   const loop = await interleaved('node overhead', variants, rounds, async (v) => {
@@ -198,6 +210,7 @@ async function httpOverhead() {
     { name: 'bare', command: NODE, args: workload },
     { name: 'taskmem run --no-auto-tasks', ...profiled(['--no-auto-tasks']) },
     { name: 'taskmem run (defaults)', ...profiled([]) },
+    ...compareVariant(workload),
   ];
   const loop = await interleaved('http overhead', variants, rounds, async (v) => (await runBench(v.command, v.args)).bench.loopMs);
   const data = { workload: `node ${rel(workload[0])} ${requests}`, rounds, metric: 'request-loop time measured inside the server process (ms)', variants: {} };

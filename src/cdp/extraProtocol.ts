@@ -82,7 +82,7 @@ export interface CheckpointReply {
   outsideHeap: number;
 }
 
-/** What the harness's `collect()` returns: its full GC, the heap right after it, then the checkpoint. */
+/** What the harness's `collect()` and the bootloader's `__taskmemCollect()` return: a full GC, the heap right after it, then the checkpoint. */
 export interface HarnessCollectReply {
   /** V8's used heap size read right after the GC, before anything allocates (what Runtime.getHeapUsage reports). */
   usedHeap: number;

@@ -6,11 +6,10 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import * as v8 from 'node:v8';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import type { CheckpointReply, HarnessCollectReply } from '../cdp/extraProtocol';
-import { compiledCodeBytes, exposeFullGc } from './heapSpaces';
+import { exposeFullGc, settledReading } from './heapSpaces';
 
 interface HarnessSpec {
   file: string;
@@ -267,8 +266,6 @@ const spec = readSpec();
  * against 9.7 ms, the collection 66 ms against 28 ms).
  */
 const fullGc = exposeFullGc();
-/** Readings taken when code space moves while the heap is read (collect). */
-const READING_ATTEMPTS = 3;
 
 const harness = {
   async load(): Promise<{ exports: string[] }> {
@@ -295,26 +292,11 @@ const harness = {
       return { durationMs: performance.now() - started, error: { message: err.message, stack: err.stack } };
     }
   },
-  /**
-   * The full GC and the reading after it, in one round trip. V8 installs optimized code at any
-   * interrupt, and code installed between reading the heap and reading code space made a run read
-   * 10-33 KiB low and the next as much high (temporaries, 10 of 10 sessions). So code is read on
-   * both sides of the heap, and the reading is taken again after another GC when it moved. The heap
-   * figure includes what the first code reading allocates (Node's statistics objects), the same
-   * every time, so increments stay exact.
-   */
+  /** The full GC and the reading after it (heapSpaces: settledReading), with the checkpoint, in one round trip. */
   collect(): HarnessCollectReply {
-    fullGc();
-    for (let attempt = 1; ; attempt++) {
-      const codeBefore = compiledCodeBytes();
-      const usedHeap = v8.getHeapStatistics().used_heap_size;
-      const code = compiledCodeBytes();
-      if (code === codeBefore || attempt === READING_ATTEMPTS) {
-        const checkpoint = (globalThis as { __taskmemCheckpoint?: () => CheckpointReply }).__taskmemCheckpoint?.();
-        return checkpoint ? { usedHeap, checkpoint: { code, outsideHeap: checkpoint.outsideHeap } } : { usedHeap };
-      }
-      fullGc();
-    }
+    const { usedHeap, code } = settledReading(fullGc);
+    const checkpoint = (globalThis as { __taskmemCheckpoint?: () => CheckpointReply }).__taskmemCheckpoint?.();
+    return checkpoint ? { usedHeap, checkpoint: { code, outsideHeap: checkpoint.outsideHeap } } : { usedHeap };
   },
   memoryUsage(): NodeJS.MemoryUsage {
     return process.memoryUsage();

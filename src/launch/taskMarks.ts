@@ -4,15 +4,17 @@
  */
 import * as dc from 'node:diagnostics_channel';
 import * as v8 from 'node:v8';
-import type { CheckpointReply } from '../cdp/extraProtocol';
+import type { CheckpointReply, HarnessCollectReply } from '../cdp/extraProtocol';
 import { requestTaskName, routeHandlers, type RequestLike } from './httpTasks';
 import { hookBullmq } from './jobTasks';
-import { compiledCodeBytes, exposeFullGc, isCompiledCodeSpace } from './heapSpaces';
+import { compiledCodeBytes, exposeFullGc, isCompiledCodeSpace, settledReading } from './heapSpaces';
 
 declare const globalThis: { __taskmemEmit?: (payload: string) => void; __taskmemCheckpoint?: () => CheckpointReply };
 
 /** The function captures call for a checkpoint and the size of compiled code. */
 const CHECKPOINT_GLOBAL = '__taskmemCheckpoint';
+/** The function captures call for a full GC of ours and the reading after it (with the checkpoint). */
+const COLLECT_GLOBAL = '__taskmemCollect';
 /** The tasks finished so far, read with each heap snapshot (src/runtimes/node/heapSnapshot.ts). */
 const FINISHED_GLOBAL = '__taskmemTasksFinished';
 
@@ -76,20 +78,26 @@ export function installTaskMarks(gcBudget: number, auto: AutoTasks): () => void 
   const checkpoint = (heap: number, phase: 'start' | 'end' | 'capture'): void => {
     emit({ method: 'Taskmem.checkpoint', params: { t: Date.now(), heap, phase, counts: Object.fromEntries(finished) } });
   };
-  // The session's own captures run a full GC through the inspector, then ask for a checkpoint and
-  // for the size of compiled code, which the session takes out of its own (exact) heap figure: JIT
-  // code is V8's, not the task's, and it grows for hundreds of runs as V8 optimizes. A worker's
-  // capture asks the checkpoint to settle: the inspector's GC compacts, and its level read 170-210 KiB
-  // off now and then (back at the next checkpoint), so the trend's level is read after a GC of ours.
-  Object.defineProperty(globalThis, CHECKPOINT_GLOBAL, {
-    value: (settle?: boolean): CheckpointReply => {
-      const reply = { code: compiledCodeBytes(), outsideHeap: outsideHeap() };
-      if (finished.size) checkpoint(settle ? heapAfterGc().heap : retainedHeap(), 'capture');
-      return reply;
-    },
-    enumerable: false,
-    configurable: true,
-  });
+  // A capture without our GC (at exit, or with the GC budget at 0) runs the inspector's GC, then
+  // asks for a checkpoint and for the size of compiled code, which the session takes out of its own
+  // (exact) heap figure: JIT code is V8's, not the task's, and it grows for hundreds of runs as V8
+  // optimizes.
+  const captureCheckpoint = (code: number): CheckpointReply => {
+    if (finished.size) checkpoint(retainedHeap(), 'capture');
+    return { code, outsideHeap: outsideHeap() };
+  };
+  Object.defineProperty(globalThis, CHECKPOINT_GLOBAL, { value: () => captureCheckpoint(compiledCodeBytes()), enumerable: false, configurable: true });
+  // A capture with our GC: the inspector's is a low-memory notification, several full GCs that also
+  // drop what V8 keeps to run code fast (the program ran cold after each), and it compacts: its
+  // level read 170-210 KiB off now and then, back at the next checkpoint.
+  if (collect) {
+    const gc = collect;
+    const collectNow = (): HarnessCollectReply => {
+      const { usedHeap, code } = settledReading(gc);
+      return { usedHeap, checkpoint: captureCheckpoint(code) };
+    };
+    Object.defineProperty(globalThis, COLLECT_GLOBAL, { value: collectNow, enumerable: false, configurable: true });
+  }
   const firstTaskAt = performance.now();
   let totalFinished = 0;
   Object.defineProperty(globalThis, FINISHED_GLOBAL, { value: () => totalFinished, enumerable: false, configurable: true });
@@ -221,6 +229,7 @@ export function installTaskMarks(gcBudget: number, auto: AutoTasks): () => void 
     process.off('exit', flushCounts);
     flushCounts();
     delete (globalThis as Record<string, unknown>)[CHECKPOINT_GLOBAL];
+    delete (globalThis as Record<string, unknown>)[COLLECT_GLOBAL];
     delete (globalThis as Record<string, unknown>)[FINISHED_GLOBAL];
   };
 }

@@ -134,7 +134,20 @@ export class NodeAdapter implements RuntimeAdapter {
    */
   async collectGarbage(): Promise<void> {
     if (this.harnessLoaded) await this.harnessCollect();
-    else await this.context.client.send('HeapProfiler.collectGarbage');
+    else if (!(await this.ownCollect())) await this.context.client.send('HeapProfiler.collectGarbage');
+  }
+
+  /**
+   * The bootloader's full GC (launch/taskMarks: `__taskmemCollect`) and its reading, where it is
+   * installed (worker mode with a GC budget, and attached processes); undefined elsewhere. The
+   * inspector's GC is a low-memory notification that left a worker's hot code cold after each capture.
+   */
+  private async ownCollect(): Promise<RetainedReading | undefined> {
+    const reply = await this.context.client
+      .send('Runtime.evaluate', { expression: 'globalThis.__taskmemCollect?.()', silent: true, returnByValue: true })
+      .catch(() => undefined);
+    const parsed = harnessCollectReply(reply?.result.value);
+    return parsed && retainedReading(parsed.usedHeap, parsed.checkpoint);
   }
 
   async capture(collect: boolean): Promise<CaptureResult> {
@@ -177,7 +190,9 @@ export class NodeAdapter implements RuntimeAdapter {
   private async retainedNow(collect: boolean): Promise<RetainedReading> {
     const { client } = this.context;
     if (collect && this.harnessLoaded) return this.harnessCollect();
-    if (collect) await this.collectGarbage();
+    const own = collect ? await this.ownCollect() : undefined;
+    if (own) return own;
+    if (collect) await this.context.client.send('HeapProfiler.collectGarbage');
     // getHeapUsage answers from C++ without allocating on the JS heap: ±1 KiB where evaluating
     // process.memoryUsage() swings by ±100 KiB.
     if (!collect) return { retainedAfterGc: (await client.send('Runtime.getHeapUsage')).usedSize };
@@ -190,7 +205,7 @@ export class NodeAdapter implements RuntimeAdapter {
     // 1-2 ms in sequence), more than the GC itself in the harness's every run.
     const usage = await client.send('Runtime.getHeapUsage');
     const measured = await client
-      .send('Runtime.evaluate', { expression: 'globalThis.__taskmemCheckpoint?.(true)', silent: true, returnByValue: true })
+      .send('Runtime.evaluate', { expression: 'globalThis.__taskmemCheckpoint?.()', silent: true, returnByValue: true })
       .catch(() => undefined);
     return retainedReading(usage.usedSize, checkpointReply(measured?.result.value));
   }
