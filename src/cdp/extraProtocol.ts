@@ -83,7 +83,7 @@ export interface CheckpointReply {
 }
 
 /** What the harness's `collect()` and the bootloader's `__taskmemCollect()` return: a full GC, the heap right after it, then the checkpoint. */
-export interface HarnessCollectReply {
+export interface CollectReply {
   /** V8's used heap size read right after the GC, before anything allocates (what Runtime.getHeapUsage reports). */
   usedHeap: number;
   /** The bootloader's checkpoint reply; absent when the bootloader did not install one. */

@@ -61,7 +61,6 @@ interface TargetFit {
   later: Array<GroupFit | undefined>;
   /** All names together (fitOverallTrend). */
   overall: { whole: GroupFit | undefined; early: GroupFit | undefined; later: GroupFit | undefined };
-  totalTasks: number;
   tasks: number[];
   checkpoints: number;
   outliers: number;
@@ -173,7 +172,6 @@ function fitTarget(points: readonly Checkpoint[]): TargetFit | undefined {
       early: earlyRows && judgeableTotal(early?.overall ?? totalFit(earlyRows, warm)),
       later: laterRows && judgeableTotal(later?.overall ?? totalFit(laterRows, middle)),
     },
-    totalTasks: groups.reduce((s, group) => s + group.reduce((t, name) => t + (last.counts[name] ?? 0), 0), 0),
     tasks: groups.map((group) => group.reduce((s, name) => s + (last.counts[name] ?? 0), 0)),
     checkpoints: points.length,
     outliers: whole.outliers,
@@ -215,7 +213,7 @@ export function fitOverallTrend(checkpointsByTarget: ReadonlyArray<readonly Chec
     whole,
     ...(early ? { early } : {}),
     ...(later ? { later } : {}),
-    tasks: fits.reduce((sum, fit) => sum + fit.totalTasks, 0),
+    tasks: fits.reduce((sum, fit) => sum + fit.tasks.reduce((a, b) => a + b, 0), 0),
     checkpoints: fits.reduce((sum, fit) => sum + fit.checkpoints, 0),
     outliers: fits.reduce((sum, fit) => sum + fit.outliers, 0),
     misread: fits.reduce((sum, fit) => sum + fit.misread, 0),

@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
-import type { CheckpointReply, HarnessCollectReply } from '../cdp/extraProtocol';
+import type { CheckpointReply, CollectReply } from '../cdp/extraProtocol';
 import { exposeFullGc, settledReading } from './heapSpaces';
 
 interface HarnessSpec {
@@ -293,7 +293,7 @@ const harness = {
     }
   },
   /** The full GC and the reading after it (heapSpaces: settledReading), with the checkpoint, in one round trip. */
-  collect(): HarnessCollectReply {
+  collect(): CollectReply {
     const { usedHeap, code } = settledReading(fullGc);
     const checkpoint = (globalThis as { __taskmemCheckpoint?: () => CheckpointReply }).__taskmemCheckpoint?.();
     return checkpoint ? { usedHeap, checkpoint: { code, outsideHeap: checkpoint.outsideHeap } } : { usedHeap };

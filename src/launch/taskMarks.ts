@@ -4,7 +4,7 @@
  */
 import * as dc from 'node:diagnostics_channel';
 import * as v8 from 'node:v8';
-import type { CheckpointReply, HarnessCollectReply } from '../cdp/extraProtocol';
+import type { CheckpointReply, CollectReply } from '../cdp/extraProtocol';
 import { requestTaskName, routeHandlers, type RequestLike } from './httpTasks';
 import { hookBullmq } from './jobTasks';
 import { compiledCodeBytes, exposeFullGc, isCompiledCodeSpace, settledReading } from './heapSpaces';
@@ -92,7 +92,7 @@ export function installTaskMarks(gcBudget: number, auto: AutoTasks): () => void 
   // level read 170-210 KiB off now and then, back at the next checkpoint.
   if (collect) {
     const gc = collect;
-    const collectNow = (): HarnessCollectReply => {
+    const collectNow = (): CollectReply => {
       const { usedHeap, code } = settledReading(gc);
       return { usedHeap, checkpoint: captureCheckpoint(code) };
     };

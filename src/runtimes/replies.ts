@@ -1,6 +1,6 @@
 /** What targets answer, checked before the session uses it, and readings taken beside the inspector. */
 import { readFileSync } from 'node:fs';
-import type { CheckpointReply, HarnessCollectReply } from '../cdp/extraProtocol';
+import type { CheckpointReply, CollectReply } from '../cdp/extraProtocol';
 import type { RawSamplingProfile } from '../core/model';
 
 /** Counts from a target: names to whole positive numbers; anything else is dropped. */
@@ -32,7 +32,7 @@ export function checkpointReply(raw: unknown): CheckpointReply | undefined {
 }
 
 /** The harness's `collect()` reply (its GC, the heap after it, the checkpoint), or undefined when malformed. */
-export function harnessCollectReply(raw: unknown): HarnessCollectReply | undefined {
+export function collectReply(raw: unknown): CollectReply | undefined {
   if (typeof raw !== 'object' || raw === null) return undefined;
   const { usedHeap, checkpoint } = raw as Record<string, unknown>;
   if (typeof usedHeap !== 'number' || !Number.isFinite(usedHeap) || usedHeap < 0) return undefined;

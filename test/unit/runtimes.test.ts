@@ -7,7 +7,7 @@ import type { SessionOptions } from '../../src/session/api';
 import { launchPlan } from '../../src/session/launchPlan';
 import { parseRegistration } from '../../src/launch/registry';
 import { allRuntimes, isRuntimeKind, runtimeOf } from '../../src/runtimes/registry';
-import { checkpointReply, harnessCollectReply, readRss, unknownScripts, validCounts } from '../../src/runtimes/replies';
+import { checkpointReply, collectReply, readRss, unknownScripts, validCounts } from '../../src/runtimes/replies';
 import { parsePythonStats, pythonStatsPoint } from '../../src/runtimes/python/stats';
 
 const harnessOptions = (file: string, runtime: 'node' | 'python', extra: Partial<SessionOptions> = {}): SessionOptions => ({
@@ -174,15 +174,15 @@ describe('runtimes: replies read from a target', () => {
   });
 
   it("reads the harness's reading after its GC: the heap must be a size, the checkpoint is optional", () => {
-    assert.deepEqual(harnessCollectReply({ usedHeap: 100, checkpoint: { code: 10, outsideHeap: 5 } }), {
+    assert.deepEqual(collectReply({ usedHeap: 100, checkpoint: { code: 10, outsideHeap: 5 } }), {
       usedHeap: 100,
       checkpoint: { code: 10, outsideHeap: 5 },
     });
-    assert.deepEqual(harnessCollectReply({ usedHeap: 100 }), { usedHeap: 100, checkpoint: undefined });
-    assert.deepEqual(harnessCollectReply({ usedHeap: 100, checkpoint: { code: 'x' } }), { usedHeap: 100, checkpoint: undefined });
-    assert.equal(harnessCollectReply({ usedHeap: Number.NaN }), undefined);
-    assert.equal(harnessCollectReply({ usedHeap: -1 }), undefined);
-    assert.equal(harnessCollectReply(undefined), undefined);
+    assert.deepEqual(collectReply({ usedHeap: 100 }), { usedHeap: 100, checkpoint: undefined });
+    assert.deepEqual(collectReply({ usedHeap: 100, checkpoint: { code: 'x' } }), { usedHeap: 100, checkpoint: undefined });
+    assert.equal(collectReply({ usedHeap: Number.NaN }), undefined);
+    assert.equal(collectReply({ usedHeap: -1 }), undefined);
+    assert.equal(collectReply(undefined), undefined);
   });
 
   it('names the scripts of a profile that are not known yet (not the ones without a URL)', () => {

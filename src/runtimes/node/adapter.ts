@@ -9,7 +9,7 @@ import type { HeapStatsPoint, RawSamplingProfile } from '../../core/model';
 import { rssSplitNote } from '../../core/memorySplit';
 import type { HarnessSpec } from '../../session/api';
 import type { AdapterContext, CaptureResult, RetainedReading, RuntimeAdapter, StatsReading } from '../adapter';
-import { checkpointReply, harnessCollectReply, readRss, unknownScripts } from '../replies';
+import { checkpointReply, collectReply, readRss, unknownScripts } from '../replies';
 import type { WhyRetained } from '../../core/why/model';
 import { HeapSnapshotReader } from './heapSnapshot';
 
@@ -128,25 +128,23 @@ export class NodeAdapter implements RuntimeAdapter {
     return { heapUsed, heapTotal, rss: rssNow, external, arrayBuffers };
   }
 
-  /**
-   * A harness process runs one full GC of its own (see harness.ts): the inspector's collectGarbage is
-   * a low-memory notification, after which the task's code ran cold for several runs.
-   */
+  /** Our own full GC where the process has one (ownCollect), else the inspector's. */
   async collectGarbage(): Promise<void> {
-    if (this.harnessLoaded) await this.harnessCollect();
-    else if (!(await this.ownCollect())) await this.context.client.send('HeapProfiler.collectGarbage');
+    if (!(await this.ownCollect())) await this.context.client.send('HeapProfiler.collectGarbage');
   }
 
   /**
-   * The bootloader's full GC (launch/taskMarks: `__taskmemCollect`) and its reading, where it is
-   * installed (worker mode with a GC budget, and attached processes); undefined elsewhere. The
-   * inspector's GC is a low-memory notification that left a worker's hot code cold after each capture.
+   * A full GC of ours and the reading after it, in one round trip: the harness's, or the bootloader's
+   * (launch/taskMarks: `__taskmemCollect`, in worker mode with a GC budget and in attached
+   * processes). Undefined where neither is installed. The inspector's GC is a low-memory notification
+   * that left the task's hot code cold after each capture.
    */
   private async ownCollect(): Promise<RetainedReading | undefined> {
+    if (this.harnessLoaded) return this.harnessCollect();
     const reply = await this.context.client
       .send('Runtime.evaluate', { expression: 'globalThis.__taskmemCollect?.()', silent: true, returnByValue: true })
       .catch(() => undefined);
-    const parsed = harnessCollectReply(reply?.result.value);
+    const parsed = collectReply(reply?.result.value);
     return parsed && retainedReading(parsed.usedHeap, parsed.checkpoint);
   }
 
@@ -166,7 +164,7 @@ export class NodeAdapter implements RuntimeAdapter {
 
   /** The harness's full GC and its reading of the heap right after it, in one round trip. */
   private async harnessCollect(): Promise<RetainedReading> {
-    const reply = harnessCollectReply(await this.evaluate<unknown>('globalThis.__taskmemHarness.collect()'));
+    const reply = collectReply(await this.evaluate<unknown>('globalThis.__taskmemHarness.collect()'));
     if (!reply) throw new Error('the harness did not report the heap after its GC');
     return retainedReading(reply.usedHeap, reply.checkpoint);
   }
@@ -189,7 +187,6 @@ export class NodeAdapter implements RuntimeAdapter {
 
   private async retainedNow(collect: boolean): Promise<RetainedReading> {
     const { client } = this.context;
-    if (collect && this.harnessLoaded) return this.harnessCollect();
     const own = collect ? await this.ownCollect() : undefined;
     if (own) return own;
     if (collect) await this.context.client.send('HeapProfiler.collectGarbage');
