@@ -61,7 +61,7 @@ export function installTaskMarks(gcBudget: number, auto: AutoTasks): () => void 
   }
   // What a task can keep: the V8 heap without compiled code, plus the memory outside the heap that
   // Buffers and ArrayBuffers hold (a 64 KiB Buffer is a 100-byte object on the heap). Node's own
-  // count of backing stores is exact right after a full GC; V8's external_memory lags one GC behind.
+  // count of backing stores is exact right after our full GC (exposeFullGc); V8's external_memory lags one GC behind.
   const outsideHeap = (): number => process.memoryUsage().arrayBuffers;
   const retainedHeap = (): number => {
     let heap = outsideHeap();
