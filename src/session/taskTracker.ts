@@ -304,7 +304,7 @@ export class TaskTracker {
     // offset known to ±600 B (the other name's loose trend) left a clean job's +360 B ± 5 B a leak.
     // (Only asked where the series is tighter than the trend: an offset's error only widens it.)
     const offset =
-      trend.names.length === 1 && this.keptSeries.has(name) && measured.growthStdErr !== undefined && measured.growthStdErr < trendErr
+      trend.names.length === 1 && this.measuredInTask(name) && measured.growthStdErr !== undefined && measured.growthStdErr < trendErr
         ? this.measuredOffset(name)
         : undefined;
     const figure =
@@ -384,7 +384,7 @@ export class TaskTracker {
     const names: string[] = [];
     for (const trend of this.trends()) {
       const [other] = trend.names;
-      if (trend.names.length !== 1 || other === name || !this.keptSeries.has(other)) continue;
+      if (trend.names.length !== 1 || other === name || !this.measuredInTask(other)) continue;
       const measured = this.seriesSummary(other);
       const fit = trend.later ?? trend.whole;
       const variance = (measured.growthStdErr ?? Number.NaN) ** 2 + fit.stdErr ** 2;
@@ -394,6 +394,17 @@ export class TaskTracker {
       names.push(other);
     }
     return weights > 0 ? { perRun: weighted / weights, stdErr: 1 / Math.sqrt(weights), names } : undefined;
+  }
+
+  /**
+   * Whether a name's figures are tasks measured between two full GCs inside a Node worker, whose
+   * offset is the method's and the same for every name. A Python worker's traced figures have no
+   * such offset: what one name keeps at its settle and frees later (a value replaced in place) is
+   * its own, not another name's.
+   */
+  private measuredInTask(name: string): boolean {
+    const runs = this.runs.get(name) ?? [];
+    return this.keptSeries.has(name) && runs.length > 0 && runs.every((run) => !run.targetId?.startsWith('python:'));
   }
 
   /** `offset`: the in-task offset taken out of every measured task first (worker mode). */
