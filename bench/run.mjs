@@ -122,6 +122,12 @@ async function interleaved(title, variants, rounds, measure) {
  * TASKMEM_BENCH_COMPARE=<another checkout>/bin/taskmem.js: that build's `taskmem run` defaults as
  * one more variant in the same rounds (before/after, paired against the same bare runs).
  */
+/** The other build's ratio for a row's baselines, when TASKMEM_BENCH_COMPARE added it. */
+function compareBaseline(data) {
+  const ratio = data.variants['compare: taskmem run (defaults)']?.ratio;
+  return ratio ? `; the other build (TASKMEM_BENCH_COMPARE) ${ratio.median.toFixed(3)} (${ratio.min.toFixed(3)}–${ratio.max.toFixed(3)})` : '';
+}
+
 function compareVariant(workload) {
   const other = process.env.TASKMEM_BENCH_COMPARE;
   return other
@@ -175,7 +181,7 @@ async function nodeOverhead() {
       goal,
       met: goal ? ratio.median <= goal.max : undefined,
       unit: '×',
-      baselines: `bare ${data.variants.bare.loop.median.toFixed(0)} ms (ratio 1); ${baselines}`,
+      baselines: `bare ${data.variants.bare.loop.median.toFixed(0)} ms (ratio 1); ${baselines}${compareBaseline(data)}`,
       spread: 'min–max of per-round paired ratios',
     });
   };
@@ -232,7 +238,7 @@ async function httpOverhead() {
     goal: { max: 1.03, text: '≤ 1.03' },
     met: ratio.median <= 1.03,
     unit: '×',
-    baselines: `bare ${data.variants.bare.loop.median.toFixed(0)} ms (ratio 1); --no-auto-tasks (profiled, requests not tasks) ${data.variants['taskmem run --no-auto-tasks'].ratio.median.toFixed(3)}; defaults / --no-auto-tasks ${data.channelsOverNoAutoTasks.median.toFixed(3)}`,
+    baselines: `bare ${data.variants.bare.loop.median.toFixed(0)} ms (ratio 1); --no-auto-tasks (profiled, requests not tasks) ${data.variants['taskmem run --no-auto-tasks'].ratio.median.toFixed(3)}; defaults / --no-auto-tasks ${data.channelsOverNoAutoTasks.median.toFixed(3)}${compareBaseline(data)}`,
     spread: 'min–max of per-round paired ratios',
   });
 }

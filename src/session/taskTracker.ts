@@ -351,7 +351,7 @@ export class TaskTracker {
       } else {
         // Nothing tells which name keeps it (no holder), or another name holds it.
         const verdict = holder === undefined ? undecidedMemberVerdict(trend.names, name) : notTheHolderVerdict(trend.names, name, holder);
-        return { ...measured, runs: this.tasksOf(trend, name), sampledRuns: measured.runs, bytesPerRun: 0, verdict };
+        return { ...measured, runs: this.tasksOf(trend, name), sampledRuns: measured.runs, bytesPerRun: 0, growthStdErr: undefined, verdict };
       }
     }
     const { verdict, perTask } = judgeTrend(judged, this.trendFloor, sharedWith);
@@ -365,7 +365,9 @@ export class TaskTracker {
     }
     if (measured.runs > 0)
       verdict.evidence.push(`${measured.runs} task(s) measured one by one: ${formatBytesPerRun(measured.bytesPerRun, 'task')} (supporting)`);
-    return { ...measured, runs: this.tasksOf(trend, name), sampledRuns: measured.runs, bytesPerRun: perTask, verdict };
+    // The error is the trend's, as the figure is: the measured series' would claim its precision.
+    const growthStdErr = (judged.later ?? judged.whole).stdErr;
+    return { ...measured, runs: this.tasksOf(trend, name), sampledRuns: measured.runs, bytesPerRun: perTask, growthStdErr, verdict };
   }
 
   private tasksOf(trend: TaskTrend, name: string): number {

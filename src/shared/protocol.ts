@@ -50,6 +50,8 @@ export interface PanelTask {
   runs: number;
   /** Growth slope of retained bytes per run (least squares). */
   bytesPerRun: number;
+  /** Standard error of `bytesPerRun`, when its method knows one (a worker's trend, a harness series). */
+  growthStdErr?: number;
   /** Mean bytes a run allocated and kept (sampling by ordinal), when known. */
   keptPerRun?: number;
   rSquared?: number;
@@ -249,6 +251,7 @@ export function toPanelTask(task: TaskSummary): PanelTask {
     name: task.name,
     runs: task.runs,
     bytesPerRun: task.bytesPerRun,
+    ...(task.growthStdErr !== undefined && Number.isFinite(task.growthStdErr) ? { growthStdErr: task.growthStdErr } : {}),
     // The median: one worker task measured between two GCs can be off by ±200 KiB (V8's accounting).
     keptPerRun: kept.length && !nodeWorker ? median(kept) : undefined,
     rSquared: task.fit?.rSquared,

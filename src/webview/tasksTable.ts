@@ -55,7 +55,7 @@ export function tasksTable(tasks: readonly PanelTask[], unit: ProgressUnit): { t
         h('td', { class: 'name', title: t.name }, truncate(t.name, 80)),
         h('td', { class: 'num' }, runs),
         h('td', { class: 'num' }, t.keptPerRun === undefined ? '—' : formatBytes(t.keptPerRun)),
-        h('td', { class: 'num', title: t.rSquared !== undefined ? `R² = ${t.rSquared.toFixed(2)}` : undefined }, formatBytesPerRun(t.bytesPerRun, unit)),
+        growthCell(t, unit),
         h('td', null, verdictBadge(t.verdict)),
       ),
     );
@@ -63,4 +63,23 @@ export function tasksTable(tasks: readonly PanelTask[], unit: ProgressUnit): { t
   }
   table.append(body);
   return { table, rows };
+}
+
+/** Errors within which a growth figure cannot be told from none: the cell then shows its error too. */
+const INDISTINCT_ERRORS = 3;
+
+/**
+ * The growth figure, with its error where the figure cannot be told from none: a clean worker task's
+ * "+570 B/task" beside "No leak" read as growth where it was the trend's noise (an attached worker
+ * of 81 tasks of that name).
+ */
+function growthCell(t: PanelTask, unit: ProgressUnit): HTMLElement {
+  const figure = formatBytesPerRun(t.bytesPerRun, unit);
+  const err = t.growthStdErr;
+  const notes = [
+    ...(err !== undefined ? [`${figure} ± ${formatBytes(err)} (standard error)`] : []),
+    ...(t.rSquared !== undefined ? [`R² = ${t.rSquared.toFixed(2)}`] : []),
+  ];
+  const indistinct = err !== undefined && err > 0 && Math.abs(t.bytesPerRun) < INDISTINCT_ERRORS * err;
+  return h('td', { class: 'num', title: notes.length ? notes.join(' · ') : undefined }, indistinct ? `${figure} ± ${formatBytes(err)}` : figure);
 }

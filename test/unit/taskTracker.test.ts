@@ -4,6 +4,7 @@ import { site } from '../support/sites';
 import { TaskTracker } from '../../src/session/taskTracker';
 import type { RetainedSite, TaskSummary } from '../../src/core/model';
 import { validProbes } from '../../src/core/persistence';
+import { formatBytes } from '../../src/core/format';
 
 const K = 1024;
 const M = 1024 * 1024;
@@ -206,6 +207,12 @@ describe('TaskTracker (worker mode)', () => {
       const detail = `seed ${seed}: ${rows.map((row) => `${row.name}: ${row.verdict.kind} ${Math.round(row.bytesPerRun)} (${row.verdict.evidence.join('; ')})`).join(' | ')}`;
       if (leaks.length !== 1 || !leaks[0].name.split(' + ').includes('send')) wrong.push(detail);
       if (leaks.length === 1 && leaks[0].name === 'send') named++;
+      // A row judged on the trend carries the trend's error, not its tight measured series'.
+      for (const row of rows.filter((r) => r.verdict.evidence.some((line) => line.startsWith('trend of the retained heap')))) {
+        const stated = row.verdict.evidence.find((line) => line.startsWith('trend of the retained heap'))!;
+        if (row.growthStdErr === undefined || !stated.includes(`± ${formatBytes(row.growthStdErr)} per task`))
+          wrong.push(`${row.name}: error ${row.growthStdErr} against "${stated}"`);
+      }
     }
     assert.deepEqual(wrong, []);
     assert.ok(named >= 20, `send named alone in ${named} of 40`);

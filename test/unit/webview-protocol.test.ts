@@ -54,6 +54,23 @@ describe('webview protocol', () => {
     assert.equal(worker('python:celery-1').keptPerRun, -920);
   });
 
+  it("carries the growth figure's standard error where it is known, and only a finite one", () => {
+    const verdict = { kind: 'no-leak' as const, confidence: 0.9, summary: 's', advice: 'a', evidence: [] };
+    const row = (growthStdErr?: number) =>
+      toPanelTask({
+        name: 'validate',
+        runs: 81,
+        bytesPerRun: 570,
+        fit: undefined,
+        verdict,
+        series: [],
+        ...(growthStdErr === undefined ? {} : { growthStdErr }),
+      });
+    assert.equal(row(1130).growthStdErr, 1130);
+    assert.equal(row(Number.NaN).growthStdErr, undefined);
+    assert.ok(!('growthStdErr' in row()));
+  });
+
   it('converts core tasks and sites into rows', () => {
     const verdict = { kind: 'leak' as const, confidence: 0.9, summary: 's', advice: 'a', evidence: [] };
     const row = toPanelTask({
