@@ -329,7 +329,7 @@ export class TaskTracker {
             ]
           : []),
       );
-      return { ...decided, runs: this.tasksOf(trend, name), sampledRuns: measured.runs };
+      return { ...decided, runs: this.tasksOf(trend, name), sampledRuns: measured.runs, growthStdErr: figure.stdErr };
     }
     let judged = trend;
     let sharedWith = trend.names.filter((other) => other !== name);
