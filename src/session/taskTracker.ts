@@ -302,11 +302,13 @@ export class TaskTracker {
     // in 8). Where other names measured one by one stand beside their own trends, their offset is taken
     // out first. The series' verdict stands on its own error, so the offset's may not exceed it: an
     // offset known to ±600 B (the other name's loose trend) left a clean job's +360 B ± 5 B a leak.
-    // (Only asked where the series is tighter than the trend: an offset's error only widens it.)
-    const offset =
-      trend.names.length === 1 && this.measuredInTask(name) && measured.growthStdErr !== undefined && measured.growthStdErr < trendErr
-        ? this.measuredOffset(name)
-        : undefined;
+    // (Only asked where the series is tighter than the trend: an offset's error only widens it.) Where
+    // other names ran too but no offset can be had (their series say nothing yet, or they were not
+    // measured), it is unknown and the series does not decide either.
+    const inTask = trend.names.length === 1 && this.measuredInTask(name);
+    const tighter = inTask && measured.growthStdErr !== undefined && measured.growthStdErr < trendErr;
+    const othersRan = inTask && this.trends().some((other) => other.names.some((member) => member !== name));
+    const offset = tighter && othersRan ? this.measuredOffset(name) : undefined;
     const figure =
       measured.growthStdErr === undefined
         ? undefined
@@ -317,7 +319,7 @@ export class TaskTracker {
       trend.names.length === 1 &&
       measured.verdict.kind !== 'inconclusive' &&
       figure &&
-      (!offset || offset.stdErr <= (measured.growthStdErr ?? 0)) &&
+      (othersRan ? offset !== undefined && offset.stdErr <= (measured.growthStdErr ?? 0) : true) &&
       measuredSeriesDecides(figure, trendFit)
     ) {
       const decided = offset ? this.seriesSummary(name, offset.perRun) : measured;
