@@ -191,21 +191,21 @@ describe('TaskTracker (worker mode)', () => {
   // The BullMQ own-marks shape (CI, and 1 session in 8 under load): a random mix, each name's trend
   // loose (±800 B per task), its dozen tasks measured one by one tight (±60-85 B) and all reading
   // the same +450 B above the truth. The clean name's tight series must not call that offset a leak.
+  const ownMarksWorker = {
+    keeps: { send: 4200, render: 0 },
+    rotation: ['send', 'render'],
+    randomMix: true,
+    inTaskOffset: 450,
+    noise: 24 * K,
+    measuredNoise: 150,
+    stretches: 28,
+    sites: [],
+  };
   it('a random mix whose tasks measured one by one all read the same offset high: the clean name is never a leak (40 seeds)', () => {
     const wrong: string[] = [];
     let named = 0;
     for (let seed = 200; seed < 240; seed++) {
-      const tracker = pacedWorker({
-        seed,
-        keeps: { send: 4200, render: 0 },
-        rotation: ['send', 'render'],
-        randomMix: true,
-        inTaskOffset: 450,
-        noise: 24 * K,
-        measuredNoise: 150,
-        stretches: 28,
-        sites: [],
-      });
+      const tracker = pacedWorker({ ...ownMarksWorker, seed });
       const rows = tracker.summaries();
       const leaks = rows.filter((row) => row.verdict.kind === 'leak');
       const detail = `seed ${seed}: ${rows.map((row) => `${row.name}: ${row.verdict.kind} ${Math.round(row.bytesPerRun)} (${row.verdict.evidence.join('; ')})`).join(' | ')}`;
@@ -225,18 +225,7 @@ describe('TaskTracker (worker mode)', () => {
   it('the same, with no figures of the other name to take its offset from: the clean name is never a leak (40 seeds)', () => {
     const wrong: string[] = [];
     for (let seed = 300; seed < 340; seed++) {
-      const tracker = pacedWorker({
-        seed,
-        keeps: { send: 4200, render: 0 },
-        rotation: ['send', 'render'],
-        randomMix: true,
-        inTaskOffset: 450,
-        noise: 24 * K,
-        measuredNoise: 150,
-        stretches: 28,
-        sites: [],
-        measuredNames: ['render'],
-      });
+      const tracker = pacedWorker({ ...ownMarksWorker, seed, measuredNames: ['render'] });
       const render = tracker.summary('render');
       if (render.verdict.kind === 'leak') wrong.push(`seed ${seed}: render ${Math.round(render.bytesPerRun)} (${render.verdict.evidence.join('; ')})`);
     }
