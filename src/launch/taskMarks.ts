@@ -31,7 +31,7 @@ function emit(message: object): void {
  * A sampled task is also measured between two full GCs, one at its start and one at its end, as
  * supporting evidence. Tasks are sampled while the GC time stays within `gcBudget` of the wall time
  * (plus a small start-up allowance). A task is also measured at geometrically spaced task counts
- * and session ages (each 1.25 times the last in both), so a burst that ends in a second still has
+ * (each 1.25 times the last: about 45 for 40,000 tasks), so a burst that ends in a second still has
  * its trend and measured runs of each name, and a worker that runs for hours pays only a
  * logarithmic number of extra GCs.
  * No checkpoint at exit: by then a module's data may already be unreachable (its loop finished).
@@ -40,12 +40,6 @@ const START_ALLOWANCE_MS = 20;
 /** Fastify 5 publishes each route handler's start here, with its route (fastify.dev: Diagnostics Channel). */
 const FASTIFY_HANDLER = 'tracing:fastify.request.handler:start';
 const CHECKPOINT_RATIO = 1.25;
-/**
- * Geometric measurements are spaced in time too (each 1.25 times the session's age at the last, from
- * this age on): a burst of thousands of tasks a second otherwise paid 17 pairs of forced GCs in its
- * first 100 tasks, each costing far more than its pause in code V8 throws away and optimizes again.
- */
-const CHECKPOINT_MIN_AGE_MS = 20;
 
 /** Where tasks come from besides the program's own marks; each can be turned off (--no-auto-tasks). */
 export interface AutoTasks {
@@ -108,8 +102,6 @@ export function installTaskMarks(gcBudget: number, auto: AutoTasks): () => void 
   let totalFinished = 0;
   Object.defineProperty(globalThis, FINISHED_GLOBAL, { value: () => totalFinished, enumerable: false, configurable: true });
   let nextCheckpointAt = 0;
-  let nextCheckpointAge = 0;
-  let firstStartAt: number | undefined;
   let gcSpentMs = 0;
   let lastPairMs = 0;
   // Per task id (or name when there is none): the heap after the GC at its start.
@@ -125,16 +117,11 @@ export function installTaskMarks(gcBudget: number, auto: AutoTasks): () => void 
     const wireId = typeof id === 'object' ? undefined : id;
     const t = Date.now();
     if (phase === 'start') {
-      const now = performance.now();
-      firstStartAt ??= now;
-      const age = now - firstStartAt;
-      const scheduled = totalFinished >= nextCheckpointAt && age >= nextCheckpointAge;
-      const due = collect !== undefined && open.size === 0 && (scheduled || gcSpentMs + lastPairMs <= gcBudget * (now - firstTaskAt) + START_ALLOWANCE_MS);
+      const scheduled = totalFinished >= nextCheckpointAt;
+      const due =
+        collect !== undefined && open.size === 0 && (scheduled || gcSpentMs + lastPairMs <= gcBudget * (performance.now() - firstTaskAt) + START_ALLOWANCE_MS);
       if (due) {
-        if (scheduled) {
-          nextCheckpointAt = Math.ceil(Math.max(totalFinished, 1) * CHECKPOINT_RATIO);
-          nextCheckpointAge = Math.max(age, CHECKPOINT_MIN_AGE_MS) * CHECKPOINT_RATIO;
-        }
+        if (scheduled) nextCheckpointAt = Math.ceil(Math.max(totalFinished, 1) * CHECKPOINT_RATIO);
         emit({ method: 'Taskmem.taskStarted', params: { name: name(), id: wireId, t } });
         const before = heapAfterGc();
         gcSpentMs += before.ms;
