@@ -122,17 +122,17 @@ async function interleaved(title, variants, rounds, measure) {
  * TASKMEM_BENCH_COMPARE=<another checkout>/bin/taskmem.js: that build's `taskmem run` defaults as
  * one more variant in the same rounds (before/after, paired against the same bare runs).
  */
-/** The other build's ratio for a row's baselines, when TASKMEM_BENCH_COMPARE added it. */
-function compareBaseline(data) {
-  const ratio = data.variants['compare: taskmem run (defaults)']?.ratio;
-  return ratio ? `; the other build (TASKMEM_BENCH_COMPARE) ${ratio.median.toFixed(3)} (${ratio.min.toFixed(3)}–${ratio.max.toFixed(3)})` : '';
-}
-
 function compareVariant(workload) {
   const other = process.env.TASKMEM_BENCH_COMPARE;
   return other
     ? [{ name: 'compare: taskmem run (defaults)', command: NODE, args: [resolve(other), 'run', '--quiet', '--no-color', '--', NODE, ...workload] }]
     : [];
+}
+
+/** The other build's ratio for a row's baselines, when TASKMEM_BENCH_COMPARE added it. */
+function compareBaseline(data) {
+  const ratio = data.variants['compare: taskmem run (defaults)']?.ratio;
+  return ratio ? `; the other build (TASKMEM_BENCH_COMPARE) ${ratio.median.toFixed(3)} (${ratio.min.toFixed(3)}–${ratio.max.toFixed(3)})` : '';
 }
 
 async function nodeOverhead() {

@@ -309,19 +309,11 @@ export class TaskTracker {
     const tighter = inTask && measured.growthStdErr !== undefined && measured.growthStdErr < trendErr;
     const othersRan = inTask && this.trends().some((other) => other.names.some((member) => member !== name));
     const offset = tighter && othersRan ? this.measuredOffset(name) : undefined;
+    const offsetKnown = !othersRan || (offset !== undefined && offset.stdErr <= (measured.growthStdErr ?? 0));
+    const seriesErr = measured.growthStdErr;
     const figure =
-      measured.growthStdErr === undefined
-        ? undefined
-        : offset
-          ? { perRun: measured.bytesPerRun - offset.perRun, stdErr: Math.hypot(measured.growthStdErr, offset.stdErr) }
-          : { perRun: measured.bytesPerRun, stdErr: measured.growthStdErr };
-    if (
-      trend.names.length === 1 &&
-      measured.verdict.kind !== 'inconclusive' &&
-      figure &&
-      (othersRan ? offset !== undefined && offset.stdErr <= (measured.growthStdErr ?? 0) : true) &&
-      measuredSeriesDecides(figure, trendFit)
-    ) {
+      seriesErr === undefined ? undefined : { perRun: measured.bytesPerRun - (offset?.perRun ?? 0), stdErr: Math.hypot(seriesErr, offset?.stdErr ?? 0) };
+    if (trend.names.length === 1 && measured.verdict.kind !== 'inconclusive' && figure && offsetKnown && measuredSeriesDecides(figure, trendFit)) {
       const decided = offset ? this.seriesSummary(name, offset.perRun) : measured;
       decided.verdict.evidence.push(
         `${measured.runs} task(s) measured one by one decide (±${formatBytes(figure.stdErr)} per task); the trend of ${trend.checkpoints} checkpoints says ${formatBytesPerRun(trendFit.perTask, 'task')} ± ${formatBytes(trendErr)}`,
